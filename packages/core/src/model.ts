@@ -1,0 +1,40 @@
+/**
+ * Domain records shared by the versioning rules, the policy engine and the storage backends.
+ * Times are epoch milliseconds (UTC).
+ */
+import type { Permission } from '@spike-ts/protocol';
+
+export interface SecretVersion {
+  readonly version: number;
+  /** Key/value pairs of this version. Secret material: never log. */
+  readonly data: Readonly<Record<string, string>>;
+  readonly createdTime: number;
+  /** null while the version is live. */
+  readonly deletedTime: number | null;
+}
+
+export interface SecretMetadata {
+  /** 0 when every version is deleted. */
+  readonly currentVersion: number;
+  /** Lowest live version, 0 when none. */
+  readonly oldestVersion: number;
+  readonly createdTime: number;
+  readonly updatedTime: number;
+  readonly maxVersions: number;
+}
+
+export interface SecretRecord {
+  readonly path: string;
+  /** Only the versions that are kept (pruned versions are gone). Sorted ascending by version. */
+  readonly versions: readonly SecretVersion[];
+  readonly metadata: SecretMetadata;
+}
+
+export interface PolicyRecord {
+  readonly name: string;
+  readonly spiffeIdPattern: string;
+  readonly pathPattern: string;
+  readonly permissions: readonly Permission[];
+  readonly createdTime: number;
+  readonly updatedTime: number;
+}

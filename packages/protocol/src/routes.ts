@@ -1,0 +1,54 @@
+/**
+ * SPIKE 0.8.2 route table (wire contract). Every route is `POST <path>[?action=<action>]`.
+ * Anything else (other method, unknown path, unknown action, trailing slash) is answered with
+ * 400 `api_bad_request`.
+ */
+export const URL_SECRETS = '/v1/store/secrets';
+export const URL_SECRETS_METADATA = '/v1/store/secrets/metadata';
+export const URL_POLICY = '/v1/acl/policy';
+export const URL_CIPHER_ENCRYPT = '/v1/cipher/encrypt';
+export const URL_CIPHER_DECRYPT = '/v1/cipher/decrypt';
+export const URL_OPERATOR_RECOVER = '/v1/operator/recover';
+export const URL_OPERATOR_RESTORE = '/v1/operator/restore';
+export const URL_BOOTSTRAP_VERIFY = '/v1/bootstrap/verify';
+/** Keeper routes. */
+export const URL_KEEPER_CONTRIBUTE = '/v1/store/contribute';
+export const URL_KEEPER_SHARD = '/v1/store/shard';
+/** Our additive routes (not in SPIKE); plain HTTP GET allowed, no SVID needed. */
+export const URL_HEALTH = '/healthz';
+export const URL_READY = '/readyz';
+
+/** `?action=` values. The empty string is the default action (put/create/upsert). */
+export type Action = '' | 'get' | 'delete' | 'undelete' | 'list';
+
+export const ACTION_DEFAULT: Action = '';
+export const ACTION_GET: Action = 'get';
+export const ACTION_DELETE: Action = 'delete';
+export const ACTION_UNDELETE: Action = 'undelete';
+export const ACTION_LIST: Action = 'list';
+
+/** Content type that switches the cipher routes to stream mode. */
+export const CONTENT_TYPE_OCTET_STREAM = 'application/octet-stream';
+export const CONTENT_TYPE_JSON = 'application/json';
+
+/** Response headers SPIKE sends with every JSON response. */
+export const NO_CACHE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Cache-Control': 'no-store, no-cache, must-revalidate, private',
+  Pragma: 'no-cache',
+  Expires: '0',
+});
+
+/** Reserved system paths (SPIKE ADR-0033). */
+export const SYSTEM_PATH_ACL = 'spike/system/acl';
+export const SYSTEM_PATH_SECRET = 'spike/system/secret';
+export const SYSTEM_PATH_CIPHER_EXEC = 'spike/system/cipher/exec';
+export const RESERVED_SYSTEM_PATHS: readonly string[] = Object.freeze([
+  SYSTEM_PATH_ACL,
+  SYSTEM_PATH_SECRET,
+  SYSTEM_PATH_CIPHER_EXEC,
+]);
+
+/** Default listen ports. */
+export const DEFAULT_NEXUS_PORT = 8553;
+export const DEFAULT_KEEPER_PORT = 8443;
+export const DEFAULT_NEXUS_API_URL = 'https://localhost:8553';

@@ -1,0 +1,189 @@
+/**
+ * Request and response bodies of SPIKE 0.8.2, field for field. Field names are the wire names.
+ * Fixed 32-byte shards are JSON arrays of 32 integers 0..255; `[]byte` fields are standard base64.
+ */
+
+export type Permission = 'read' | 'write' | 'list' | 'execute' | 'super';
+export const PERMISSIONS: readonly Permission[] = Object.freeze(['read', 'write', 'list', 'execute', 'super']);
+
+/** Every error response carries the code in `err` (keeper shard response: `Err`). */
+export interface ErrorField {
+  err?: string;
+}
+
+// --- secrets -----------------------------------------------------------------------------
+
+export interface SecretPutRequest {
+  path: string;
+  values: Record<string, string>;
+}
+export type SecretPutResponse = ErrorField;
+
+export interface SecretGetRequest {
+  path: string;
+  /** 0 or absent = current version. */
+  version?: number;
+}
+export interface SecretGetResponse extends ErrorField {
+  data: Record<string, string> | null;
+}
+
+export interface SecretDeleteRequest {
+  path: string;
+  /** Empty or absent = current; 0 = current. */
+  versions?: number[];
+}
+export type SecretDeleteResponse = ErrorField;
+
+export type SecretUndeleteRequest = SecretDeleteRequest;
+export type SecretUndeleteResponse = ErrorField;
+
+export type SecretListRequest = Record<string, never>;
+export interface SecretListResponse extends ErrorField {
+  keys: string[] | null;
+}
+
+export interface SecretMetadataRequest {
+  path: string;
+  version?: number;
+}
+export interface SecretVersionInfo {
+  /** RFC 3339 */
+  createdTime: string;
+  version: number;
+  /** RFC 3339 or null when live. */
+  deletedTime: string | null;
+}
+export interface SecretMetaDataContent {
+  currentVersion: number;
+  oldestVersion: number;
+  createdTime: string;
+  updatedTime: string;
+  maxVersions: number;
+}
+export interface SecretMetadataResponse extends ErrorField {
+  /** Keyed by the decimal version number. */
+  versions: Record<string, SecretVersionInfo> | null;
+  metadata: SecretMetaDataContent | null;
+}
+
+// --- policies ----------------------------------------------------------------------------
+
+export interface PolicyPutRequest {
+  name: string;
+  spiffeidPattern: string;
+  pathPattern: string;
+  permissions: Permission[];
+}
+export interface PolicyPutResponse extends ErrorField {
+  /** SPIKE never fills it; omitted on the wire. */
+  id?: string;
+}
+
+/** Read and delete take the policy **name** in `id`. */
+export interface PolicyReadRequest {
+  id: string;
+}
+/**
+ * Note the SPIKE typo `spiffiedPattern`: SPIKE's clients read that field. We also send the
+ * correctly spelled `spiffeidPattern` (additive).
+ */
+export interface PolicyReadResponse extends ErrorField {
+  id: string;
+  name: string;
+  spiffiedPattern: string;
+  spiffeidPattern: string;
+  pathPattern: string;
+  permissions: Permission[] | null;
+  createdAt: string;
+  updatedAt: string;
+}
+export type PolicyDeleteRequest = PolicyReadRequest;
+export type PolicyDeleteResponse = ErrorField;
+
+export interface PolicyListRequest {
+  spiffeidPattern?: string;
+  pathPattern?: string;
+}
+export interface PolicyListItem {
+  id: string;
+  name: string;
+}
+export interface PolicyListResponse extends ErrorField {
+  policies: PolicyListItem[] | null;
+}
+
+// --- cipher ------------------------------------------------------------------------------
+
+export const CIPHER_VERSION = 1;
+export const CIPHER_NONCE_SIZE = 12;
+export const CIPHER_TAG_SIZE = 16;
+
+export interface CipherEncryptRequest {
+  /** base64 */
+  plaintext: string;
+  algorithm?: string;
+}
+export interface CipherEncryptResponse extends ErrorField {
+  version: number;
+  /** base64 */
+  nonce: string | null;
+  /** base64 */
+  ciphertext: string | null;
+}
+export interface CipherDecryptRequest {
+  version: number;
+  nonce: string;
+  ciphertext: string;
+  algorithm?: string;
+}
+export interface CipherDecryptResponse extends ErrorField {
+  /** base64 */
+  plaintext: string | null;
+}
+
+// --- operator / bootstrap ----------------------------------------------------------------
+
+export type RecoverRequest = Record<string, never>;
+export interface RecoverResponse extends ErrorField {
+  /** Keyed by share index "1".."n"; each a 32-integer array. */
+  shards: Record<string, number[]> | null;
+}
+
+export interface RestoreRequest {
+  id: number;
+  shard: number[];
+}
+export interface RestoreResponse extends ErrorField {
+  collected: number;
+  remaining: number;
+  restored: boolean;
+}
+
+export interface BootstrapVerifyRequest {
+  /** base64 of 12 bytes */
+  nonce: string;
+  /** base64 */
+  ciphertext: string;
+}
+export interface BootstrapVerifyResponse extends ErrorField {
+  /** lowercase hex SHA-256 of the plaintext */
+  hash: string;
+}
+
+// --- keeper ------------------------------------------------------------------------------
+
+export interface ShardContributeRequest {
+  shard: number[];
+}
+export type ShardContributeResponse = ErrorField;
+
+export type ShardGetRequest = Record<string, never>;
+/** The keeper's shard response: note the capital `Err` (no JSON tag in SPIKE). */
+export interface ShardGetResponse {
+  shard: number[] | null;
+  Err: string;
+}
+
+export const SHARD_SIZE = 32;
+export const ROOT_KEY_SIZE = 32;
