@@ -1,0 +1,3 @@
+export * from './model.ts';
+export * from './store-port.ts';
+export * from './log.ts';
