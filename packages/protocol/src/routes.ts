@@ -14,6 +14,8 @@ export const URL_BOOTSTRAP_VERIFY = '/v1/bootstrap/verify';
 /** Keeper routes. */
 export const URL_KEEPER_CONTRIBUTE = '/v1/store/contribute';
 export const URL_KEEPER_SHARD = '/v1/store/shard';
+/** Our additive keeper probe (not in SPIKE): `{}` -> `{"hasShard":bool}`, never the share itself. */
+export const URL_KEEPER_STATUS = '/v1/keeper/status';
 /** Our additive routes (not in SPIKE); plain HTTP GET allowed, no SVID needed. */
 export const URL_HEALTH = '/healthz';
 export const URL_READY = '/readyz';

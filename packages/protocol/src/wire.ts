@@ -185,5 +185,10 @@ export interface ShardGetResponse {
   Err: string;
 }
 
+/** Our additive keeper probe response (`URL_KEEPER_STATUS`). */
+export interface KeeperStatusResponse extends ErrorField {
+  hasShard: boolean;
+}
+
 export const SHARD_SIZE = 32;
 export const ROOT_KEY_SIZE = 32;

@@ -1,0 +1,331 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RE2JS } from 're2js';
+import { BadRequestError, type Permission } from '@spike-ts/protocol';
+import type { PolicyRecord } from './model.ts';
+import { checkReservedPathRule, compilePolicy, createPolicyEngine, InvalidPolicyError } from './policy.ts';
+
+function policy(
+  name: string,
+  spiffeIdPattern: string,
+  pathPattern: string,
+  permissions: Permission[],
+): PolicyRecord {
+  return { name, spiffeIdPattern, pathPattern, permissions, createdTime: 0, updatedTime: 0 };
+}
+
+const WORKLOAD = 'spiffe://spike.ist/workload/app';
+const ADMIN = 'spiffe://example.org/admin';
+
+describe('compilePolicy', () => {
+  it('compiles both patterns once and rejects invalid RE2', () => {
+    const c = compilePolicy(policy('p', '^spiffe://td/x$', '^a/.*$', ['read']));
+    assert.equal(c.name, 'p');
+    assert.ok(c.idRegex.test('spiffe://td/x'));
+    assert.ok(c.pathRegex.test('a/b'));
+    assert.throws(() => compilePolicy(policy('bad', '(', 'a', ['read'])), InvalidPolicyError);
+    assert.throws(() => compilePolicy(policy('bad', 'x', '(a)\\1', ['read'])), /pathPattern/);
+    assert.throws(() => compilePolicy(policy('bad', 'x', '(?=a)b', ['read'])), BadRequestError);
+  });
+});
+
+describe('policy engine: SPIKE matching semantics', () => {
+  it('allows when one policy matches ID, path and permissions; denies otherwise', () => {
+    const engine = createPolicyEngine();
+    engine.load([
+      policy('workload-can-read', '^spiffe://spike\\.ist/workload/.*$', '^tenants/demo/db/.*$', ['read']),
+      policy('workload-can-write', '^spiffe://spike\\.ist/workload/.*$', '^tenants/demo/db/.*$', ['write']),
+    ]);
+    assert.deepEqual(engine.check(WORKLOAD, 'tenants/demo/db/creds', ['read']), {
+      allowed: true,
+      policy: 'workload-can-read',
+    });
+    assert.deepEqual(engine.check(WORKLOAD, 'tenants/demo/db/creds', ['write']), {
+      allowed: true,
+      policy: 'workload-can-write',
+    });
+    // no union of permissions across policies
+    assert.deepEqual(engine.check(WORKLOAD, 'tenants/demo/db/creds', ['read', 'write']), { allowed: false });
+    assert.equal(engine.check(WORKLOAD, 'tenants/demo/db/creds', ['list']).allowed, false);
+    assert.equal(engine.check(WORKLOAD, 'tenants/other/db/creds', ['read']).allowed, false);
+    assert.equal(
+      engine.check('spiffe://spike.ist/other/app', 'tenants/demo/db/creds', ['read']).allowed,
+      false,
+    );
+    // escaped dot: "spikexist" does not match
+    assert.equal(
+      engine.check('spiffe://spikexist/workload/app', 'tenants/demo/db/x', ['read']).allowed,
+      false,
+    );
+  });
+
+  it('matches unanchored patterns as substrings (Go MatchString)', () => {
+    const engine = createPolicyEngine();
+    engine.load([policy('loose', 'example\\.org', 'db', ['read'])]);
+    assert.ok(engine.check('spiffe://example.org/anything', 'tenants/db/creds', ['read']).allowed);
+    assert.ok(engine.check('spiffe://evil.com/example.org', 'xdbx', ['read']).allowed);
+    assert.equal(engine.check(ADMIN, 'tenants/d-b', ['read']).allowed, false);
+  });
+
+  it('super satisfies any wanted permission; an empty wanted list needs only a match', () => {
+    const engine = createPolicyEngine();
+    engine.load([policy('root', '^spiffe://example\\.org/admin$', '^secrets/.*$', ['super'])]);
+    assert.ok(engine.check(ADMIN, 'secrets/a', ['read', 'write', 'list', 'execute']).allowed);
+    assert.ok(engine.check(ADMIN, 'secrets/a', []).allowed);
+    assert.equal(engine.check(ADMIN + '-attacker', 'secrets/a', ['read']).allowed, false);
+    assert.equal(engine.check(ADMIN, 'other/a', []).allowed, false);
+  });
+
+  it('denies by default with no policies', () => {
+    const engine = createPolicyEngine();
+    assert.deepEqual(engine.check(ADMIN, 'a', ['read']), { allowed: false });
+    assert.equal(engine.size, 0);
+  });
+});
+
+describe('reserved system paths (ADR-0033)', () => {
+  const anchoredId = '^spiffe://example\\.org/admin$';
+
+  it('rejects on upsert a policy that reaches a reserved path only by substring', () => {
+    const engine = createPolicyEngine();
+    for (const p of [
+      policy('acl-substring', anchoredId, 'acl', ['write']),
+      policy('spike-substring', anchoredId, 'spike', ['super']),
+      policy('system-substring', anchoredId, 'system/secret', ['list']),
+      policy('cipher-substring', anchoredId, 'cipher', ['execute']),
+    ]) {
+      const rule = checkReservedPathRule(p);
+      assert.equal(rule.ok, false, p.name);
+      assert.match(rule.ok ? '' : rule.reason, /spike\/system\//);
+      assert.throws(() => engine.upsert(p), InvalidPolicyError);
+    }
+    assert.equal(engine.size, 0, 'nothing was installed');
+  });
+
+  it('rejects a describing path pattern paired with an imprecise SPIFFE ID pattern', () => {
+    const p = policy('loose-id', 'spiffe://example\\.org/admin', '^spike/system/acl$', ['write']);
+    assert.equal(checkReservedPathRule(p).ok, false);
+    assert.equal(
+      checkReservedPathRule(policy('half', '^spiffe://example\\.org/admin', '^spike/system/acl$', ['write']))
+        .ok,
+      false,
+    );
+  });
+
+  it('accepts deliberate policies: described path and precise or catch-all ID', () => {
+    const engine = createPolicyEngine();
+    engine.upsert(policy('acl-admin', anchoredId, '^spike/system/acl$', ['write']));
+    engine.upsert(policy('everything', '.*', '.*', ['list']));
+    engine.upsert(policy('system', anchoredId, '^spike/system/.*$', ['read']));
+    engine.upsert(policy('ordinary', 'example', 'tenants', ['read'])); // reaches no reserved path
+    assert.ok(engine.check(ADMIN, 'spike/system/acl', ['write']).allowed);
+    assert.equal(engine.check(ADMIN + '-attacker', 'spike/system/acl', ['write']).allowed, false);
+    assert.ok(engine.check('spiffe://any/thing', 'spike/system/secret', ['list']).allowed);
+    assert.deepEqual(engine.check(ADMIN, 'spike/system/cipher/exec', ['read']), {
+      allowed: true,
+      policy: 'system',
+    });
+  });
+
+  it('checks every reserved path, not only the first one reached', () => {
+    // describes spike/system/acl, but reaches spike/system/secret only by substring
+    const p = policy('mixed', anchoredId, '^spike/system/acl$|secret', ['super']);
+    const rule = checkReservedPathRule(p);
+    assert.equal(rule.ok, false);
+    assert.match(rule.ok ? '' : rule.reason, /spike\/system\/secret/);
+  });
+
+  it('ignores pre-existing violating policies on reserved paths only', () => {
+    const engine = createPolicyEngine();
+    const result = engine.load([
+      policy('legacy', 'spiffe://example\\.org/admin', 'spike|tenants', ['super']),
+      policy('broken', '(', 'a', ['read']),
+      policy('fine', anchoredId, '^x$', ['read']),
+    ]);
+    assert.equal(result.loaded, 2);
+    assert.deepEqual(
+      result.rejected.map((r) => r.name),
+      ['broken'],
+    );
+    assert.deepEqual(
+      result.restricted.map((r) => r.name),
+      ['legacy'],
+    );
+    assert.equal(engine.check(ADMIN, 'spike/system/acl', ['write']).allowed, false);
+    assert.equal(engine.check(ADMIN, 'spike/system/secret', ['list']).allowed, false);
+    assert.equal(engine.check(ADMIN, 'spike/system/cipher/exec', ['execute']).allowed, false);
+    // still works on ordinary paths
+    assert.deepEqual(engine.check(ADMIN, 'tenants/a', ['write']), { allowed: true, policy: 'legacy' });
+    assert.ok(engine.check(ADMIN, 'spike/system/acl/extra', ['write']).allowed, 'not a reserved path');
+  });
+});
+
+describe('policy engine: lifecycle and caching', () => {
+  it('upsert replaces by name, remove deletes, and decisions follow immediately', () => {
+    const engine = createPolicyEngine();
+    assert.equal(engine.check(ADMIN, 'a/b', ['read']).allowed, false); // caches "no policies" for ADMIN
+    engine.upsert(policy('p', anchoredIdFor(ADMIN), '^a/.*$', ['read']));
+    assert.ok(engine.check(ADMIN, 'a/b', ['read']).allowed);
+    engine.upsert(policy('p', anchoredIdFor(ADMIN), '^a/.*$', ['write']));
+    assert.equal(engine.size, 1);
+    assert.equal(engine.check(ADMIN, 'a/b', ['read']).allowed, false);
+    assert.ok(engine.check(ADMIN, 'a/b', ['write']).allowed);
+    engine.upsert(policy('p', '^spiffe://other$', '^a/.*$', ['write']));
+    assert.equal(engine.check(ADMIN, 'a/b', ['write']).allowed, false);
+    assert.ok(engine.check('spiffe://other', 'a/b', ['write']).allowed);
+    assert.equal(engine.remove('p'), true);
+    assert.equal(engine.remove('p'), false);
+    assert.equal(engine.check('spiffe://other', 'a/b', ['write']).allowed, false);
+    assert.equal(engine.size, 0);
+  });
+
+  it('a failed upsert leaves the previous policy in place', () => {
+    const engine = createPolicyEngine();
+    engine.upsert(policy('p', anchoredIdFor(ADMIN), '^a$', ['read']));
+    assert.throws(() => engine.upsert(policy('p', anchoredIdFor(ADMIN), '(', ['read'])), InvalidPolicyError);
+    assert.throws(() => engine.upsert(policy('p', 'admin', 'acl', ['read'])), InvalidPolicyError);
+    assert.ok(engine.check(ADMIN, 'a', ['read']).allowed);
+  });
+
+  it('load replaces everything', () => {
+    const engine = createPolicyEngine();
+    engine.upsert(policy('old', '.*', '.*', ['super']));
+    engine.load([policy('new', anchoredIdFor(ADMIN), '^n$', ['read'])]);
+    assert.equal(engine.size, 1);
+    assert.equal(engine.check('spiffe://x', 'anything', []).allowed, false);
+    assert.ok(engine.check(ADMIN, 'n', ['read']).allowed);
+  });
+
+  it('accepts an already compiled policy without recompiling it', () => {
+    const engine = createPolicyEngine();
+    const compiled = compilePolicy(policy('c', anchoredIdFor(ADMIN), '^c$', ['read']));
+    assert.equal(engine.upsert(compiled), compiled);
+    assert.ok(engine.check(ADMIN, 'c', ['read']).allowed);
+  });
+
+  it('stays correct with a tiny peer cache and many peers', () => {
+    const engine = createPolicyEngine({ peerCacheSize: 2 });
+    engine.load([policy('even', '^spiffe://td/[0-9]*[02468]$', '^p$', ['read'])]);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) {
+        assert.equal(engine.check(`spiffe://td/${i}`, 'p', ['read']).allowed, i % 2 === 0);
+      }
+    }
+  });
+
+  it('agrees with a naive evaluation through any sequence of changes (property)', () => {
+    const ids = ['spiffe://td/a', 'spiffe://td/b', 'spiffe://td/ab', 'spiffe://other/a'];
+    const paths = ['x', 'x/y', 'y', 'spike/system/acl', 'spike/system/secret'];
+    const idPatterns = ['^spiffe://td/a$', 'td/a', 'b', '.*', '^spiffe://td/.*$', 'other'];
+    const pathPatterns = ['^x$', 'x', 'y', '.*', '^spike/system/acl$', 'system', '^x/.*$'];
+    const perms: Permission[] = ['read', 'write', 'list', 'super'];
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('upsert' as const),
+        name: fc.constantFrom('p1', 'p2', 'p3', 'p4'),
+        id: fc.constantFrom(...idPatterns),
+        path: fc.constantFrom(...pathPatterns),
+        perms: fc.subarray(perms, { minLength: 1 }),
+      }),
+      fc.record({ kind: fc.constant('remove' as const), name: fc.constantFrom('p1', 'p2', 'p3', 'p4') }),
+      fc.record({
+        kind: fc.constant('check' as const),
+        peer: fc.constantFrom(...ids),
+        path: fc.constantFrom(...paths),
+        wanted: fc.subarray(perms),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const engine = createPolicyEngine({ peerCacheSize: 2 });
+        const model = new Map<string, PolicyRecord>();
+        for (const o of ops) {
+          if (o.kind === 'upsert') {
+            const rec = policy(o.name, o.id, o.path, o.perms);
+            const ok = naiveReservedOk(rec);
+            if (ok) {
+              engine.upsert(rec);
+              model.set(o.name, rec);
+            } else {
+              assert.throws(() => engine.upsert(rec), InvalidPolicyError);
+            }
+          } else if (o.kind === 'remove') {
+            assert.equal(engine.remove(o.name), model.delete(o.name));
+          } else {
+            const expected = [...model.values()].some((p) => naiveGrants(p, o.peer, o.path, o.wanted));
+            assert.equal(engine.check(o.peer, o.path, o.wanted).allowed, expected);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('policy engine: linear time and scale', () => {
+  it('evaluates pathological patterns against long inputs (RE2, no backtracking)', () => {
+    const engine = createPolicyEngine();
+    engine.load([
+      policy('evil-path', '.*', '(a+)+$', ['read']),
+      policy('evil-id', '^(a|a)*(a|aa)*$', '^(x+x+)+y$', ['read']),
+    ]);
+    const longA = 'a'.repeat(50_000) + 'b';
+    // "(a+)+$" matches the trailing run of a's only if the input ends with "a"
+    assert.equal(engine.check('spiffe://td/x', longA, ['read']).allowed, false);
+    assert.ok(engine.check('spiffe://td/x', longA + 'a', ['read']).allowed);
+    assert.equal(engine.check('a'.repeat(50_000) + '!', 'x'.repeat(50_000), ['read']).allowed, false);
+    assert.equal(engine.check('a'.repeat(50_000), 'x'.repeat(50_000), ['read']).allowed, false);
+    assert.ok(engine.check('a'.repeat(50_000), 'x'.repeat(50_000) + 'y', ['read']).allowed);
+  });
+
+  it('handles 10,000 policies', () => {
+    const records: PolicyRecord[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      records.push(policy(`p${i}`, `^spiffe://example\\.org/app${i}$`, `^apps/${i}/.*$`, ['read']));
+    }
+    const engine = createPolicyEngine();
+    const result = engine.load(records);
+    assert.equal(result.loaded, 10_000);
+    assert.deepEqual(result.rejected, []);
+    assert.deepEqual(engine.check('spiffe://example.org/app9999', 'apps/9999/db', ['read']), {
+      allowed: true,
+      policy: 'p9999',
+    });
+    assert.equal(engine.check('spiffe://example.org/app9999', 'apps/9998/db', ['read']).allowed, false);
+    assert.equal(engine.check('spiffe://example.org/app1', 'apps/1/db', ['write']).allowed, false);
+    for (let i = 0; i < 10_000; i += 997) {
+      assert.ok(engine.check(`spiffe://example.org/app${i}`, `apps/${i}/x`, ['read']).allowed);
+    }
+  });
+});
+
+function anchoredIdFor(id: string): string {
+  return '^' + id.replaceAll('.', '\\.') + '$';
+}
+
+/** Independent reference implementation of SPIKE's rule, compiling on every call. */
+function naiveGrants(p: PolicyRecord, peer: string, path: string, wanted: Permission[]): boolean {
+  if (!RE2JS.compile(p.spiffeIdPattern).test(peer)) return false;
+  if (!RE2JS.compile(p.pathPattern).test(path)) return false;
+  if (['spike/system/acl', 'spike/system/secret', 'spike/system/cipher/exec'].includes(path)) {
+    if (!naiveMayReach(p, path)) return false;
+  }
+  return p.permissions.includes('super') || wanted.every((w) => p.permissions.includes(w));
+}
+
+function naiveMayReach(p: PolicyRecord, reserved: string): boolean {
+  const describes = RE2JS.compile(`^(?:${p.pathPattern})$`).test(reserved);
+  const id = p.spiffeIdPattern;
+  const precise =
+    (id.startsWith('^') && id.endsWith('$')) ||
+    RE2JS.compile(`^(?:${id})$`).test('spike-arbitrary-probe-value');
+  return describes && precise;
+}
+
+function naiveReservedOk(p: PolicyRecord): boolean {
+  const re = RE2JS.compile(p.pathPattern);
+  return ['spike/system/acl', 'spike/system/secret', 'spike/system/cipher/exec'].every(
+    (r) => !re.test(r) || naiveMayReach(p, r),
+  );
+}
