@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// spike-dev-identity: development-only SPIFFE Workload API issuer. Needs Node.js 24 or newer
+// (it runs the TypeScript sources directly).
+import process from 'node:process';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (!Number.isInteger(major) || major < 24) {
+  process.stderr.write(
+    `spike-dev-identity: Node.js 24 or newer is required (this is ${process.versions.node}). ` +
+      'Run it through npm/npx in the repository, which uses the pinned Node 24.\n',
+  );
+  process.exit(1);
+}
+await import('../src/dev-issuer/main.ts');
