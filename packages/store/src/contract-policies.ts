@@ -1,0 +1,82 @@
+/**
+ * Store contract, policies part (see `contract.ts`).
+ */
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test tracks the promises describe/it return */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
+import type { PolicyRecord, SecretStore } from '@spike-ts/core';
+import { attempt, plain, putVersion, samplePolicy, T0 } from './contract-fixture.ts';
+import { InvalidRecordError } from './store-error.ts';
+
+export function policyContract(open: (t: TestContext) => Promise<SecretStore>): void {
+  describe('policies', () => {
+    it('puts, gets, replaces, lists sorted and deletes policies', async (t) => {
+      const store = await open(t);
+      await store.putPolicy(samplePolicy('web'));
+      await store.putPolicy(samplePolicy('Admin', { permissions: ['super'] }));
+      await store.putPolicy(samplePolicy('db', { permissions: [] }));
+      assert.deepEqual(plain(await store.getPolicy('web')), plain(samplePolicy('web')));
+      assert.deepEqual(
+        (await store.listPolicies()).map((p) => p.name),
+        ['Admin', 'db', 'web'],
+      );
+      await store.putPolicy(samplePolicy('web', { pathPattern: '^other$', updatedTime: T0 + 9 }));
+      assert.equal((await store.getPolicy('web'))?.pathPattern, '^other$');
+      assert.equal((await store.listPolicies()).length, 3);
+      assert.deepEqual((await store.getPolicy('db'))?.permissions, []);
+      assert.equal(await store.deletePolicy('web'), true);
+      assert.equal(await store.deletePolicy('web'), false);
+      assert.equal(await store.deletePolicy('never'), false);
+      assert.equal(await store.getPolicy('web'), undefined);
+      assert.deepEqual(
+        (await store.listPolicies()).map((p) => p.name),
+        ['Admin', 'db'],
+      );
+    });
+
+    it('applies queued policy writes in call order', async (t) => {
+      const store = await open(t);
+      const [, deleted] = await Promise.all([store.putPolicy(samplePolicy('p1')), store.deletePolicy('p1')]);
+      assert.equal(deleted, true);
+      assert.equal(await store.getPolicy('p1'), undefined);
+      const [gone] = await Promise.all([store.deletePolicy('p2'), store.putPolicy(samplePolicy('p2'))]);
+      assert.equal(gone, false);
+      assert.equal((await store.getPolicy('p2'))?.name, 'p2');
+    });
+
+    it('keeps policy names and secret paths in separate namespaces', async (t) => {
+      const store = await open(t);
+      await store.putPolicy(samplePolicy('same'));
+      await store.updateSecret('same', putVersion('same', { a: '1' }));
+      assert.equal((await store.getPolicy('same'))?.name, 'same');
+      assert.equal((await store.getSecret('same'))?.path, 'same');
+    });
+
+    it('rejects malformed policies', async (t) => {
+      const store = await open(t);
+      const bad: PolicyRecord[] = [
+        samplePolicy(''),
+        samplePolicy('p', { permissions: ['root' as 'read'] }),
+        samplePolicy('p', { spiffeIdPattern: 5 as unknown as string }),
+        samplePolicy('p', { createdTime: Number.POSITIVE_INFINITY }),
+      ];
+      for (const p of bad) await assert.rejects(store.putPolicy(p), InvalidRecordError);
+      await assert.rejects(store.deletePolicy(''), InvalidRecordError);
+      assert.deepEqual(await store.listPolicies(), []);
+    });
+
+    it('does not let callers change stored policies through references', async (t) => {
+      const store = await open(t);
+      const input = plain(samplePolicy('ref')) as unknown as { pathPattern: string; permissions: string[] };
+      await store.putPolicy(input as unknown as PolicyRecord);
+      input.pathPattern = 'changed';
+      input.permissions.push('super');
+      const got = await store.getPolicy('ref');
+      attempt(() => ((got as { pathPattern: string }).pathPattern = 'changed too'));
+      attempt(() => (got!.permissions as string[]).push('super'));
+      assert.deepEqual(plain(await store.getPolicy('ref')), plain(samplePolicy('ref')));
+      assert.deepEqual(plain((await store.listPolicies())[0]), plain(samplePolicy('ref')));
+    });
+  });
+}

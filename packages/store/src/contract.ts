@@ -1,0 +1,81 @@
+/**
+ * The contract every `SecretStore` backend passes (memory, sqlite, and later postgres). A backend's
+ * test file calls `runStoreContract(name, factory)`; the factory returns a fresh, empty,
+ * uninitialized store (locked or not) and a cleanup function.
+ *
+ * Import from `@spike-ts/store/contract` (test code only: it registers `node:test` suites).
+ */
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test tracks the promises describe/it return */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
+import { randomBytes, WrongRootKeyError } from '@spike-ts/core';
+import type { SecretStore } from '@spike-ts/core';
+import { putVersion, samplePolicy } from './contract-fixture.ts';
+import { policyContract } from './contract-policies.ts';
+import { secretContract } from './contract-secrets.ts';
+import { StoreClosedError } from './store-error.ts';
+
+export type StoreFactory = () => Promise<{ store: SecretStore; cleanup(): Promise<void> }>;
+
+export function runStoreContract(name: string, makeStore: StoreFactory): void {
+  const rootKey = randomBytes(32);
+
+  /** A fresh store, unlocked with `rootKey` unless told otherwise; cleaned up after the test. */
+  const open = async (t: TestContext, unlock = true): Promise<SecretStore> => {
+    const made = await makeStore();
+    const store = made.store;
+    t.after(() => made.cleanup());
+    if (unlock) await store.unlock(rootKey);
+    return store;
+  };
+
+  describe(`SecretStore contract: ${name}`, () => {
+    describe('lifecycle', () => {
+      it('starts empty and uninitialized; unlock initializes it', async (t) => {
+        const store = await open(t, false);
+        assert.equal(typeof store.kind, 'string');
+        assert.equal(await store.isInitialized(), false);
+        await store.unlock(rootKey);
+        assert.equal(store.isUnlocked(), true);
+        assert.equal(await store.isInitialized(), true);
+        assert.equal(await store.getSecret('a'), undefined);
+        assert.deepEqual(await store.listSecretPaths(), []);
+        assert.equal(await store.getPolicy('a'), undefined);
+        assert.deepEqual(await store.listPolicies(), []);
+      });
+
+      it('accepts the same root key again and refuses another one, keeping its data usable', async (t) => {
+        const store = await open(t);
+        await store.updateSecret('k', putVersion('k', { v: '1' }));
+        await store.unlock(Uint8Array.from(rootKey));
+        await assert.rejects(store.unlock(randomBytes(32)), WrongRootKeyError);
+        assert.equal(store.isUnlocked(), true);
+        assert.equal((await store.getSecret('k'))?.versions[0]?.data['v'], '1');
+      });
+
+      it('rejects root keys that are not 32 bytes', async (t) => {
+        const store = await open(t, false);
+        await assert.rejects(store.unlock(new Uint8Array(16)), TypeError);
+        await assert.rejects(store.unlock(new Uint8Array(33)), TypeError);
+        assert.equal(await store.isInitialized(), false);
+      });
+
+      it('rejects calls after close and completes writes queued before it', async (t) => {
+        const store = await open(t);
+        const pending = store.updateSecret('q', putVersion('q', { v: 'queued' }));
+        const policy = store.putPolicy(samplePolicy('p'));
+        await store.close();
+        assert.equal(await pending, 1);
+        await policy;
+        await assert.rejects(store.getSecret('q'), StoreClosedError);
+        await assert.rejects(store.updateSecret('q', putVersion('q', {})), StoreClosedError);
+        await assert.rejects(store.listPolicies(), StoreClosedError);
+        await store.close();
+      });
+    });
+
+    secretContract((t) => open(t));
+    policyContract((t) => open(t));
+  });
+}

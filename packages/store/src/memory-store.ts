@@ -1,0 +1,121 @@
+/**
+ * In-memory `SecretStore` for development and tests. Nothing persists and nothing is encrypted;
+ * `unlock` is accepted (and remembered through a key-check value, so a later unlock with a
+ * different key is refused like on a persistent store) but not required: the store is unlocked
+ * from the start. Records are validated, deep-copied and frozen on the way in, so callers cannot
+ * change stored state through references they keep.
+ */
+import { computeKeyCheckValue, silentLogger, verifyKeyCheckValue, WrongRootKeyError } from '@spike-ts/core';
+import type { Logger, PolicyRecord, SecretMutation, SecretRecord, SecretStore } from '@spike-ts/core';
+import { checkName, comparePolicies, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
+import { asPromise } from './as-promise.ts';
+import { checkRootKey } from './root-key.ts';
+import { InvalidRecordError, StoreClosedError } from './store-error.ts';
+
+export interface MemoryStoreOptions {
+  logger?: Logger;
+}
+
+export function createMemoryStore(opts: MemoryStoreOptions = {}): SecretStore {
+  const logger = (opts.logger ?? silentLogger).child({ store: 'memory' });
+  const secrets = new Map<string, SecretRecord>();
+  const policies = new Map<string, PolicyRecord>();
+  let keyCheck: Uint8Array | undefined;
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw new StoreClosedError();
+  };
+
+  logger.info('in-memory store: data is not persisted and is lost when the process exits');
+
+  return {
+    kind: 'memory',
+    persistent: false,
+
+    unlock(rootKey: Uint8Array): Promise<void> {
+      return asPromise(() => {
+        ensureOpen();
+        checkRootKey(rootKey);
+        if (keyCheck === undefined) {
+          keyCheck = computeKeyCheckValue(rootKey);
+          return;
+        }
+        if (!verifyKeyCheckValue(rootKey, keyCheck)) throw new WrongRootKeyError();
+      });
+    },
+    isUnlocked: () => !closed,
+    isInitialized(): Promise<boolean> {
+      return asPromise(() => {
+        ensureOpen();
+        return keyCheck !== undefined;
+      });
+    },
+
+    getSecret(path: string): Promise<SecretRecord | undefined> {
+      return asPromise(() => {
+        ensureOpen();
+        return secrets.get(checkName(path, 'path'));
+      });
+    },
+
+    updateSecret<T>(
+      path: string,
+      mutate: (current: SecretRecord | undefined) => SecretMutation<T>,
+    ): Promise<T> {
+      return asPromise(() => {
+        ensureOpen();
+        checkName(path, 'path');
+        // Stored records are frozen copies, so the mutator may see them directly.
+        const mutation = mutate(secrets.get(path));
+        if (typeof mutation !== 'object' || mutation === null) {
+          throw new InvalidRecordError('mutator must return { next, result }');
+        }
+        const { next, result } = mutation;
+        if (next !== undefined) secrets.set(path, copySecretRecord(next, path));
+        return result;
+      });
+    },
+
+    listSecretPaths(): Promise<string[]> {
+      return asPromise(() => {
+        ensureOpen();
+        return [...secrets.keys()].sort();
+      });
+    },
+
+    getPolicy(name: string): Promise<PolicyRecord | undefined> {
+      return asPromise(() => {
+        ensureOpen();
+        return policies.get(checkName(name, 'policy name'));
+      });
+    },
+    listPolicies(): Promise<PolicyRecord[]> {
+      return asPromise(() => {
+        ensureOpen();
+        return [...policies.values()].sort(comparePolicies);
+      });
+    },
+    putPolicy(policy: PolicyRecord): Promise<void> {
+      return asPromise(() => {
+        ensureOpen();
+        const copy = copyPolicyRecord(policy);
+        policies.set(copy.name, copy);
+      });
+    },
+    deletePolicy(name: string): Promise<boolean> {
+      return asPromise(() => {
+        ensureOpen();
+        return policies.delete(checkName(name, 'policy name'));
+      });
+    },
+
+    close(): Promise<void> {
+      return asPromise(() => {
+        closed = true;
+        secrets.clear();
+        policies.clear();
+      });
+    },
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * SQLite `SecretStore` (built-in `node:sqlite`, one file `<dataDir>/spike.db`).
+ *
+ * What is protected at rest
+ * - Secret values, per-version created/deleted times, secret metadata (current/oldest version,
+ *   created/updated times, max versions), secret paths, and whole policies (name, patterns,
+ *   permissions, times) exist only inside AES-256-GCM envelopes sealed under the root key's
+ *   `storage` purpose key, each with a fresh random nonce.
+ * - Rows are found by `HMAC-SHA256(storage-index key, path or name)`, so lookups need no
+ *   plaintext name. Without the root key, a name cannot even be confirmed by guessing.
+ * - Associated data binds every envelope to its place (table, purpose, lookup id, version):
+ *   edited, swapped or moved rows fail to open and reads throw `StoreIntegrityError`. The
+ *   `secrets` row lists the versions kept, so a deleted or injected version row is detected too.
+ *
+ * What leaks to someone holding the file (and not the root key)
+ * - The number of secrets and policies, and the number of versions kept per secret.
+ * - Version numbers (row keys), hence roughly how often each secret was written.
+ * - Ciphertext sizes: roughly the size of each version's data, of each path and of each policy.
+ * - Which rows change together and when (file and WAL timing, page layout).
+ * - The key-check value (designed to be public: it only confirms a candidate root key).
+ * - Rollback is not detected: replacing the whole file, or a row with an older envelope of the
+ *   same place, or removing every row of one secret, yields an older but consistent state.
+ *
+ * Durability: WAL + `synchronous=FULL`; mutations go through group commit, and a caller's
+ * promise resolves only after the COMMIT that carries its change returned.
+ */
+import { computeKeyCheckValue, silentLogger, verifyKeyCheckValue, WrongRootKeyError } from '@spike-ts/core';
+import type { Logger, PolicyRecord, SecretMutation, SecretRecord, SecretStore } from '@spike-ts/core';
+import { createGroupCommit } from './group-commit.ts';
+import { checkName, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
+import { asPromise } from './as-promise.ts';
+import { checkRootKey } from './root-key.ts';
+import { createRowCodec } from './row-codec.ts';
+import type { RowCodec } from './row-codec.ts';
+import { planSecretWrite } from './secret-write.ts';
+import { openSqliteDatabase } from './sqlite-open.ts';
+import { inReadTransaction, readPolicies, readPolicy, readSecret, readSecretPaths } from './sqlite-read.ts';
+import { blob, prepareStatements } from './sqlite-statements.ts';
+import type { JournalMode } from './sqlite-open.ts';
+import { InvalidRecordError, StoreClosedError, StoreLockedError } from './store-error.ts';
+
+export interface SqliteStoreOptions {
+  /** Directory of `spike.db`; created with mode 0700 when missing. */
+  dataDir: string;
+  logger?: Logger;
+  /** Default 'WAL'. */
+  journalMode?: JournalMode;
+  /** How long a write waits for another connection's lock. Default 5000 (SPIKE's default). */
+  busyTimeoutMs?: number;
+  /** Most mutations committed in one transaction. Default 256. */
+  maxBatchSize?: number;
+}
+
+const KEY_CHECK = 'key-check';
+
+/** Per-batch overlay: records written earlier in the same transaction, by path. */
+type Batch = Map<string, SecretRecord | undefined>;
+
+export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
+  const logger = (opts.logger ?? silentLogger).child({ store: 'sqlite' });
+  const maxBatchSize = opts.maxBatchSize ?? 256;
+  if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000) {
+    throw new RangeError('maxBatchSize must be an integer in 1..10000');
+  }
+  const { db } = openSqliteDatabase({
+    dataDir: opts.dataDir,
+    journalMode: opts.journalMode ?? 'WAL',
+    busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+    logger,
+  });
+  const s = prepareStatements(db);
+  let codec: RowCodec | undefined;
+  let closed = false;
+
+  const commit = createGroupCommit<Batch>(
+    {
+      begin: () => db.exec('BEGIN IMMEDIATE'),
+      commit: () => db.exec('COMMIT'),
+      rollback: () => {
+        if (db.isTransaction) db.exec('ROLLBACK');
+      },
+      newBatch: () => new Map(),
+      onBatchFailure: (err, size) =>
+        logger.error('write batch failed; every write in it was rejected', { err, size }),
+    },
+    maxBatchSize,
+  );
+
+  const usable = (): RowCodec => {
+    if (closed) throw new StoreClosedError();
+    if (codec === undefined) throw new StoreLockedError();
+    return codec;
+  };
+  // Jobs already queued when close() starts still run (close flushes them).
+  const queuedCodec = (): RowCodec => {
+    if (codec === undefined) throw new StoreLockedError();
+    return codec;
+  };
+
+  const readKeyCheck = (): Uint8Array | undefined => {
+    const row = s.getMeta.get(KEY_CHECK);
+    return row === undefined ? undefined : blob(row, 'value', 'table meta');
+  };
+
+  return {
+    kind: 'sqlite',
+    persistent: true,
+
+    unlock(rootKey: Uint8Array): Promise<void> {
+      return asPromise(() => {
+        if (closed) throw new StoreClosedError();
+        checkRootKey(rootKey);
+        let kcv = readKeyCheck();
+        if (kcv === undefined) {
+          // Fresh store: record the key-check value durably. INSERT OR IGNORE + re-read settles a
+          // race with another process initializing the same file.
+          db.exec('BEGIN IMMEDIATE');
+          try {
+            const { changes } = s.insertMeta.run(KEY_CHECK, computeKeyCheckValue(rootKey));
+            db.exec('COMMIT');
+            if (Number(changes) > 0) logger.info('store initialized: key-check value recorded');
+          } catch (err) {
+            if (db.isTransaction) db.exec('ROLLBACK');
+            throw err;
+          }
+          kcv = readKeyCheck();
+        }
+        if (kcv === undefined || !verifyKeyCheckValue(rootKey, kcv)) throw new WrongRootKeyError();
+        const next = createRowCodec(rootKey);
+        codec?.destroy();
+        codec = next;
+      });
+    },
+    isUnlocked: () => !closed && codec !== undefined,
+    isInitialized(): Promise<boolean> {
+      return asPromise(() => {
+        if (closed) throw new StoreClosedError();
+        return readKeyCheck() !== undefined;
+      });
+    },
+
+    getSecret(path: string): Promise<SecretRecord | undefined> {
+      return asPromise(() => {
+        const c = usable();
+        checkName(path, 'path');
+        return inReadTransaction(db, () => readSecret(s, c, path));
+      });
+    },
+
+    updateSecret<T>(
+      path: string,
+      mutate: (current: SecretRecord | undefined) => SecretMutation<T>,
+    ): Promise<T> {
+      return asPromise(() => {
+        usable();
+        checkName(path, 'path');
+        return commit.submit<T>((batch) => {
+          const c = queuedCodec();
+          const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path);
+          const mutation = mutate(current);
+          if (typeof mutation !== 'object' || mutation === null) {
+            throw new InvalidRecordError('mutator must return { next, result }');
+          }
+          const { result } = mutation;
+          if (mutation.next === undefined) return () => result;
+          const next = copySecretRecord(mutation.next, path);
+          const plan = planSecretWrite(c, current, next);
+          return () => {
+            if (plan.head !== undefined) s.upsertHead.run(plan.pathId, plan.head);
+            for (const [version, envelope] of plan.versions)
+              s.upsertVersion.run(plan.pathId, version, envelope);
+            for (const version of plan.removed) s.deleteVersion.run(plan.pathId, version);
+            batch.set(path, next);
+            return result;
+          };
+        });
+      });
+    },
+
+    listSecretPaths(): Promise<string[]> {
+      return asPromise(() => {
+        const c = usable();
+        return inReadTransaction(db, () => readSecretPaths(s, c));
+      });
+    },
+
+    getPolicy(name: string): Promise<PolicyRecord | undefined> {
+      return asPromise(() => {
+        const c = usable();
+        checkName(name, 'policy name');
+        return readPolicy(s, c, name);
+      });
+    },
+    listPolicies(): Promise<PolicyRecord[]> {
+      return asPromise(() => {
+        const c = usable();
+        return inReadTransaction(db, () => readPolicies(s, c));
+      });
+    },
+    putPolicy(policy: PolicyRecord): Promise<void> {
+      return asPromise(() => {
+        usable();
+        const copy = copyPolicyRecord(policy);
+        return commit.submit<void>(() => {
+          const c = queuedCodec();
+          const id = c.nameId(copy.name);
+          const envelope = c.sealPolicy(id, copy);
+          return () => {
+            s.upsertPolicy.run(id, envelope);
+          };
+        });
+      });
+    },
+    deletePolicy(name: string): Promise<boolean> {
+      return asPromise(() => {
+        usable();
+        checkName(name, 'policy name');
+        return commit.submit<boolean>(() => {
+          const id = queuedCodec().nameId(name);
+          return () => Number(s.deletePolicy.run(id).changes) > 0;
+        });
+      });
+    },
+
+    close(): Promise<void> {
+      return asPromise(() => {
+        if (closed) return;
+        closed = true;
+        try {
+          commit.flushAll();
+        } finally {
+          db.close();
+          codec?.destroy();
+          codec = undefined;
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Errors raised by the storage backends. Messages name the table and row position at most: never a
+ * secret value, and never a secret path or policy name (those are protected at rest too).
+ */
+
+/** A data method was called before `unlock(rootKey)` installed a root key. */
+export class StoreLockedError extends Error {
+  override readonly name = 'StoreLockedError';
+  constructor() {
+    super('the store is locked: call unlock(rootKey) with the root key first');
+  }
+}
+
+/** A method was called after `close()`. */
+export class StoreClosedError extends Error {
+  override readonly name = 'StoreClosedError';
+  constructor() {
+    super('the store is closed');
+  }
+}
+
+/**
+ * A stored row failed authentication or is inconsistent with its neighbours (edited, swapped
+ * between places, or deleted). Stored data is never skipped silently.
+ */
+export class StoreIntegrityError extends Error {
+  override readonly name = 'StoreIntegrityError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`store integrity check failed: ${message}`, options);
+  }
+}
+
+/** The database schema cannot be used by this build (newer than the code, or a migration failed). */
+export class StoreSchemaError extends Error {
+  override readonly name = 'StoreSchemaError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A record handed to the store (by a caller or a mutator) is malformed. Nothing was written. */
+export class InvalidRecordError extends Error {
+  override readonly name = 'InvalidRecordError';
+  constructor(message: string) {
+    super(`invalid record: ${message}`);
+  }
+}
