@@ -1,0 +1,44 @@
+export * from './types.ts';
+export * from './spiffe-id.ts';
+export * from './der.ts';
+export * from './mint.ts';
+export * from './svid.ts';
+export { parseGoDuration, formatDuration, DurationSyntaxError } from './workload/duration.ts';
+export {
+  parseWorkloadEndpoint,
+  resolveWorkloadEndpoint,
+  WorkloadEndpointError,
+  DEFAULT_WORKLOAD_ENDPOINT,
+  SPIFFE_ENDPOINT_SOCKET_ENV,
+  MAX_UNIX_SOCKET_PATH_BYTES,
+} from './workload/endpoint.ts';
+export type { WorkloadEndpoint } from './workload/endpoint.ts';
+export { structToJson, jsonToStruct } from './workload/struct.ts';
+export type { JsonValue, JsonObject } from './workload/struct.ts';
+export {
+  loadWorkloadApi,
+  workloadMetadata,
+  WORKLOAD_SECURITY_HEADER,
+  WORKLOAD_PROTO_PATH,
+} from './workload/proto.ts';
+export { WorkloadApiClient, isGrpcStatusError } from './workload/workload-client.ts';
+export type { WorkloadClientOptions, JwtSvid, ValidatedJwtSvid } from './workload/workload-client.ts';
+export { fetchJwtSvid, validateJwtSvid, fetchJwtBundles, parseJwtBundles } from './workload/jwt.ts';
+export type { JwtCallOptions } from './workload/jwt.ts';
+export {
+  createX509Source,
+  sourceTimeoutMs,
+  SOURCE_TIMEOUT_ENV,
+  DEFAULT_SOURCE_TIMEOUT_MS,
+} from './workload/x509-source.ts';
+export type { X509SourceOptions } from './workload/x509-source.ts';
+export { silentIdentityLogger } from './workload/logger.ts';
+export type { IdentityLogger } from './workload/logger.ts';
+export { startDevIssuer, DevIssuerRefusedError } from './dev-issuer/dev-issuer.ts';
+export type { DevIssuer, DevIssuerOptions } from './dev-issuer/dev-issuer.ts';
+export { DevIssuerConfigError, defaultIdentities, DEFAULT_IDENTITY_PATHS } from './dev-issuer/config.ts';
+export type { DevIdentitySpec, DevIssuerConfig, DevIssuerSettings } from './dev-issuer/config.ts';
+export * from './roles.ts';
+export * from './static-source.ts';
+export * from './mtls.ts';
+export * from './mtls-client.ts';

@@ -1,0 +1,192 @@
+/**
+ * mTLS server glue and the peer checks shared with the client (`mtls-client.ts`).
+ *
+ * OpenSSL verifies signatures, validity and EKU, but not the SPIFFE leaf rules nor the binding
+ * between the leaf's trust domain and the root that signed it. So every connection, resumed
+ * or not, additionally passes {@link verifyPeerX509Svid} and the caller's authorizer before
+ * a single request byte is handled; failures destroy the socket.
+ */
+import https from 'node:https';
+import type http from 'node:http';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { constants as cryptoConstants } from 'node:crypto';
+import { derToPem } from './der.ts';
+import type { SpiffeId } from './spiffe-id.ts';
+import { SvidValidationError, certificateSerialHex, verifyPeerX509Svid } from './svid.ts';
+import type { X509Bundles, X509Source } from './types.ts';
+
+/** The part of the `@spike-ts/core` logger this module uses. */
+export interface MtlsLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class PeerNotAuthorizedError extends Error {
+  readonly peerId: string;
+  constructor(peerId: SpiffeId | string, role: 'client' | 'server') {
+    super(`${role} SPIFFE ID "${peerId.toString()}" is not authorized`);
+    this.name = 'PeerNotAuthorizedError';
+    this.peerId = peerId.toString();
+  }
+}
+
+const MAX_PEER_CHAIN = 16;
+
+/** PEM of every root of every trust domain in `bundles` (the TLS trust store). */
+export function bundlesToCaPem(bundles: X509Bundles): string {
+  let pem = '';
+  for (const roots of bundles.values()) for (const der of roots) pem += derToPem(der);
+  return pem;
+}
+
+/**
+ * The peer chain of a connected TLS socket: the leaf from `getPeerX509Certificate()`, then
+ * the issuer chain OpenSSL built (which may end with the trust anchor).
+ */
+export function peerChainDer(socket: tls.TLSSocket): Uint8Array[] {
+  // Note: Node returns the peer X509Certificate only on the first call for a socket.
+  const leaf = socket.getPeerX509Certificate();
+  if (leaf === undefined) throw new SvidValidationError('peer presented no certificate');
+  const chain: Uint8Array[] = [new Uint8Array(leaf.raw)];
+  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (chain.length < MAX_PEER_CHAIN) {
+    const next: tls.DetailedPeerCertificate | undefined = cert?.issuerCertificate;
+    if (next === undefined || next === cert || !Buffer.isBuffer(next.raw)) break;
+    chain.push(new Uint8Array(next.raw));
+    cert = next;
+  }
+  return chain;
+}
+
+export interface VerifiedPeer {
+  readonly id: SpiffeId;
+  /** Lowercase hex serial number of the peer's leaf certificate. */
+  readonly serialHex: string;
+}
+
+/** Runs the SVID checks and the authorizer on a connected socket. Throws on failure. */
+export function verifyTlsPeer(
+  socket: tls.TLSSocket,
+  bundles: X509Bundles,
+  authorize: (id: SpiffeId) => boolean,
+  role: 'client' | 'server',
+  now: Date = new Date(),
+): VerifiedPeer {
+  const chain = peerChainDer(socket);
+  const id = verifyPeerX509Svid(chain, bundles, now);
+  if (!authorize(id)) throw new PeerNotAuthorizedError(id, role);
+  return { id, serialHex: certificateSerialHex(chain[0]!) };
+}
+
+const verifiedPeers = new WeakMap<net.Socket, VerifiedPeer>();
+
+/** Records a verified peer for a socket (used by the client and the server). */
+export function rememberPeer(socket: net.Socket, peer: VerifiedPeer): void {
+  verifiedPeers.set(socket, peer);
+}
+
+/** The verified peer of a request or socket handled by an mTLS server or client here. */
+export function getVerifiedPeer(
+  reqOrSocket: http.IncomingMessage | net.Socket | null | undefined,
+): VerifiedPeer | undefined {
+  if (reqOrSocket === null || reqOrSocket === undefined) return undefined;
+  const socket = 'socket' in reqOrSocket ? reqOrSocket.socket : reqOrSocket;
+  return socket ? verifiedPeers.get(socket) : undefined;
+}
+
+/** The verified SPIFFE ID of the peer of a request or socket, if it passed the checks. */
+export function getPeerSpiffeId(
+  reqOrSocket: http.IncomingMessage | net.Socket | null | undefined,
+): SpiffeId | undefined {
+  return getVerifiedPeer(reqOrSocket)?.id;
+}
+
+/** TLS 1.3 only, with the source's current SVID and every trusted root. */
+export function secureContextOptions(source: X509Source, extraSecureOptions = 0): tls.SecureContextOptions {
+  const svid = source.getX509Svid();
+  return {
+    key: svid.privateKeyPem,
+    cert: svid.certChainPem,
+    ca: bundlesToCaPem(source.getX509Bundles()),
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    secureOptions: extraSecureOptions,
+  };
+}
+
+export interface MtlsServerOptions {
+  /** Connection-level authorization; default: any valid SVID of a trusted trust domain. */
+  authorizePeer?: (id: SpiffeId) => boolean;
+  requestTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+  /** Maximum size of request headers in bytes (default 16 KiB). */
+  maxHeaderSize?: number;
+  logger?: MtlsLogger;
+  /** Clock for certificate validity checks (tests). */
+  now?: () => Date;
+}
+
+const SERVER_SECURE_OPTIONS = cryptoConstants.SSL_OP_NO_TICKET;
+
+/**
+ * HTTPS server that requires a client X.509-SVID, runs the SPIFFE checks and `authorizePeer`
+ * on every connection, and follows the source's rotations. TLS session tickets are disabled;
+ * the checks also run on resumed sessions.
+ */
+export function createMtlsServer(
+  source: X509Source,
+  opts: MtlsServerOptions,
+  handler: http.RequestListener,
+): https.Server {
+  const authorize = opts.authorizePeer ?? (() => true);
+  const now = opts.now ?? (() => new Date());
+  const log = opts.logger;
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const requestTimeout = Math.max(opts.requestTimeoutMs ?? 30_000, headersTimeout);
+  const server = https.createServer(
+    {
+      ...secureContextOptions(source, SERVER_SECURE_OPTIONS),
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+      requestTimeout,
+      headersTimeout,
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+    },
+    handler,
+  );
+
+  // Runs before the HTTP layer's own listener, so no request is parsed on a rejected socket.
+  server.prependListener('secureConnection', (socket: tls.TLSSocket) => {
+    try {
+      rememberPeer(socket, verifyTlsPeer(socket, source.getX509Bundles(), authorize, 'client', now()));
+    } catch (err) {
+      log?.warn('mTLS client rejected', {
+        reason: err instanceof Error ? err.message : String(err),
+        remoteAddress: socket.remoteAddress,
+        resumed: socket.isSessionReused(),
+      });
+      socket.destroy();
+    }
+  });
+  server.on('tlsClientError', (err, socket) => {
+    log?.debug('TLS handshake failed', { reason: err.message, remoteAddress: socket.remoteAddress });
+  });
+
+  const unsubscribe = source.onUpdate(() => {
+    try {
+      server.setSecureContext(secureContextOptions(source, SERVER_SECURE_OPTIONS));
+      log?.debug('mTLS server credentials rotated', { spiffeId: source.getX509Svid().spiffeId });
+    } catch (err) {
+      log?.warn('mTLS server could not apply rotated credentials', {
+        reason: err instanceof Error ? err.message : String(err),
+      });
+    }
+  });
+  server.on('close', unsubscribe);
+  return server;
+}
