@@ -1,0 +1,120 @@
+/**
+ * The audit trail: one JSON line per request on its own sink (not the operational log). It says
+ * who did what to which path or policy, the decision and the outcome. It never holds secret
+ * values, cipher payloads or shards: the record type has no field that could carry them.
+ */
+import { createWriteStream } from 'node:fs';
+
+export type AuditDecision = 'allowed' | 'denied' | 'none';
+
+export interface AuditRecord {
+  /** RFC 3339 time the request arrived. */
+  readonly time: string;
+  readonly requestId: string;
+  /** The caller's SPIFFE ID, or null when the peer presented none we accept. */
+  readonly caller: string | null;
+  /** URL path as requested. */
+  readonly route: string;
+  /** `?action=` value ('' = default action). */
+  readonly action: string;
+  /** Secret path the request names, if any. */
+  readonly path?: string;
+  /** Policy name the request names, if any. */
+  readonly policy?: string;
+  /** `none` = rejected before authorization was evaluated (bad route, bad body, not ready). */
+  readonly decision: AuditDecision;
+  readonly status: number;
+  /** Wire error code, absent on success. */
+  readonly err?: string;
+  readonly durationMs: number;
+}
+
+export interface AuditLog {
+  record(entry: AuditRecord): void;
+  close(): Promise<void>;
+}
+
+export type AuditTarget =
+  | { readonly kind: 'stderr' }
+  | { readonly kind: 'stdout' }
+  | { readonly kind: 'off' }
+  | { readonly kind: 'file'; readonly path: string };
+
+export interface AuditSink {
+  write(line: string): void;
+  close(): Promise<void>;
+}
+
+/** Longest resource name kept in a record; longer names are cut (they are invalid anyway). */
+export const AUDIT_MAX_FIELD = 512;
+
+function clip(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value.length > AUDIT_MAX_FIELD ? `${value.slice(0, AUDIT_MAX_FIELD)}…` : value;
+}
+
+export function createAuditLog(sink: AuditSink): AuditLog {
+  return {
+    record(entry) {
+      const line: AuditRecord = {
+        time: entry.time,
+        requestId: entry.requestId,
+        caller: entry.caller === null ? null : (clip(entry.caller) ?? null),
+        route: clip(entry.route) ?? '',
+        action: clip(entry.action) ?? '',
+        ...(entry.path === undefined ? {} : { path: clip(entry.path) }),
+        ...(entry.policy === undefined ? {} : { policy: clip(entry.policy) }),
+        decision: entry.decision,
+        status: entry.status,
+        ...(entry.err === undefined ? {} : { err: entry.err }),
+        durationMs: entry.durationMs,
+      };
+      sink.write(`${JSON.stringify(line)}\n`);
+    },
+    close: () => sink.close(),
+  };
+}
+
+/** Open the sink named by the configuration. File sinks append and are created mode 0600. */
+export function openAuditSink(target: AuditTarget, onError?: (err: Error) => void): AuditSink {
+  switch (target.kind) {
+    case 'off':
+      return { write: () => undefined, close: () => Promise.resolve() };
+    case 'stderr':
+      return { write: (line) => void process.stderr.write(line), close: () => Promise.resolve() };
+    case 'stdout':
+      return { write: (line) => void process.stdout.write(line), close: () => Promise.resolve() };
+    case 'file': {
+      const stream = createWriteStream(target.path, { flags: 'a', mode: 0o600 });
+      let failed = false;
+      stream.on('error', (err) => {
+        failed = true;
+        onError?.(err);
+      });
+      return {
+        write: (line) => {
+          if (!failed) stream.write(line);
+        },
+        close: () =>
+          new Promise<void>((resolve) => {
+            if (failed || stream.destroyed) {
+              resolve();
+              return;
+            }
+            stream.end(() => resolve());
+          }),
+      };
+    }
+  }
+}
+
+/** An in-memory sink for tests: keeps every line. */
+export function createMemoryAuditSink(): AuditSink & { readonly lines: string[]; records(): AuditRecord[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    write: (line) => void lines.push(line),
+    close: () => Promise.resolve(),
+    records: () => lines.map((l) => JSON.parse(l) as AuditRecord),
+  };
+}

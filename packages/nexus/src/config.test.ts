@@ -1,0 +1,232 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, type Env } from './config.ts';
+
+const PEERS = 'https://k1:8443,https://k2:8443,https://k3:8443';
+const base: Env = { SPIKE_NEXUS_KEEPER_PEERS: PEERS };
+const opts = { homeDir: '/home/alice', userName: 'alice', cwd: '/srv' };
+
+function expectError(env: Env, variable: string, secretValue?: string): void {
+  assert.throws(
+    () => loadConfig({ ...base, ...env }, opts),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.equal(err.variable, variable);
+      assert.ok(err.message.startsWith(`${variable}: `));
+      if (secretValue !== undefined) assert.ok(!err.message.includes(secretValue), 'value echoed');
+      return true;
+    },
+  );
+}
+
+describe('loadConfig defaults', () => {
+  it('uses SPIKE defaults and our hardening defaults', () => {
+    const c = loadConfig(base, opts);
+    assert.deepEqual(c.listen, { host: undefined, port: 8553 });
+    assert.equal(c.backend, 'sqlite');
+    assert.equal(c.dataDir, '/home/alice/.spike/data');
+    assert.equal(c.maxSecretVersions, 10);
+    assert.equal(c.maxCipherSize, 65536);
+    assert.equal(c.maxRequestBodySize, 1024 * 1024);
+    assert.deepEqual(c.keeperPeers, PEERS.split(','));
+    assert.equal(c.shamirShares, 3);
+    assert.equal(c.shamirThreshold, 2);
+    assert.equal(c.shamirMaxShareCount, 1000);
+    assert.equal(c.keeperUpdateIntervalMs, 300_000);
+    assert.equal(c.keeperHeartbeatIntervalMs, 10_000);
+    assert.equal(c.logLevel, 'warn');
+    assert.equal(c.headersTimeoutMs, 10_000);
+    assert.equal(c.requestTimeoutMs, 30_000);
+    assert.equal(c.keepAliveTimeoutMs, 65_000);
+    assert.deepEqual(c.audit, { kind: 'stderr' });
+    assert.deepEqual(c.health, { host: undefined, port: 8554 });
+    assert.equal(c.spiffeEndpointSocket, 'unix:///tmp/spire-agent/public/api.sock');
+    assert.equal(c.spiffeSourceTimeoutMs, 30_000);
+    assert.deepEqual(c.db, {
+      journalMode: 'WAL',
+      busyTimeoutMs: 5000,
+      maxOpenConns: 10,
+      maxIdleConns: 5,
+      connMaxLifetimeMs: 3_600_000,
+      operationTimeoutMs: 15_000,
+      initializationTimeoutMs: 30_000,
+      skipSchemaCreation: false,
+    });
+  });
+
+  it('is frozen all the way down', () => {
+    const c = loadConfig(base, opts);
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.db));
+    assert.ok(Object.isFrozen(c.listen));
+    assert.ok(Object.isFrozen(c.keeperPeers));
+    assert.throws(() => {
+      (c as { backend: string }).backend = 'memory';
+    });
+  });
+
+  it('memory backend needs no keepers', () => {
+    const c = loadConfig({ SPIKE_NEXUS_BACKEND_STORE: 'MEMORY' }, opts);
+    assert.equal(c.backend, 'memory');
+    assert.deepEqual(c.keeperPeers, []);
+  });
+
+  it('falls back to /tmp/.spike-<user>/data without a home directory', () => {
+    const c = loadConfig(base, { userName: 'bob' });
+    assert.equal(c.dataDir, '/tmp/.spike-bob/data');
+  });
+});
+
+describe('loadConfig values', () => {
+  it('parses listen addresses', () => {
+    assert.deepEqual(loadConfig({ ...base, SPIKE_NEXUS_TLS_PORT: ':8443' }, opts).listen, {
+      host: undefined,
+      port: 8443,
+    });
+    assert.deepEqual(loadConfig({ ...base, SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0' }, opts).listen, {
+      host: '127.0.0.1',
+      port: 0,
+    });
+    assert.deepEqual(loadConfig({ ...base, SPIKE_NEXUS_TLS_PORT: '[::1]:9000' }, opts).listen, {
+      host: '::1',
+      port: 9000,
+    });
+    assert.deepEqual(loadConfig({ ...base, SPIKE_NEXUS_TLS_PORT: 'localhost:1' }, opts).listen, {
+      host: 'localhost',
+      port: 1,
+    });
+  });
+
+  it('appends /data to SPIKE_NEXUS_DATA_DIR and resolves relative paths', () => {
+    assert.equal(
+      loadConfig({ ...base, SPIKE_NEXUS_DATA_DIR: '/var/lib/spike' }, opts).dataDir,
+      '/var/lib/spike/data',
+    );
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_DATA_DIR: 'state' }, opts).dataDir, '/srv/state/data');
+  });
+
+  it('reads durations, numbers and choices', () => {
+    const c = loadConfig(
+      {
+        ...base,
+        SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL: '1m30s',
+        SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: '500ms',
+        SPIKE_NEXUS_MAX_SECRET_VERSIONS: '3',
+        SPIKE_SYSTEM_LOG_LEVEL: 'DEBUG',
+        SPIKE_NEXUS_DB_JOURNAL_MODE: 'delete',
+        SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'TRUE',
+        SPIKE_NEXUS_AUDIT_LOG: '/var/log/spike-audit.jsonl',
+        SPIKE_NEXUS_HEALTH_ADDR: 'off',
+      },
+      opts,
+    );
+    assert.equal(c.keeperUpdateIntervalMs, 90_000);
+    assert.equal(c.headersTimeoutMs, 500);
+    assert.equal(c.maxSecretVersions, 3);
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.db.journalMode, 'DELETE');
+    assert.equal(c.db.skipSchemaCreation, true);
+    assert.deepEqual(c.audit, { kind: 'file', path: '/var/log/spike-audit.jsonl' });
+    assert.equal(c.health, null);
+  });
+
+  it('accepts audit sinks stdout and off', () => {
+    assert.deepEqual(loadConfig({ ...base, SPIKE_NEXUS_AUDIT_LOG: 'stdout' }, opts).audit, {
+      kind: 'stdout',
+    });
+    assert.deepEqual(loadConfig({ ...base, SPIKE_NEXUS_AUDIT_LOG: 'off' }, opts).audit, { kind: 'off' });
+  });
+});
+
+describe('loadConfig rejects', () => {
+  it('unknown backends, naming the variable', () => {
+    expectError({ SPIKE_NEXUS_BACKEND_STORE: 'postgres' }, 'SPIKE_NEXUS_BACKEND_STORE', 'postgres');
+    expectError({ SPIKE_NEXUS_BACKEND_STORE: 'lite' }, 'SPIKE_NEXUS_BACKEND_STORE');
+  });
+
+  it('system directories as data dir', () => {
+    for (const dir of [
+      '/',
+      '/etc',
+      '/etc/spike',
+      '/usr/local',
+      '/proc/1',
+      '/root',
+      '/root/.spike',
+      '/dev',
+      '/boot/x',
+    ]) {
+      expectError({ SPIKE_NEXUS_DATA_DIR: dir }, 'SPIKE_NEXUS_DATA_DIR');
+    }
+    // A sibling whose name only starts like a forbidden dir is fine.
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_DATA_DIR: '/etcetera' }, opts).dataDir, '/etcetera/data');
+  });
+
+  it('invalid durations and numbers instead of silently falling back', () => {
+    expectError({ SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL: 'soon' }, 'SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL', 'soon');
+    expectError({ SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: '10' }, 'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT');
+    expectError({ SPIKE_NEXUS_REQUEST_TIMEOUT: '-1s' }, 'SPIKE_NEXUS_REQUEST_TIMEOUT');
+    expectError({ SPIKE_NEXUS_MAX_SECRET_VERSIONS: 'ten' }, 'SPIKE_NEXUS_MAX_SECRET_VERSIONS', 'ten');
+    expectError({ SPIKE_NEXUS_MAX_SECRET_VERSIONS: '0' }, 'SPIKE_NEXUS_MAX_SECRET_VERSIONS');
+    expectError({ SPIKE_NEXUS_MAX_SECRET_VERSIONS: '1.5' }, 'SPIKE_NEXUS_MAX_SECRET_VERSIONS');
+    expectError({ SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE: '-5' }, 'SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE');
+    expectError({ SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE: '1e9' }, 'SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE');
+    expectError({ SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS: 'x' }, 'SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS');
+    expectError({ SPIKE_NEXUS_DB_CONN_MAX_LIFETIME: '1y' }, 'SPIKE_NEXUS_DB_CONN_MAX_LIFETIME');
+    expectError({ SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'yes' }, 'SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION');
+    expectError({ SPIKE_NEXUS_DB_JOURNAL_MODE: 'fast' }, 'SPIKE_NEXUS_DB_JOURNAL_MODE');
+    expectError({ SPIKE_NEXUS_DB_JOURNAL_MODE: 'OFF' }, 'SPIKE_NEXUS_DB_JOURNAL_MODE');
+    expectError({ SPIKE_NEXUS_DB_MAX_IDLE_CONNS: '20' }, 'SPIKE_NEXUS_DB_MAX_IDLE_CONNS');
+    expectError({ SPIKE_SYSTEM_LOG_LEVEL: 'loud' }, 'SPIKE_SYSTEM_LOG_LEVEL');
+    expectError({ SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL: '1x' }, 'SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL');
+    expectError({ SPIKE_SPIFFE_SOURCE_TIMEOUT: 'forever' }, 'SPIKE_SPIFFE_SOURCE_TIMEOUT');
+    expectError({ SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT: '' + 'abc' }, 'SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT');
+  });
+
+  it('a header timeout longer than the request timeout', () => {
+    expectError(
+      { SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: '1m', SPIKE_NEXUS_REQUEST_TIMEOUT: '30s' },
+      'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT',
+    );
+  });
+
+  it('bad listen addresses', () => {
+    for (const v of ['8553x', ':99999', 'host:', 'a b:1', '[::1]', 'https://x:1']) {
+      expectError({ SPIKE_NEXUS_TLS_PORT: v }, 'SPIKE_NEXUS_TLS_PORT');
+    }
+    expectError({ SPIKE_NEXUS_HEALTH_ADDR: 'nope' }, 'SPIKE_NEXUS_HEALTH_ADDR');
+  });
+
+  it('bad Shamir settings', () => {
+    expectError({ SPIKE_NEXUS_SHAMIR_THRESHOLD: '4' }, 'SPIKE_NEXUS_SHAMIR_THRESHOLD');
+    expectError({ SPIKE_NEXUS_SHAMIR_THRESHOLD: '0' }, 'SPIKE_NEXUS_SHAMIR_THRESHOLD');
+    expectError({ SPIKE_NEXUS_SHAMIR_SHARES: '2' }, 'SPIKE_NEXUS_KEEPER_PEERS');
+    expectError({ SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT: '2' }, 'SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT');
+  });
+
+  it('bad keeper peers', () => {
+    assert.throws(() => loadConfig({}, opts), /SPIKE_NEXUS_KEEPER_PEERS: is required/);
+    expectError(
+      { SPIKE_NEXUS_KEEPER_PEERS: 'http://a:1,https://b:1,https://c:1' },
+      'SPIKE_NEXUS_KEEPER_PEERS',
+    );
+    expectError({ SPIKE_NEXUS_KEEPER_PEERS: 'https://a:1,,https://c:1' }, 'SPIKE_NEXUS_KEEPER_PEERS');
+    expectError(
+      { SPIKE_NEXUS_KEEPER_PEERS: 'https://a:1,https://a:1,https://c:1' },
+      'SPIKE_NEXUS_KEEPER_PEERS',
+    );
+    expectError(
+      { SPIKE_NEXUS_KEEPER_PEERS: 'https://a:1,not a url,https://c:1' },
+      'SPIKE_NEXUS_KEEPER_PEERS',
+    );
+    expectError(
+      { SPIKE_NEXUS_KEEPER_PEERS: 'https://u:hunter2@a:1,https://b:1,https://c:1' },
+      'SPIKE_NEXUS_KEEPER_PEERS',
+      'hunter2',
+    );
+  });
+
+  it('audit targets that are neither a keyword nor an absolute path', () => {
+    expectError({ SPIKE_NEXUS_AUDIT_LOG: 'stdrr' }, 'SPIKE_NEXUS_AUDIT_LOG');
+  });
+});

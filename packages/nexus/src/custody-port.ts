@@ -1,0 +1,37 @@
+/**
+ * The seam between the server and root-key custody (keeper client, recovery from keepers,
+ * periodic shard pushes, operator recover/restore). The server only calls these methods; the
+ * implementation lives in `./custody/`.
+ */
+import type { Logger } from '@spike-ts/core';
+import type { X509Source } from '@spike-ts/identity';
+import type { NexusConfig } from './config.ts';
+import type { NexusState } from './state.ts';
+
+export interface RestoreResult {
+  readonly collected: number;
+  readonly remaining: number;
+  readonly restored: boolean;
+}
+
+export interface Custody {
+  /** POST /v1/operator/recover: all shares as { "1": [32 ints], ... } (needs the root key). */
+  recoverShards(): Record<string, number[]>;
+  /**
+   * POST /v1/operator/restore: one share; returns counts; installs the key when enough.
+   * Throws BadRequestError on bad input.
+   */
+  restoreShard(id: number, shard: Uint8Array): Promise<RestoreResult>;
+  /** Begin recovery from keepers (sqlite backend). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface CustodyDeps {
+  readonly state: NexusState;
+  readonly config: NexusConfig;
+  readonly source: X509Source;
+  readonly logger: Logger;
+}
+
+export type CustodyFactory = (deps: CustodyDeps) => Custody;

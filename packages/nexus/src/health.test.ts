@@ -1,0 +1,67 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHealthServer } from './health.ts';
+
+function call(
+  port: number,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('health server', async () => {
+  let ready = false;
+  const server = createHealthServer({
+    isReady: () => ready,
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 1000,
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  after(() => server.close());
+
+  it('GET /healthz is always ok', async () => {
+    const r = await call(port, 'GET', '/healthz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { status: 'ok' });
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.headers['cache-control'], 'no-store, no-cache, must-revalidate, private');
+  });
+
+  it('GET /readyz follows the readiness flag', async () => {
+    ready = false;
+    let r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 503);
+    assert.deepEqual(JSON.parse(r.body), { ready: false });
+    ready = true;
+    r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { ready: true });
+  });
+
+  it('answers nothing else', async () => {
+    for (const [method, path] of [
+      ['POST', '/healthz'],
+      ['GET', '/'],
+      ['GET', '/v1/store/secrets'],
+      ['GET', '/healthz/'],
+      ['DELETE', '/readyz'],
+    ] as const) {
+      const r = await call(port, method, path);
+      assert.equal(r.status, 404, `${method} ${path}`);
+    }
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Plain-HTTP health listener (our addition; SPIKE has none). It answers exactly two requests:
+ * `GET /healthz` (the process is up) and `GET /readyz` (the root key is installed). It carries no
+ * identity and reveals nothing else.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { NO_CACHE_HEADERS, URL_HEALTH, URL_READY } from '@spike-ts/protocol';
+
+export interface HealthServerOptions {
+  readonly isReady: () => boolean;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(payload),
+    ...NO_CACHE_HEADERS,
+  });
+  res.end(payload);
+}
+
+export function createHealthServer(options: HealthServerOptions): Server {
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      maxHeaderSize: 8192,
+    },
+    (req, res) => {
+      const path = (req.url ?? '').split('?', 1)[0];
+      if (req.method === 'GET' && path === URL_HEALTH) {
+        reply(res, 200, { status: 'ok' });
+      } else if (req.method === 'GET' && path === URL_READY) {
+        const ready = options.isReady();
+        reply(res, ready ? 200 : 503, { ready });
+      } else {
+        res.setHeader('Connection', 'close');
+        reply(res, 404, { err: 'api_not_found' });
+      }
+    },
+  );
+  return server;
+}

@@ -1,0 +1,77 @@
+/**
+ * Size-limited request body reader. The limit is checked against `Content-Length` before any
+ * byte is read and again while streaming, so a caller can never make the server buffer more
+ * than `limit` bytes.
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** The request body exceeded the configured limit (answered with 413 `api_body_too_large`). */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`request body exceeds ${String(limit)} bytes`);
+    this.limit = limit;
+  }
+}
+
+/** The connection failed or was aborted while the body was being read. */
+export class BodyReadError extends Error {
+  override readonly name = 'BodyReadError';
+}
+
+/** Read the whole body of `req` into one buffer, refusing more than `limit` bytes. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (Number.isSafeInteger(n) && n > limit) return Promise.reject(new BodyTooLargeError(limit));
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      req.off('close', onClose);
+    };
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      for (const c of chunks) c.fill(0);
+      chunks.length = 0;
+      reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        fail(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      const body = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
+      if (chunks.length > 1) for (const c of chunks) c.fill(0);
+      resolve(body);
+    };
+    const onError = (err: Error): void => fail(new BodyReadError('request body read failed', { cause: err }));
+    const onAborted = (): void => fail(new BodyReadError('request aborted'));
+    const onClose = (): void => {
+      if (!req.complete) fail(new BodyReadError('connection closed before the body was complete'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+    req.on('close', onClose);
+  });
+}

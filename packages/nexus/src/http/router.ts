@@ -1,0 +1,178 @@
+/**
+ * The request pipeline for the mTLS API: route match (`POST` + exact path + `?action=`) →
+ * caller identity (401) → not-ready gate (503) → the route (JSON or raw) → one audit record.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode, ERROR_CODES, parseJsonBody } from '@spike-ts/protocol';
+import type { Logger } from '@spike-ts/core';
+import type { AuditDecision, AuditLog } from '../audit.ts';
+import type { AuditSubject, Route, RouteContext } from '../route/route.ts';
+import { PlainTextError } from './api-error.ts';
+import { readBody } from './body.ts';
+import { toWireError } from './error-map.ts';
+import { sendJson, sendOctets, sendText } from './respond.ts';
+
+export interface RequestHandlerOptions {
+  readonly routes: readonly Route[];
+  readonly isReady: () => boolean;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly maxBodySize: number;
+  /** The caller's SPIFFE ID if present and SPIKE-compatible, else undefined. */
+  readonly peerId: (req: IncomingMessage) => string | undefined;
+  readonly now?: () => number;
+  readonly newRequestId?: () => string;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const ACTIONS: ReadonlySet<string> = new Set(['', 'get', 'delete', 'undelete', 'list']);
+
+function routeKey(path: string, action: string): string {
+  return `${action} ${path}`;
+}
+
+interface Target {
+  readonly path: string;
+  readonly action: string;
+}
+
+function parseTarget(rawUrl: string | undefined): Target | undefined {
+  if (rawUrl === undefined || rawUrl.length > 8192) return undefined;
+  try {
+    const url = new URL(rawUrl, 'https://nexus.invalid');
+    return { path: url.pathname, action: url.searchParams.get('action') ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
+  const table = new Map<string, Route>();
+  for (const route of options.routes) {
+    const key = routeKey(route.path, route.action);
+    if (table.has(key)) throw new Error(`duplicate route ${route.name}`);
+    table.set(key, route);
+  }
+  const now = options.now ?? Date.now;
+  const newRequestId = options.newRequestId ?? randomUUID;
+
+  return (req, res) => {
+    const started = now();
+    const requestId = newRequestId();
+    const target = parseTarget(req.url);
+    const route =
+      target !== undefined && req.method === 'POST' && ACTIONS.has(target.action)
+        ? table.get(routeKey(target.path, target.action))
+        : undefined;
+    // A known route hit with the wrong method still answers with that route's error shape.
+    const shapeRoute =
+      route ?? (target === undefined ? undefined : table.get(routeKey(target.path, target.action)));
+
+    let caller: string | null = null;
+    let decision: AuditDecision = 'none';
+    let subject: AuditSubject = {};
+
+    const finish = (status: number, err: string | undefined): void => {
+      options.audit.record({
+        time: new Date(started).toISOString(),
+        requestId,
+        caller,
+        route: target?.path ?? '',
+        action: target?.action ?? '',
+        ...subject,
+        decision,
+        status,
+        ...(err === undefined ? {} : { err }),
+        durationMs: Math.max(0, now() - started),
+      });
+    };
+    const fail = (code: ErrorCode, shape: Route | undefined): void => {
+      const status = ERROR_CODES[code].status;
+      sendJson(req, res, status, { ...(shape?.errorBody ?? {}), err: code }, requestId);
+      finish(status, code);
+    };
+
+    if (route === undefined) {
+      fail(ErrorCode.BadRequest, shapeRoute);
+      return;
+    }
+    const peerId = options.peerId(req);
+    if (peerId === undefined) {
+      decision = 'denied';
+      fail(ErrorCode.Unauthorized, route);
+      return;
+    }
+    caller = peerId;
+    if (route.allowWhenNotReady !== true && !options.isReady()) {
+      fail(ErrorCode.NotReady, route);
+      return;
+    }
+
+    const logger = options.logger.child({ requestId, route: route.name });
+    const ctx: RouteContext = {
+      requestId,
+      peerId,
+      req,
+      logger,
+      readBody: () => readBody(req, options.maxBodySize),
+    };
+
+    const run = async (): Promise<void> => {
+      if (route.kind === 'raw') {
+        if (!route.authorize(peerId)) {
+          decision = 'denied';
+          fail(ErrorCode.Unauthorized, route);
+          return;
+        }
+        decision = 'allowed';
+        const result = await route.handle(ctx);
+        if (result.kind === 'octets') sendOctets(req, res, result.status, result.body, requestId);
+        else sendJson(req, res, result.status, result.body, requestId);
+        finish(result.status, undefined);
+        return;
+      }
+      const body = await ctx.readBody();
+      let decoded: unknown;
+      try {
+        decoded = route.decode(parseJsonBody(body));
+      } finally {
+        body.fill(0);
+      }
+      try {
+        subject = route.subject(decoded);
+        if (!route.authorize(peerId, decoded)) {
+          decision = 'denied';
+          fail(ErrorCode.Unauthorized, route);
+          return;
+        }
+        decision = 'allowed';
+        const request = route.validate(decoded);
+        const result = await route.handle(request, ctx);
+        sendJson(req, res, 200, result, requestId);
+        finish(200, undefined);
+      } finally {
+        route.dispose?.(decoded);
+      }
+    };
+
+    run().catch((err: unknown) => {
+      if (res.headersSent) {
+        logger.error('failure after the response was sent', { err });
+        res.destroy();
+        return;
+      }
+      if (err instanceof PlainTextError) {
+        logger.info('stream request rejected', { code: err.code, detail: err.message });
+        sendText(req, res, err.status, err.code, requestId);
+        finish(err.status, err.code);
+        return;
+      }
+      const wire = toWireError(err);
+      if (wire.internal) logger.error('request failed', { err });
+      else logger.info('request rejected', { code: wire.code, err });
+      fail(wire.code, route);
+    });
+  };
+}

@@ -1,0 +1,26 @@
+export { createNexus, NexusIdentityError, type Nexus, type NexusDeps } from './server.ts';
+export {
+  loadConfig,
+  ConfigError,
+  FORBIDDEN_DATA_DIRS,
+  type NexusConfig,
+  type LoadConfigOptions,
+  type BackendKind,
+  type DbConfig,
+  type JournalMode,
+  type Env,
+  type ListenAddress,
+} from './config.ts';
+export { createNexusState, NotReadyError, RootKeyConflictError, type NexusState } from './state.ts';
+export type { Custody, CustodyDeps, CustodyFactory, RestoreResult } from './custody-port.ts';
+export {
+  createAuditLog,
+  openAuditSink,
+  createMemoryAuditSink,
+  type AuditLog,
+  type AuditRecord,
+  type AuditSink,
+  type AuditTarget,
+  type AuditDecision,
+} from './audit.ts';
+export { createHealthServer, type HealthServerOptions } from './health.ts';

@@ -1,0 +1,93 @@
+/**
+ * `spike-nexus`: the composition root and the only reader of the environment. Loads the
+ * configuration, obtains the X.509-SVID from the Workload API, builds the Nexus and serves until
+ * SIGINT/SIGTERM.
+ */
+import { homedir, userInfo } from 'node:os';
+import { createLogger } from '@spike-ts/core';
+import { createX509Source, type X509Source } from '@spike-ts/identity';
+import { ConfigError, loadConfig, type NexusConfig } from './config.ts';
+import { createCustody } from './custody/index.ts';
+import { createNexus, NexusIdentityError, type Nexus } from './server.ts';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`spike-nexus: ${message}\n`);
+  process.exit(code);
+}
+
+function currentUser(): string | undefined {
+  try {
+    return process.env.USER ?? userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: NexusConfig;
+  try {
+    config = loadConfig(process.env, { homeDir: homedir(), userName: currentUser(), cwd: process.cwd() });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid configuration: ${err.message}`, 2);
+    throw err;
+  }
+  const logger = createLogger({
+    level: config.logLevel,
+    sink: (line) => process.stdout.write(line),
+    base: { component: 'nexus' },
+  });
+  if (config.backend === 'memory') {
+    logger.warn('SPIKE_NEXUS_BACKEND_STORE=memory: secrets are NOT persisted and are lost on exit');
+  }
+
+  let source: X509Source;
+  try {
+    source = await createX509Source({
+      endpoint: config.spiffeEndpointSocket,
+      timeoutMs: config.spiffeSourceTimeoutMs,
+      env: process.env,
+      logger,
+    });
+  } catch (err) {
+    fail(`could not obtain an X.509-SVID from the Workload API: ${(err as Error).message}`, 1);
+  }
+
+  let nexus: Nexus;
+  try {
+    nexus = await createNexus(config, { source, logger, custodyFactory: createCustody });
+  } catch (err) {
+    await source.close();
+    if (err instanceof NexusIdentityError) fail(err.message, 1);
+    fail(`cannot start: ${(err as Error).message}`, 1);
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    void Promise.allSettled([nexus.close()])
+      .then(() => source.close())
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  try {
+    const address = await nexus.listen();
+    const health = nexus.healthAddress();
+    process.stderr.write(
+      `spike-nexus: listening on ${address.address}:${String(address.port)}` +
+        (health === null ? '' : ` (health on ${health.address}:${String(health.port)})`) +
+        ` backend=${config.backend}\n`,
+    );
+  } catch (err) {
+    await nexus.close();
+    await source.close();
+    fail(`cannot listen: ${(err as Error).message}`, 1);
+  }
+}
+
+main().catch((err: unknown) => {
+  fail(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, 1);
+});

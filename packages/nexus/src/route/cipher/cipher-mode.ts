@@ -1,0 +1,47 @@
+/**
+ * Shared pieces of the cipher (encryption-as-a-service) routes, SPIKE §3.4. Keys: the CIPHER
+ * purpose key derived from the root key, never the storage key. Stream framing:
+ * `0x01 ‖ nonce(12) ‖ ciphertext‖tag(16)`.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  CIPHER_NONCE_SIZE,
+  CIPHER_TAG_SIZE,
+  CIPHER_VERSION,
+  CONTENT_TYPE_OCTET_STREAM,
+} from '@spike-ts/protocol';
+
+export { CIPHER_NONCE_SIZE, CIPHER_TAG_SIZE, CIPHER_VERSION };
+
+/** Stream mode only when Content-Type is exactly `application/octet-stream` (as SPIKE checks). */
+export function isStreamMode(req: IncomingMessage): boolean {
+  return req.headers['content-type'] === CONTENT_TYPE_OCTET_STREAM;
+}
+
+/** Error codes SPIKE writes as plain text in stream mode. */
+export const STREAM_ERROR = {
+  unsupportedVersion: 'crypto_unsupported_version',
+  failedToReadVersion: 'crypto_failed_to_read_version',
+  failedToReadNonce: 'crypto_failed_to_read_nonce',
+  decryptionFailed: 'crypto_decryption_failed',
+  badRequest: 'api_bad_request',
+} as const;
+
+/** Largest ciphertext accepted: the configured size plus the GCM tag, so a maximal plaintext round-trips. */
+export function maxCiphertextSize(maxCipherSize: number): number {
+  return maxCipherSize + CIPHER_TAG_SIZE;
+}
+
+export const CIPHER_ENCRYPT_ERROR_BODY: Readonly<Record<string, unknown>> = Object.freeze({
+  version: 0,
+  nonce: null,
+  ciphertext: null,
+});
+
+export const CIPHER_DECRYPT_ERROR_BODY: Readonly<Record<string, unknown>> = Object.freeze({
+  plaintext: null,
+});
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}

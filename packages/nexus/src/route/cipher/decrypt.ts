@@ -1,0 +1,77 @@
+/**
+ * `POST /v1/cipher/decrypt` — open what `/v1/cipher/encrypt` produced.
+ * JSON: `{"version":1,"nonce":b64,"ciphertext":b64}` → `{"plaintext":b64}`; a ciphertext that
+ * does not authenticate is 500 `api_internal_error` (as SPIKE).
+ * Stream: `0x01 ‖ nonce ‖ ciphertext‖tag` → raw plaintext; errors are plain-text codes with 400.
+ */
+import { aesGcmDecrypt, DecryptionError, zeroize } from '@spike-ts/core';
+import {
+  ACTION_DEFAULT,
+  decodeCipherDecryptRequest,
+  parseJsonBody,
+  URL_CIPHER_DECRYPT,
+} from '@spike-ts/protocol';
+import { ApiError, PlainTextError } from '../../http/api-error.ts';
+import type { RouteDeps } from '../deps.ts';
+import { rawRoute, type RawResult, type Route, type RouteContext } from '../route.ts';
+import {
+  CIPHER_DECRYPT_ERROR_BODY,
+  CIPHER_NONCE_SIZE,
+  CIPHER_VERSION,
+  isStreamMode,
+  maxCiphertextSize,
+  STREAM_ERROR,
+  toBase64,
+} from './cipher-mode.ts';
+
+function open(deps: RouteDeps, nonce: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  return deps.state.withCipherKey((key) => aesGcmDecrypt(key, nonce, ciphertext));
+}
+
+async function decryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+  const body = await ctx.readBody();
+  if (body.length < 1) throw new PlainTextError(400, STREAM_ERROR.failedToReadVersion);
+  if (body[0] !== CIPHER_VERSION) throw new PlainTextError(400, STREAM_ERROR.unsupportedVersion);
+  if (body.length < 1 + CIPHER_NONCE_SIZE) throw new PlainTextError(400, STREAM_ERROR.failedToReadNonce);
+  const nonce = body.subarray(1, 1 + CIPHER_NONCE_SIZE);
+  const ciphertext = body.subarray(1 + CIPHER_NONCE_SIZE);
+  if (ciphertext.length > maxCiphertextSize(deps.config.maxCipherSize)) {
+    throw new PlainTextError(400, STREAM_ERROR.badRequest, 'ciphertext larger than the cipher size limit');
+  }
+  try {
+    return { kind: 'octets', status: 200, body: open(deps, nonce, ciphertext) };
+  } catch (err) {
+    if (err instanceof DecryptionError) throw new PlainTextError(400, STREAM_ERROR.decryptionFailed);
+    throw err;
+  }
+}
+
+async function decryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+  const req = decodeCipherDecryptRequest(parseJsonBody(await ctx.readBody()));
+  if (req.version !== CIPHER_VERSION) throw new ApiError('api_bad_request', 'unsupported cipher version');
+  if (req.nonce.length !== CIPHER_NONCE_SIZE) throw new ApiError('api_bad_request', 'nonce must be 12 bytes');
+  if (req.ciphertext.length > maxCiphertextSize(deps.config.maxCipherSize)) {
+    throw new ApiError('api_bad_request', 'ciphertext larger than the cipher size limit');
+  }
+  let plaintext: Uint8Array | undefined;
+  try {
+    plaintext = open(deps, req.nonce, req.ciphertext);
+    return { kind: 'json', status: 200, body: { plaintext: toBase64(plaintext) } };
+  } catch (err) {
+    if (err instanceof DecryptionError) throw new ApiError('api_internal_error', 'cipher decryption failed');
+    throw err;
+  } finally {
+    zeroize(plaintext);
+  }
+}
+
+export function cipherDecryptRoute(deps: RouteDeps): Route {
+  return rawRoute({
+    path: URL_CIPHER_DECRYPT,
+    action: ACTION_DEFAULT,
+    name: 'cipher.decrypt',
+    errorBody: CIPHER_DECRYPT_ERROR_BODY,
+    authorize: (peerId) => deps.authz.cipher(peerId),
+    handle: (ctx) => (isStreamMode(ctx.req) ? decryptStream(deps, ctx) : decryptJson(deps, ctx)),
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * `POST /v1/cipher/encrypt` — AES-256-GCM under the cipher purpose key with a fresh random nonce.
+ * JSON: `{"plaintext":b64}` → `{"version":1,"nonce":b64,"ciphertext":b64}`.
+ * Stream: raw plaintext → `0x01 ‖ nonce ‖ ciphertext‖tag`.
+ * Authorization runs before the body is read.
+ */
+import { aesGcmEncrypt, randomBytes, zeroize } from '@spike-ts/core';
+import {
+  ACTION_DEFAULT,
+  decodeCipherEncryptRequest,
+  parseJsonBody,
+  URL_CIPHER_ENCRYPT,
+} from '@spike-ts/protocol';
+import { ApiError, PlainTextError } from '../../http/api-error.ts';
+import type { RouteDeps } from '../deps.ts';
+import { rawRoute, type RawResult, type Route, type RouteContext } from '../route.ts';
+import {
+  CIPHER_ENCRYPT_ERROR_BODY,
+  CIPHER_NONCE_SIZE,
+  CIPHER_VERSION,
+  isStreamMode,
+  STREAM_ERROR,
+  toBase64,
+} from './cipher-mode.ts';
+
+function seal(deps: RouteDeps, plaintext: Uint8Array): { nonce: Uint8Array; ciphertext: Uint8Array } {
+  const nonce = randomBytes(CIPHER_NONCE_SIZE);
+  const ciphertext = deps.state.withCipherKey((key) => aesGcmEncrypt(key, nonce, plaintext));
+  return { nonce, ciphertext };
+}
+
+async function encryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+  const plaintext = await ctx.readBody();
+  try {
+    if (plaintext.length > deps.config.maxCipherSize) {
+      throw new PlainTextError(400, STREAM_ERROR.badRequest, 'plaintext larger than the cipher size limit');
+    }
+    const { nonce, ciphertext } = seal(deps, plaintext);
+    const out = new Uint8Array(1 + nonce.length + ciphertext.length);
+    out[0] = CIPHER_VERSION;
+    out.set(nonce, 1);
+    out.set(ciphertext, 1 + nonce.length);
+    return { kind: 'octets', status: 200, body: out };
+  } finally {
+    zeroize(plaintext);
+  }
+}
+
+async function encryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+  const body = await ctx.readBody();
+  let plaintext: Uint8Array | undefined;
+  try {
+    plaintext = decodeCipherEncryptRequest(parseJsonBody(body)).plaintext;
+    if (plaintext.length > deps.config.maxCipherSize) {
+      throw new ApiError('api_bad_request', 'plaintext larger than the cipher size limit');
+    }
+    const { nonce, ciphertext } = seal(deps, plaintext);
+    return {
+      kind: 'json',
+      status: 200,
+      body: { version: CIPHER_VERSION, nonce: toBase64(nonce), ciphertext: toBase64(ciphertext) },
+    };
+  } finally {
+    zeroize(body, plaintext);
+  }
+}
+
+export function cipherEncryptRoute(deps: RouteDeps): Route {
+  return rawRoute({
+    path: URL_CIPHER_ENCRYPT,
+    action: ACTION_DEFAULT,
+    name: 'cipher.encrypt',
+    errorBody: CIPHER_ENCRYPT_ERROR_BODY,
+    authorize: (peerId) => deps.authz.cipher(peerId),
+    handle: (ctx) => (isStreamMode(ctx.req) ? encryptStream(deps, ctx) : encryptJson(deps, ctx)),
+  });
+}

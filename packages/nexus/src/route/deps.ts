@@ -1,0 +1,36 @@
+/**
+ * What route handlers may use. Built once by `createNexus` and shared by every route.
+ */
+import type { SecretStore } from '@spike-ts/core';
+import type { Authorizer } from '../authz.ts';
+import type { NexusConfig } from '../config.ts';
+import type { Custody } from '../custody-port.ts';
+import type { NexusState } from '../state.ts';
+
+export interface RouteDeps {
+  readonly store: SecretStore;
+  readonly state: NexusState;
+  readonly config: NexusConfig;
+  readonly authz: Authorizer;
+  /** Undefined with the memory backend (recover/restore then answer 400). */
+  readonly custody: Custody | undefined;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  /** Runs policy mutations one at a time so the store and the compiled engine never diverge. */
+  readonly policyQueue: SerialQueue;
+}
+
+export interface SerialQueue {
+  run<T>(task: () => Promise<T>): Promise<T>;
+}
+
+export function createSerialQueue(): SerialQueue {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    run(task) {
+      const result = tail.then(task, task);
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}

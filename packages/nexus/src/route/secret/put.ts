@@ -1,0 +1,36 @@
+/** `POST /v1/store/secrets` — write a new version of a secret. */
+import { putSecretVersion } from '@spike-ts/core';
+import {
+  ACTION_DEFAULT,
+  decodeSecretPutRequest,
+  URL_SECRETS,
+  validateSecretPath,
+  validateSecretValues,
+  type SecretPutRequest,
+} from '@spike-ts/protocol';
+import type { RouteDeps } from '../deps.ts';
+import { jsonRoute, type Route } from '../route.ts';
+
+export function secretPutRoute(deps: RouteDeps): Route {
+  return jsonRoute<SecretPutRequest>({
+    path: URL_SECRETS,
+    action: ACTION_DEFAULT,
+    name: 'secret.put',
+    errorBody: {},
+    decode: decodeSecretPutRequest,
+    subject: (req) => ({ path: req.path }),
+    authorize: (peerId, req) => deps.authz.secret(peerId, 'write', req.path),
+    validate: (req) => ({
+      path: validateSecretPath(req.path),
+      values: { ...validateSecretValues(req.values) },
+    }),
+    async handle(req) {
+      const now = deps.now();
+      await deps.store.updateSecret(req.path, (current) => ({
+        next: putSecretVersion(current, req.path, req.values, now, deps.config.maxSecretVersions),
+        result: undefined,
+      }));
+      return {};
+    },
+  });
+}

@@ -1,0 +1,38 @@
+/** The Nexus route table (SPIKE 0.8.2 §3.2). */
+import { bootstrapVerifyRoute } from './bootstrap/verify.ts';
+import { cipherDecryptRoute } from './cipher/decrypt.ts';
+import { cipherEncryptRoute } from './cipher/encrypt.ts';
+import type { RouteDeps } from './deps.ts';
+import { operatorRecoverRoute } from './operator/recover.ts';
+import { operatorRestoreRoute } from './operator/restore.ts';
+import { policyDeleteRoute } from './policy/delete.ts';
+import { policyGetRoute } from './policy/get.ts';
+import { policyListRoute } from './policy/list.ts';
+import { policyUpsertRoute } from './policy/upsert.ts';
+import type { Route } from './route.ts';
+import { secretDeleteRoute } from './secret/delete.ts';
+import { secretGetRoute } from './secret/get.ts';
+import { secretListRoute } from './secret/list.ts';
+import { secretMetadataRoute } from './secret/metadata.ts';
+import { secretPutRoute } from './secret/put.ts';
+import { secretUndeleteRoute } from './secret/undelete.ts';
+
+export function createRoutes(deps: RouteDeps): Route[] {
+  return [
+    secretPutRoute(deps),
+    secretGetRoute(deps),
+    secretDeleteRoute(deps),
+    secretUndeleteRoute(deps),
+    secretListRoute(deps),
+    secretMetadataRoute(deps),
+    policyUpsertRoute(deps),
+    policyGetRoute(deps),
+    policyDeleteRoute(deps),
+    policyListRoute(deps),
+    cipherEncryptRoute(deps),
+    cipherDecryptRoute(deps),
+    operatorRecoverRoute(deps),
+    operatorRestoreRoute(deps),
+    bootstrapVerifyRoute(deps),
+  ];
+}

@@ -1,0 +1,210 @@
+/**
+ * `createNexus`: wires state, authorization, routes, audit, the mTLS API server, the plain-HTTP
+ * health listener and the custody layer. Usable in-process (tests) and from `main.ts`.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger, type SecretStore } from '@spike-ts/core';
+import {
+  createMtlsServer,
+  getPeerSpiffeId,
+  isNexus,
+  isSpikeCompatibleId,
+  type X509Source,
+} from '@spike-ts/identity';
+import { createAuditLog, openAuditSink, type AuditSink } from './audit.ts';
+import { createAuthorizer } from './authz.ts';
+import type { NexusConfig } from './config.ts';
+import type { Custody, CustodyFactory } from './custody-port.ts';
+import { createHealthServer } from './health.ts';
+import { createRequestHandler } from './http/router.ts';
+import { createSerialQueue } from './route/deps.ts';
+import { createRoutes } from './route/table.ts';
+import { createNexusState, type NexusState } from './state.ts';
+import { createStoreFromConfig } from './store-factory.ts';
+
+export interface NexusDeps {
+  /** Our own X.509-SVID and the trust bundles. Its SPIFFE ID must be a Nexus ID. */
+  readonly source: X509Source;
+  readonly logger?: Logger;
+  /** Default: built from the configuration. The Nexus owns it and closes it. */
+  readonly store?: SecretStore;
+  /** Default: the sink named by `config.audit`. */
+  readonly auditSink?: AuditSink;
+  /** Root-key custody (keepers, recover/restore). Ignored with the memory backend. */
+  readonly custodyFactory?: CustodyFactory;
+  /** Epoch milliseconds (tests). */
+  readonly now?: () => number;
+}
+
+export interface Nexus {
+  readonly state: NexusState;
+  readonly store: SecretStore;
+  /** Start both listeners, then custody. Resolves with the API address. */
+  listen(): Promise<AddressInfo>;
+  /** The API listener's address (throws before `listen`). */
+  address(): AddressInfo;
+  /** The health listener's address, or null when it is disabled or not listening. */
+  healthAddress(): AddressInfo | null;
+  close(): Promise<void>;
+}
+
+/** The X.509-SVID of this process is not a SPIKE Nexus ID. */
+export class NexusIdentityError extends Error {
+  override readonly name = 'NexusIdentityError';
+}
+
+export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise<Nexus> {
+  const logger = deps.logger ?? silentLogger;
+  const ownId = deps.source.getX509Svid().spiffeId;
+  if (!isNexus(ownId, config.trustRoots)) {
+    throw new NexusIdentityError(
+      `this process's SPIFFE ID ${ownId} is not a SPIKE Nexus ID (spiffe://<SPIKE_TRUST_ROOT_NEXUS>/spike/nexus)`,
+    );
+  }
+
+  const store = deps.store ?? createStoreFromConfig(config, logger);
+  let state: NexusState;
+  try {
+    state = await createNexusState({ store, logger });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const auditSink =
+    deps.auditSink ??
+    openAuditSink(config.audit, (err) =>
+      logger.error('audit sink failed; audit records are being lost', { err }),
+    );
+  const audit = createAuditLog(auditSink);
+
+  const custody: Custody | undefined =
+    store.persistent && deps.custodyFactory !== undefined
+      ? deps.custodyFactory({
+          state,
+          config,
+          source: deps.source,
+          logger: logger.child({ component: 'custody' }),
+        })
+      : undefined;
+
+  const routes = createRoutes({
+    store,
+    state,
+    config,
+    authz: createAuthorizer(config.trustRoots, state.policies),
+    custody,
+    now: deps.now ?? Date.now,
+    policyQueue: createSerialQueue(),
+  });
+  const handler = createRequestHandler({
+    routes,
+    isReady: () => state.isReady(),
+    audit,
+    logger,
+    maxBodySize: config.maxRequestBodySize,
+    peerId: (req) => {
+      const id = getPeerSpiffeId(req)?.toString();
+      return id !== undefined && isSpikeCompatibleId(id) ? id : undefined;
+    },
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+
+  const api: HttpsServer = createMtlsServer(
+    deps.source,
+    {
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      logger,
+    },
+    handler,
+  );
+  const health: HttpServer | null =
+    config.health === null
+      ? null
+      : createHealthServer({
+          isReady: () => state.isReady(),
+          headersTimeoutMs: config.headersTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+          keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        });
+
+  let closed = false;
+  let custodyStarted = false;
+
+  const closeServer = (server: HttpServer | HttpsServer): Promise<void> =>
+    new Promise((resolve) => {
+      if (!server.listening) {
+        resolve();
+        return;
+      }
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  return {
+    state,
+    store,
+    async listen() {
+      if (closed) throw new Error('the Nexus is closed');
+      await listenOn(api, config.listen.port, config.listen.host);
+      if (health !== null && config.health !== null) {
+        try {
+          await listenOn(health, config.health.port, config.health.host);
+        } catch (err) {
+          await closeServer(api);
+          throw err;
+        }
+      }
+      if (custody !== undefined && !custodyStarted) {
+        custodyStarted = true;
+        custody.start();
+      }
+      const address = api.address() as AddressInfo;
+      logger.info('SPIKE Nexus listening', {
+        address: address.address,
+        port: address.port,
+        backend: config.backend,
+        ready: state.isReady(),
+      });
+      return address;
+    },
+    address() {
+      const a = api.address();
+      if (a === null || typeof a === 'string') throw new Error('the Nexus is not listening');
+      return a;
+    },
+    healthAddress() {
+      const a = health?.address();
+      return a === undefined || a === null || typeof a === 'string' ? null : a;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (custody !== undefined) {
+        try {
+          await custody.stop();
+        } catch (err) {
+          logger.warn('custody did not stop cleanly', { err });
+        }
+      }
+      await Promise.all([closeServer(api), health === null ? Promise.resolve() : closeServer(health)]);
+      state.close();
+      await audit.close();
+      await store.close();
+    },
+  };
+}
+
+function listenOn(server: HttpServer | HttpsServer, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * Root-key state. Until a root key is installed a persistent store is locked and every route
+ * but operator recover/restore answers 503. Installing the key unlocks the store (a wrong key
+ * throws `WrongRootKeyError` and changes nothing), compiles every stored policy once into the
+ * in-memory policy engine, derives the cipher-API purpose key and flips the state to ready.
+ *
+ * The memory backend has no root key: it is ready at start with a random cipher key.
+ */
+import {
+  constantTimeEqual,
+  createPolicyEngine,
+  derivePurposeKey,
+  randomBytes,
+  zeroize,
+  type Logger,
+  type PolicyEngine,
+  type SecretStore,
+} from '@spike-ts/core';
+import { ROOT_KEY_SIZE } from '@spike-ts/protocol';
+
+export class RootKeyConflictError extends Error {
+  override readonly name = 'RootKeyConflictError';
+  constructor() {
+    super('a different root key is already installed');
+  }
+}
+
+export class NotReadyError extends Error {
+  override readonly name = 'NotReadyError';
+  constructor() {
+    super('no root key is installed yet');
+  }
+}
+
+export interface NexusState {
+  /** True once the store is unlocked and the policies are loaded. */
+  isReady(): boolean;
+  /** True when there is a root key (persistent backends only). */
+  hasRootKey(): boolean;
+  /**
+   * Install the root key (the caller keeps and zeroes its own copy). Installing the same key
+   * again is a no-op; a different key throws `RootKeyConflictError`.
+   */
+  installRootKey(rootKey: Uint8Array): Promise<void>;
+  /** Run `fn` with the root key (do not keep it). Throws `NotReadyError` without one. */
+  withRootKey<T>(fn: (rootKey: Uint8Array) => T): T;
+  /** Run `fn` with the cipher-API purpose key (do not keep it). Throws `NotReadyError` when not ready. */
+  withCipherKey<T>(fn: (cipherKey: Uint8Array) => T): T;
+  /** Called once when the state becomes ready (immediately if it already is). Returns an unsubscribe. */
+  onReady(listener: () => void): () => void;
+  /** The compiled policies (kept in sync by the policy routes). */
+  readonly policies: PolicyEngine;
+  /** Zero the keys. */
+  close(): void;
+}
+
+export interface NexusStateOptions {
+  readonly store: SecretStore;
+  readonly logger: Logger;
+}
+
+export async function createNexusState(options: NexusStateOptions): Promise<NexusState> {
+  const { store, logger } = options;
+  const policies = createPolicyEngine();
+  const listeners = new Set<() => void>();
+  let rootKey: Uint8Array | undefined;
+  let cipherKey: Uint8Array | undefined;
+  let ready = false;
+  let installing: Promise<void> = Promise.resolve();
+
+  const loadPolicies = async (): Promise<void> => {
+    const result = policies.load(await store.listPolicies());
+    for (const r of result.rejected) logger.warn('stored policy ignored: it does not compile', r);
+    for (const r of result.restricted) logger.warn('stored policy ignored on reserved system paths', r);
+    logger.info('policies loaded', { count: result.loaded });
+  };
+
+  const becomeReady = (): void => {
+    ready = true;
+    for (const listener of [...listeners]) {
+      listeners.delete(listener);
+      try {
+        listener();
+      } catch (err) {
+        logger.error('ready listener failed', { err });
+      }
+    }
+  };
+
+  const install = async (candidate: Uint8Array): Promise<void> => {
+    if (rootKey !== undefined) {
+      const same = constantTimeEqual(rootKey, candidate);
+      zeroize(candidate);
+      if (!same) throw new RootKeyConflictError();
+      return;
+    }
+    try {
+      await store.unlock(candidate);
+      await loadPolicies();
+      cipherKey = derivePurposeKey(candidate, 'cipher');
+      rootKey = candidate;
+    } catch (err) {
+      zeroize(candidate);
+      throw err;
+    }
+    logger.info('root key installed; SPIKE Nexus is ready');
+    becomeReady();
+  };
+
+  if (!store.persistent) {
+    await loadPolicies();
+    cipherKey = randomBytes(32);
+    ready = true;
+  }
+
+  return {
+    isReady: () => ready,
+    hasRootKey: () => rootKey !== undefined,
+    installRootKey(key) {
+      if (!store.persistent) return Promise.reject(new Error('the memory backend takes no root key'));
+      if (!(key instanceof Uint8Array) || key.byteLength !== ROOT_KEY_SIZE) {
+        return Promise.reject(new RangeError(`the root key must be ${String(ROOT_KEY_SIZE)} bytes`));
+      }
+      const copy = new Uint8Array(key);
+      const run = installing.then(() => install(copy));
+      installing = run.catch(() => undefined);
+      return run;
+    },
+    withRootKey(fn) {
+      if (rootKey === undefined) throw new NotReadyError();
+      return fn(rootKey);
+    },
+    withCipherKey(fn) {
+      if (!ready || cipherKey === undefined) throw new NotReadyError();
+      return fn(cipherKey);
+    },
+    onReady(listener) {
+      if (ready) {
+        listener();
+        return () => undefined;
+      }
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    policies,
+    close() {
+      zeroize(rootKey, cipherKey);
+      rootKey = undefined;
+      cipherKey = undefined;
+      ready = false;
+    },
+  };
+}
