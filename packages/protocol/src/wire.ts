@@ -4,7 +4,13 @@
  */
 
 export type Permission = 'read' | 'write' | 'list' | 'execute' | 'super';
-export const PERMISSIONS: readonly Permission[] = Object.freeze(['read', 'write', 'list', 'execute', 'super']);
+export const PERMISSIONS: readonly Permission[] = Object.freeze([
+  'read',
+  'write',
+  'list',
+  'execute',
+  'super',
+]);
 
 /** Every error response carries the code in `err` (keeper shard response: `Err`). */
 export interface ErrorField {

@@ -1,0 +1,142 @@
+/**
+ * Keeps every keeper holding its share once Nexus has the root key: an immediate push, a push
+ * every `updateIntervalMs` (SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL), and between pushes a heartbeat
+ * every `heartbeatIntervalMs` that reads each keeper's share, compares it in constant time with
+ * the expected one, and re-seeds a keeper that came back empty or holds a wrong share.
+ * Shares are recomputed from the root key for each run (deterministic) and zeroed afterwards.
+ */
+import { constantTimeEqual, splitRootKey, zeroize, type Logger, type Share } from '@spike-ts/core';
+import type { KeeperClient } from './keeper-client.ts';
+
+export interface KeeperSyncOptions {
+  readonly keeperPeers: readonly string[];
+  readonly threshold: number;
+  readonly shares: number;
+  readonly updateIntervalMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly client: KeeperClient;
+  /** Runs `fn` with the installed root key (must not keep it). */
+  readonly withRootKey: <T>(fn: (rootKey: Uint8Array) => T) => T;
+  readonly logger: Logger;
+}
+
+export interface KeeperSync {
+  /** Push now and start both timers (idempotent). */
+  start(): void;
+  /** Push every keeper its share now. */
+  pushAll(): Promise<void>;
+  /** Check every keeper now and re-seed the ones that need it. */
+  heartbeat(): Promise<void>;
+  /** Stop the timers and wait for a run in progress. */
+  stop(): Promise<void>;
+}
+
+type KeeperHealth = 'ok' | 'unreachable' | 'reseeded' | 'unknown';
+
+export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
+  const { keeperPeers, client, logger } = options;
+  const health = new Map<string, KeeperHealth>(keeperPeers.map((url) => [url, 'unknown']));
+  const timers: NodeJS.Timeout[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let started = false;
+  let stopped = false;
+  let busy = false;
+
+  function computeShares(): Share[] {
+    return options.withRootKey((rootKey) => splitRootKey(rootKey, options.threshold, options.shares));
+  }
+
+  function noteUnreachable(url: string, index: number, err: unknown): void {
+    if (health.get(url) !== 'unreachable') {
+      logger.warn('keeper unreachable', { keeper: index, url, error: (err as Error).message });
+    }
+    health.set(url, 'unreachable');
+  }
+
+  async function forEachKeeper(
+    work: (url: string, index: number, share: Share) => Promise<void>,
+  ): Promise<void> {
+    const shares = computeShares();
+    try {
+      await Promise.all(
+        keeperPeers.map(async (url, i) => {
+          const share = shares[i];
+          if (share === undefined) return;
+          try {
+            await work(url, i + 1, share);
+          } catch (err) {
+            noteUnreachable(url, i + 1, err);
+          }
+        }),
+      );
+    } finally {
+      zeroize(...shares.map((s) => s.value));
+    }
+  }
+
+  async function pushAll(): Promise<void> {
+    await forEachKeeper(async (url, index, share) => {
+      await client.contribute(url, share.value);
+      if (health.get(url) !== 'ok') logger.info('keeper holds its share', { keeper: index, url });
+      health.set(url, 'ok');
+    });
+  }
+
+  async function heartbeat(): Promise<void> {
+    await forEachKeeper(async (url, index, share) => {
+      const got = await client.fetchShard(url);
+      let matches = false;
+      if (got.kind === 'shard') {
+        matches = constantTimeEqual(got.shard, share.value);
+        zeroize(got.shard);
+      }
+      if (matches) {
+        health.set(url, 'ok');
+        return;
+      }
+      logger.warn(
+        got.kind === 'empty'
+          ? 'keeper holds no share (restarted?); re-seeding it'
+          : 'keeper holds a wrong share; re-seeding it',
+        { keeper: index, url },
+      );
+      await client.contribute(url, share.value);
+      health.set(url, 'reseeded');
+    });
+  }
+
+  /** Run one job unless another is in progress or we are stopping. */
+  function run(job: () => Promise<void>): Promise<void> {
+    if (stopped || busy) return Promise.resolve();
+    busy = true;
+    const p = job()
+      .catch((err: unknown) => logger.error('keeper sync failed', { error: err }))
+      .finally(() => {
+        busy = false;
+        inFlight.delete(p);
+      });
+    inFlight.add(p);
+    return p;
+  }
+
+  return {
+    start() {
+      if (started || stopped) return;
+      started = true;
+      void run(pushAll);
+      const push = setInterval(() => void run(pushAll), options.updateIntervalMs);
+      const beat = setInterval(() => void run(heartbeat), options.heartbeatIntervalMs);
+      push.unref();
+      beat.unref();
+      timers.push(push, beat);
+    },
+    pushAll: () => run(pushAll),
+    heartbeat: () => run(heartbeat),
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
