@@ -1,0 +1,88 @@
+/**
+ * @module operator-command
+ * Break-the-glass: `spike operator recover` (export the recovery shares to files; needs the
+ * Pilot recover role) and `spike operator restore` (feed one share back; needs the restore role).
+ */
+import type { Command } from 'commander';
+import type { CliIo } from '../cli-io.ts';
+import { withNexus } from '../nexus-session.ts';
+import { promptLine, readStreamLimited } from '../read-input.ts';
+import { recoveryDir, writeRecoveryFiles } from '../recovery-files.ts';
+import { parseShard } from '../recovery-shard.ts';
+import { invalidInput } from '../exit-code.ts';
+
+/** SPIKE reads at most this much from a non-interactive stdin. */
+export const MAX_SHARE_INPUT_BYTES = 4096;
+
+async function readShareText(io: CliIo): Promise<string> {
+  if (io.stdin.isTTY === true) {
+    return promptLine(io.stdin, io.stderr, 'Enter a recovery share (spike:<index>:<hex>, input hidden): ', {
+      hidden: true,
+      limit: MAX_SHARE_INPUT_BYTES,
+    });
+  }
+  const bytes = await readStreamLimited(
+    io.stdin,
+    MAX_SHARE_INPUT_BYTES,
+    'The recovery share on standard input',
+  );
+  try {
+    const text = bytes.toString('utf8');
+    if (text.trim() === '')
+      throw invalidInput('No recovery share on standard input: pipe in one spike:<index>:<hex> line.');
+    return text;
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+export function registerOperatorCommands(program: Command, io: CliIo): void {
+  const operator = program.command('operator').description('break-the-glass recovery of the root key');
+
+  operator
+    .command('recover')
+    .description('export the recovery shares to files (needs the Pilot recover role)')
+    .action(async () => {
+      await withNexus(io, 'recover', async ({ client }) => {
+        const shards = await client.recover();
+        try {
+          const dir = recoveryDir(io.env);
+          const files = await writeRecoveryFiles(dir, shards);
+          io.stderr.write(
+            [
+              `Wrote ${files.length} recovery shares to ${dir}:`,
+              ...files.map((f) => `  ${f}`),
+              '',
+              'IMPORTANT: these files can rebuild the SPIKE root key.',
+              '  1. Move each file to a safe, separate, offline place (for example, one encrypted USB',
+              '     drive or vault per custodian). Never keep enough of them together.',
+              '  2. Then delete them from this machine (e.g. shred -u the files).',
+              "  Use them with 'spike operator restore' only if SPIKE Nexus cannot recover on its own.",
+              '',
+            ].join('\n'),
+          );
+        } finally {
+          for (const s of shards) s.shard.fill(0);
+        }
+      });
+    });
+
+  operator
+    .command('restore')
+    .description('give SPIKE Nexus one recovery share (needs the Pilot restore role); reads stdin or prompts')
+    .action(async () => {
+      await withNexus(io, 'restore', async ({ client }) => {
+        const { id, shard } = parseShard(await readShareText(io));
+        try {
+          const status = await client.restore(id, shard);
+          io.stderr.write(
+            status.restored
+              ? 'SPIKE is now restored and ready to use.\n'
+              : `Shards collected: ${status.collected}, remaining: ${status.remaining}\n`,
+          );
+        } finally {
+          shard.fill(0);
+        }
+      });
+    });
+}

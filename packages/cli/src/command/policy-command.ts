@@ -1,0 +1,201 @@
+/**
+ * @module policy-command
+ * `spike policy create|apply|list|get|delete`.
+ */
+import type { Command } from 'commander';
+import type { Policy, PolicyInput } from '@spike-ts/sdk';
+import type { CliIo } from '../cli-io.ts';
+import { pathPatternArg, permissionsArg, policyNameArg, shown, spiffeIdPatternArg } from '../cli-args.ts';
+import { CliError, ExitCode, invalidInput } from '../exit-code.ts';
+import { withNexus } from '../nexus-session.ts';
+import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
+import { confirm } from '../read-input.ts';
+import { readPolicyFile } from '../policy-file.ts';
+
+interface PolicyFlags {
+  name?: string;
+  pathPattern?: string;
+  spiffeidPattern?: string;
+  permissions?: string;
+  file?: string;
+}
+
+const PERMISSIONS_HELP = 'comma-separated permissions: read, write, list, execute, super';
+
+function policyFromFlags(flags: PolicyFlags): PolicyInput {
+  const missing = (
+    [
+      ['--name', flags.name],
+      ['--spiffeid-pattern', flags.spiffeidPattern],
+      ['--path-pattern', flags.pathPattern],
+      ['--permissions', flags.permissions],
+    ] as const
+  )
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
+  if (missing.length > 0) throw invalidInput(`Missing required option(s): ${missing.join(', ')}.`);
+  return {
+    name: policyNameArg(flags.name, '--name'),
+    spiffeIdPattern: spiffeIdPatternArg(flags.spiffeidPattern ?? '', '--spiffeid-pattern'),
+    pathPattern: pathPatternArg(flags.pathPattern ?? '', '--path-pattern'),
+    permissions: permissionsArg(flags.permissions ?? '', '--permissions'),
+  };
+}
+
+function withPolicyFlags(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'policy name')
+    .option('--spiffeid-pattern <regex>', 'RE2 pattern for SPIFFE IDs, e.g. ^spiffe://example\\.org/app/.*$')
+    .option('--path-pattern <regex>', 'RE2 pattern for secret paths, e.g. ^tenants/demo/.*$')
+    .option('--permissions <list>', PERMISSIONS_HELP);
+}
+
+function policyDocument(p: Policy): Record<string, unknown> {
+  return {
+    id: p.id,
+    name: p.name,
+    spiffeidPattern: p.spiffeIdPattern,
+    pathPattern: p.pathPattern,
+    permissions: p.permissions,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}
+
+export function registerPolicyCommands(program: Command, io: CliIo): void {
+  const policy = program.command('policy').description('manage access policies');
+
+  withPolicyFlags(
+    policy.command('create').description('create a new policy (fails if the name exists)'),
+  ).action(async (flags: PolicyFlags) => {
+    await withNexus(io, 'superuser', async ({ client }) => {
+      const input = policyFromFlags(flags);
+      const existing = await client.listPolicies();
+      if (existing.some((p) => p.name === input.name)) {
+        throw invalidInput(
+          `Policy '${shown(input.name)}' already exists. Use 'spike policy apply' to update it.`,
+        );
+      }
+      await client.putPolicy(input);
+      io.stderr.write(`Policy '${shown(input.name)}' created successfully.\n`);
+    });
+  });
+
+  withPolicyFlags(policy.command('apply').description('create or update a policy (from flags or --file)'))
+    .option(
+      '--file <path>',
+      'policy file (YAML or JSON) with name, spiffeidPattern, pathPattern, permissions',
+    )
+    .action(async (flags: PolicyFlags) => {
+      await withNexus(io, 'superuser', async ({ client }) => {
+        const flagged = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'].filter(
+          (k) => flags[k as keyof PolicyFlags] !== undefined,
+        );
+        if (flags.file !== undefined && flagged.length > 0) {
+          throw invalidInput(
+            'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions flags, not both.',
+          );
+        }
+        const input = flags.file !== undefined ? await readPolicyFile(flags.file) : policyFromFlags(flags);
+        await client.putPolicy(input);
+        io.stderr.write(`Policy '${shown(input.name)}' applied successfully.\n`);
+      });
+    });
+
+  policy
+    .command('list')
+    .description('list policies, optionally filtered by an exact pattern')
+    .option('--path-pattern <regex>', 'only policies with exactly this path pattern')
+    .option('--spiffeid-pattern <regex>', 'only policies with exactly this SPIFFE ID pattern')
+    .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
+    .action(async (opts: { pathPattern?: string; spiffeidPattern?: string; format?: string }) => {
+      const format = parseOutputFormat(opts.format);
+      if (opts.pathPattern !== undefined && opts.spiffeidPattern !== undefined) {
+        throw new CliError('--path-pattern and --spiffeid-pattern cannot be used together.', ExitCode.Usage);
+      }
+      await withNexus(io, 'superuser', async ({ client }) => {
+        const list = await client.listPolicies({
+          ...(opts.pathPattern === undefined ? {} : { pathPattern: opts.pathPattern }),
+          ...(opts.spiffeidPattern === undefined ? {} : { spiffeIdPattern: opts.spiffeidPattern }),
+        });
+        if (format !== 'human') {
+          io.stdout.write(renderDocument(list, format));
+        } else if (list.length === 0) {
+          io.stderr.write('No policies found.\n');
+        } else {
+          io.stdout.write('POLICIES\n========\n\n' + list.map((p) => `Name: ${p.name}\n`).join('\n'));
+        }
+      });
+    });
+
+  policy
+    .command('get')
+    .description('show one policy')
+    .argument('[name]', 'policy name (or --name)')
+    .option('--name <name>', 'policy name')
+    .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
+    .action(async (arg: string | undefined, opts: { name?: string; format?: string }) => {
+      const format = parseOutputFormat(opts.format);
+      const raw = arg ?? opts.name;
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          const p = await client.getPolicy(policyNameArg(raw, '[name] or --name'));
+          if (format !== 'human') {
+            io.stdout.write(renderDocument(policyDocument(p), format));
+            return;
+          }
+          io.stdout.write(
+            [
+              'POLICY DETAILS',
+              '==============',
+              '',
+              `Name:             ${p.name}`,
+              `SPIFFE ID Pattern: ${p.spiffeIdPattern}`,
+              `Path Pattern:     ${p.pathPattern}`,
+              `Permissions:      ${p.permissions.join(', ')}`,
+              `Created At:       ${p.createdAt}`,
+              `Updated At:       ${p.updatedAt}`,
+            ].join('\n') + '\n',
+          );
+        },
+        { notFound: `Policy '${shown(raw ?? '')}' not found.` },
+      );
+    });
+
+  policy
+    .command('delete')
+    .description('delete a policy (asks for confirmation unless --yes)')
+    .argument('[name]', 'policy name (or --name)')
+    .option('--name <name>', 'policy name')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (arg: string | undefined, opts: { name?: string; yes?: boolean }) => {
+      const raw = arg ?? opts.name;
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          const name = policyNameArg(raw, '[name] or --name');
+          await client.getPolicy(name);
+          if (opts.yes !== true) {
+            if (io.stdin.isTTY !== true) {
+              throw invalidInput(
+                `Refusing to ask for confirmation: standard input is not a terminal. ` +
+                  `Re-run with --yes to delete policy '${shown(name)}'.`,
+              );
+            }
+            if (
+              !(await confirm(io.stdin, io.stderr, `Delete policy '${shown(name)}'? This cannot be undone.`))
+            ) {
+              io.stderr.write('Cancelled; nothing was deleted.\n');
+              return;
+            }
+          }
+          await client.deletePolicy(name);
+          io.stderr.write(`Policy '${shown(name)}' deleted.\n`);
+        },
+        { notFound: `Policy '${shown(raw ?? '')}' not found.` },
+      );
+    });
+}

@@ -1,0 +1,178 @@
+/**
+ * @module secret-command
+ * `spike secret put|get|list|delete|undelete|metadata get`.
+ */
+import type { Command } from 'commander';
+import type { SecretMetadataInfo } from '@spike-ts/sdk';
+import type { CliIo } from '../cli-io.ts';
+import { keyValuePairs, secretPathArg, shown, versionOption, versionsOption } from '../cli-args.ts';
+import { CliError, ExitCode } from '../exit-code.ts';
+import { withNexus } from '../nexus-session.ts';
+import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
+
+interface FormatOpts {
+  format?: string;
+}
+
+export function registerSecretCommands(program: Command, io: CliIo): void {
+  const secret = program.command('secret').description('manage secrets');
+  const notFound = (path: string, version?: number) =>
+    version === undefined || version === 0
+      ? `Secret '${shown(path)}' not found.`
+      : `Secret '${shown(path)}' has no version ${version} (never written, pruned or deleted).`;
+
+  secret
+    .command('put')
+    .description('store a new version of a secret')
+    .argument('<path>', 'secret path, e.g. tenants/demo/db/creds')
+    .argument('<key=value...>', 'one or more key=value pairs')
+    .action(async (path: string, pairs: string[]) => {
+      await withNexus(io, 'superuser', async ({ client }) => {
+        const p = secretPathArg(path);
+        const values = keyValuePairs(pairs);
+        await client.putSecret(p, values);
+        io.stderr.write(`OK: secret '${shown(p)}' stored.\n`);
+      });
+    });
+
+  secret
+    .command('get')
+    .description('read a secret (all keys, or one key)')
+    .argument('<path>', 'secret path')
+    .argument('[key]', 'print only this key')
+    .option('-v, --version <n>', 'version to read (0 = current)')
+    .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
+    .action(async (path: string, key: string | undefined, opts: FormatOpts & { version?: string }) => {
+      const format = parseOutputFormat(opts.format);
+      const version = versionOption(opts.version);
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          const p = secretPathArg(path);
+          const data = await client.getSecret(p, version);
+          if (key !== undefined) {
+            if (!Object.hasOwn(data, key)) {
+              throw new CliError(`Key '${shown(key)}' not found in secret '${shown(p)}'.`, ExitCode.NotFound);
+            }
+            const value = data[key] ?? '';
+            io.stdout.write(format === 'human' ? `${value}\n` : renderDocument(value, format));
+            return;
+          }
+          const sorted = Object.fromEntries(
+            Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+          );
+          if (format !== 'human') {
+            io.stdout.write(renderDocument(sorted, format));
+            return;
+          }
+          for (const [k, v] of Object.entries(sorted)) io.stdout.write(`${k}: ${v}\n`);
+        },
+        { notFound: notFound(path, version) },
+      );
+    });
+
+  secret
+    .command('list')
+    .description('list all secret paths')
+    .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
+    .action(async (opts: FormatOpts) => {
+      const format = parseOutputFormat(opts.format);
+      await withNexus(io, 'superuser', async ({ client }) => {
+        const keys = await client.listSecrets();
+        if (format !== 'human') {
+          io.stdout.write(renderDocument(keys, format));
+        } else if (keys.length === 0) {
+          io.stderr.write('No secrets found.\n');
+        } else {
+          for (const k of keys) io.stdout.write(`- ${k}\n`);
+        }
+      });
+    });
+
+  for (const verb of ['delete', 'undelete'] as const) {
+    secret
+      .command(verb)
+      .description(
+        verb === 'delete'
+          ? 'soft-delete versions of a secret (default: the current version)'
+          : 'restore deleted versions (default: the current one, or the newest deleted if all are deleted)',
+      )
+      .argument('<path>', 'secret path')
+      .option('-v, --versions <list>', 'comma-separated versions, e.g. 1,2,3 (0 = current)')
+      .action(async (path: string, opts: { versions?: string }) => {
+        const versions = versionsOption(opts.versions);
+        await withNexus(
+          io,
+          'superuser',
+          async ({ client }) => {
+            const p = secretPathArg(path);
+            if (verb === 'delete') await client.deleteSecret(p, versions);
+            else await client.undeleteSecret(p, versions);
+            const which = versions.length === 0 ? 'default version' : `versions ${versions.join(',')}`;
+            io.stderr.write(`OK: secret '${shown(p)}' ${verb}d (${which}).\n`);
+          },
+          {
+            notFound:
+              verb === 'delete'
+                ? `Secret '${shown(path)}' not found.`
+                : `Secret '${shown(path)}' not found, or it has no such deleted version to undelete.`,
+          },
+        );
+      });
+  }
+
+  const metadata = secret.command('metadata').description('secret metadata');
+  metadata
+    .command('get')
+    .description('show version metadata of a secret')
+    .argument('<path>', 'secret path')
+    .option('-v, --version <n>', 'version that must exist (0 = current)')
+    .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
+    .action(async (path: string, opts: FormatOpts & { version?: string }) => {
+      const format = parseOutputFormat(opts.format);
+      const version = versionOption(opts.version);
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          const meta = await client.getSecretMetadata(secretPathArg(path), version);
+          io.stdout.write(format === 'human' ? humanMetadata(meta) : renderDocument(meta, format));
+        },
+        { notFound: notFound(path, version) },
+      );
+    });
+}
+
+/** `2026-01-02 15:04:05 UTC` (SPIKE prints `2006-01-02 15:04:05 MST`). */
+export function humanTime(value: string | null): string {
+  if (value === null || value === '') return '-';
+  const d = new Date(value);
+  return Number.isNaN(d.getTime())
+    ? value
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
+}
+
+export function humanMetadata(meta: SecretMetadataInfo): string {
+  const m = meta.metadata;
+  const lines = [
+    'Metadata:',
+    `  Current Version : ${m.currentVersion}`,
+    `  Oldest Version  : ${m.oldestVersion}`,
+    `  Created         : ${humanTime(m.createdTime)}`,
+    `  Last Updated    : ${humanTime(m.updatedTime)}`,
+    `  Max Versions    : ${m.maxVersions}`,
+    '',
+    'Secret Versions:',
+  ];
+  const versions = Object.values(meta.versions).sort((a, b) => a.version - b.version);
+  for (const v of versions) {
+    lines.push(`  Version ${v.version}:`);
+    lines.push(`    Created : ${humanTime(v.createdTime)}`);
+    lines.push(`    Deleted : ${v.deletedTime === null ? 'no' : humanTime(v.deletedTime)}`);
+  }
+  return lines.join('\n') + '\n';
+}

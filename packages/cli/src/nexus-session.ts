@@ -1,0 +1,101 @@
+/**
+ * @module nexus-session
+ * Runs one command against Nexus: obtain this CLI's SVID, check that it carries the Pilot role
+ * the command needs (before anything is sent), open the SDK client, run, translate failures,
+ * and close everything.
+ */
+import { isPilotRecover, isPilotRestore, isPilotSuperuser, trustRootsFromEnv } from '@spike-ts/identity';
+import type { X509Source } from '@spike-ts/identity';
+import type { SpikeClient } from '@spike-ts/sdk';
+import type { CliIo } from './cli-io.ts';
+import { toCliError } from './describe-error.ts';
+import type { ErrorContext } from './describe-error.ts';
+import { CliError, ExitCode } from './exit-code.ts';
+
+export type PilotRole = 'superuser' | 'recover' | 'restore';
+
+const ROLE_PATH: Readonly<Record<PilotRole, string>> = {
+  superuser: 'spike/pilot/role/superuser',
+  recover: 'spike/pilot/role/recover',
+  restore: 'spike/pilot/role/restore',
+};
+
+/** Messages for the failures the command wants to word itself. */
+export type CommandMessages = Pick<ErrorContext, 'notFound' | 'badRequest' | 'internal'>;
+
+export interface NexusCall {
+  readonly client: SpikeClient;
+  /** This CLI's own SPIFFE ID. */
+  readonly spiffeId: string;
+}
+
+/** Obtain the SVID source; a failure becomes the "no SVID" error naming the socket. */
+export async function openIdentity(io: CliIo, timeoutMs?: number): Promise<X509Source> {
+  try {
+    return await io.openSource(timeoutMs === undefined ? {} : { timeoutMs });
+  } catch (err) {
+    const socket = io.env['SPIFFE_ENDPOINT_SOCKET'];
+    const where =
+      socket === undefined || socket.trim() === ''
+        ? 'the default socket unix:///tmp/spire-agent/public/api.sock (SPIFFE_ENDPOINT_SOCKET is not set)'
+        : `${socket} (from SPIFFE_ENDPOINT_SOCKET)`;
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/\.\s*$/, '');
+    const advice = /check that/i.test(reason)
+      ? ''
+      : ' Check that the SPIRE agent (or the dev identity issuer) is running, that SPIFFE_ENDPOINT_SOCKET ' +
+        'points at its socket and that this user may open it, and that this CLI is registered for a ' +
+        'SPIKE Pilot identity.';
+    throw new CliError(
+      `No SVID: could not get an X.509-SVID from the SPIFFE Workload API at ${where}: ${reason}.${advice}`,
+      ExitCode.NoIdentity,
+    );
+  }
+}
+
+/** Throw unless `spiffeId` has the Pilot `role` for the configured trust roots. */
+export function requireRole(spiffeId: string, role: PilotRole, env: CliIo['env']): void {
+  const roots = trustRootsFromEnv({ ...env });
+  const ok =
+    role === 'superuser'
+      ? isPilotSuperuser(spiffeId, roots)
+      : role === 'recover'
+        ? isPilotRecover(spiffeId, roots)
+        : isPilotRestore(spiffeId, roots);
+  if (ok) return;
+  const pilotRoots = env['SPIKE_TRUST_ROOT_PILOT']?.trim() || 'spike.ist';
+  const expected = pilotRoots
+    .split(',')
+    .map((r) => `spiffe://${r.trim()}/${ROLE_PATH[role]}`)
+    .join(' or ');
+  throw new CliError(
+    `This command needs the SPIKE Pilot ${role} role, but this CLI's SVID is ${spiffeId}. ` +
+      `Expected ${expected} (trust roots from SPIKE_TRUST_ROOT_PILOT). ` +
+      'Register the CLI for that SPIFFE ID (or switch its registration entry) and try again.',
+    ExitCode.Unauthorized,
+  );
+}
+
+/** Run `fn` with a client for Nexus, after the role check; always closes the client and source. */
+export async function withNexus<T>(
+  io: CliIo,
+  role: PilotRole,
+  fn: (call: NexusCall) => Promise<T>,
+  messages: CommandMessages = {},
+): Promise<T> {
+  const source = await openIdentity(io);
+  let spiffeId: string | undefined;
+  try {
+    spiffeId = source.getX509Svid().spiffeId;
+    requireRole(spiffeId, role, io.env);
+    const client = await io.openClient(source, {});
+    try {
+      return await fn({ client, spiffeId });
+    } finally {
+      await client.close();
+    }
+  } catch (err) {
+    throw toCliError(err, { env: io.env, ...(spiffeId === undefined ? {} : { spiffeId }), ...messages });
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePolicyDocument } from './policy-file.ts';
+
+const expected = {
+  name: 'web-service-policy',
+  spiffeIdPattern: '^spiffe://example\\.org/web-service/.*$',
+  pathPattern: '^secrets/web-service/database$',
+  permissions: ['read', 'write'],
+};
+
+describe('policy files', () => {
+  it('reads SPIKE-style YAML', () => {
+    const yaml = [
+      'name: web-service-policy',
+      "spiffeidPattern: '^spiffe://example\\.org/web-service/.*$'",
+      'pathPattern: ^secrets/web-service/database$',
+      'permissions:',
+      '  - read',
+      '  - write',
+    ].join('\n');
+    assert.deepEqual(parsePolicyDocument(yaml, 'p.yaml'), expected);
+  });
+
+  it('reads JSON', () => {
+    const json = JSON.stringify({
+      name: expected.name,
+      spiffeidPattern: expected.spiffeIdPattern,
+      pathPattern: expected.pathPattern,
+      permissions: expected.permissions,
+    });
+    assert.deepEqual(parsePolicyDocument(json, 'p.json'), expected);
+  });
+
+  it('accepts a comma string for permissions', () => {
+    const doc = parsePolicyDocument(
+      'name: a\nspiffeidPattern: ^spiffe://x/.*$\npathPattern: ^a$\npermissions: read,list\n',
+      'f',
+    );
+    assert.deepEqual(doc.permissions, ['read', 'list']);
+  });
+
+  const bad: [string, RegExp][] = [
+    [
+      'spiffeidPattern: ^spiffe://x/y$\npathPattern: ^a$\npermissions: [read]\n',
+      /Policy name is required in policy file 'f'/,
+    ],
+    ['name: a\npathPattern: ^a$\npermissions: [read]\n', /Policy spiffeidPattern is required/],
+    ['name: a\nspiffeidPattern: ^spiffe://x/y$\npermissions: [read]\n', /Policy pathPattern is required/],
+    ['name: a\nspiffeidPattern: ^spiffe://x/y$\npathPattern: ^a$\n', /Policy permissions is required/],
+    [
+      'name: a\nspiffeidPattern: ^spiffe://x/y$\npathPattern: ^a$\npermissions: [read, fly]\n',
+      /Invalid permission 'fly'/,
+    ],
+    ['name: a\nspiffeidPattern: .*\npathPattern: ^a$\npermissions: [read]\n', /Invalid SPIFFE ID pattern/],
+    [
+      'name: a\nspiffeidPattern: ^spiffe://x/y$\npathPattern: ^a$\npermissions: [read]\nextra: 1\n',
+      /unknown key\(s\) 'extra'/,
+    ],
+    ['name: [a\n', /Cannot parse policy file 'f'/],
+    ['- a\n- b\n', /must contain a mapping/],
+    [
+      'name: 5\nspiffeidPattern: ^spiffe://x/y$\npathPattern: ^a$\npermissions: [read]\n',
+      /name in 'f' must be a string/,
+    ],
+    [
+      'name: a\nname: b\nspiffeidPattern: ^spiffe://x/y$\npathPattern: ^a$\npermissions: [read]\n',
+      /Cannot parse/,
+    ],
+  ];
+  for (const [text, message] of bad) {
+    it(`rejects ${JSON.stringify(text.slice(0, 40))}`, () => {
+      assert.throws(() => parsePolicyDocument(text, 'f'), message);
+    });
+  }
+});

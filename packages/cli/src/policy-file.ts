@@ -1,0 +1,64 @@
+/**
+ * @module policy-file
+ * Reads a policy file for `spike policy apply --file`: YAML (SPIKE's format) or JSON, with the
+ * keys `name`, `spiffeidPattern`, `pathPattern` and `permissions` (a list, or a comma string).
+ */
+import { parse } from 'yaml';
+import type { PolicyInput } from '@spike-ts/sdk';
+import { pathPatternArg, permissionsArg, policyNameArg, shown, spiffeIdPatternArg } from './cli-args.ts';
+import { invalidInput } from './exit-code.ts';
+import { readFileLimited } from './read-input.ts';
+
+export const MAX_POLICY_FILE_BYTES = 64 * 1024;
+
+const KEYS = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'] as const;
+
+/** Parse the text of a policy file; `file` is used in messages. */
+export function parsePolicyDocument(text: string, file: string): PolicyInput {
+  let doc: unknown;
+  try {
+    // JSON is (practically) a subset of YAML 1.2; one parser reads both.
+    doc = parse(text, { maxAliasCount: 0, uniqueKeys: true });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : 'parse error';
+    throw invalidInput(`Cannot parse policy file '${shown(file)}' as YAML or JSON: ${reason}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw invalidInput(`Policy file '${shown(file)}' must contain a mapping with ${KEYS.join(', ')}.`);
+  }
+  const obj = doc as Record<string, unknown>;
+  const unknownKeys = Object.keys(obj).filter((k) => !(KEYS as readonly string[]).includes(k));
+  if (unknownKeys.length > 0) {
+    throw invalidInput(
+      `Policy file '${shown(file)}' has unknown key(s) ${unknownKeys.map((k) => `'${shown(k)}'`).join(', ')}; ` +
+        `expected ${KEYS.join(', ')}.`,
+    );
+  }
+  for (const key of KEYS) {
+    const v = obj[key];
+    if (v === undefined || v === null || v === '') {
+      throw invalidInput(`Policy ${key} is required in policy file '${shown(file)}'.`);
+    }
+  }
+  const str = (key: (typeof KEYS)[number]): string => {
+    const v = obj[key];
+    if (typeof v !== 'string') throw invalidInput(`Policy ${key} in '${shown(file)}' must be a string.`);
+    return v;
+  };
+  const perms = obj['permissions'];
+  const where = (key: string) => `${key} in ${shown(file)}`;
+  return {
+    name: policyNameArg(str('name'), where('name')),
+    spiffeIdPattern: spiffeIdPatternArg(str('spiffeidPattern'), where('spiffeidPattern')),
+    pathPattern: pathPatternArg(str('pathPattern'), where('pathPattern')),
+    permissions: permissionsArg(
+      typeof perms === 'string' ? perms : Array.isArray(perms) ? (perms as unknown[]) : [perms],
+      where('permissions'),
+    ),
+  };
+}
+
+export async function readPolicyFile(file: string): Promise<PolicyInput> {
+  const bytes = await readFileLimited(file, MAX_POLICY_FILE_BYTES, '--file');
+  return parsePolicyDocument(bytes.toString('utf8'), file);
+}

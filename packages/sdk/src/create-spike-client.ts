@@ -1,0 +1,101 @@
+/**
+ * @module create-spike-client
+ * Composes a `SpikeClient`: SVID source (Workload API unless given), an mTLS HTTP client that
+ * accepts only a server presenting a Nexus SPIFFE ID, keep-alive connections, and the Nexus URL
+ * from the options or `SPIKE_NEXUS_API_URL`.
+ */
+import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
+import {
+  createMtlsClient,
+  createX509Source,
+  isNexus,
+  parseGoDuration,
+  trustRootsFromEnv,
+} from '@spike-ts/identity';
+import { createNexusTransport } from './nexus-transport.ts';
+import type { HttpClient } from './nexus-transport.ts';
+import { createSpikeClientOver } from './spike-client.ts';
+import type { SpikeClient } from './spike-client.ts';
+import { SpikeBadRequestError } from './spike-error.ts';
+import type { SpikeClientOptions } from './types.ts';
+
+/** SPIKE's default for `SPIKE_HTTP_CLIENT_TIMEOUT`. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * Create a client for SPIKE Nexus.
+ *
+ * @example
+ * ```ts
+ * const spike = await createSpikeClient({ nexusUrl: 'https://nexus.internal:8553' });
+ * try {
+ *   console.log(await spike.listSecrets());
+ * } finally {
+ *   await spike.close();
+ * }
+ * ```
+ */
+export async function createSpikeClient(opts: SpikeClientOptions = {}): Promise<SpikeClient> {
+  const env = opts.env ?? process.env;
+  const nexusUrl = resolveNexusUrl(opts.nexusUrl ?? env['SPIKE_NEXUS_API_URL']);
+  const timeoutMs = opts.timeoutMs ?? durationFromEnv(env['SPIKE_HTTP_CLIENT_TIMEOUT'], DEFAULT_TIMEOUT_MS);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new SpikeBadRequestError('timeoutMs must be a positive number of milliseconds.', 0, 'timeoutMs');
+  }
+  const ownsSource = opts.source === undefined;
+  // The source reads SPIFFE_ENDPOINT_SOCKET and SPIKE_SPIFFE_SOURCE_TIMEOUT (30 s) itself.
+  const source = opts.source ?? (await createX509Source({ env: { ...env } }));
+  let http: HttpClient;
+  try {
+    const roots = trustRootsFromEnv(env);
+    http = createMtlsClient(source, {
+      authorizeServer: (id) => isNexus(id, roots),
+      keepAlive: true,
+      timeoutMs,
+    });
+  } catch (err) {
+    if (ownsSource) await source.close();
+    throw err;
+  }
+  const transport = createNexusTransport(http, nexusUrl, timeoutMs);
+  return createSpikeClientOver(transport, async () => {
+    await http.close();
+    if (ownsSource) await source.close();
+  });
+}
+
+/** Validate the Nexus base URL: absolute `https:` with a host, no credentials, query or fragment. */
+export function resolveNexusUrl(value: string | undefined): string {
+  const raw = value === undefined || value.trim() === '' ? DEFAULT_NEXUS_API_URL : value.trim();
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SpikeBadRequestError(`The Nexus URL '${raw}' is not a valid URL.`, 0, 'nexusUrl');
+  }
+  if (url.protocol !== 'https:' || url.hostname === '') {
+    throw new SpikeBadRequestError(
+      `The Nexus URL '${raw}' must be an https:// URL with a host.`,
+      0,
+      'nexusUrl',
+    );
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new SpikeBadRequestError(
+      `The Nexus URL '${url.origin}' must not carry credentials, a query or a fragment.`,
+      0,
+      'nexusUrl',
+    );
+  }
+  return (url.origin + url.pathname).replace(/\/+$/, '');
+}
+
+function durationFromEnv(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  try {
+    const ms = parseGoDuration(value.trim());
+    return ms > 0 ? ms : fallback;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * @module spike-client
+ * The typed SPIKE Nexus client. One method per Nexus route; every call goes over mTLS with the
+ * caller's X.509-SVID, the server must present a Nexus SPIFFE ID, connections are reused.
+ *
+ * @example
+ * ```ts
+ * const spike = await createSpikeClient();
+ * await spike.putSecret('tenants/demo/db/creds', { username: 'app' });
+ * const creds = await spike.getSecret('tenants/demo/db/creds');
+ * await spike.close();
+ * ```
+ */
+import {
+  ACTION_DEFAULT,
+  ACTION_DELETE,
+  ACTION_GET,
+  ACTION_LIST,
+  ACTION_UNDELETE,
+  URL_CIPHER_DECRYPT,
+  URL_CIPHER_ENCRYPT,
+  URL_OPERATOR_RECOVER,
+  URL_OPERATOR_RESTORE,
+  URL_POLICY,
+  URL_SECRETS,
+  URL_SECRETS_METADATA,
+} from '@spike-ts/protocol';
+import type { NexusTransport } from './nexus-transport.ts';
+import {
+  readBase64,
+  readBool,
+  readInt,
+  readObject,
+  readString,
+  readStringArray,
+  readStringMap,
+  shardFromJson,
+} from './decode-response.ts';
+import {
+  checkCipherInput,
+  checkPlaintext,
+  checkPolicyInput,
+  checkPolicyName,
+  checkSecretPath,
+  checkSecretValues,
+  checkShard,
+  checkVersion,
+  checkVersions,
+} from './validate-input.ts';
+import { SpikeError } from './spike-error.ts';
+import type {
+  EncryptedData,
+  Permission,
+  Policy,
+  PolicyFilter,
+  PolicyInput,
+  PolicySummary,
+  RecoveredShard,
+  RestoreStatus,
+  SecretMetaDataContent,
+  SecretMetadataInfo,
+  SecretVersionInfo,
+} from './types.ts';
+
+export interface SpikeClient {
+  /** The Nexus base URL this client talks to. */
+  readonly nexusUrl: string;
+  /** Store a new version of the secret at `path` (replaces the whole key/value map). */
+  putSecret(path: string, values: Readonly<Record<string, string>>): Promise<void>;
+  /** Read a secret; `version` 0 or absent = current. */
+  getSecret(path: string, version?: number): Promise<Record<string, string>>;
+  getSecretMetadata(path: string, version?: number): Promise<SecretMetadataInfo>;
+  /** Soft-delete versions; empty or absent = current. */
+  deleteSecret(path: string, versions?: readonly number[]): Promise<void>;
+  /**
+   * Undelete versions; empty or absent = current, or the newest deleted version when every
+   * version is deleted.
+   */
+  undeleteSecret(path: string, versions?: readonly number[]): Promise<void>;
+  /** Every secret path (sorted). */
+  listSecrets(): Promise<string[]>;
+  /** Create or replace the policy with this name. */
+  putPolicy(policy: PolicyInput): Promise<void>;
+  getPolicy(name: string): Promise<Policy>;
+  deletePolicy(name: string): Promise<void>;
+  listPolicies(filter?: PolicyFilter): Promise<PolicySummary[]>;
+  /** JSON-mode encryption: keep all three fields, `decrypt` needs them. */
+  encrypt(plaintext: Uint8Array): Promise<EncryptedData>;
+  decrypt(data: EncryptedData): Promise<Uint8Array>;
+  /** Stream-mode encryption: returns `0x01 ‖ nonce(12) ‖ ciphertext+tag`. */
+  encryptStream(plaintext: Uint8Array): Promise<Uint8Array>;
+  decryptStream(framed: Uint8Array): Promise<Uint8Array>;
+  /** Export every recovery share (needs the Pilot recover role). */
+  recover(): Promise<RecoveredShard[]>;
+  /** Give Nexus one recovery share (needs the Pilot restore role). */
+  restore(id: number, shard: Uint8Array): Promise<RestoreStatus>;
+  /** Close connections, and the SVID source if the client created it. */
+  close(): Promise<void>;
+}
+
+/** Build the client methods over a transport; `onClose` releases what the factory opened. */
+export function createSpikeClientOver(transport: NexusTransport, onClose: () => Promise<void>): SpikeClient {
+  let closed = false;
+  const post = (path: string, action: Parameters<NexusTransport['postJson']>[1], body: unknown) => {
+    if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
+    return transport.postJson(path, action, body);
+  };
+
+  return {
+    nexusUrl: transport.baseUrl,
+
+    async putSecret(path, values) {
+      const body = { path: checkSecretPath(path), values: checkSecretValues(values) };
+      await post(URL_SECRETS, ACTION_DEFAULT, body);
+    },
+
+    async getSecret(path, version) {
+      const body = { path: checkSecretPath(path), version: checkVersion(version) };
+      return readStringMap(await post(URL_SECRETS, ACTION_GET, body), 'data');
+    },
+
+    async getSecretMetadata(path, version) {
+      const body = { path: checkSecretPath(path), version: checkVersion(version) };
+      return readMetadata(await post(URL_SECRETS_METADATA, ACTION_GET, body));
+    },
+
+    async deleteSecret(path, versions) {
+      await post(URL_SECRETS, ACTION_DELETE, {
+        path: checkSecretPath(path),
+        versions: checkVersions(versions),
+      });
+    },
+
+    async undeleteSecret(path, versions) {
+      const body = { path: checkSecretPath(path), versions: checkVersions(versions) };
+      await post(URL_SECRETS, ACTION_UNDELETE, body);
+    },
+
+    async listSecrets() {
+      return readStringArray(await post(URL_SECRETS, ACTION_LIST, {}), 'keys');
+    },
+
+    async putPolicy(policy) {
+      const p = checkPolicyInput(policy);
+      const body = {
+        name: p.name,
+        spiffeidPattern: p.spiffeIdPattern,
+        pathPattern: p.pathPattern,
+        permissions: [...p.permissions],
+      };
+      await post(URL_POLICY, ACTION_DEFAULT, body);
+    },
+
+    async getPolicy(name) {
+      return readPolicy(await post(URL_POLICY, ACTION_GET, { id: checkPolicyName(name) }));
+    },
+
+    async deletePolicy(name) {
+      await post(URL_POLICY, ACTION_DELETE, { id: checkPolicyName(name) });
+    },
+
+    async listPolicies(filter = {}) {
+      const body = { spiffeidPattern: filter.spiffeIdPattern ?? '', pathPattern: filter.pathPattern ?? '' };
+      const res = await post(URL_POLICY, ACTION_LIST, body);
+      const list = res['policies'];
+      if (list === null || list === undefined) return [];
+      if (!Array.isArray(list))
+        throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed policy list.');
+      return list.map((item: unknown) => {
+        const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+        return { id: readString(o, 'id', ''), name: readString(o, 'name') };
+      });
+    },
+
+    async encrypt(plaintext) {
+      const body = { plaintext: Buffer.from(checkPlaintext(plaintext)).toString('base64') };
+      const res = await post(URL_CIPHER_ENCRYPT, ACTION_DEFAULT, body);
+      return {
+        version: readInt(res, 'version'),
+        nonce: readBase64(res, 'nonce'),
+        ciphertext: readBase64(res, 'ciphertext'),
+      };
+    },
+
+    async decrypt(data) {
+      const d = checkCipherInput(data);
+      const body = {
+        version: d.version,
+        nonce: Buffer.from(d.nonce).toString('base64'),
+        ciphertext: Buffer.from(d.ciphertext).toString('base64'),
+      };
+      return readBase64(await post(URL_CIPHER_DECRYPT, ACTION_DEFAULT, body), 'plaintext');
+    },
+
+    async encryptStream(plaintext) {
+      if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
+      return transport.postBytes(URL_CIPHER_ENCRYPT, checkPlaintext(plaintext));
+    },
+
+    async decryptStream(framed) {
+      if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
+      return transport.postBytes(URL_CIPHER_DECRYPT, checkPlaintext(framed, 'framed'));
+    },
+
+    async recover() {
+      const shards = readObject(await post(URL_OPERATOR_RECOVER, ACTION_DEFAULT, {}), 'shards');
+      const out: RecoveredShard[] = [];
+      for (const [key, value] of Object.entries(shards)) {
+        const id = Number(key);
+        if (!/^[1-9][0-9]{0,8}$/.test(key))
+          throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed shard index.');
+        out.push({ id, shard: shardFromJson(value, 'shards') });
+      }
+      return out.sort((a, b) => a.id - b.id);
+    },
+
+    async restore(id, shard) {
+      const { id: shardId, shard: bytes } = checkShard(id, shard);
+      const res = await post(URL_OPERATOR_RESTORE, ACTION_DEFAULT, { id: shardId, shard: Array.from(bytes) });
+      return {
+        collected: readInt(res, 'collected'),
+        remaining: readInt(res, 'remaining'),
+        restored: readBool(res, 'restored'),
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await onClose();
+    },
+  };
+}
+
+function readPolicy(res: Record<string, unknown>): Policy {
+  const spiffeIdPattern =
+    typeof res['spiffeidPattern'] === 'string' && res['spiffeidPattern'] !== ''
+      ? res['spiffeidPattern']
+      : readString(res, 'spiffiedPattern', '');
+  return {
+    id: readString(res, 'id', ''),
+    name: readString(res, 'name'),
+    spiffeIdPattern,
+    pathPattern: readString(res, 'pathPattern', ''),
+    permissions: readStringArray(res, 'permissions') as Permission[],
+    createdAt: readString(res, 'createdAt', ''),
+    updatedAt: readString(res, 'updatedAt', ''),
+  };
+}
+
+function readMetadata(res: Record<string, unknown>): SecretMetadataInfo {
+  const versionsRaw = res['versions'] ?? {};
+  const metaRaw = readObject(res, 'metadata');
+  if (typeof versionsRaw !== 'object' || versionsRaw === null || Array.isArray(versionsRaw)) {
+    throw new SpikeError('unknown', 200, 'SPIKE Nexus sent malformed metadata.');
+  }
+  const versions: Record<string, SecretVersionInfo> = {};
+  for (const [key, value] of Object.entries(versionsRaw as Record<string, unknown>)) {
+    const v = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    const deleted = v['deletedTime'];
+    versions[key] = {
+      createdTime: readString(v, 'createdTime', ''),
+      version: readInt(v, 'version'),
+      deletedTime: typeof deleted === 'string' ? deleted : null,
+    };
+  }
+  const metadata: SecretMetaDataContent = {
+    currentVersion: readInt(metaRaw, 'currentVersion'),
+    oldestVersion: readInt(metaRaw, 'oldestVersion'),
+    createdTime: readString(metaRaw, 'createdTime', ''),
+    updatedTime: readString(metaRaw, 'updatedTime', ''),
+    maxVersions: readInt(metaRaw, 'maxVersions'),
+  };
+  return { versions, metadata };
+}

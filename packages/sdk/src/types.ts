@@ -1,0 +1,84 @@
+/**
+ * @module types
+ * Public value types of the SDK. Field names are camelCase TypeScript names; the client maps them
+ * to SPIKE's wire names (`spiffeidPattern` in requests, `spiffiedPattern` in answers).
+ */
+import type { Permission, SecretMetaDataContent, SecretVersionInfo } from '@spike-ts/protocol';
+import type { X509Source } from '@spike-ts/identity';
+
+export type { Permission, SecretMetaDataContent, SecretVersionInfo };
+
+export interface SpikeClientOptions {
+  /** The SVID source. When absent, one is obtained from the SPIFFE Workload API (and closed by `close()`). */
+  source?: X509Source;
+  /** Nexus base URL. Default: `SPIKE_NEXUS_API_URL`, else `https://localhost:8553`. */
+  nexusUrl?: string;
+  /** Environment to read `SPIKE_*` / `SPIFFE_ENDPOINT_SOCKET` from. Default: `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Per-request timeout in milliseconds. Default: `SPIKE_HTTP_CLIENT_TIMEOUT`, else 60 s. */
+  timeoutMs?: number;
+}
+
+/** A policy as given to `putPolicy`. */
+export interface PolicyInput {
+  name: string;
+  /** RE2 regular expression matched (unanchored) against the caller's SPIFFE ID. */
+  spiffeIdPattern: string;
+  /** RE2 regular expression matched (unanchored) against the secret path. */
+  pathPattern: string;
+  permissions: readonly Permission[];
+}
+
+/** A stored policy as returned by `getPolicy`. */
+export interface Policy {
+  /** Always empty with SPIKE 0.8.2 servers: the name is the key. */
+  id: string;
+  name: string;
+  spiffeIdPattern: string;
+  pathPattern: string;
+  permissions: Permission[];
+  /** RFC 3339 */
+  createdAt: string;
+  /** RFC 3339 */
+  updatedAt: string;
+}
+
+/** One entry of `listPolicies`. */
+export interface PolicySummary {
+  id: string;
+  name: string;
+}
+
+/** Exact-match filter of `listPolicies` (SPIKE semantics: `spiffeIdPattern` wins if both). */
+export interface PolicyFilter {
+  spiffeIdPattern?: string;
+  pathPattern?: string;
+}
+
+/** Version metadata of one secret. */
+export interface SecretMetadataInfo {
+  /** Keyed by the decimal version number. */
+  versions: Record<string, SecretVersionInfo>;
+  metadata: SecretMetaDataContent;
+}
+
+/** The result of a JSON-mode `encrypt`; pass it to `decrypt` as is. */
+export interface EncryptedData {
+  version: number;
+  nonce: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
+/** One recovery share as exported by `recover()`. */
+export interface RecoveredShard {
+  /** Share index, 1..n. */
+  id: number;
+  /** 32 bytes. Zero it (`shard.fill(0)`) when done. */
+  shard: Uint8Array;
+}
+
+export interface RestoreStatus {
+  collected: number;
+  remaining: number;
+  restored: boolean;
+}

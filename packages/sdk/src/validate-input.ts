@@ -1,0 +1,103 @@
+/**
+ * @module validate-input
+ * Client-side checks with the protocol's validators, so a bad argument fails fast with a message
+ * naming it (`SpikeBadRequestError`, status 0, `argument` set) instead of a bare 400 from Nexus.
+ * Messages come from the protocol validators, which never echo the value.
+ */
+import {
+  BadRequestError,
+  CIPHER_NONCE_SIZE,
+  SHARD_SIZE,
+  validatePathPattern,
+  validatePermissions,
+  validatePolicyName,
+  validateSecretValues,
+  validateSpiffeIdPattern,
+  validateVersion,
+  validateVersions,
+  normalizeSecretPath,
+} from '@spike-ts/protocol';
+import { SpikeBadRequestError } from './spike-error.ts';
+import type { EncryptedData, PolicyInput } from './types.ts';
+
+/** Largest plaintext/framed body the SDK will send (the server applies its own, lower limit). */
+export const MAX_CIPHER_INPUT_BYTES = 16 * 1024 * 1024;
+/** Largest share index accepted by `restore` (SPIKE's `SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT` default). */
+export const MAX_SHARE_ID = 1000;
+
+function run<T>(argument: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof BadRequestError) throw new SpikeBadRequestError(err.detail, 0, argument);
+    throw err;
+  }
+}
+
+/** Paths are normalized (trimmed, `//` collapsed, outer `/` removed) before validation. */
+export function checkSecretPath(path: string): string {
+  if (typeof path !== 'string') throw new SpikeBadRequestError('path: must be a string', 0, 'path');
+  return run('path', () => normalizeSecretPath(path));
+}
+
+export function checkSecretValues(values: Readonly<Record<string, string>>): Record<string, string> {
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new SpikeBadRequestError('values: must be an object of string values', 0, 'values');
+  }
+  return { ...run('values', () => validateSecretValues(values, 'values')) };
+}
+
+/** `undefined` stays absent on the wire, which Nexus reads as 0 = current. */
+export function checkVersion(version: number | undefined): number | undefined {
+  return version === undefined ? undefined : run('version', () => validateVersion(version, 'version'));
+}
+
+export function checkVersions(versions: readonly number[] | undefined): number[] {
+  return versions === undefined ? [] : run('versions', () => validateVersions([...versions], 'versions'));
+}
+
+export function checkPolicyName(name: string): string {
+  return run('name', () => validatePolicyName(name, 'name'));
+}
+
+export function checkPolicyInput(policy: PolicyInput): PolicyInput {
+  return {
+    name: checkPolicyName(policy.name),
+    spiffeIdPattern: run('spiffeIdPattern', () =>
+      validateSpiffeIdPattern(policy.spiffeIdPattern, 'spiffeIdPattern'),
+    ),
+    pathPattern: run('pathPattern', () => validatePathPattern(policy.pathPattern, 'pathPattern')),
+    permissions: run('permissions', () => validatePermissions([...policy.permissions], 'permissions')),
+  };
+}
+
+export function checkPlaintext(bytes: Uint8Array, argument = 'plaintext'): Uint8Array {
+  if (!(bytes instanceof Uint8Array))
+    throw new SpikeBadRequestError(`${argument}: must be bytes`, 0, argument);
+  if (bytes.byteLength > MAX_CIPHER_INPUT_BYTES) {
+    throw new SpikeBadRequestError(`${argument}: larger than ${MAX_CIPHER_INPUT_BYTES} bytes`, 0, argument);
+  }
+  return bytes;
+}
+
+export function checkCipherInput(data: EncryptedData): EncryptedData {
+  if (!Number.isInteger(data.version) || data.version < 0 || data.version > 255) {
+    throw new SpikeBadRequestError('version: must be an integer 0..255', 0, 'version');
+  }
+  if (!(data.nonce instanceof Uint8Array) || data.nonce.byteLength !== CIPHER_NONCE_SIZE) {
+    throw new SpikeBadRequestError(`nonce: must be exactly ${CIPHER_NONCE_SIZE} bytes`, 0, 'nonce');
+  }
+  checkPlaintext(data.ciphertext, 'ciphertext');
+  return data;
+}
+
+export function checkShard(id: number, shard: Uint8Array): { id: number; shard: Uint8Array } {
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_SHARE_ID) {
+    throw new SpikeBadRequestError(`id: must be an integer 1..${MAX_SHARE_ID}`, 0, 'id');
+  }
+  if (!(shard instanceof Uint8Array) || shard.byteLength !== SHARD_SIZE) {
+    throw new SpikeBadRequestError(`shard: must be exactly ${SHARD_SIZE} bytes`, 0, 'shard');
+  }
+  if (shard.every((b) => b === 0)) throw new SpikeBadRequestError('shard: must not be all zeros', 0, 'shard');
+  return { id, shard };
+}
