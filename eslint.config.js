@@ -33,7 +33,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@spike-ts/nexus', '@spike-ts/store', '@spike-ts/keeper', '@spike-ts/bootstrap'], message: 'Clients must not import server code.' },
+            {
+              group: ['@spike-ts/nexus', '@spike-ts/store', '@spike-ts/keeper', '@spike-ts/bootstrap'],
+              message: 'Clients must not import server code.',
+            },
           ],
         },
       ],
@@ -42,7 +45,14 @@ export default tseslint.config(
   {
     files: ['packages/keeper/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@spike-ts/store', '@spike-ts/nexus'], message: 'The keeper never reaches storage.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@spike-ts/store', '@spike-ts/nexus'], message: 'The keeper never reaches storage.' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -52,8 +62,27 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['node:fs', 'node:net', 'node:http', 'node:https', 'node:tls', 'node:child_process', 'node:fs/promises'].map((name) => ({ name, message: 'protocol and core are pure: no I/O.' })),
-          patterns: [{ group: ['@spike-ts/store', '@spike-ts/nexus', '@spike-ts/identity', '@spike-ts/sdk', '@spike-ts/cli'], message: 'protocol/core depend on nothing above them.' }],
+          paths: [
+            'node:fs',
+            'node:net',
+            'node:http',
+            'node:https',
+            'node:tls',
+            'node:child_process',
+            'node:fs/promises',
+          ].map((name) => ({ name, message: 'protocol and core are pure: no I/O.' })),
+          patterns: [
+            {
+              group: [
+                '@spike-ts/store',
+                '@spike-ts/nexus',
+                '@spike-ts/identity',
+                '@spike-ts/sdk',
+                '@spike-ts/cli',
+              ],
+              message: 'protocol/core depend on nothing above them.',
+            },
+          ],
         },
       ],
     },

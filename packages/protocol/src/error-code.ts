@@ -26,8 +26,16 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.fr
   access_unauthorized: { status: 401, retryable: false, summary: 'The caller is not allowed to do this.' },
   api_not_found: { status: 404, retryable: false, summary: 'Not found.' },
   api_internal_error: { status: 500, retryable: true, summary: 'The server failed to handle the request.' },
-  state_not_ready: { status: 503, retryable: true, summary: 'SPIKE Nexus is not initialized or not ready yet.' },
-  api_body_too_large: { status: 413, retryable: false, summary: 'The request body is larger than the server allows.' },
+  state_not_ready: {
+    status: 503,
+    retryable: true,
+    summary: 'SPIKE Nexus is not initialized or not ready yet.',
+  },
+  api_body_too_large: {
+    status: 413,
+    retryable: false,
+    summary: 'The request body is larger than the server allows.',
+  },
 });
 
 export function isErrorCode(value: unknown): value is ErrorCode {
