@@ -3,11 +3,10 @@
  * `POST /v1/store/contribute`, with SPIKE's per-keeper retry policy. Every keeper must succeed.
  */
 import type { Share } from '@spike-ts/core';
-import { URL_KEEPER_CONTRIBUTE } from '@spike-ts/protocol';
+import { encodeShardBody, URL_KEEPER_CONTRIBUTE } from '@spike-ts/protocol';
 import type { BootstrapConfig } from './config.ts';
 import { KeeperUnreachableError } from './errors.ts';
 import { retryWithBackoff, type RetryHooks } from './retry.ts';
-import { encodeContributeBody } from './shard-body.ts';
 import { joinUrl, type Post } from './transport.ts';
 
 class PermanentKeeperError extends Error {}
@@ -21,7 +20,7 @@ async function contributeOne(
 ): Promise<Error | undefined> {
   const now = hooks.now ?? Date.now;
   const url = joinUrl(keeperUrl, URL_KEEPER_CONTRIBUTE);
-  const body = encodeContributeBody(share.value);
+  const body = encodeShardBody(share.value);
   try {
     const outcome = await retryWithBackoff<true>(
       {

@@ -16,11 +16,11 @@ import {
   URL_KEEPER_SHARD,
   URL_KEEPER_STATUS,
   decodeShardContributeRequest,
+  encodeShardBody,
   parseJsonBody,
 } from '@spike-ts/protocol';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { isAllZero, type ShardHolder } from './shard-holder.ts';
-import { encodeShardResponse } from './shard-json.ts';
 
 /** Keeper requests are tiny (`{"shard":[...]}` is under 200 bytes). */
 export const DEFAULT_KEEPER_BODY_LIMIT = 4096;
@@ -39,7 +39,7 @@ export interface KeeperHandlerOptions {
   maxBodyBytes?: number;
 }
 
-function send(res: ServerResponse, status: number, body: string | Buffer): void {
+function send(res: ServerResponse, status: number, body: string | Uint8Array): void {
   res.writeHead(status, {
     'Content-Type': 'application/json',
     ...NO_CACHE_HEADERS,
@@ -137,7 +137,7 @@ export function createKeeperHandler(options: KeeperHandlerOptions): RequestListe
       sendError(res, 400, ErrorCode.BadRequest, true);
       return;
     }
-    const out = encodeShardResponse(copy);
+    const out = encodeShardBody(copy, ',"Err":""');
     copy.fill(0);
     res.once('close', () => out.fill(0));
     logger.debug('shard served', { peer });

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createShardHolder, InvalidShardError, isAllZero } from './shard-holder.ts';
-import { encodeShardResponse } from './shard-json.ts';
 
 const shardOf = (fill: number): Uint8Array => new Uint8Array(32).fill(fill);
 
@@ -48,25 +47,5 @@ describe('shard holder', () => {
     const one = new Uint8Array(32);
     one[31] = 1;
     assert.equal(isAllZero(one), false);
-  });
-});
-
-describe('encodeShardResponse', () => {
-  it('writes exactly what JSON.stringify would', () => {
-    const shard = Uint8Array.from({ length: 32 }, (_, i) => [0, 9, 10, 99, 100, 255][i % 6] ?? 0);
-    const out = encodeShardResponse(shard);
-    assert.equal(out.toString('utf8'), JSON.stringify({ shard: [...shard], Err: '' }));
-  });
-
-  it('round-trips random shards', () => {
-    for (let n = 0; n < 50; n++) {
-      const shard = Uint8Array.from({ length: 32 }, () => Math.floor(Math.random() * 256));
-      const parsed = JSON.parse(encodeShardResponse(shard).toString('utf8')) as {
-        shard: number[];
-        Err: string;
-      };
-      assert.deepEqual(parsed.shard, [...shard]);
-      assert.equal(parsed.Err, '');
-    }
   });
 });

@@ -5,3 +5,4 @@ export * from './json.ts';
 export * from './validate.ts';
 export * from './decode.ts';
 export * from './secret-path.ts';
+export * from './shard-json.ts';

@@ -23,7 +23,6 @@ export {
 export { findRootKey, combinations, MAX_COMBINATIONS, type FindRootKeyResult } from './find-root-key.ts';
 export {
   createKeeperClientWith,
-  encodeContributeBody,
   KeeperRequestError,
   type FetchShardResult,
   type KeeperClient,

@@ -3,7 +3,7 @@
  * transport is in `mtls-keeper-client.ts`. Shares travel as Buffers that are zeroed after use.
  */
 import { constantTimeEqual, type Logger } from '@spike-ts/core';
-import { SHARD_SIZE, URL_KEEPER_CONTRIBUTE, URL_KEEPER_SHARD } from '@spike-ts/protocol';
+import { encodeShardBody, SHARD_SIZE, URL_KEEPER_CONTRIBUTE, URL_KEEPER_SHARD } from '@spike-ts/protocol';
 
 export type FetchShardResult =
   { readonly kind: 'shard'; readonly shard: Uint8Array } | { readonly kind: 'empty' };
@@ -34,26 +34,6 @@ export type KeeperPost = (url: string, body: Uint8Array) => Promise<{ status: nu
 
 export function keeperUrl(base: string, path: string): string {
   return base.replace(/\/+$/, '') + path;
-}
-
-const CONTRIBUTE_PREFIX = Buffer.from('{"shard":[');
-const CONTRIBUTE_SUFFIX = Buffer.from(']}');
-
-/** `{"shard":[n,...]}` written straight into a Buffer (no JavaScript string holds the share). */
-export function encodeContributeBody(shard: Uint8Array): Buffer {
-  let length = CONTRIBUTE_PREFIX.length + CONTRIBUTE_SUFFIX.length + Math.max(0, shard.length - 1);
-  for (const v of shard) length += v >= 100 ? 3 : v >= 10 ? 2 : 1;
-  const out = Buffer.alloc(length);
-  let at = CONTRIBUTE_PREFIX.copy(out, 0);
-  for (let i = 0; i < shard.length; i++) {
-    if (i > 0) out[at++] = 0x2c; // ','
-    const v = shard[i] ?? 0;
-    if (v >= 100) out[at++] = 0x30 + Math.floor(v / 100);
-    if (v >= 10) out[at++] = 0x30 + (Math.floor(v / 10) % 10);
-    out[at++] = 0x30 + (v % 10);
-  }
-  CONTRIBUTE_SUFFIX.copy(out, at);
-  return out;
 }
 
 function parseShardResponse(body: Buffer): Uint8Array | undefined {
@@ -105,7 +85,7 @@ export function createKeeperClientWith(post: KeeperPost, logger?: Logger): Keepe
       }
     },
     async contribute(base, shard) {
-      const body = encodeContributeBody(shard);
+      const body = encodeShardBody(shard);
       let status: number;
       try {
         const res = await post(keeperUrl(base, URL_KEEPER_CONTRIBUTE), body);
