@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -40,6 +40,10 @@ export interface StackOptions {
   threshold?: number;
   /** Extra environment for Nexus (e.g. short keeper intervals in tests). */
   nexusEnv?: Record<string, string>;
+  /** Extra environment for keepers. */
+  keeperEnv?: Record<string, string>;
+  /** Extra environment for every component and one-shot run (applied over the defaults). */
+  env?: Record<string, string>;
   /** X.509-SVID lifetime for the dev issuer (Go duration). */
   svidTtl?: string;
   /** Where child output goes; default `<dir>/logs`. */
@@ -58,6 +62,25 @@ interface Proc {
   log: WriteStream;
 }
 
+/** A long-running client process started with `startClient` (e.g. a write load). */
+export interface ClientProc {
+  readonly child: ChildProcess;
+  /** Everything it wrote to stdout so far. */
+  stdout(): string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` (default SIGTERM; SIGKILL after 10 s) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Options for `Stack.withFreePorts`: like `StackOptions`, with the ports chosen for you. */
+export type FreePortStackOptions = Omit<StackOptions, 'keeperPorts' | 'nexusPort' | 'healthPort'> & {
+  /** Number of keepers (default 3). */
+  keepers?: number;
+};
+
 export class Stack {
   readonly opts: Required<Omit<StackOptions, 'nexusEnv' | 'logDir'>> & {
     nexusEnv: Record<string, string>;
@@ -66,6 +89,19 @@ export class Stack {
   private issuer: Proc | undefined;
   private readonly keepers = new Map<number, Proc>();
   private nexus: Proc | undefined;
+  private readonly clients = new Set<ClientProc>();
+
+  /** A stack on free 127.0.0.1 ports (for tests: never collides with the demo's fixed ports). */
+  static async withFreePorts(options: FreePortStackOptions): Promise<Stack> {
+    const { keepers = 3, ...rest } = options;
+    const ports = await freePorts(keepers + 2);
+    return new Stack({
+      ...rest,
+      keeperPorts: ports.slice(0, keepers),
+      nexusPort: ports[keepers] ?? 0,
+      healthPort: ports[keepers + 1] ?? 0,
+    });
+  }
 
   constructor(options: StackOptions) {
     const keeperPorts = options.keeperPorts ?? [8443, 8543, 8643];
@@ -79,6 +115,8 @@ export class Stack {
       shares: options.shares ?? keeperPorts.length,
       threshold: options.threshold ?? 2,
       nexusEnv: options.nexusEnv ?? {},
+      keeperEnv: options.keeperEnv ?? {},
+      env: options.env ?? {},
       svidTtl: options.svidTtl ?? '1h',
       logDir: options.logDir ?? join(options.dir, 'logs'),
     };
@@ -98,6 +136,32 @@ export class Stack {
     return join(this.opts.dir, 'nexus');
   }
 
+  /** Where `spike operator recover` writes the recovery files (`$SPIKE_PILOT_RECOVERY_DIR/recover`). */
+  get recoveryDir(): string {
+    return join(this.opts.dir, 'recovery', 'recover');
+  }
+
+  /** URL of keeper #index (0-based), as listed in SPIKE_NEXUS_KEEPER_PEERS. */
+  keeperUrl(index: number): string {
+    const port = this.opts.keeperPorts[index];
+    if (port === undefined) throw new Error(`no keeper #${String(index)}`);
+    return `https://localhost:${String(port)}`;
+  }
+
+  /** Path of a component's log file (`nexus`, `keeper-1`, `dev-identity`, or a client's name). */
+  logFile(name: string): string {
+    return join(this.opts.logDir, `${name}.log`);
+  }
+
+  /** A component's log so far ('' when it has none yet). Logs are appended across restarts. */
+  readLog(name: string): string {
+    try {
+      return readFileSync(this.logFile(name), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
   endpoint(name: IdentityName): string {
     return `unix://${join(this.opts.socketDir, `${name}.sock`)}`;
   }
@@ -115,7 +179,7 @@ export class Stack {
     env.SPIKE_NEXUS_SHAMIR_THRESHOLD = String(this.opts.threshold);
     env.SPIKE_NEXUS_BACKEND_STORE = this.opts.backend;
     env.SPIKE_SPIFFE_SOURCE_TIMEOUT = '20s';
-    return env;
+    return { ...env, ...this.opts.env };
   }
 
   async startIssuer(): Promise<void> {
@@ -136,9 +200,14 @@ export class Stack {
   async startKeeper(index: number): Promise<void> {
     const port = this.opts.keeperPorts[index];
     if (port === undefined) throw new Error(`no keeper #${String(index)}`);
-    const env = { ...this.baseEnv('keeper'), SPIKE_KEEPER_TLS_PORT: `:${String(port)}` };
-    this.keepers.set(index, this.spawnProc(`keeper-${String(index + 1)}`, BIN.keeper, [], env));
-    await waitForPort(port, 20_000);
+    const env = {
+      ...this.baseEnv('keeper'),
+      SPIKE_KEEPER_TLS_PORT: `:${String(port)}`,
+      ...this.opts.keeperEnv,
+    };
+    const proc = this.spawnProc(`keeper-${String(index + 1)}`, BIN.keeper, [], env);
+    this.keepers.set(index, proc);
+    await waitForPort(port, 20_000, proc);
   }
 
   async startKeepers(): Promise<void> {
@@ -180,12 +249,49 @@ export class Stack {
     return this.run(BIN.bootstrap, args, { ...this.baseEnv('bootstrap'), ...extraEnv });
   }
 
-  runSpike(identity: IdentityName, args: string[], input?: string | Buffer): Promise<RunResult> {
+  runSpike(
+    identity: IdentityName,
+    args: string[],
+    input?: string | Buffer,
+    extraEnv: Record<string, string> = {},
+  ): Promise<RunResult> {
     const env = {
       ...this.baseEnv(identity),
       SPIKE_PILOT_RECOVERY_DIR: join(this.opts.dir, 'recovery'),
+      ...extraEnv,
     };
     return this.run(BIN.spike, args, env, input);
+  }
+
+  /**
+   * Start a long-running Node.js client (`script` run with this Node) holding `identity`, e.g. a
+   * write load. Its output also goes to `<logDir>/<name>.log`; its `stop()` ends it, and so does
+   * the stack's `stop()`.
+   */
+  startClient(
+    name: string,
+    script: string,
+    args: string[],
+    identity: IdentityName,
+    extraEnv: Record<string, string> = {},
+  ): ClientProc {
+    const proc = this.spawnProc(name, script, args, { ...this.baseEnv(identity), ...extraEnv });
+    let out = '';
+    let err = '';
+    proc.child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    proc.child.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const client: ClientProc = {
+      child: proc.child,
+      stdout: () => out,
+      stderr: () => err,
+      exited: proc.exited,
+      stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+        await stopProc(proc, signal);
+        this.clients.delete(client);
+      },
+    };
+    this.clients.add(client);
+    return client;
   }
 
   isRunning(component: 'nexus' | 'issuer' | number): boolean {
@@ -199,6 +305,16 @@ export class Stack {
     this.nexus = undefined;
   }
 
+  /** `kill -9` Nexus: no shutdown code runs (a crash). */
+  killNexus(): Promise<void> {
+    return this.stopNexus('SIGKILL');
+  }
+
+  /** `kill -9` keeper #index (0-based): its share is gone with it. */
+  killKeeper(index: number): Promise<void> {
+    return this.stopKeeper(index, 'SIGKILL');
+  }
+
   async stopKeeper(index: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await stopProc(this.keepers.get(index), signal);
     this.keepers.delete(index);
@@ -209,8 +325,9 @@ export class Stack {
     this.issuer = undefined;
   }
 
-  /** Stops everything: Nexus first, then keepers, then the identity issuer. */
+  /** Stops everything: clients and Nexus first, then keepers, then the identity issuer. */
   async stop(): Promise<void> {
+    await Promise.all([...this.clients].map((c) => c.stop()));
     await this.stopNexus();
     await Promise.all([...this.keepers.keys()].map((i) => this.stopKeeper(i)));
     await this.stopIssuer();
@@ -224,8 +341,9 @@ export class Stack {
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
+    // 'close' (not 'exit'): the output is fully piped to the log before the log may be ended.
     const exited = new Promise<number | null>((resolve) => {
-      child.once('exit', (code) => resolve(code));
+      child.once('close', (code) => resolve(code));
     });
     return { child, exited, log };
   }
@@ -263,6 +381,7 @@ async function stopProc(proc: Proc | undefined, signal: NodeJS.Signals): Promise
     await proc.exited;
     clearTimeout(timer);
   }
+  await proc.exited;
   proc.log.end();
 }
 
@@ -286,6 +405,26 @@ async function waitForPort(port: number, timeoutMs: number, proc?: Proc): Promis
     }
     return portOpen(port);
   });
+}
+
+/** `count` distinct ports that were free on 127.0.0.1 a moment ago (held together while chosen). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      ports.push((server.address() as net.AddressInfo).port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
 }
 
 export function portOpen(port: number): Promise<boolean> {

@@ -14,6 +14,13 @@ import { invalidInput } from '../exit-code.ts';
 /** SPIKE reads at most this much from a non-interactive stdin. */
 export const MAX_SHARE_INPUT_BYTES = 4096;
 
+/** What a 400 to a well-formed share means: Nexus found it is not a share of this root key. */
+export const RESTORE_REJECTED_MESSAGE =
+  "SPIKE Nexus rejected this recovery share: it is not a share of this system's root key, or it does " +
+  'not fit the shares given before (a wrong, corrupted or foreign recovery file). The share was ' +
+  'discarded and SPIKE Nexus is still not ready. Continue with another recovery file of this system; ' +
+  'if an earlier share may have been the wrong one, restart SPIKE Nexus to start the restore over.';
+
 async function readShareText(io: CliIo): Promise<string> {
   if (io.stdin.isTTY === true) {
     return promptLine(io.stdin, io.stderr, 'Enter a recovery share (spike:<index>:<hex>, input hidden): ', {
@@ -71,18 +78,23 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
     .command('restore')
     .description('give SPIKE Nexus one recovery share (needs the Pilot restore role); reads stdin or prompts')
     .action(async () => {
-      await withNexus(io, 'restore', async ({ client }) => {
-        const { id, shard } = parseShard(await readShareText(io));
-        try {
-          const status = await client.restore(id, shard);
-          io.stderr.write(
-            status.restored
-              ? 'SPIKE is now restored and ready to use.\n'
-              : `Shards collected: ${status.collected}, remaining: ${status.remaining}\n`,
-          );
-        } finally {
-          shard.fill(0);
-        }
-      });
+      await withNexus(
+        io,
+        'restore',
+        async ({ client }) => {
+          const { id, shard } = parseShard(await readShareText(io));
+          try {
+            const status = await client.restore(id, shard);
+            io.stderr.write(
+              status.restored
+                ? 'SPIKE is now restored and ready to use.\n'
+                : `Shards collected: ${status.collected}, remaining: ${status.remaining}\n`,
+            );
+          } finally {
+            shard.fill(0);
+          }
+        },
+        { badRequest: RESTORE_REJECTED_MESSAGE },
+      );
     });
 }

@@ -1,6 +1,8 @@
 /**
- * Keeps every keeper holding its share once Nexus has the root key: an immediate push, a push
- * every `updateIntervalMs` (SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL), and between pushes a heartbeat
+ * Keeps every keeper holding its share once Nexus has the root key: an immediate push (which first
+ * reads each keeper's share and names a keeper holding a wrong one as suspect, so a foreign share
+ * is never overwritten silently), a push every `updateIntervalMs`
+ * (SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL), and between pushes a heartbeat
  * every `heartbeatIntervalMs` that reads each keeper's share, compares it in constant time with
  * the expected one, and re-seeds a keeper that came back empty or holds a wrong share.
  * Shares are recomputed from the root key for each run (deterministic) and zeroed afterwards.
@@ -32,6 +34,10 @@ export interface KeeperSync {
 }
 
 type KeeperHealth = 'ok' | 'unreachable' | 'reseeded' | 'unknown';
+
+/** Logged with the keeper's index and URL whenever a keeper is found holding a wrong share. */
+export const SUSPECT_KEEPER_MESSAGE =
+  'suspect keeper: it holds a wrong share (not a share of this root key); re-seeding it';
 
 export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
   const { keeperPeers, client, logger } = options;
@@ -74,11 +80,26 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
     }
   }
 
+  async function pushOne(url: string, index: number, share: Share): Promise<void> {
+    await client.contribute(url, share.value);
+    if (health.get(url) !== 'ok') logger.info('keeper holds its share', { keeper: index, url });
+    health.set(url, 'ok');
+  }
+
   async function pushAll(): Promise<void> {
+    await forEachKeeper(pushOne);
+  }
+
+  /** The first push: report a keeper holding a wrong share before overwriting it (best effort). */
+  async function checkAndPushAll(): Promise<void> {
     await forEachKeeper(async (url, index, share) => {
-      await client.contribute(url, share.value);
-      if (health.get(url) !== 'ok') logger.info('keeper holds its share', { keeper: index, url });
-      health.set(url, 'ok');
+      const got = await client.fetchShard(url).catch(() => undefined);
+      if (got?.kind === 'shard') {
+        const matches = constantTimeEqual(got.shard, share.value);
+        zeroize(got.shard);
+        if (!matches) logger.warn(SUSPECT_KEEPER_MESSAGE, { keeper: index, url });
+      }
+      await pushOne(url, index, share);
     });
   }
 
@@ -95,9 +116,7 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
         return;
       }
       logger.warn(
-        got.kind === 'empty'
-          ? 'keeper holds no share (restarted?); re-seeding it'
-          : 'keeper holds a wrong share; re-seeding it',
+        got.kind === 'empty' ? 'keeper holds no share (restarted?); re-seeding it' : SUSPECT_KEEPER_MESSAGE,
         { keeper: index, url },
       );
       await client.contribute(url, share.value);
@@ -123,7 +142,7 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
     start() {
       if (started || stopped) return;
       started = true;
-      void run(pushAll);
+      void run(checkAndPushAll);
       const push = setInterval(() => void run(pushAll), options.updateIntervalMs);
       const beat = setInterval(() => void run(heartbeat), options.heartbeatIntervalMs);
       push.unref();
