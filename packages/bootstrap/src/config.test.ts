@@ -137,4 +137,16 @@ describe('bootstrap flags', () => {
         err instanceof BootstrapConfigError && err.exitCode === EXIT_USAGE && /--frce/.test(err.message),
     );
   });
+
+  it('refuses an unknown log level, naming the variable', () => {
+    assert.throws(
+      () => loadBootstrapConfig({ SPIKE_NEXUS_KEEPER_PEERS: PEERS, SPIKE_SYSTEM_LOG_LEVEL: 'verbose' }),
+      (err: unknown) =>
+        err instanceof BootstrapConfigError && /^SPIKE_SYSTEM_LOG_LEVEL: must be one of/.test(err.message),
+    );
+    assert.equal(
+      loadBootstrapConfig({ SPIKE_NEXUS_KEEPER_PEERS: PEERS, SPIKE_SYSTEM_LOG_LEVEL: 'Info' }).logLevel,
+      'info',
+    );
+  });
 });

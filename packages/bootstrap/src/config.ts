@@ -2,7 +2,7 @@
  * Bootstrap configuration from SPIKE's environment variables (spike-0.8.2 §8.5) and flags.
  * Unlike SPIKE, an invalid value is an error naming the variable (the value is not echoed).
  */
-import { parseLogLevel, type LogLevel } from '@spike-ts/core';
+import { readLogLevel, type LogLevel } from '@spike-ts/core';
 import { parseGoDuration, trustRootsFromEnv, type TrustRoots } from '@spike-ts/identity';
 import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
 import { BootstrapConfigError } from './errors.ts';
@@ -149,6 +149,14 @@ export function loadBootstrapConfig(env: Env, flags: { force?: boolean } = {}): 
     force: flags.force === true || env.SPIKE_BOOTSTRAP_FORCE === 'true',
     backendStore,
     trustRoots,
-    logLevel: parseLogLevel(env.SPIKE_SYSTEM_LOG_LEVEL, 'warn'),
+    logLevel: logLevelFrom(env),
   });
+}
+
+function logLevelFrom(env: Readonly<Record<string, string | undefined>>): LogLevel {
+  try {
+    return readLogLevel(env.SPIKE_SYSTEM_LOG_LEVEL, 'warn');
+  } catch (err) {
+    throw new BootstrapConfigError(`SPIKE_SYSTEM_LOG_LEVEL: ${(err as Error).message}`);
+  }
 }

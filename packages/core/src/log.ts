@@ -28,6 +28,17 @@ export function parseLogLevel(value: string | undefined, fallback: LogLevel): Lo
   return v === 'debug' || v === 'info' || v === 'warn' || v === 'error' ? v : fallback;
 }
 
+/**
+ * Reads a log level setting strictly: unset or blank gives `fallback`; anything else must name a
+ * level (case-insensitive), or a RangeError says which values are allowed (never echoing the value).
+ */
+export function readLogLevel(value: string | undefined, fallback: LogLevel): LogLevel {
+  if (value === undefined || value.trim() === '') return fallback;
+  const v = value.trim().toLowerCase();
+  if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
+  throw new RangeError('must be one of DEBUG, INFO, WARN, ERROR');
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const min = LEVEL_ORDER[options.level ?? 'info'];
   const now = options.now ?? (() => new Date());

@@ -46,4 +46,21 @@ describe('keeper config', () => {
     );
     assert.throws(() => loadKeeperConfig({ SPIKE_TRUST_ROOT_KEEPER: 'a,,b' }), KeeperConfigError);
   });
+
+  it('refuses an unknown log level and an out-of-range header timeout, naming the variable', () => {
+    assert.throws(
+      () => loadKeeperConfig({ SPIKE_SYSTEM_LOG_LEVEL: 'LOUD' }),
+      (err: unknown) => {
+        assert.ok(err instanceof KeeperConfigError);
+        assert.match(err.message, /^SPIKE_SYSTEM_LOG_LEVEL: must be one of DEBUG, INFO, WARN, ERROR$/);
+        return true;
+      },
+    );
+    for (const bad of ['0s', '-5s', '11m']) {
+      assert.throws(
+        () => loadKeeperConfig({ SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: bad }),
+        /SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: must be between 1s and 10m|SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: not a valid duration/,
+      );
+    }
+  });
 });

@@ -2,7 +2,7 @@
  * Keeper configuration from SPIKE's environment variables (spike-0.8.2 §8.3): the listen address
  * and the trust roots. Unlike SPIKE, an invalid value is an error naming the variable.
  */
-import { parseLogLevel, type LogLevel } from '@spike-ts/core';
+import { readLogLevel, type LogLevel } from '@spike-ts/core';
 import { DEFAULT_KEEPER_PORT } from '@spike-ts/protocol';
 import { parseGoDuration, trustRootsFromEnv, type TrustRoots } from '@spike-ts/identity';
 
@@ -48,10 +48,21 @@ export function parseListenAddress(
 
 function durationMs(env: Env, variable: string, fallback: string): number {
   const raw = env[variable]?.trim() || fallback;
+  let ms: number;
   try {
-    return parseGoDuration(raw);
+    ms = parseGoDuration(raw);
   } catch {
     throw new KeeperConfigError(`${variable}: not a valid duration (examples: 10s, 1m30s)`);
+  }
+  if (ms < 1000 || ms > 600_000) throw new KeeperConfigError(`${variable}: must be between 1s and 10m`);
+  return ms;
+}
+
+function logLevelFrom(env: Env): LogLevel {
+  try {
+    return readLogLevel(env.SPIKE_SYSTEM_LOG_LEVEL, 'warn');
+  } catch (err) {
+    throw new KeeperConfigError(`SPIKE_SYSTEM_LOG_LEVEL: ${(err as Error).message}`);
   }
 }
 
@@ -70,7 +81,7 @@ export function loadKeeperConfig(env: Env): KeeperConfig {
     host,
     port,
     trustRoots,
-    logLevel: parseLogLevel(env.SPIKE_SYSTEM_LOG_LEVEL, 'warn'),
+    logLevel: logLevelFrom(env),
     headersTimeoutMs: durationMs(env, 'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT', '10s'),
   });
 }

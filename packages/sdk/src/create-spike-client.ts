@@ -90,12 +90,21 @@ export function resolveNexusUrl(value: string | undefined): string {
   return (url.origin + url.pathname).replace(/\/+$/, '');
 }
 
+/** An unset variable gives the default; an invalid one is an error naming the variable. */
 function durationFromEnv(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === '') return fallback;
+  let ms: number;
   try {
-    const ms = parseGoDuration(value.trim());
-    return ms > 0 ? ms : fallback;
+    ms = parseGoDuration(value.trim());
   } catch {
-    return fallback;
+    ms = Number.NaN;
   }
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new SpikeBadRequestError(
+      'SPIKE_HTTP_CLIENT_TIMEOUT must be a positive duration such as 30s or 1m.',
+      0,
+      'SPIKE_HTTP_CLIENT_TIMEOUT',
+    );
+  }
+  return ms;
 }

@@ -142,6 +142,20 @@ describe('SpikeClient against a fake Nexus over mTLS', () => {
     await assert.rejects(spike.decrypt(tampered), SpikeInternalError);
   });
 
+  it('refuses an invalid SPIKE_HTTP_CLIENT_TIMEOUT instead of silently using the default', async () => {
+    for (const bad of ['soon', '0s', '-1s']) {
+      await assert.rejects(
+        createSpikeClient({
+          source: pki.sourceFor('superuser'),
+          nexusUrl: fake.url,
+          env: { SPIKE_HTTP_CLIENT_TIMEOUT: bad },
+        }),
+        (err: unknown) =>
+          err instanceof SpikeBadRequestError && /SPIKE_HTTP_CLIENT_TIMEOUT/.test(err.message),
+      );
+    }
+  });
+
   it('encrypts and decrypts in stream mode', async () => {
     const plaintext = new Uint8Array([0, 1, 2, 250, 255]);
     const framed = await spike.encryptStream(plaintext);
