@@ -1,0 +1,83 @@
+/**
+ * Config files for the SPIRE test deployment (HCL): server with SQLite, join-token attestation and
+ * an in-memory CA key; agent with a disk key manager (so it restarts without a new join token) and
+ * the unix workload attestor; both with the `experimental` fast-sync knobs.
+ */
+import net from 'node:net';
+
+/** SPIKE's trust domain, so SPIKE's role IDs work without any SPIKE_TRUST_ROOT_* setting. */
+export const TRUST_DOMAIN = 'spike.ist';
+
+/** A loopback port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port for a loopback listener')),
+      );
+    });
+  });
+}
+
+export function serverConf(dir: string, port: number): string {
+  return `server {
+  bind_address = "127.0.0.1"
+  bind_port = "${String(port)}"
+  socket_path = "${dir}/admin/api.sock"
+  trust_domain = "${TRUST_DOMAIN}"
+  data_dir = "${dir}/server"
+  log_level = "INFO"
+  experimental {
+    cache_reload_interval = "1s"
+  }
+}
+plugins {
+  DataStore "sql" {
+    plugin_data {
+      database_type = "sqlite3"
+      connection_string = "${dir}/server/datastore.sqlite3"
+    }
+  }
+  NodeAttestor "join_token" {
+    plugin_data {}
+  }
+  KeyManager "memory" {
+    plugin_data {}
+  }
+}
+`;
+}
+
+export function agentConf(dir: string, port: number): string {
+  return `agent {
+  data_dir = "${dir}/agent"
+  log_level = "INFO"
+  server_address = "127.0.0.1"
+  server_port = "${String(port)}"
+  socket_path = "${dir}/agent.sock"
+  trust_bundle_path = "${dir}/bundle.pem"
+  trust_domain = "${TRUST_DOMAIN}"
+  experimental {
+    sync_interval = "1s"
+  }
+}
+plugins {
+  NodeAttestor "join_token" {
+    plugin_data {}
+  }
+  KeyManager "disk" {
+    plugin_data {
+      directory = "${dir}/agent"
+    }
+  }
+  WorkloadAttestor "unix" {
+    plugin_data {}
+  }
+}
+`;
+}
