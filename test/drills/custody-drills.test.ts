@@ -122,7 +122,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
       await drill.startNexus();
       await drill.waitReady();
       // Ready from the keepers alone: nobody restored anything.
-      assert.match(drill.logSince('nexus', mark), /root key installed; Nexus is ready.*"source":"keepers"/);
+      await drill.logMatching('nexus', mark, /root key installed; Nexus is ready.*"source":"keepers"/);
 
       // The load goes on against the restarted Nexus.
       await load.waitAcks(ackedBeforeKill.size + 20);
@@ -164,8 +164,9 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
     await stack.startKeeper(0);
     // SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL is 10m in the drills: only the 1s heartbeat can do this.
     await drill.waitKeeperHolds(0, share(1).shard);
-    assert.match(
-      drill.logSince('nexus', mark),
+    await drill.logMatching(
+      'nexus',
+      mark,
       /keeper holds no share \(restarted\?\); re-seeding it.*"keeper":1/,
     );
 
@@ -175,7 +176,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
     const recoveredMark = drill.logMark('nexus');
     await drill.startNexus();
     await drill.waitReady();
-    assert.match(drill.logSince('nexus', recoveredMark), /"source":"keepers"/);
+    await drill.logMatching('nexus', recoveredMark, /"source":"keepers"/);
     assert.deepEqual((await drill.snapshot()).secrets, expected);
 
     // Back to full strength.
@@ -203,7 +204,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
     assert.equal(forced.code, 5, forced.stderr);
     assert.match(forced.stderr, /holds a different root key/);
     await drill.waitKeeperHolds(1, share(2).shard);
-    assert.match(drill.logSince('nexus', forcedMark), /suspect keeper[^\n]*"keeper":2/);
+    await drill.logMatching('nexus', forcedMark, /suspect keeper[^\n]*"keeper":2/);
     assert.equal(await stack.nexusState(), 'ready');
     await assertSnapshot(before);
 
@@ -219,8 +220,11 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
       await drill.startNexus();
       await drill.waitReady();
       await assertSnapshot(before);
-      const log = drill.logSince('nexus', mark);
-      assert.match(log, new RegExp(`suspect keeper[^\\n]*"keeper":${String(index + 1)}`));
+      const log = await drill.logMatching(
+        'nexus',
+        mark,
+        new RegExp(`suspect keeper[^\\n]*"keeper":${String(index + 1)}`),
+      );
       assert.ok(log.includes(stack.keeperUrl(index)), 'the log names the suspect keeper URL');
       await drill.waitKeeperHolds(index, share(index + 1).shard);
     }
@@ -321,7 +325,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
     const mark = drill.logMark('nexus');
     await drill.startNexus();
     await drill.waitReady();
-    assert.match(drill.logSince('nexus', mark), /"source":"keepers"/);
+    await drill.logMatching('nexus', mark, /"source":"keepers"/);
     await assertSnapshot(before);
     assert.deepEqual(await drill.recover(), files);
   });
@@ -351,7 +355,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
       const mark = drill.logMark('nexus');
       await drill.startNexus();
       await drill.waitReady();
-      assert.match(drill.logSince('nexus', mark), /"source":"keepers"/);
+      await drill.logMatching('nexus', mark, /"source":"keepers"/);
       // Exactly the backup's point in time: the later write is gone, nothing else changed.
       await assertSnapshot(atBackup);
     }

@@ -245,6 +245,21 @@ export class Drill {
     return this.stack.readLog(name).slice(mark);
   }
 
+  /**
+   * Waits until what a component logged after `mark` matches `pattern` and returns it. Log lines
+   * reach the file through a pipe, so a line can land a moment after the state it reports.
+   */
+  async logMatching(name: string, mark: number, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const log = this.logSince(name, mark);
+      if (pattern.test(log)) return log;
+      if (Date.now() > end)
+        assert.fail(`${name} did not log ${String(pattern)} within ${String(timeoutMs)} ms:\n${log}`);
+      await sleep(50);
+    }
+  }
+
   /** Start the write load (`write-load.ts`) as the Pilot superuser, writing under `prefix`. */
   startWriteLoad(prefix: string, concurrency = 4): WriteLoad {
     return new WriteLoad(
