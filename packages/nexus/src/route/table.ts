@@ -10,12 +10,11 @@ import { policyGetRoute } from './policy/get.ts';
 import { policyListRoute } from './policy/list.ts';
 import { policyUpsertRoute } from './policy/upsert.ts';
 import type { Route } from './route.ts';
-import { secretDeleteRoute } from './secret/delete.ts';
+import { secretDeleteRoute, secretUndeleteRoute } from './secret/delete-undelete.ts';
 import { secretGetRoute } from './secret/get.ts';
 import { secretListRoute } from './secret/list.ts';
 import { secretMetadataRoute } from './secret/metadata.ts';
 import { secretPutRoute } from './secret/put.ts';
-import { secretUndeleteRoute } from './secret/undelete.ts';
 
 export function createRoutes(deps: RouteDeps): Route[] {
   return [
