@@ -215,10 +215,35 @@ describe('policy engine: lifecycle and caching', () => {
   });
 
   it('agrees with a naive evaluation through any sequence of changes (property)', () => {
-    const ids = ['spiffe://td/a', 'spiffe://td/b', 'spiffe://td/ab', 'spiffe://other/a'];
-    const paths = ['x', 'x/y', 'y', 'spike/system/acl', 'spike/system/secret'];
-    const idPatterns = ['^spiffe://td/a$', 'td/a', 'b', '.*', '^spiffe://td/.*$', 'other'];
-    const pathPatterns = ['^x$', 'x', 'y', '.*', '^spike/system/acl$', 'system', '^x/.*$'];
+    const ids = ['spiffe://td/a', 'spiffe://td/b', 'spiffe://td/ab', 'spiffe://other/a', 'spiffe://td/a.b'];
+    const paths = ['x', 'x/y', 'y', 'spike/system/acl', 'spike/system/secret', 'x/z', 'xy', 'x.y', 'x/yz'];
+    const idPatterns = [
+      '^spiffe://td/a$',
+      'td/a',
+      'b',
+      '.*',
+      '^spiffe://td/.*$',
+      'other',
+      '^spiffe://td/a\\.b$',
+      '^spiffe://td/a.b$',
+      '^spiffe://td/ab?$',
+      '^spiffe://td/a$|b',
+    ];
+    const pathPatterns = [
+      '^x$',
+      'x',
+      'y',
+      '.*',
+      '^spike/system/acl$',
+      'system',
+      '^x/.*$',
+      '^x/y?z$',
+      '^x\\.y$',
+      '^x/y|z',
+      '^x/yz*',
+      '^x{2}',
+      '^x\\/y',
+    ];
     const perms: Permission[] = ['read', 'write', 'list', 'super'];
     const op = fc.oneof(
       fc.record({
@@ -237,29 +262,187 @@ describe('policy engine: lifecycle and caching', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
-        const engine = createPolicyEngine({ peerCacheSize: 2 });
-        const model = new Map<string, PolicyRecord>();
-        for (const o of ops) {
-          if (o.kind === 'upsert') {
-            const rec = policy(o.name, o.id, o.path, o.perms);
-            const ok = naiveReservedOk(rec);
-            if (ok) {
-              engine.upsert(rec);
-              model.set(o.name, rec);
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        fc.constantFrom(0, 1, 3, 1000),
+        (ops, decisionCacheSize) => {
+          const engine = createPolicyEngine({ peerCacheSize: 2, decisionCacheSize });
+          const model = new Map<string, PolicyRecord>();
+          for (const o of ops) {
+            if (o.kind === 'upsert') {
+              const rec = policy(o.name, o.id, o.path, o.perms);
+              const ok = naiveReservedOk(rec);
+              if (ok) {
+                engine.upsert(rec);
+                model.set(o.name, rec);
+              } else {
+                assert.throws(() => engine.upsert(rec), InvalidPolicyError);
+              }
+            } else if (o.kind === 'remove') {
+              assert.equal(engine.remove(o.name), model.delete(o.name));
             } else {
-              assert.throws(() => engine.upsert(rec), InvalidPolicyError);
+              const expected = [...model.values()].some((p) => naiveGrants(p, o.peer, o.path, o.wanted));
+              assert.equal(engine.check(o.peer, o.path, o.wanted).allowed, expected);
             }
-          } else if (o.kind === 'remove') {
-            assert.equal(engine.remove(o.name), model.delete(o.name));
-          } else {
-            const expected = [...model.values()].some((p) => naiveGrants(p, o.peer, o.path, o.wanted));
-            assert.equal(engine.check(o.peer, o.path, o.wanted).allowed, expected);
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('policy engine: fast paths', () => {
+  /** A compiled policy whose regexes must not be used (their getters throw). */
+  function noRegex(p: PolicyRecord, which: 'idRegex' | 'pathRegex'): ReturnType<typeof compilePolicy> {
+    const c = compilePolicy(p);
+    Object.defineProperty(c, which, {
+      get() {
+        throw new Error(`${which} was used`);
+      },
+    });
+    return c;
+  }
+
+  it('finds a policy with a literal SPIFFE ID pattern without its regex', () => {
+    const engine = createPolicyEngine();
+    engine.upsert(noRegex(policy('lit', '^spiffe://td/a\\.b$', '^x$', ['read']), 'idRegex'));
+    assert.deepEqual(engine.check('spiffe://td/a.b', 'x', ['read']), { allowed: true, policy: 'lit' });
+    assert.equal(engine.check('spiffe://td/aXb', 'x', ['read']).allowed, false);
+    assert.equal(engine.check('spiffe://td/a.bc', 'x', ['read']).allowed, false);
+    assert.equal(engine.check('xspiffe://td/a.b', 'x', ['read']).allowed, false);
+  });
+
+  it('treats quantified, classed, alternated and escaped-letter ID patterns as regexes', () => {
+    for (const pattern of [
+      '^spiffe://td/ab?$',
+      '^spiffe://td/a.b$',
+      '^spiffe://td/a$|b',
+      '^spiffe://td/\\w$',
+    ]) {
+      const engine = createPolicyEngine();
+      engine.upsert(noRegex(policy('re', pattern, '^x$', ['read']), 'idRegex'));
+      assert.throws(() => engine.check('spiffe://td/a', 'x', ['read']), /idRegex was used/, pattern);
+    }
+  });
+
+  it('skips a path pattern whose anchored literal prefix the path lacks, without its regex', () => {
+    const engine = createPolicyEngine();
+    engine.upsert(noRegex(policy('teams', '^spiffe://td/a$', '^teams/a/.*$', ['read']), 'pathRegex'));
+    assert.equal(engine.check('spiffe://td/a', 'bench/read/1', ['read']).allowed, false);
+    assert.equal(engine.check('spiffe://td/a', 'teams/b/x', ['read']).allowed, false);
+    assert.throws(() => engine.check('spiffe://td/a', 'teams/a/x', ['read']), /pathRegex was used/);
+  });
+
+  it('decides exactly like the regexes for literal, prefixed and tricky patterns (exhaustive)', () => {
+    const ids = [
+      'spiffe://td/a',
+      'spiffe://td/ab',
+      'spiffe://td/a.b',
+      'spiffe://td/aXb',
+      'spiffe://td/a$',
+      'b',
+    ];
+    const idPatterns = [
+      '^spiffe://td/a$',
+      '^spiffe://td/a\\.b$',
+      '^spiffe://td/a.b$',
+      '^spiffe://td/ab?$',
+      '^spiffe://td/ab*$',
+      '^spiffe://td/a$|b',
+      '^spiffe://td/a\\$',
+      '^spiffe://td/a$$',
+      '^spiffe://td/(a)$',
+      '^spiffe://td/a{1}b$',
+      '^$',
+    ];
+    const paths = [
+      'x',
+      'x/',
+      'x/y',
+      'x/z',
+      'x/yz',
+      'x/yzz',
+      'xx',
+      'xxx',
+      'x.y',
+      'xay',
+      'x/y/z',
+      'z',
+      'yx',
+      '',
+    ];
+    const pathPatterns = [
+      '^x/y?z',
+      '^x/yz*',
+      '^x/y+z',
+      '^x{2}',
+      '^x\\.y',
+      '^x.y',
+      '^x/y|z',
+      '^x\\/y',
+      '^x/(y|z)',
+      '^x[/]y',
+      '^(?i)X',
+      '^x\\dy',
+      '^',
+      'x/y',
+    ];
+    for (const idp of idPatterns) {
+      for (const pp of pathPatterns) {
+        const engine = createPolicyEngine();
+        assert.equal(engine.load([policy('p', idp, pp, ['read'])]).loaded, 1);
+        const idRe = RE2JS.compile(idp);
+        const pathRe = RE2JS.compile(pp);
+        for (const id of ids) {
+          for (const path of paths) {
+            const expected = idRe.test(id) && pathRe.test(path);
+            assert.equal(engine.check(id, path, ['read']).allowed, expected, `${idp} ${pp} ${id} ${path}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('compiles a regex once, on first use, and reuses it', () => {
+    const c = compilePolicy(policy('p', '^spiffe://td/.*$', '^a/.*$', ['read']));
+    assert.equal(c.idRegex, c.idRegex);
+    assert.equal(c.pathRegex, c.pathRegex);
+    assert.equal(c.idLiteral, undefined);
+    assert.equal(c.pathPrefix, 'a/');
+    assert.equal(compilePolicy(policy('q', '^spiffe://td/x$', 'a', ['read'])).idLiteral, 'spiffe://td/x');
+  });
+
+  it('caches decisions and drops them on every change', () => {
+    const engine = createPolicyEngine({ decisionCacheSize: 4 });
+    engine.upsert(policy('p', '^spiffe://td/.*$', '^a/.*$', ['read']));
+    for (let i = 0; i < 10; i++) assert.ok(engine.check('spiffe://td/x', `a/${String(i)}`, ['read']).allowed);
+    engine.upsert(policy('p', '^spiffe://td/.*$', '^b/.*$', ['read']));
+    for (let i = 0; i < 10; i++) {
+      assert.equal(engine.check('spiffe://td/x', `a/${String(i)}`, ['read']).allowed, false);
+      assert.ok(engine.check('spiffe://td/x', `b/${String(i)}`, ['read']).allowed);
+    }
+    engine.remove('p');
+    assert.equal(engine.check('spiffe://td/x', 'b/1', ['read']).allowed, false);
+  });
+
+  it('keeps decisions apart for peers and paths that concatenate alike, and for permissions', () => {
+    const engine = createPolicyEngine();
+    engine.upsert(policy('p', '^spiffe://td/ab$', '^c$', ['read']));
+    assert.ok(engine.check('spiffe://td/ab', 'c', ['read']).allowed);
+    assert.equal(engine.check('spiffe://td/a', 'bc', ['read']).allowed, false);
+    assert.equal(engine.check('spiffe://td/ab', 'c', ['write']).allowed, false);
+    assert.equal(engine.check('spiffe://td/ab', 'c', ['read', 'write']).allowed, false);
+    assert.ok(engine.check('spiffe://td/ab', 'c', []).allowed);
+  });
+
+  it('decides long paths correctly without caching them', () => {
+    const engine = createPolicyEngine({ decisionCacheSize: 1 });
+    engine.upsert(policy('p', '.*', '^a/.*$', ['read']));
+    const long = 'a/' + 'x'.repeat(100_000);
+    assert.ok(engine.check('spiffe://td/x', long, ['read']).allowed);
+    engine.remove('p');
+    assert.equal(engine.check('spiffe://td/x', long, ['read']).allowed, false);
   });
 });
 

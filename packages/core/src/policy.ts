@@ -12,6 +12,13 @@
  * form accepts an arbitrary probe value). Upserts that break the rule are rejected; policies that
  * already break it (loaded from storage) are ignored for reserved paths and keep working elsewhere.
  * Unlike SPIKE, which only checks the first reserved path a pattern reaches, upsert checks all.
+ *
+ * Scale: a policy's regexes are compiled when it is stored (to validate it) and again, once, the
+ * first time a request needs them; policies no caller ever matches keep no compiled regex (re2js
+ * programs take 10-20 KiB each). A SPIFFE ID pattern that is a plain anchored literal (`^...$`)
+ * is found by a map lookup instead of a regex test, and a path pattern with an anchored literal
+ * prefix is skipped by a prefix comparison when the path does not start with it. Decisions are
+ * cached per (peer, permissions, path), bounded, and dropped on every policy change.
  */
 import { BadRequestError, RESERVED_SYSTEM_PATHS, type Permission } from '@spike-ts/protocol';
 import { RE2JS } from 're2js';
@@ -20,6 +27,10 @@ import type { PolicyRecord } from './model.ts';
 /** A value no real SPIFFE ID equals: only a catch-all pattern accepts it in full (as in SPIKE). */
 const ARBITRARY_PROBE = 'spike-arbitrary-probe-value';
 const DEFAULT_PEER_CACHE_SIZE = 1024;
+const DEFAULT_DECISION_CACHE_SIZE = 16_384;
+const MAX_CACHED_PATH = 512;
+const MAX_CACHED_PEER = 2048;
+const DENIED: AccessDecision = Object.freeze({ allowed: false });
 
 /** A policy that cannot be stored: invalid pattern or reserved-path rule violation (400). */
 export class InvalidPolicyError extends BadRequestError {
@@ -29,8 +40,14 @@ export class InvalidPolicyError extends BadRequestError {
 export interface CompiledPolicy {
   readonly record: PolicyRecord;
   readonly name: string;
+  /** Compiled on first use (the pattern was validated when the policy was compiled). */
   readonly idRegex: RE2JS;
+  /** Compiled on first use (the pattern was validated when the policy was compiled). */
   readonly pathRegex: RE2JS;
+  /** The one SPIFFE ID the ID pattern matches when it is `^literal$`, else undefined. */
+  readonly idLiteral: string | undefined;
+  /** A prefix every path the path pattern matches starts with ('' when none is known). */
+  readonly pathPrefix: string;
   readonly permissions: ReadonlySet<Permission>;
   /** Reserved system paths this policy's path pattern reaches (unanchored match). */
   readonly reservedReached: readonly string[];
@@ -68,6 +85,8 @@ export interface PolicyEngine {
 export interface PolicyEngineOptions {
   /** How many peer IDs to remember the matching policies for (default 1024). */
   peerCacheSize?: number;
+  /** How many (peer, permissions, path) decisions to remember (default 16384; 0 = none). */
+  decisionCacheSize?: number;
 }
 
 function compileOrThrow(pattern: string, field: string, name: string): RE2JS {
@@ -92,9 +111,64 @@ function isPreciseIdentityPattern(pattern: string): boolean {
   return fullMatchForm(pattern)?.test(ARBITRARY_PROBE) ?? false;
 }
 
-/** Compile a policy's two patterns once. Throws `InvalidPolicyError` on an invalid pattern. */
-export function compilePolicy(record: PolicyRecord): CompiledPolicy {
-  const idRegex = compileOrThrow(record.spiffeIdPattern, 'spiffeidPattern', record.name);
+const META = new Set('\\.+*?()|[]{}^$');
+const QUANTIFIERS = new Set('*+?{');
+
+/**
+ * Reads the plain literal at the start of `pattern` (after a leading `^`): printable ASCII that is
+ * not a metacharacter, or a backslash-escaped ASCII punctuation character. Stops before any other
+ * syntax and before a character that a quantifier follows. Returns the literal and where it ends.
+ */
+function leadingLiteral(pattern: string): { literal: string; end: number } {
+  let literal = '';
+  let i = 1;
+  while (i < pattern.length) {
+    let ch = pattern[i] as string;
+    let width = 1;
+    if (ch === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (!isAsciiPunctuation(next)) break; // `\d`, `\Q`, ... are not literals
+      ch = next;
+      width = 2;
+    } else if (META.has(ch) || ch < ' ' || ch > '~') {
+      break;
+    }
+    if (QUANTIFIERS.has(pattern[i + width] ?? '')) break;
+    literal += ch;
+    i += width;
+  }
+  return { literal, end: i };
+}
+
+function isAsciiPunctuation(ch: string): boolean {
+  return ch.length === 1 && ch >= '!' && ch <= '~' && !/[0-9A-Za-z]/.test(ch);
+}
+
+/** `^literal$` with nothing else (no `|`, flags or classes): the only string it matches. */
+function exactLiteral(pattern: string): string | undefined {
+  if (!pattern.startsWith('^') || pattern.includes('|')) return undefined;
+  const { literal, end } = leadingLiteral(pattern);
+  return end === pattern.length - 1 && pattern.endsWith('$') ? literal : undefined;
+}
+
+/** A prefix of every match of an anchored pattern without alternation; '' when unknown. */
+function anchoredPrefix(pattern: string): string {
+  if (!pattern.startsWith('^') || pattern.includes('|')) return '';
+  return leadingLiteral(pattern).literal;
+}
+
+function lazy(pattern: string): () => RE2JS {
+  let re: RE2JS | undefined;
+  return () => (re ??= RE2JS.compile(pattern));
+}
+
+/**
+ * Compiles both patterns (throws on an invalid one) and finds the reserved paths the policy
+ * reaches and may grant. A function of its own so that no closure kept by the compiled policy
+ * shares a scope with (and so retains) these compiled regexes.
+ */
+function analyse(record: PolicyRecord): Pick<CompiledPolicy, 'reservedReached' | 'reservedGranted'> {
+  compileOrThrow(record.spiffeIdPattern, 'spiffeidPattern', record.name);
   const pathRegex = compileOrThrow(record.pathPattern, 'pathPattern', record.name);
   const reservedReached = RESERVED_SYSTEM_PATHS.filter((p) => pathRegex.test(p));
   const reservedGranted = new Set<string>();
@@ -102,11 +176,28 @@ export function compilePolicy(record: PolicyRecord): CompiledPolicy {
     const full = fullMatchForm(record.pathPattern);
     for (const reserved of reservedReached) if (full?.testExact(reserved)) reservedGranted.add(reserved);
   }
+  return { reservedReached, reservedGranted };
+}
+
+/**
+ * Validate and analyse a policy's two patterns. Throws `InvalidPolicyError` on an invalid
+ * pattern. The compiled regexes are not kept: `idRegex`/`pathRegex` compile again on first use.
+ */
+export function compilePolicy(record: PolicyRecord): CompiledPolicy {
+  const { reservedReached, reservedGranted } = analyse(record);
+  const idRegex = lazy(record.spiffeIdPattern);
+  const pathRegexOf = lazy(record.pathPattern);
   return {
     record,
     name: record.name,
-    idRegex,
-    pathRegex,
+    get idRegex() {
+      return idRegex();
+    },
+    get pathRegex() {
+      return pathRegexOf();
+    },
+    idLiteral: exactLiteral(record.spiffeIdPattern),
+    pathPrefix: anchoredPrefix(record.pathPattern),
     permissions: new Set(record.permissions),
     reservedReached,
     reservedGranted,
@@ -140,16 +231,35 @@ function grants(policy: CompiledPolicy, wanted: readonly Permission[]): boolean 
 }
 
 /**
- * In-memory policy set, compiled once. Per request it tests the ID patterns only for a peer it
- * has not seen since the last change (the matching policies are cached per peer ID, bounded),
- * then tests the path pattern of just those policies.
+ * In-memory policy set. Per request it looks up the decision cache; on a miss it takes the
+ * policies whose SPIFFE ID pattern matches the peer (cached per peer ID, bounded: literal ID
+ * patterns by map lookup, the others by one regex test per distinct pattern), then tests the
+ * path of just those, in the order their ID patterns were first installed.
  */
 export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEngine {
   const cacheSize = Math.max(1, options.peerCacheSize ?? DEFAULT_PEER_CACHE_SIZE);
+  const decisionCacheSize = Math.max(0, options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
   const byName = new Map<string, CompiledPolicy>();
   /** Policies grouped by SPIFFE ID pattern, so each distinct pattern is tested once per new peer. */
-  const byIdPattern = new Map<string, { regex: RE2JS; members: Map<string, CompiledPolicy> }>();
+  interface Group {
+    readonly seq: number;
+    readonly pattern: string;
+    readonly literal: string | undefined;
+    readonly members: Map<string, CompiledPolicy>;
+  }
+  const byIdPattern = new Map<string, Group>();
+  /** Groups of `^literal$` ID patterns, by the literal (the only ID they match). */
+  const byLiteral = new Map<string, Group>();
+  /** Groups of every other ID pattern, tested with their regex. */
+  const regexGroups = new Set<Group>();
+  let seq = 0;
   const peerCache = new Map<string, readonly CompiledPolicy[]>();
+  const decisions = new Map<string, AccessDecision>();
+
+  const changed = (): void => {
+    peerCache.clear();
+    decisions.clear();
+  };
 
   const install = (p: CompiledPolicy): void => {
     uninstall(p.name);
@@ -157,8 +267,10 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     const key = p.record.spiffeIdPattern;
     let group = byIdPattern.get(key);
     if (group === undefined) {
-      group = { regex: p.idRegex, members: new Map() };
+      group = { seq: seq++, pattern: key, literal: p.idLiteral, members: new Map() };
       byIdPattern.set(key, group);
+      if (group.literal === undefined) regexGroups.add(group);
+      else byLiteral.set(group.literal, group);
     }
     group.members.set(p.name, p);
   };
@@ -170,17 +282,27 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     const key = existing.record.spiffeIdPattern;
     const group = byIdPattern.get(key);
     group?.members.delete(name);
-    if (group?.members.size === 0) byIdPattern.delete(key);
+    if (group !== undefined && group.members.size === 0) {
+      byIdPattern.delete(key);
+      regexGroups.delete(group);
+      if (group.literal !== undefined) byLiteral.delete(group.literal);
+    }
     return true;
   };
 
   const policiesFor = (peerId: string): readonly CompiledPolicy[] => {
     const cached = peerCache.get(peerId);
     if (cached !== undefined) return cached;
-    const matched: CompiledPolicy[] = [];
-    for (const group of byIdPattern.values()) {
-      if (group.regex.test(peerId)) for (const p of group.members.values()) matched.push(p);
+    const groups: Group[] = [];
+    const exact = byLiteral.get(peerId);
+    if (exact !== undefined) groups.push(exact);
+    for (const group of regexGroups) {
+      const first = group.members.values().next().value;
+      if (first?.idRegex.test(peerId) === true) groups.push(group);
     }
+    groups.sort((a, b) => a.seq - b.seq);
+    const matched: CompiledPolicy[] = [];
+    for (const group of groups) for (const p of group.members.values()) matched.push(p);
     if (peerCache.size >= cacheSize) {
       const oldest = peerCache.keys().next();
       if (oldest.done !== true) peerCache.delete(oldest.value);
@@ -189,11 +311,25 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     return matched;
   };
 
+  const evaluate = (peerId: string, path: string, wanted: readonly Permission[]): AccessDecision => {
+    const reserved = RESERVED_SYSTEM_PATHS.includes(path);
+    for (const p of policiesFor(peerId)) {
+      if (!grants(p, wanted)) continue;
+      if (reserved && !p.reservedGranted.has(path)) continue;
+      if (!path.startsWith(p.pathPrefix)) continue;
+      if (!p.pathRegex.test(path)) continue;
+      return Object.freeze({ allowed: true, policy: p.name });
+    }
+    return DENIED;
+  };
+
   return {
     load(records) {
       byName.clear();
       byIdPattern.clear();
-      peerCache.clear();
+      byLiteral.clear();
+      regexGroups.clear();
+      changed();
       const result: PolicyLoadResult = { loaded: 0, rejected: [], restricted: [] };
       for (const record of records) {
         let compiled: CompiledPolicy;
@@ -216,23 +352,30 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       const rule = checkReservedPathRule(compiled);
       if (!rule.ok) throw new InvalidPolicyError(rule.reason);
       install(compiled);
-      peerCache.clear();
+      changed();
       return compiled;
     },
     remove(name) {
       const removed = uninstall(name);
-      if (removed) peerCache.clear();
+      if (removed) changed();
       return removed;
     },
     check(peerId, path, wanted) {
-      const reserved = RESERVED_SYSTEM_PATHS.includes(path);
-      for (const p of policiesFor(peerId)) {
-        if (!grants(p, wanted)) continue;
-        if (reserved && !p.reservedGranted.has(path)) continue;
-        if (!p.pathRegex.test(path)) continue;
-        return { allowed: true, policy: p.name };
+      // Paths are authorized before they are validated, so only short ones are cached (memory).
+      if (decisionCacheSize === 0 || path.length > MAX_CACHED_PATH || peerId.length > MAX_CACHED_PEER) {
+        return evaluate(peerId, path, wanted);
       }
-      return { allowed: false };
+      // The peer ID's length makes the key unambiguous whatever the peer ID and path contain.
+      const key = `${wanted.join(',')}:${String(peerId.length)}:${peerId}${path}`;
+      const hit = decisions.get(key);
+      if (hit !== undefined) return hit;
+      const decision = evaluate(peerId, path, wanted);
+      if (decisions.size >= decisionCacheSize) {
+        const oldest = decisions.keys().next();
+        if (oldest.done !== true) decisions.delete(oldest.value);
+      }
+      decisions.set(key, decision);
+      return decision;
     },
     get size() {
       return byName.size;

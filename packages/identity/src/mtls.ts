@@ -10,7 +10,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { constants as cryptoConstants } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
 import { derToPem } from './der.ts';
 import type { SpiffeId } from './spiffe-id.ts';
 import { SvidValidationError, certificateSerialHex, verifyPeerX509Svid } from './svid.ts';
@@ -65,6 +65,68 @@ export interface VerifiedPeer {
   readonly serialHex: string;
 }
 
+/** A chain that passed {@link verifyPeerX509Svid}, and the time window in which it still does. */
+interface VerifiedChain {
+  readonly peer: VerifiedPeer;
+  /** The trust domain's roots it was verified against (the very array). */
+  readonly roots: readonly Uint8Array[];
+  /** Latest notBefore and earliest notAfter of every presented certificate and every root (ms). */
+  readonly validFrom: number;
+  readonly validUntil: number;
+}
+
+/** Verified chains per bundles object, by a digest of the chain's DER. Bounded per bundles. */
+const verifiedChains = new WeakMap<X509Bundles, Map<string, VerifiedChain>>();
+const MAX_VERIFIED_CHAINS = 1024;
+
+function chainKey(chain: readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  // DER is self-delimiting, so the concatenation identifies the sequence of certificates.
+  for (const der of chain) h.update(der);
+  return h.digest('base64');
+}
+
+function validityWindow(certs: readonly Uint8Array[]): { validFrom: number; validUntil: number } {
+  let validFrom = Number.NEGATIVE_INFINITY;
+  let validUntil = Number.POSITIVE_INFINITY;
+  for (const der of certs) {
+    const cert = new X509Certificate(der);
+    validFrom = Math.max(validFrom, cert.validFromDate.getTime());
+    validUntil = Math.min(validUntil, cert.validToDate.getTime());
+  }
+  return { validFrom, validUntil };
+}
+
+/**
+ * {@link verifyPeerX509Svid} with a memo: a chain (same DER bytes) that passed against the same
+ * bundles object and the same roots passes again while `now` lies within the validity of every
+ * presented certificate and every root of its trust domain; those are the only time-dependent
+ * checks, so the verdict is the same. Anything else (a new chain, other bundles, a time outside
+ * the window) takes the full check, which also produces the precise error.
+ */
+function verifyChain(chain: readonly Uint8Array[], bundles: X509Bundles, now: Date): VerifiedPeer {
+  const key = chainKey(chain);
+  let memo = verifiedChains.get(bundles);
+  const hit = memo?.get(key);
+  const t = now.getTime();
+  if (hit !== undefined && bundles.get(hit.peer.id.trustDomain) === hit.roots) {
+    if (t >= hit.validFrom && t <= hit.validUntil) return hit.peer;
+  }
+  const id = verifyPeerX509Svid(chain, bundles, now);
+  const peer: VerifiedPeer = { id, serialHex: certificateSerialHex(chain[0]!) };
+  const roots = bundles.get(id.trustDomain) ?? [];
+  if (memo === undefined) {
+    memo = new Map();
+    verifiedChains.set(bundles, memo);
+  }
+  if (memo.size >= MAX_VERIFIED_CHAINS) {
+    const oldest = memo.keys().next();
+    if (oldest.done !== true) memo.delete(oldest.value);
+  }
+  memo.set(key, { peer, roots, ...validityWindow([...chain, ...roots]) });
+  return peer;
+}
+
 /** Runs the SVID checks and the authorizer on a connected socket. Throws on failure. */
 export function verifyTlsPeer(
   socket: tls.TLSSocket,
@@ -73,10 +135,9 @@ export function verifyTlsPeer(
   role: 'client' | 'server',
   now: Date = new Date(),
 ): VerifiedPeer {
-  const chain = peerChainDer(socket);
-  const id = verifyPeerX509Svid(chain, bundles, now);
-  if (!authorize(id)) throw new PeerNotAuthorizedError(id, role);
-  return { id, serialHex: certificateSerialHex(chain[0]!) };
+  const peer = verifyChain(peerChainDer(socket), bundles, now);
+  if (!authorize(peer.id)) throw new PeerNotAuthorizedError(peer.id, role);
+  return peer;
 }
 
 const verifiedPeers = new WeakMap<net.Socket, VerifiedPeer>();

@@ -71,6 +71,51 @@ describe('audit log', () => {
     }
   });
 
+  it('batches the records of one event-loop turn into one write, in order', async (t) => {
+    const chunks: string[] = [];
+    t.mock.method(process.stderr, 'write', (chunk: string) => {
+      chunks.push(chunk);
+      return true;
+    });
+    const log = createAuditLog(openAuditSink({ kind: 'stderr' }));
+    for (let i = 0; i < 5; i++) log.record({ ...entry, requestId: `r${String(i)}` });
+    assert.equal(chunks.length, 0, 'nothing is written before the turn ends');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(chunks.length, 1);
+    const ids = (chunks[0] ?? '')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as AuditRecord).requestId);
+    assert.deepEqual(ids, ['r0', 'r1', 'r2', 'r3', 'r4']);
+    log.record({ ...entry, requestId: 'last' });
+    await log.close();
+    assert.equal(chunks.length, 2, 'close writes what is still waiting');
+    assert.match(chunks[1] ?? '', /"requestId":"last"/);
+  });
+
+  it('writes a large burst without waiting for the turn to end, and loses nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spx-audit-'));
+    try {
+      const file = join(dir, 'audit.jsonl');
+      const log = createAuditLog(openAuditSink({ kind: 'file', path: file }));
+      for (let i = 0; i < 3000; i++) log.record({ ...entry, requestId: `r${String(i)}` });
+      await new Promise((r) => setTimeout(r, 50));
+      const early = (await readFile(file, 'utf8')).trim().split('\n');
+      assert.equal(early.length, 3000, 'written after the turn, before close');
+      for (let i = 0; i < 10; i++) log.record({ ...entry, requestId: `late${String(i)}` });
+      await log.close();
+      const lines = (await readFile(file, 'utf8')).trim().split('\n');
+      assert.equal(lines.length, 3010);
+      assert.deepEqual(lines.map((l) => (JSON.parse(l) as AuditRecord).requestId).slice(2998, 3001), [
+        'r2998',
+        'r2999',
+        'late0',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a file sink that cannot be opened', async () => {
     const errors: Error[] = [];
     const sink = openAuditSink({ kind: 'file', path: '/nonexistent-dir-spx/audit.jsonl' }, (e) =>

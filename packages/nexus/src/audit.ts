@@ -75,15 +75,55 @@ export function createAuditLog(sink: AuditSink): AuditLog {
   };
 }
 
+/** Waiting audit text that triggers an immediate write. */
+const BATCH_BYTES = 64 * 1024;
+
+/**
+ * Hands lines to `write` in one piece per event-loop turn (or as soon as 64 KiB are waiting)
+ * instead of one write per request. Records keep their order; `flush` writes what is waiting
+ * now (close and shutdown call it). A line waits at most until the current turn ends.
+ */
+function batched(write: (chunk: string) => void): { add(line: string): void; flush(): void } {
+  let lines: string[] = [];
+  let bytes = 0;
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (lines.length === 0) return;
+    const chunk = lines.length === 1 ? (lines[0] as string) : lines.join('');
+    lines = [];
+    bytes = 0;
+    write(chunk);
+  };
+  return {
+    add(line) {
+      lines.push(line);
+      bytes += line.length;
+      if (bytes >= BATCH_BYTES) flush();
+      else scheduled ??= setImmediate(flush);
+    },
+    flush,
+  };
+}
+
 /** Open the sink named by the configuration. File sinks append and are created mode 0600. */
 export function openAuditSink(target: AuditTarget, onError?: (err: Error) => void): AuditSink {
   switch (target.kind) {
     case 'off':
       return { write: () => undefined, close: () => Promise.resolve() };
     case 'stderr':
-      return { write: (line) => void process.stderr.write(line), close: () => Promise.resolve() };
-    case 'stdout':
-      return { write: (line) => void process.stdout.write(line), close: () => Promise.resolve() };
+    case 'stdout': {
+      const stream = target.kind === 'stderr' ? process.stderr : process.stdout;
+      const batch = batched((chunk) => void stream.write(chunk));
+      return {
+        write: (line) => batch.add(line),
+        close: () => {
+          batch.flush();
+          return Promise.resolve();
+        },
+      };
+    }
     case 'file': {
       const stream = createWriteStream(target.path, { flags: 'a', mode: 0o600 });
       let failed = false;
@@ -91,12 +131,16 @@ export function openAuditSink(target: AuditTarget, onError?: (err: Error) => voi
         failed = true;
         onError?.(err);
       });
+      const batch = batched((chunk) => {
+        if (!failed) stream.write(chunk);
+      });
       return {
         write: (line) => {
-          if (!failed) stream.write(line);
+          if (!failed) batch.add(line);
         },
         close: () =>
           new Promise<void>((resolve) => {
+            batch.flush();
             if (failed || stream.destroyed) {
               resolve();
               return;

@@ -2,22 +2,17 @@
  * Encoding of SQLite rows: lookup ids (keyed HMAC of a path or policy name) and sealed envelopes.
  *
  * Keys: `storage` seals every envelope, `storage-index` keys the lookup HMAC; both are derived
- * from the root key and kept only here, zeroed by `destroy()`.
+ * from the root key and kept only here, as `KeyObject`s (node:crypto is several times slower
+ * with raw key bytes, see `keyed-envelope.ts`). The derived bytes are zeroed as soon as the key
+ * objects exist; `destroy()` drops the key objects (Node releases their copy when collected).
  * Associated data binds each envelope to its place: schema label, table, purpose, the row's
  * lookup id and (for versions) the version number. A row copied to another path, version or
  * table, or edited in any byte, fails to open and surfaces as `StoreIntegrityError`.
  */
-import { createHmac } from 'node:crypto';
-import {
-  associatedData,
-  DecryptionError,
-  derivePurposeKey,
-  envelopeKeyId,
-  openEnvelope,
-  sealEnvelope,
-  zeroize,
-} from '@spike-ts/core';
+import { createHmac, type KeyObject } from 'node:crypto';
+import { associatedData, DecryptionError, derivePurposeKey, envelopeKeyId, zeroize } from '@spike-ts/core';
 import type { PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
+import { openWithKey, sealWithKey, secretKeyObject } from './keyed-envelope.ts';
 import { checkName, copyData, copyMetadata, copyPolicyRecord } from './record-copy.ts';
 import { StoreIntegrityError } from './store-error.ts';
 
@@ -50,12 +45,12 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function createRowCodec(rootKey: Uint8Array): RowCodec {
-  const storageKey = asBuffer(derivePurposeKey(rootKey, 'storage'));
-  const indexKey = asBuffer(derivePurposeKey(rootKey, 'storage-index'));
+  let storageKey: KeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage'));
+  let indexKey: KeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage-index'));
   let destroyed = false;
 
   const lookupId = (domain: string, name: string): Uint8Array => {
-    if (destroyed) throw new Error('row codec destroyed');
+    if (destroyed || indexKey === undefined) throw new Error('row codec destroyed');
     // The domain ends in NUL, which separates it unambiguously from the name.
     return new Uint8Array(
       createHmac('sha256', indexKey).update(`${SCHEME}/${domain}\0`).update(name, 'utf8').digest(),
@@ -63,22 +58,22 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
   };
 
   const seal = (aad: Uint8Array, value: unknown): Uint8Array => {
-    if (destroyed) throw new Error('row codec destroyed');
+    if (destroyed || storageKey === undefined) throw new Error('row codec destroyed');
     const plaintext = encoder.encode(JSON.stringify(value));
     try {
-      return sealEnvelope(storageKey, STORAGE_KEY_ID, plaintext, aad);
+      return sealWithKey(storageKey, STORAGE_KEY_ID, plaintext, aad);
     } finally {
       zeroize(plaintext);
     }
   };
 
   const open = (aad: Uint8Array, envelope: Uint8Array, where: string): Record<string, unknown> => {
-    if (destroyed) throw new Error('row codec destroyed');
+    if (destroyed || storageKey === undefined) throw new Error('row codec destroyed');
     let plaintext: Uint8Array | undefined;
     try {
       if (envelopeKeyId(envelope) !== STORAGE_KEY_ID)
         throw new StoreIntegrityError(`${where}: unknown key id`);
-      plaintext = openEnvelope(storageKey, envelope, aad);
+      plaintext = openWithKey(storageKey, envelope, aad);
       const value: unknown = JSON.parse(decoder.decode(plaintext));
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw new TypeError('not an object');
@@ -154,11 +149,17 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
 
     destroy() {
       destroyed = true;
-      zeroize(storageKey, indexKey);
+      storageKey = undefined;
+      indexKey = undefined;
     },
   };
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A key object from freshly derived bytes, which are zeroed right away. */
+function keyObject(derived: Uint8Array): KeyObject {
+  try {
+    return secretKeyObject(derived);
+  } finally {
+    zeroize(derived);
+  }
 }

@@ -22,8 +22,8 @@ export function planSecretWrite(
   codec: RowCodec,
   current: SecretRecord | undefined,
   next: SecretRecord,
+  pathId: Uint8Array = codec.pathId(next.path),
 ): SecretWritePlan {
-  const pathId = codec.pathId(next.path);
   const before = new Map<number, SecretVersion>((current?.versions ?? []).map((v) => [v.version, v]));
   const keep = new Set(next.versions.map((v) => v.version));
   const changed = next.versions.filter((v) => {

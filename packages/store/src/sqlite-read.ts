@@ -24,24 +24,53 @@ export function inReadTransaction<T>(db: DatabaseSync, fn: () => T): T {
   }
 }
 
-export function readSecret(s: Statements, codec: RowCodec, path: string): SecretRecord | undefined {
-  const id = codec.pathId(path);
-  const headRow = s.getHead.get(id);
-  if (headRow === undefined) {
-    if (s.anyVersion.get(id) !== undefined) {
-      throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
-    }
-    return undefined;
+/**
+ * Reads and opens one secret. The `secrets` row and its version rows come from ONE statement
+ * (a join), so they belong to one snapshot without an explicit transaction. Only a miss needs a
+ * second statement (rows of `secret_versions` without a `secrets` row are an integrity error);
+ * callers outside a transaction use {@link readSecretSnapshot}, which wraps that case in one.
+ */
+export function readSecret(
+  s: Statements,
+  codec: RowCodec,
+  path: string,
+  id: Uint8Array = codec.pathId(path),
+): SecretRecord | undefined {
+  const found = readJoined(s, codec, path, id);
+  if (found !== undefined) return found;
+  if (s.anyVersion.get(id) !== undefined) {
+    throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
   }
-  const head = codec.openHead(id, blob(headRow, 'envelope', 'table secrets'));
+  return undefined;
+}
+
+/** `readSecret` for callers outside a transaction: a hit takes one statement and no BEGIN. */
+export function readSecretSnapshot(
+  db: DatabaseSync,
+  s: Statements,
+  codec: RowCodec,
+  path: string,
+): SecretRecord | undefined {
+  if (db.isTransaction) return readSecret(s, codec, path);
+  const id = codec.pathId(path);
+  return readJoined(s, codec, path, id) ?? inReadTransaction(db, () => readSecret(s, codec, path, id));
+}
+
+function readJoined(s: Statements, codec: RowCodec, path: string, id: Uint8Array): SecretRecord | undefined {
+  const rows = s.getSecretRows.all(id);
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  const head = codec.openHead(id, blob(first, 'head', 'table secrets'));
   if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
-  const rows = s.getVersions.all(id);
-  const numbers = rows.map((r) => integer(r, 'version', 'table secret_versions'));
+  // A secret without version rows joins to one row whose version columns are NULL.
+  const versionRows = rows.length === 1 && first['version'] === null ? [] : rows;
+  const where = 'table secret_versions';
+  const numbers = versionRows.map((r) => integer(r, 'version', where));
   if (numbers.length !== head.versions.length || numbers.some((n, i) => n !== head.versions[i])) {
     throw new StoreIntegrityError('table secret_versions: version rows do not match the secret');
   }
-  const versions = rows.map((r, i) =>
-    codec.openVersion(id, numbers[i] as number, blob(r, 'envelope', 'table secret_versions')),
+  const versions = versionRows.map((r, i) =>
+    codec.openVersion(id, numbers[i] as number, blob(r, 'envelope', where)),
   );
   return Object.freeze({ path, versions: Object.freeze(versions), metadata: head.metadata });
 }

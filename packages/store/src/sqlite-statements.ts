@@ -18,7 +18,11 @@ export function prepareStatements(db: DatabaseSync) {
     upsertHead: p(
       'INSERT INTO secrets (path_id, envelope) VALUES (?, ?) ON CONFLICT (path_id) DO UPDATE SET envelope = excluded.envelope',
     ),
-    getVersions: p('SELECT version, envelope FROM secret_versions WHERE path_id = ? ORDER BY version'),
+    // The head and every version of one secret in one statement (one snapshot).
+    getSecretRows: p(
+      'SELECT s.envelope AS head, v.version AS version, v.envelope AS envelope FROM secrets s ' +
+        'LEFT JOIN secret_versions v ON v.path_id = s.path_id WHERE s.path_id = ? ORDER BY v.version',
+    ),
     anyVersion: p('SELECT 1 AS found FROM secret_versions WHERE path_id = ? LIMIT 1'),
     upsertVersion: p(
       'INSERT INTO secret_versions (path_id, version, envelope) VALUES (?, ?, ?) ON CONFLICT (path_id, version) DO UPDATE SET envelope = excluded.envelope',

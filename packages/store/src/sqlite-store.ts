@@ -34,7 +34,14 @@ import { createRowCodec } from './row-codec.ts';
 import type { RowCodec } from './row-codec.ts';
 import { planSecretWrite } from './secret-write.ts';
 import { openSqliteDatabase } from './sqlite-open.ts';
-import { inReadTransaction, readPolicies, readPolicy, readSecret, readSecretPaths } from './sqlite-read.ts';
+import {
+  inReadTransaction,
+  readPolicies,
+  readPolicy,
+  readSecret,
+  readSecretPaths,
+  readSecretSnapshot,
+} from './sqlite-read.ts';
 import { blob, prepareStatements } from './sqlite-statements.ts';
 import type { JournalMode } from './sqlite-open.ts';
 import { InvalidRecordError, StoreClosedError, StoreLockedError } from './store-error.ts';
@@ -143,7 +150,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
       return asPromise(() => {
         const c = usable();
         checkName(path, 'path');
-        return inReadTransaction(db, () => readSecret(s, c, path));
+        return readSecretSnapshot(db, s, c, path);
       });
     },
 
@@ -156,7 +163,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         checkName(path, 'path');
         return commit.submit<T>((batch) => {
           const c = queuedCodec();
-          const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path);
+          const id = c.pathId(path);
+          const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path, id);
           const mutation = mutate(current);
           if (typeof mutation !== 'object' || mutation === null) {
             throw new InvalidRecordError('mutator must return { next, result }');
@@ -164,7 +172,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
           const { result } = mutation;
           if (mutation.next === undefined) return () => result;
           const next = copySecretRecord(mutation.next, path);
-          const plan = planSecretWrite(c, current, next);
+          const plan = planSecretWrite(c, current, next, id);
           return () => {
             if (plan.head !== undefined) s.upsertHead.run(plan.pathId, plan.head);
             for (const [version, envelope] of plan.versions)

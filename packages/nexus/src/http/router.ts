@@ -48,6 +48,9 @@ function parseTarget(rawUrl: string | undefined): Target | undefined {
   }
 }
 
+/** Most distinct request targets remembered; clients send the same few URLs over and over. */
+const TARGET_CACHE_SIZE = 64;
+
 export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
   const table = new Map<string, Route>();
   for (const route of options.routes) {
@@ -57,11 +60,28 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   }
   const now = options.now ?? Date.now;
   const newRequestId = options.newRequestId ?? randomUUID;
+  // URL parsing is deterministic, so the parse of a target that names a route is kept (bounded)
+  // instead of building a WHATWG URL for every request.
+  const targets = new Map<string, Target>();
+  const targetOf = (rawUrl: string | undefined): Target | undefined => {
+    if (rawUrl === undefined) return undefined;
+    const hit = targets.get(rawUrl);
+    if (hit !== undefined) return hit;
+    const parsed = parseTarget(rawUrl);
+    if (
+      parsed !== undefined &&
+      targets.size < TARGET_CACHE_SIZE &&
+      table.has(routeKey(parsed.path, parsed.action))
+    ) {
+      targets.set(rawUrl, parsed);
+    }
+    return parsed;
+  };
 
   return (req, res) => {
     const started = now();
     const requestId = newRequestId();
-    const target = parseTarget(req.url);
+    const target = targetOf(req.url);
     const route =
       target !== undefined && req.method === 'POST' && ACTIONS.has(target.action)
         ? table.get(routeKey(target.path, target.action))
@@ -110,12 +130,16 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       return;
     }
 
-    const logger = options.logger.child({ requestId, route: route.name });
+    // The per-request child logger is built only when something is logged.
+    let requestLogger: Logger | undefined;
+    const log = (): Logger => (requestLogger ??= options.logger.child({ requestId, route: route.name }));
     const ctx: RouteContext = {
       requestId,
       peerId,
       req,
-      logger,
+      get logger() {
+        return log();
+      },
       readBody: () => readBody(req, options.maxBodySize),
     };
 
@@ -159,19 +183,19 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 
     run().catch((err: unknown) => {
       if (res.headersSent) {
-        logger.error('failure after the response was sent', { err });
+        log().error('failure after the response was sent', { err });
         res.destroy();
         return;
       }
       if (err instanceof PlainTextError) {
-        logger.info('stream request rejected', { code: err.code, detail: err.message });
+        log().info('stream request rejected', { code: err.code, detail: err.message });
         sendText(req, res, err.status, err.code, requestId);
         finish(err.status, err.code);
         return;
       }
       const wire = toWireError(err);
-      if (wire.internal) logger.error('request failed', { err });
-      else logger.info('request rejected', { code: wire.code, err });
+      if (wire.internal) log().error('request failed', { err });
+      else log().info('request rejected', { code: wire.code, err });
       fail(wire.code, route);
     });
   };

@@ -1,0 +1,76 @@
+/** Command-line options of `npm run bench:nexus` (see `--help`). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { updateBenchmarkDoc, type BenchReport } from './report.ts';
+import type { ScenarioGroup } from './scenario.ts';
+
+export const GROUPS: readonly ScenarioGroup[] = ['reads', 'writes', 'policies', 'rss'];
+
+const HELP = `Usage: npm run bench:nexus [-- options]
+  --quick          short runs (about 3 minutes in total)
+  --only <groups>  comma-separated subset of ${GROUPS.join(',')} (the doc is then not updated)
+  --profile        run Nexus with --cpu-prof and print the top frames at the end
+  --profile-scenario <id>  summarize the profile of that scenario only (e.g. read-c64, write-c64)
+  --repeats <n>    runs per scenario (default 3)
+  --no-doc         do not update docs/benchmarks.md
+  --keep           keep the temporary stack directory (logs, database)
+  --render <file>  only rewrite the tables in docs/benchmarks.md from a results file
+`;
+
+export interface BenchConfig {
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  /** Secrets in the read set. */
+  readonly secrets: number;
+  readonly valueBytes: number;
+  /** Secrets added for the memory scenario (the read set makes it 100,000). */
+  readonly bulk: number;
+}
+
+/** Parses the options; handles `--help` and `--render` itself (and exits). */
+export function parseBenchOptions(root: string) {
+  const { values: flags } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'profile-scenario': { type: 'string' },
+      repeats: { type: 'string' },
+      'no-doc': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      render: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  if (flags.render !== undefined) {
+    const report = JSON.parse(readFileSync(flags.render, 'utf8')) as BenchReport;
+    updateBenchmarkDoc(join(root, 'docs', 'benchmarks.md'), report);
+    process.stdout.write(`docs/benchmarks.md updated from ${flags.render}\n`);
+    process.exit(0);
+  }
+  const only = flags.only === undefined ? GROUPS : (flags.only.split(',') as ScenarioGroup[]);
+  for (const g of only) {
+    if (!GROUPS.includes(g)) fail(`unknown group "${g}" (one of ${GROUPS.join(', ')})`);
+  }
+  const repeats = Number(flags.repeats ?? 3);
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) fail('--repeats must be 1..20');
+  const quick = flags.quick;
+  const cfg: BenchConfig = {
+    durationMs: quick ? 3_000 : 10_000,
+    warmupMs: quick ? 1_000 : 2_000,
+    secrets: 10_000,
+    valueBytes: 1024,
+    bulk: 90_000,
+  };
+  return { flags, only, repeats, quick, cfg };
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench:nexus: ${message}\n${HELP}`);
+  process.exit(2);
+}

@@ -1,0 +1,58 @@
+/** Messages between the benchmark driver and a load worker process (over the fork IPC channel). */
+import type { LatencySummary } from './stats.ts';
+
+export interface PolicySpec {
+  readonly name: string;
+  readonly spiffeidPattern: string;
+  readonly pathPattern: string;
+  readonly permissions: readonly string[];
+}
+
+export type LoadOp =
+  /** Secret get (current version) of a random path `<prefix><0..keys-1>`. */
+  | { readonly kind: 'get'; readonly prefix: string; readonly keys: number }
+  /** Secret put of a `valueBytes`-byte value; path `<prefix><n mod keys>` with a running n from `start`. */
+  | {
+      readonly kind: 'put';
+      readonly prefix: string;
+      readonly keys: number;
+      readonly start?: number;
+      readonly valueBytes: number;
+    }
+  /** Policy upserts, one per item. */
+  | { readonly kind: 'policy-put'; readonly policies: readonly PolicySpec[] };
+
+export interface RunRequest {
+  readonly type: 'run';
+  readonly op: LoadOp;
+  readonly concurrency: number;
+  /** Timed run: warm up, then measure for this long. */
+  readonly durationMs?: number;
+  readonly warmupMs?: number;
+  /** Counted run: exactly this many requests (puts, or the policy list length). */
+  readonly count?: number;
+}
+
+export interface RunResult {
+  readonly type: 'result';
+  readonly ok: number;
+  readonly errors: number;
+  /** HTTP status (or `error`) → count, for everything that was not a 200. */
+  readonly failures: Record<string, number>;
+  readonly elapsedMs: number;
+  readonly throughput: number;
+  readonly latencyMs: LatencySummary;
+}
+
+export interface ReadyMessage {
+  readonly type: 'ready';
+  readonly spiffeId: string;
+}
+
+export interface FailedMessage {
+  readonly type: 'failed';
+  readonly message: string;
+}
+
+export type WorkerMessage = RunResult | ReadyMessage | FailedMessage;
+export type DriverMessage = RunRequest | { readonly type: 'stop' };

@@ -1,0 +1,325 @@
+/**
+ * `npm run bench:nexus [-- --quick] [-- --only reads,writes,policies,rss] [-- --profile]`
+ *
+ * Starts a real stack (dev identity issuer, 3 keepers, Nexus on SQLite, bootstrap) as separate
+ * processes, seeds data through the API, and drives Nexus from a separate load-generator process
+ * that presents a real X.509-SVID over keep-alive mTLS. Reads and writes come from a NON-superuser
+ * workload (`spiffe://spike.ist/workload/demo`) authorized by policy. Every scenario runs several
+ * times; the median and the spread are reported. Raw results go to `bench/results/<date>.json`,
+ * the table to `docs/benchmarks.md` (full runs of every group only).
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { BIN, Stack } from '../scripts/stack.ts';
+import {
+  findChildPid,
+  freePorts,
+  machineInfo,
+  processCpuSeconds,
+  processMemory,
+  type MemoryUsage,
+} from './bench-env.ts';
+import type { RunRequest } from './load-protocol.ts';
+import { parseBenchOptions } from './bench-options.ts';
+import { callerMatchingPolicies, otherWorkloadPolicies, readPolicy } from './bench-policies.ts';
+import { formatSummary, summarizeProfileDir, type ProfileSummary } from './profile-summary.ts';
+import { updateBenchmarkDoc } from './report.ts';
+import {
+  aggregate,
+  measuredRun,
+  type MeasuredRun,
+  type ScenarioGroup,
+  type ScenarioResult,
+} from './scenario.ts';
+import { LoadWorker } from './worker-handle.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const { flags, only, repeats, quick, cfg } = parseBenchOptions(ROOT);
+
+const count = (n: number): string => n.toLocaleString('en-US');
+const t0 = Date.now();
+const say = (msg: string): void => {
+  const s = ((Date.now() - t0) / 1000).toFixed(0).padStart(4);
+  process.stdout.write(`[${s}s] ${msg}\n`);
+};
+
+const dir = mkdtempSync(join(os.tmpdir(), 'spike-bench-'));
+const socketDir = mkdtempSync('/tmp/spx-');
+const profileDir = join(dir, 'profile');
+const [k1, k2, k3, nexusPort, healthPort] = await freePorts(5);
+const stack = new Stack({
+  dir,
+  socketDir,
+  keeperPorts: [k1!, k2!, k3!],
+  nexusPort: nexusPort!,
+  healthPort: healthPort!,
+  nexusEnv: {
+    SPIKE_SYSTEM_LOG_LEVEL: 'WARN',
+    ...(flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+  },
+});
+const workers: LoadWorker[] = [];
+let stopping = false;
+
+async function cleanup(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await Promise.allSettled(workers.map((w) => w.stop()));
+  await stack.stop();
+  if (!flags.keep) {
+    rmSync(socketDir, { recursive: true, force: true });
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`bench:nexus: ${signal}, stopping the stack\n`);
+    void cleanup().finally(() => {
+      if (!flags.keep) rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
+const results: ScenarioResult[] = [];
+const memory: Record<string, MemoryUsage> = {};
+const seeding: Record<string, { count: number; seconds: number; perSecond: number; errors: number }> = {};
+let nexusPid = 0;
+let loadPid = 0;
+
+/** CLOCK_MONOTONIC microseconds at the start and end of each measured scenario. */
+const scenarioWindows = new Map<string, [number, number]>();
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
+
+async function measure(
+  worker: LoadWorker,
+  meta: { id: string; group: ScenarioGroup; title: string; policies: number },
+  req: Omit<RunRequest, 'type'>,
+): Promise<ScenarioResult> {
+  say(`${meta.title} (concurrency ${String(req.concurrency)}, ${String(repeats)} runs)`);
+  const runs: MeasuredRun[] = [];
+  const windowStart = monotonicMicros();
+  for (let i = 0; i < repeats; i++) {
+    const c0 = processCpuSeconds(nexusPid);
+    const l0 = processCpuSeconds(loadPid);
+    const r = await worker.run(req);
+    const warm = (req.warmupMs ?? 0) / 1000;
+    // CPU during the warm-up is included; scale it out by the share of time it took.
+    const fraction = r.elapsedMs / 1000 / (r.elapsedMs / 1000 + warm);
+    const run = measuredRun(
+      r,
+      (processCpuSeconds(nexusPid) - c0) * fraction,
+      (processCpuSeconds(loadPid) - l0) * fraction,
+    );
+    runs.push(run);
+    say(
+      `  run ${String(i + 1)}/${String(repeats)}: ${String(run.throughput)}/s  p50 ${run.p50.toFixed(2)} ms  ` +
+        `p99 ${run.p99.toFixed(2)} ms  errors ${String(run.errors)}  nexus CPU ${String(run.nexusCpuPercent)}%  ` +
+        `load CPU ${String(run.loadCpuPercent)}%`,
+    );
+  }
+  scenarioWindows.set(meta.id, [windowStart, monotonicMicros()]);
+  const result = aggregate({ ...meta, concurrency: req.concurrency, runs });
+  results.push(result);
+  return result;
+}
+
+async function seed(worker: LoadWorker, label: string, req: Omit<RunRequest, 'type'>): Promise<void> {
+  const started = Date.now();
+  const r = await worker.run(req);
+  const seconds = (Date.now() - started) / 1000;
+  seeding[label] = { count: r.ok, seconds, perSecond: Math.round(r.ok / seconds), errors: r.errors };
+  if (r.errors > 0)
+    throw new Error(`${label}: ${String(r.errors)} requests failed: ${JSON.stringify(r.failures)}`);
+  say(`  ${label}: ${count(r.ok)} in ${seconds.toFixed(1)} s (${String(seeding[label].perSecond)}/s)`);
+}
+
+function snapshotMemory(label: string): void {
+  memory[label] = processMemory(nexusPid);
+  say(
+    `  Nexus memory ${label}: RSS ${String(memory[label].rssMiB)} MiB (peak ${String(memory[label].peakRssMiB)} MiB)`,
+  );
+}
+
+const timed = (concurrency: number, op: RunRequest['op']): Omit<RunRequest, 'type'> => ({
+  op,
+  concurrency,
+  durationMs: cfg.durationMs,
+  warmupMs: cfg.warmupMs,
+});
+const readOp: RunRequest['op'] = { kind: 'get', prefix: 'bench/read/', keys: cfg.secrets };
+
+let profile: ProfileSummary | undefined;
+/** CLOCK_MONOTONIC microseconds when the measured scenarios began (the profile summary starts there). */
+let measuredFrom = 0;
+try {
+  const machine = machineInfo();
+  say(
+    `machine: ${machine.cpuModel}, ${String(machine.cores)} cores, Node ${machine.node}, SQLite ${machine.sqlite}, load ${machine.loadAverage.join(' ')}`,
+  );
+  say('starting the dev identity issuer, 3 keepers and Nexus (SQLite)');
+  await stack.startIssuer();
+  await stack.startKeepers();
+  await stack.startNexus();
+  const boot = await stack.runBootstrap();
+  if (boot.code !== 0) throw new Error(`bootstrap failed: ${boot.stderr}`);
+  if (!(await stack.waitNexusReady(30_000))) throw new Error('Nexus did not become ready');
+  nexusPid = findChildPid(BIN.nexus) ?? 0;
+  if (nexusPid === 0) throw new Error('cannot find the Nexus process');
+  say(`Nexus ready (pid ${String(nexusPid)}); root key installed through bootstrap and the keepers`);
+  snapshotMemory('after start');
+
+  const baseEnv = (id: 'pilot' | 'demo'): Record<string, string> => stack.baseEnv(id);
+  const pilot = await LoadWorker.start(baseEnv('pilot'), '127.0.0.1', nexusPort!);
+  workers.push(pilot);
+  const demo = await LoadWorker.start(baseEnv('demo'), '127.0.0.1', nexusPort!);
+  workers.push(demo);
+  loadPid = demo.pid ?? 0;
+  say(`load generators: ${pilot.spiffeId} (seeding, policies), ${demo.spiffeId} (measured)`);
+
+  say(
+    `seeding: policy ${readPolicy.name} and ${count(cfg.secrets)} secrets of ${String(cfg.valueBytes)} bytes`,
+  );
+  await seed(pilot, 'policy bench-reader', {
+    op: { kind: 'policy-put', policies: [readPolicy] },
+    concurrency: 1,
+    count: 1,
+  });
+  await seed(pilot, `${count(cfg.secrets)} secrets`, {
+    op: { kind: 'put', prefix: 'bench/read/', keys: cfg.secrets, valueBytes: cfg.valueBytes },
+    concurrency: 64,
+    count: cfg.secrets,
+  });
+  snapshotMemory(`after ${count(cfg.secrets)} secrets`);
+  measuredFrom = monotonicMicros();
+
+  if (only.includes('reads')) {
+    for (const c of [1, 16, 64]) {
+      await measure(
+        demo,
+        { id: `read-c${String(c)}`, group: 'reads', title: 'secret get', policies: 1 },
+        timed(c, readOp),
+      );
+    }
+  }
+  if (only.includes('writes')) {
+    for (const c of [1, 64]) {
+      await measure(
+        demo,
+        { id: `write-c${String(c)}`, group: 'writes', title: 'secret put (durable)', policies: 1 },
+        timed(c, {
+          kind: 'put',
+          prefix: 'bench/bulk/',
+          keys: cfg.secrets,
+          start: c * 1000,
+          valueBytes: cfg.valueBytes,
+        }),
+      );
+    }
+  }
+  /** Reads of the read set by 64 callers, as a policies scenario. */
+  const policyReads = (id: string, title: string, policies: number): Promise<ScenarioResult> =>
+    measure(demo, { id, group: 'policies', title, policies }, timed(64, readOp));
+  if (only.includes('policies')) {
+    await policyReads('policies-1', 'secret get, 1 policy', 1);
+    say('adding 999 policies for other workloads');
+    await seed(pilot, '999 policies', {
+      op: { kind: 'policy-put', policies: otherWorkloadPolicies(1, 1000) },
+      concurrency: 16,
+      count: 999,
+    });
+    await policyReads('policies-1k', 'secret get, 1,000 policies', 1000);
+    say('adding 9,000 more policies for other workloads');
+    await seed(pilot, '9,000 policies', {
+      op: { kind: 'policy-put', policies: otherWorkloadPolicies(1000, 10_000) },
+      concurrency: 16,
+      count: 9000,
+    });
+    await policyReads('policies-10k', 'secret get, 10,000 policies', 10_000);
+    say("adding 1,000 policies that match the caller's SPIFFE ID, granting policy re-applied last");
+    await seed(pilot, '1,000 caller-matching policies', {
+      op: { kind: 'policy-put', policies: [...callerMatchingPolicies(1000), readPolicy] },
+      concurrency: 1,
+      count: 1001,
+    });
+    await policyReads(
+      'policies-10k-1k-matching',
+      'secret get, 11,000 policies (1,001 match the caller, granting one checked last)',
+      11_000,
+    );
+    snapshotMemory('after policies');
+  }
+  if (only.includes('rss')) {
+    say(`loading ${count(cfg.bulk)} more secrets (100,000 in total with the read set)`);
+    await seed(demo, `${count(cfg.bulk)} secrets`, {
+      op: { kind: 'put', prefix: 'bench/bulk/', keys: cfg.bulk, valueBytes: cfg.valueBytes },
+      concurrency: 64,
+      count: cfg.bulk,
+    });
+    snapshotMemory('after 100,000 secrets');
+    await measure(
+      demo,
+      {
+        id: 'read-c64-100k',
+        group: 'rss',
+        title: 'secret get over 100,000 secrets',
+        policies: only.includes('policies') ? 11_000 : 1,
+      },
+      timed(64, { kind: 'get', prefix: 'bench/bulk/', keys: cfg.bulk }),
+    );
+    snapshotMemory('after reads over 100,000 secrets');
+  }
+
+  await cleanup();
+  if (flags.profile) {
+    const scenario = flags['profile-scenario'];
+    const window = scenario === undefined ? undefined : scenarioWindows.get(scenario);
+    if (scenario !== undefined && window === undefined) say(`no scenario ${scenario} ran; summarizing all`);
+    const summary = summarizeProfileDir(profileDir, window?.[0] ?? measuredFrom, window?.[1]);
+    if (summary === undefined) say('no CPU profile was written');
+    else {
+      profile = summary.summary;
+      say(`CPU profile of Nexus: ${summary.file}`);
+      process.stdout.write(formatSummary(profile) + '\n');
+    }
+  }
+
+  const finished = machineInfo();
+  const date = new Date().toISOString().slice(0, 10);
+  const suffix = [
+    quick ? 'quick' : '',
+    flags.only === undefined ? '' : only.join('-'),
+    flags.profile ? 'profile' : '',
+  ]
+    .filter((s) => s !== '')
+    .join('-');
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const outFile = join(resultsDir, `${date}${suffix === '' ? '' : `-${suffix}`}.json`);
+  const report = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    settings: { ...cfg, repeats, groups: only, profiled: flags.profile, logLevel: 'WARN', auditLog: 'file' },
+    machine: { ...machine, loadAverageAtEnd: finished.loadAverage },
+    seeding,
+    memory,
+    scenarios: results,
+    ...(profile === undefined ? {} : { profile }),
+  };
+  writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
+  say(`raw results: ${outFile}`);
+  if (!flags['no-doc'] && flags.only === undefined) {
+    updateBenchmarkDoc(join(ROOT, 'docs', 'benchmarks.md'), report);
+    say('table written to docs/benchmarks.md');
+  }
+} catch (err) {
+  // Interrupted: the signal handler is already stopping everything and exits by itself.
+  if (!stopping) {
+    process.stderr.write(`bench:nexus failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`logs (kept): ${join(dir, 'logs')}\n`);
+    await cleanup();
+    process.exitCode = 1;
+  }
+} finally {
+  if (!flags.keep && process.exitCode !== 1) rmSync(dir, { recursive: true, force: true });
+}
