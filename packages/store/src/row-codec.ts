@@ -3,16 +3,24 @@
  *
  * Keys: `storage` seals every envelope, `storage-index` keys the lookup HMAC; both are derived
  * from the root key and kept only here, as `KeyObject`s (node:crypto is several times slower
- * with raw key bytes, see `keyed-envelope.ts`). The derived bytes are zeroed as soon as the key
+ * with raw key bytes, see `aesKeyObject` in `@spike-ts/core`). The derived bytes are zeroed as soon as the key
  * objects exist; `destroy()` drops the key objects (Node releases their copy when collected).
  * Associated data binds each envelope to its place: schema label, table, purpose, the row's
  * lookup id and (for versions) the version number. A row copied to another path, version or
  * table, or edited in any byte, fails to open and surfaces as `StoreIntegrityError`.
  */
 import { createHmac, type KeyObject } from 'node:crypto';
-import { associatedData, DecryptionError, derivePurposeKey, envelopeKeyId, zeroize } from '@spike-ts/core';
+import {
+  aesKeyObject,
+  associatedData,
+  DecryptionError,
+  derivePurposeKey,
+  envelopeKeyId,
+  openEnvelope,
+  sealEnvelope,
+  zeroize,
+} from '@spike-ts/core';
 import type { PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
-import { openWithKey, sealWithKey, secretKeyObject } from './keyed-envelope.ts';
 import { checkName, copyData, copyMetadata, copyPolicyRecord } from './record-copy.ts';
 import { StoreIntegrityError } from './store-error.ts';
 
@@ -61,7 +69,7 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
     if (destroyed || storageKey === undefined) throw new Error('row codec destroyed');
     const plaintext = encoder.encode(JSON.stringify(value));
     try {
-      return sealWithKey(storageKey, STORAGE_KEY_ID, plaintext, aad);
+      return sealEnvelope(storageKey, STORAGE_KEY_ID, plaintext, aad);
     } finally {
       zeroize(plaintext);
     }
@@ -73,7 +81,7 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
     try {
       if (envelopeKeyId(envelope) !== STORAGE_KEY_ID)
         throw new StoreIntegrityError(`${where}: unknown key id`);
-      plaintext = openWithKey(storageKey, envelope, aad);
+      plaintext = openEnvelope(storageKey, envelope, aad);
       const value: unknown = JSON.parse(decoder.decode(plaintext));
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw new TypeError('not an object');
@@ -158,7 +166,7 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
 /** A key object from freshly derived bytes, which are zeroed right away. */
 function keyObject(derived: Uint8Array): KeyObject {
   try {
-    return secretKeyObject(derived);
+    return aesKeyObject(derived);
   } finally {
     zeroize(derived);
   }

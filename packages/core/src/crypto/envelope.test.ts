@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { randomBytes } from './aead.ts';
+import { createSecretKey } from 'node:crypto';
+import { aesKeyObject, randomBytes } from './aead.ts';
 import {
   associatedData,
   DecryptionError,
@@ -183,6 +184,42 @@ describe('associatedData', () => {
         const same = Buffer.from(associatedData(...a)).equals(associatedData(...b));
         assert.equal(same, norm(a) === norm(b));
       }),
+    );
+  });
+});
+
+describe('envelope with KeyObject keys', () => {
+  it('is the same format as with raw key bytes, in both directions', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), fc.uint8Array({ maxLength: 64 }), (plaintext, aad) => {
+        const raw = randomBytes(32);
+        const keyObject = aesKeyObject(raw);
+        assert.deepEqual(openEnvelope(raw, sealEnvelope(keyObject, 7, plaintext, aad), aad), plaintext);
+        assert.deepEqual(openEnvelope(keyObject, sealEnvelope(raw, 7, plaintext, aad), aad), plaintext);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('rejects keys that are not 32 bytes, raw or as KeyObject', () => {
+    assert.throws(() => aesKeyObject(new Uint8Array(16)), RangeError);
+    assert.throws(
+      () =>
+        sealEnvelope(createSecretKey(new Uint8Array(16).fill(1)), 1, new Uint8Array(1), new Uint8Array(0)),
+      RangeError,
+    );
+  });
+
+  it('fails opaquely with a wrong KeyObject', () => {
+    const sealed = sealEnvelope(
+      aesKeyObject(randomBytes(32)),
+      1,
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(0),
+    );
+    assert.throws(
+      () => openEnvelope(aesKeyObject(randomBytes(32)), sealed, new Uint8Array(0)),
+      DecryptionError,
     );
   });
 });

@@ -10,6 +10,7 @@
  * another place fails to open; build it with `associatedData(...)`.
  */
 import { aesGcmDecrypt, aesGcmEncrypt, GCM_NONCE_BYTES, GCM_TAG_BYTES, randomBytes } from './aead.ts';
+import type { AesKey } from './aead.ts';
 import { DecryptionError } from './decryption-error.ts';
 
 export { DecryptionError } from './decryption-error.ts';
@@ -35,12 +36,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Seal `plaintext` under `key` (32 bytes), tagging it with `keyId` (uint32) and bound to `aad`. */
-export function sealEnvelope(
-  key: Uint8Array,
-  keyId: number,
-  plaintext: Uint8Array,
-  aad: Uint8Array,
-): Uint8Array {
+export function sealEnvelope(key: AesKey, keyId: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   if (!Number.isInteger(keyId) || keyId < 0 || keyId > MAX_KEY_ID) {
     throw new RangeError('envelope key id must be an integer in 0..2^32-1');
   }
@@ -68,7 +64,7 @@ function checkShape(envelope: Uint8Array): void {
  * Open an envelope sealed by `sealEnvelope`. Every failure (wrong key, unknown version, any
  * modified byte, different `aad`, truncated input) throws the same `DecryptionError`.
  */
-export function openEnvelope(key: Uint8Array, envelope: Uint8Array, aad: Uint8Array): Uint8Array {
+export function openEnvelope(key: AesKey, envelope: Uint8Array, aad: Uint8Array): Uint8Array {
   checkShape(envelope);
   const head = envelope.subarray(0, HEADER_BYTES);
   const nonce = envelope.subarray(HEADER_BYTES, HEADER_BYTES + GCM_NONCE_BYTES);

@@ -3,11 +3,13 @@ export { DecryptionError } from './decryption-error.ts';
 export {
   aesGcmEncrypt,
   aesGcmDecrypt,
+  aesKeyObject,
   randomBytes,
   AES_KEY_BYTES,
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
 } from './aead.ts';
+export type { AesKey } from './aead.ts';
 export { derivePurposeKey, PURPOSE_KEY_BYTES } from './kdf.ts';
 export type { KeyPurpose } from './kdf.ts';
 export { constantTimeEqual } from './compare.ts';
