@@ -47,6 +47,8 @@ export function sendOctets(
   requestId: string,
 ): void {
   writeHead(req, res, status, CONTENT_TYPE_OCTET_STREAM, body.length, requestId);
+  // The body may be decrypted plaintext (stream-mode decrypt): wipe it once it has left.
+  res.once('close', () => body.fill(0));
   res.end(body);
 }
 
