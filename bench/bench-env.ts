@@ -1,27 +1,6 @@
-/** Environment helpers for the benchmarks: free ports, process memory, and the machine description. */
+/** Environment helpers for the benchmarks: process memory and CPU, and the machine description. */
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-
-/** `count` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      ports.push((server.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
 
 /** Pid of a direct child of this process whose command line contains `needle`. */
 export function findChildPid(needle: string): number | undefined {

@@ -11,10 +11,9 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BIN, Stack } from '../scripts/stack.ts';
+import { BIN, freePorts, Stack } from '../scripts/stack.ts';
 import {
   findChildPid,
-  freePorts,
   machineInfo,
   processCpuSeconds,
   processMemory,
