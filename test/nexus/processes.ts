@@ -28,8 +28,8 @@ export interface Child {
 
 const children = new Set<ChildProcess>();
 
-export function launch(bin: string, env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [bin], {
+export function launch(bin: string, env: Record<string, string>, args: string[] = []): Child {
+  const proc = spawn(process.execPath, [bin, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,53 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDevIssuer, type DevIssuer } from '@spike-ts/identity';
+import { KEEPER_BIN, killAll, launch, NEXUS_BIN, waitForPort, type Child } from '../nexus/processes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const KEEPER_BIN = join(ROOT, 'packages', 'keeper', 'bin', 'spike-keeper.js');
 const BOOTSTRAP_BIN = join(ROOT, 'packages', 'bootstrap', 'bin', 'spike-bootstrap.js');
-const NEXUS_BIN = join(ROOT, 'packages', 'nexus', 'bin', 'spike-nexus.js');
-
-interface Child {
-  readonly proc: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | string>;
-}
-
-const children = new Set<ChildProcess>();
-
-function launch(bin: string, env: Record<string, string>, args: string[] = []): Child {
-  const proc = spawn(process.execPath, [bin, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    proc.on('exit', (code, signal) => {
-      children.delete(proc);
-      resolve(code ?? signal ?? -1);
-    });
-  });
-  return { proc, output: () => out, exited };
-}
-
-async function waitForPort(child: Child, timeoutMs = 20_000): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const m = /listening on \S*:(\d+)/.exec(child.output());
-    if (m !== null) return Number(m[1]);
-    if (child.proc.exitCode !== null || Date.now() > end) {
-      throw new Error(`child did not start listening:\n${child.output()}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('spike-keeper, spike-nexus and spike-bootstrap processes', () => {
   let dir = '';
@@ -84,9 +44,7 @@ describe('spike-keeper, spike-nexus and spike-bootstrap processes', () => {
   });
 
   after(async () => {
-    const waits = [...children].map((p) => new Promise<void>((resolve) => p.once('exit', () => resolve())));
-    for (const p of children) p.kill('SIGKILL');
-    await Promise.all(waits);
+    await killAll();
     await issuer.close();
     await rm(dir, { recursive: true, force: true });
   });
