@@ -29,7 +29,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  * ```ts
  * const spike = await createSpikeClient({ nexusUrl: 'https://nexus.internal:8553' });
  * try {
- *   console.log(await spike.listSecrets());
+ *   const creds = await spike.getSecret('tenants/demo/db/creds');
  * } finally {
  *   await spike.close();
  * }
