@@ -81,22 +81,7 @@ try {
     step(
       'Creating the demo policies (workloads under spiffe://spike.ist/workload/ may read and write tenants/demo/db/*)',
     );
-    for (const [name, perm] of [
-      ['workload-can-read', 'read'],
-      ['workload-can-write', 'write'],
-    ] as const) {
-      const res = await stack.runSpike('pilot', [
-        'policy',
-        'apply',
-        '--name',
-        name,
-        '--path-pattern',
-        '^tenants/demo/db/.*$',
-        '--spiffeid-pattern',
-        '^spiffe://spike\\.ist/workload/.*$',
-        '--permissions',
-        perm,
-      ]);
+    for (const res of await stack.applyDemoPolicies()) {
       if (res.code !== 0) process.stderr.write(res.stderr);
     }
     step('Saving recovery files (operator recover) to .demo/recovery/recover/');

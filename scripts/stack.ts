@@ -27,6 +27,12 @@ export const BIN = {
 export type IdentityName =
   'nexus' | 'keeper' | 'bootstrap' | 'pilot' | 'pilot-recover' | 'pilot-restore' | 'lite' | 'demo';
 
+/** SPIKE's two demo policies (name, permission). */
+export const DEMO_POLICIES = [
+  ['workload-can-read', 'read'],
+  ['workload-can-write', 'write'],
+] as const;
+
 export interface StackOptions {
   /** State root: dev issuer state, Nexus data, logs. */
   dir: string;
@@ -261,6 +267,32 @@ export class Stack {
       ...extraEnv,
     };
     return this.run(BIN.spike, args, env, input);
+  }
+
+  /**
+   * SPIKE's demo policies, applied as the Pilot superuser: workloads under
+   * `spiffe://spike.ist/workload/` may read (`workload-can-read`) and write (`workload-can-write`)
+   * `tenants/demo/db/*`. Returns the CLI result of each apply.
+   */
+  async applyDemoPolicies(): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    for (const [name, permission] of DEMO_POLICIES) {
+      results.push(
+        await this.runSpike('pilot', [
+          'policy',
+          'apply',
+          '--name',
+          name,
+          '--path-pattern',
+          '^tenants/demo/db/.*$',
+          '--spiffeid-pattern',
+          '^spiffe://spike\\.ist/workload/.*$',
+          '--permissions',
+          permission,
+        ]),
+      );
+    }
+    return results;
   }
 
   /**

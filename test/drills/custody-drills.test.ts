@@ -20,8 +20,8 @@ import {
   type Share,
   type Snapshot,
 } from './drill-kit.ts';
+import { DEMO_POLICIES } from '../../scripts/stack.ts';
 
-/** The `sqlite3` CLI the backup runbook uses, when installed. */
 /** The runbook uses the sqlite3 CLI; `.ci/run` installs it (Debian package `sqlite3`). */
 function requireSqlite3(): void {
   try {
@@ -30,11 +30,6 @@ function requireSqlite3(): void {
     assert.fail('the sqlite3 CLI is required for the backup drill: apt-get install sqlite3');
   }
 }
-
-const SUPERUSER_POLICIES = [
-  ['workload-can-read', 'read'],
-  ['workload-can-write', 'write'],
-] as const;
 
 describe('root-key custody drills (real processes)', { timeout: 300_000 }, () => {
   let drill: Drill;
@@ -57,21 +52,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
   before(async () => {
     drill = await Drill.start();
     const { stack } = drill;
-    for (const [name, perm] of SUPERUSER_POLICIES) {
-      const res = await stack.runSpike('pilot', [
-        'policy',
-        'apply',
-        '--name',
-        name,
-        '--path-pattern',
-        '^tenants/demo/db/.*$',
-        '--spiffeid-pattern',
-        '^spiffe://spike\\.ist/workload/.*$',
-        '--permissions',
-        perm,
-      ]);
-      assert.equal(res.code, 0, res.stderr);
-    }
+    for (const res of await stack.applyDemoPolicies()) assert.equal(res.code, 0, res.stderr);
     const put = await stack.runSpike('pilot', [
       'secret',
       'put',
@@ -260,7 +241,7 @@ describe('root-key custody drills (real processes)', { timeout: 300_000 }, () =>
   it('drill 3 + 4b: Nexus and every keeper lost; restored from two recovery files (corrupted ones rejected)', async () => {
     const { stack } = drill;
     const before = await drill.snapshot();
-    assert.ok(before.policies.length >= SUPERUSER_POLICIES.length);
+    assert.ok(before.policies.length >= DEMO_POLICIES.length);
 
     await stack.killNexus();
     await Promise.all([0, 1, 2].map((i) => stack.killKeeper(i)));
