@@ -7,6 +7,8 @@ import {
   formatRfc3339,
   NotFoundError,
   putSecretVersion,
+  pickSecretVersion,
+  readLiveVersion,
   readSecretVersion,
   secretMetadataView,
   undeleteSecretVersions,
@@ -69,6 +71,18 @@ describe('putSecretVersion', () => {
     assert.throws(() => readSecretVersion(r, 2), NotFoundError);
     assert.deepEqual(readSecretVersion(r, 3), { v: '3' });
     assert.deepEqual(Object.keys(secretMetadataView(r).versions), ['3', '4', '5']);
+  });
+
+  it('reads one version from a one-version read exactly as from the whole record', () => {
+    const r = deleteSecretVersions(withVersions(5, 3), [4], T0 + 1).record;
+    for (const v of [0, 1, 2, 3, 4, 5, 6]) {
+      const whole = attemptRead(() => readSecretVersion(r, v));
+      const one = attemptRead(() => readLiveVersion(pickSecretVersion(r, v), v));
+      assert.deepEqual(one, whole, `version ${String(v)}`);
+    }
+    assert.throws(() => readLiveVersion(undefined), NotFoundError);
+    // An answer for another version than asked is never passed off as the asked one.
+    assert.throws(() => readLiveVersion(pickSecretVersion(r, 3), 5), NotFoundError);
   });
 
   it('keeps the maxVersions captured when the secret was created', () => {
@@ -306,5 +320,13 @@ function checkInvariants(r: SecretRecord, maxVersions: number): void {
     assert.equal(Object.keys(secretMetadataView(r, liveNums[0]).versions).length, nums.length);
   } else {
     assert.throws(() => secretMetadataView(r), NotFoundError);
+  }
+}
+
+function attemptRead(fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (err) {
+    return err instanceof NotFoundError ? 'not found' : err;
   }
 }

@@ -20,6 +20,7 @@
  */
 import { ErrorCode, type SecretMetaDataContent, type SecretVersionInfo } from '@spike-ts/protocol';
 import type { SecretMetadata, SecretRecord, SecretVersion } from './model.ts';
+import type { SecretVersionRead } from './store-port.ts';
 
 /** The secret, or the requested version of it, does not exist (404 `api_not_found`). */
 export class NotFoundError extends Error {
@@ -175,11 +176,27 @@ export function undeleteSecretVersions(
 }
 
 function liveVersion(r: SecretRecord, version: number | undefined): SecretVersion {
-  const wanted = version === undefined || version === 0 ? r.metadata.currentVersion : version;
+  return liveOf(pickSecretVersion(r, version ?? 0), version);
+}
+
+function liveOf(read: SecretVersionRead, version: number | undefined): SecretVersion {
+  const wanted = version === undefined || version === 0 ? read.metadata.currentVersion : version;
   if (wanted === 0) throw new NotFoundError('secret has no live version');
-  const found = r.versions.find((v) => v.version === wanted);
-  if (found === undefined || found.deletedTime !== null) throw new NotFoundError('secret version not found');
+  const found = read.version;
+  if (found === undefined || found.version !== wanted || found.deletedTime !== null) {
+    throw new NotFoundError('secret version not found');
+  }
   return found;
+}
+
+/**
+ * What `SecretStore.getSecretVersion` answers, from a whole record: the metadata and version
+ * `version` (`0` = current) if the record keeps it. For backends that hold whole records.
+ */
+export function pickSecretVersion(record: SecretRecord, version: number): SecretVersionRead {
+  const wanted = version === 0 ? record.metadata.currentVersion : version;
+  const found = wanted === 0 ? undefined : record.versions.find((v) => v.version === wanted);
+  return { path: record.path, metadata: record.metadata, version: found };
 }
 
 /** The data of a live version (`0`/absent = current). Throws `NotFoundError` otherwise. */
@@ -188,6 +205,18 @@ export function readSecretVersion(
   version?: number,
 ): Readonly<Record<string, string>> {
   return liveVersion(requireRecord(record), version).data;
+}
+
+/**
+ * `readSecretVersion` over the answer of `SecretStore.getSecretVersion(path, version)` (asked
+ * with the same `version`). Throws `NotFoundError` when that version is missing or not live.
+ */
+export function readLiveVersion(
+  read: SecretVersionRead | undefined,
+  version?: number,
+): Readonly<Record<string, string>> {
+  if (read === undefined) throw new NotFoundError('secret not found');
+  return liveOf(read, version).data;
 }
 
 /**

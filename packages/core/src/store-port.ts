@@ -7,7 +7,15 @@
  * mutations into one transaction (group commit); a failed batch rejects every caller in it and
  * writes nothing.
  */
-import type { PolicyRecord, SecretRecord } from './model.ts';
+import type { PolicyRecord, SecretMetadata, SecretRecord, SecretVersion } from './model.ts';
+
+/** One version of a secret together with the secret's metadata: what a read of one version needs. */
+export interface SecretVersionRead {
+  readonly path: string;
+  readonly metadata: SecretMetadata;
+  /** The asked-for version if the secret keeps it (live or soft-deleted), else undefined. */
+  readonly version: SecretVersion | undefined;
+}
 
 /** Result of a mutator: the new record (or undefined to delete nothing / change nothing) and a value for the caller. */
 export interface SecretMutation<T> {
@@ -34,6 +42,12 @@ export interface SecretStore {
   isInitialized(): Promise<boolean>;
 
   getSecret(path: string): Promise<SecretRecord | undefined>;
+  /**
+   * The secret's metadata and one kept version (`0` = the current version; none when the current
+   * version is 0), or undefined when the secret does not exist. Backends open only that version,
+   * so a read costs the same however many versions are kept.
+   */
+  getSecretVersion(path: string, version: number): Promise<SecretVersionRead | undefined>;
   /**
    * Atomic read-modify-write of one secret. `mutate` is pure and runs against the latest state
    * (including earlier mutations in the same batch); if it throws, nothing is written and the

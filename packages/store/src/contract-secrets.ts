@@ -60,6 +60,72 @@ export function secretContract(open: (t: TestContext) => Promise<SecretStore>): 
       });
     });
 
+    it('reads one version with the metadata: current, numbered, deleted, pruned, missing', async (t) => {
+      const store = await open(t);
+      for (let i = 1; i <= 4; i++) {
+        await store.updateSecret(
+          'one/v',
+          putVersion('one/v', { n: String(i) }, { maxVersions: 3, now: T0 + i }),
+        );
+      }
+      await store.updateSecret('one/v', softDelete(3, T0 + 9));
+      const current = await store.getSecretVersion('one/v', 0);
+      assert.deepEqual(plain(current), {
+        path: 'one/v',
+        metadata: {
+          currentVersion: 4,
+          oldestVersion: 2,
+          createdTime: T0 + 1,
+          updatedTime: T0 + 9,
+          maxVersions: 3,
+        },
+        version: { version: 4, data: { n: '4' }, createdTime: T0 + 4, deletedTime: null },
+      });
+      assert.deepEqual(plain((await store.getSecretVersion('one/v', 2))?.version?.data), { n: '2' });
+      // A soft-deleted version is still kept: it comes back with its deletion time.
+      assert.equal((await store.getSecretVersion('one/v', 3))?.version?.deletedTime, T0 + 9);
+      // Pruned (1) and never written (9): the secret is there, the version is not.
+      for (const v of [1, 9]) {
+        const read = await store.getSecretVersion('one/v', v);
+        assert.equal(read?.metadata.currentVersion, 4);
+        assert.equal(read?.version, undefined);
+      }
+      assert.equal(await store.getSecretVersion('no/such', 0), undefined);
+      assert.equal(await store.getSecretVersion('no/such', 1), undefined);
+    });
+
+    it('reads no current version once every version is deleted', async (t) => {
+      const store = await open(t);
+      await store.updateSecret('gone', putVersion('gone', { a: '1' }));
+      await store.updateSecret('gone', softDelete(1, T0 + 1));
+      const read = await store.getSecretVersion('gone', 0);
+      assert.equal(read?.metadata.currentVersion, 0);
+      assert.equal(read?.version, undefined);
+      assert.equal((await store.getSecretVersion('gone', 1))?.version?.deletedTime, T0 + 1);
+    });
+
+    it('one-version reads follow every write at once', async (t) => {
+      const store = await open(t);
+      for (let i = 1; i <= 12; i++) {
+        await store.updateSecret('hot', putVersion('hot', { n: String(i) }, { maxVersions: 3 }));
+        assert.deepEqual(plain((await store.getSecretVersion('hot', 0))?.version?.data), { n: String(i) });
+        if (i > 3) assert.equal((await store.getSecretVersion('hot', i - 3))?.version, undefined);
+      }
+      await store.updateSecret('hot', softDelete(12, T0 + 1));
+      assert.equal((await store.getSecretVersion('hot', 0))?.version?.version, 11);
+      await store.updateSecret('hot', () => ({ next: undefined, result: 0 }));
+      assert.equal((await store.getSecretVersion('hot', 0))?.version?.version, 11);
+    });
+
+    it('rejects invalid version numbers and paths in one-version reads', async (t) => {
+      const store = await open(t);
+      await store.updateSecret('p', putVersion('p', { a: '1' }));
+      for (const v of [-1, 1.5, Number.NaN, 2 ** 60, '1' as unknown as number]) {
+        await assert.rejects(store.getSecretVersion('p', v), InvalidRecordError, String(v));
+      }
+      await assert.rejects(store.getSecretVersion('', 0), InvalidRecordError);
+    });
+
     it('stores changes to existing versions (soft delete)', async (t) => {
       const store = await open(t);
       await store.updateSecret('d', putVersion('d', { a: '1' }));

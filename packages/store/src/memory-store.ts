@@ -5,9 +5,28 @@
  * from the start. Records are validated, deep-copied and frozen on the way in, so callers cannot
  * change stored state through references they keep.
  */
-import { computeKeyCheckValue, silentLogger, verifyKeyCheckValue, WrongRootKeyError } from '@spike-ts/core';
-import type { Logger, PolicyRecord, SecretMutation, SecretRecord, SecretStore } from '@spike-ts/core';
-import { checkName, comparePolicies, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
+import {
+  computeKeyCheckValue,
+  pickSecretVersion,
+  silentLogger,
+  verifyKeyCheckValue,
+  WrongRootKeyError,
+} from '@spike-ts/core';
+import type {
+  Logger,
+  PolicyRecord,
+  SecretMutation,
+  SecretRecord,
+  SecretStore,
+  SecretVersionRead,
+} from '@spike-ts/core';
+import {
+  checkName,
+  checkVersionNumber,
+  comparePolicies,
+  copyPolicyRecord,
+  copySecretRecord,
+} from './record-copy.ts';
 import { asPromise } from './as-promise.ts';
 import { checkRootKey } from './root-key.ts';
 import { InvalidRecordError, StoreClosedError } from './store-error.ts';
@@ -56,6 +75,15 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): SecretStore {
       return asPromise(() => {
         ensureOpen();
         return secrets.get(checkName(path, 'path'));
+      });
+    },
+
+    getSecretVersion(path: string, version: number): Promise<SecretVersionRead | undefined> {
+      return asPromise(() => {
+        ensureOpen();
+        checkVersionNumber(version);
+        const record = secrets.get(checkName(path, 'path'));
+        return record === undefined ? undefined : pickSecretVersion(record, version);
       });
     },
 

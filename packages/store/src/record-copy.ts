@@ -23,6 +23,11 @@ export function checkName(value: unknown, what: 'path' | 'policy name'): string 
   return value;
 }
 
+/** Checks a version number asked for in a read: a non-negative integer (0 = current). */
+export function checkVersionNumber(value: unknown): number {
+  return nonNegativeInteger(value, 'version');
+}
+
 /** Validates `input` and returns a deep frozen copy. `path` is the path the record must carry. */
 export function copySecretRecord(input: SecretRecord, path: string): SecretRecord {
   if (typeof input !== 'object' || input === null)

@@ -133,6 +133,46 @@ describe('sqlite store: tampering is detected, never skipped', () => {
     );
   });
 
+  it('one-version reads detect tampered, missing and injected rows too', async (t) => {
+    const edited = await tampered(t, (db) => {
+      const [a, b] = pathIds(db);
+      const update = db.prepare('UPDATE secret_versions SET envelope = ? WHERE path_id = ? AND version = 3');
+      const env = Uint8Array.from(
+        blob(db, 'SELECT envelope FROM secret_versions WHERE path_id = ? AND version = 3', a!),
+      );
+      env[env.length - 1]! ^= 0x01;
+      update.run(env, a!);
+      update.run(env, b!);
+    });
+    await assert.rejects(edited.getSecretVersion('one', 0), StoreIntegrityError);
+    await assert.rejects(edited.getSecretVersion('two', 3), StoreIntegrityError);
+    assert.equal((await edited.getSecretVersion('one', 2))?.version?.data['v'], 'one-2');
+
+    const missing = await tampered(t, (db) => {
+      db.prepare('DELETE FROM secret_versions WHERE version = 3').run();
+    });
+    await assert.rejects(missing.getSecretVersion('one', 0), StoreIntegrityError);
+
+    const orphans = await tampered(t, (db) => {
+      db.prepare('DELETE FROM secrets').run();
+    });
+    await assert.rejects(orphans.getSecretVersion('one', 0), StoreIntegrityError);
+
+    const swapped = await tampered(t, (db) => {
+      const [a, b] = pathIds(db);
+      const ea = blob(db, 'SELECT envelope FROM secrets WHERE path_id = ?', a!);
+      db.prepare('UPDATE secrets SET envelope = ? WHERE path_id = ?').run(ea, b!);
+    });
+    const results = await Promise.allSettled([
+      swapped.getSecretVersion('one', 0),
+      swapped.getSecretVersion('two', 0),
+    ]);
+    assert.equal(
+      results.filter((r) => r.status === 'rejected' && r.reason instanceof StoreIntegrityError).length,
+      1,
+    );
+  });
+
   it('detects version rows left without their secret row', async (t) => {
     const store = await tampered(t, (db) => {
       const [a] = pathIds(db);

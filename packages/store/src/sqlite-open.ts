@@ -63,6 +63,9 @@ export function openSqliteDatabase(opts: OpenOptions): OpenedDatabase {
     // Deleted rows (pruned versions, replaced envelopes) are overwritten, not left in free pages.
     db.exec('PRAGMA secure_delete = ON');
     db.exec('PRAGMA trusted_schema = OFF');
+    // Page cache of up to 64 MiB (SQLite's default is 2 MiB): with 10,000 secrets of 1 KiB the
+    // default cache missed on most reads, each miss a read of the file.
+    db.exec('PRAGMA cache_size = -65536');
     const applied = applyMigrations(db, opts.migrations ?? MIGRATIONS);
     const schemaVersion = readSchemaVersion(db);
     opts.logger.info('sqlite store opened', {

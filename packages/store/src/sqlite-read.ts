@@ -3,9 +3,10 @@
  * against its neighbours; anything that does not fit throws `StoreIntegrityError`.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import type { PolicyRecord, SecretRecord } from '@spike-ts/core';
+import type { PolicyRecord, SecretRecord, SecretVersionRead } from '@spike-ts/core';
+import type { RowCache } from './row-cache.ts';
 import { comparePolicies } from './record-copy.ts';
-import type { RowCodec } from './row-codec.ts';
+import type { RowCodec, SecretHead } from './row-codec.ts';
 import { blob, integer } from './sqlite-statements.ts';
 import type { Statements } from './sqlite-statements.ts';
 import { StoreIntegrityError } from './store-error.ts';
@@ -73,6 +74,62 @@ function readJoined(s: Statements, codec: RowCodec, path: string, id: Uint8Array
     codec.openVersion(id, numbers[i] as number, blob(r, 'envelope', where)),
   );
   return Object.freeze({ path, versions: Object.freeze(versions), metadata: head.metadata });
+}
+
+/**
+ * One version of a secret (`0` = current) with the secret's metadata, through the row cache: the
+ * `secrets` row and the asked-for version row are read (and remembered, sealed) only when the
+ * cache lacks them; only that version is opened. Called outside transactions.
+ */
+export function readOneVersion(
+  db: DatabaseSync,
+  s: Statements,
+  codec: RowCodec,
+  cache: RowCache,
+  path: string,
+  version: number,
+): SecretVersionRead | undefined {
+  cache.sync();
+  let entry = cache.get(path);
+  if (entry === undefined) {
+    const found = inReadTransaction(db, () => readHead(s, codec, path));
+    if (found === undefined) return undefined;
+    entry = cache.add(path, found.id, found.head);
+  }
+  const { id, head } = entry;
+  const wanted = version === 0 ? head.metadata.currentVersion : version;
+  if (wanted === 0 || !head.versions.includes(wanted)) {
+    return { path, metadata: head.metadata, version: undefined };
+  }
+  let sealed = entry.versions.get(wanted);
+  if (sealed === undefined) {
+    const row = s.getVersion.get(id, wanted);
+    if (row === undefined) {
+      throw new StoreIntegrityError('table secret_versions: a version row the secret lists is missing');
+    }
+    sealed = blob(row, 'envelope', 'table secret_versions');
+    cache.addVersion(path, entry, wanted, sealed);
+  }
+  return { path, metadata: head.metadata, version: codec.openVersion(id, wanted, sealed) };
+}
+
+/** The opened `secrets` row of `path`, or undefined when there is none (and no orphan version rows). */
+function readHead(
+  s: Statements,
+  codec: RowCodec,
+  path: string,
+): { id: Uint8Array; head: SecretHead } | undefined {
+  const id = codec.pathId(path);
+  const row = s.getHead.get(id);
+  if (row === undefined) {
+    if (s.anyVersion.get(id) !== undefined) {
+      throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
+    }
+    return undefined;
+  }
+  const head = codec.openHead(id, blob(row, 'envelope', 'table secrets'));
+  if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
+  return { id, head };
 }
 
 /** Every secret path, sorted. Opens only the `secrets` rows, never the version rows. */

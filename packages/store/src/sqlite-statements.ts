@@ -23,6 +23,9 @@ export function prepareStatements(db: DatabaseSync) {
       'SELECT s.envelope AS head, v.version AS version, v.envelope AS envelope FROM secrets s ' +
         'LEFT JOIN secret_versions v ON v.path_id = s.path_id WHERE s.path_id = ? ORDER BY v.version',
     ),
+    getVersion: p('SELECT envelope FROM secret_versions WHERE path_id = ? AND version = ?'),
+    // Changes when another connection commits to the file (not for this connection's commits).
+    dataVersion: p('PRAGMA data_version'),
     anyVersion: p('SELECT 1 AS found FROM secret_versions WHERE path_id = ? LIMIT 1'),
     upsertVersion: p(
       'INSERT INTO secret_versions (path_id, version, envelope) VALUES (?, ?, ?) ON CONFLICT (path_id, version) DO UPDATE SET envelope = excluded.envelope',

@@ -25,9 +25,17 @@
  * promise resolves only after the COMMIT that carries its change returned.
  */
 import { computeKeyCheckValue, silentLogger, verifyKeyCheckValue, WrongRootKeyError } from '@spike-ts/core';
-import type { Logger, PolicyRecord, SecretMutation, SecretRecord, SecretStore } from '@spike-ts/core';
+import type {
+  Logger,
+  PolicyRecord,
+  SecretMutation,
+  SecretRecord,
+  SecretStore,
+  SecretVersionRead,
+} from '@spike-ts/core';
 import { createGroupCommit } from './group-commit.ts';
-import { checkName, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
+import { DEFAULT_ROW_CACHE_BYTES, RowCache } from './row-cache.ts';
+import { checkName, checkVersionNumber, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
 import { asPromise } from './as-promise.ts';
 import { checkRootKey } from './root-key.ts';
 import { createRowCodec } from './row-codec.ts';
@@ -37,12 +45,13 @@ import { openSqliteDatabase } from './sqlite-open.ts';
 import {
   inReadTransaction,
   readPolicies,
+  readOneVersion,
   readPolicy,
   readSecret,
   readSecretPaths,
   readSecretSnapshot,
 } from './sqlite-read.ts';
-import { blob, prepareStatements } from './sqlite-statements.ts';
+import { blob, integer, prepareStatements } from './sqlite-statements.ts';
 import type { JournalMode } from './sqlite-open.ts';
 import { InvalidRecordError, StoreClosedError, StoreLockedError } from './store-error.ts';
 
@@ -56,6 +65,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Most mutations committed in one transaction. Default 256. */
   maxBatchSize?: number;
+  /** Bytes of sealed rows the read cache may hold (0 = no cache). Default 64 MiB. */
+  rowCacheBytes?: number;
 }
 
 const KEY_CHECK = 'key-check';
@@ -76,6 +87,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     logger,
   });
   const s = prepareStatements(db);
+  const cache = new RowCache(opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES, () =>
+    integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
+  );
   let codec: RowCodec | undefined;
   let closed = false;
 
@@ -135,6 +149,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         if (kcv === undefined || !verifyKeyCheckValue(rootKey, kcv)) throw new WrongRootKeyError();
         const next = createRowCodec(rootKey);
         codec?.destroy();
+        cache.clear();
         codec = next;
       });
     },
@@ -154,6 +169,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
       });
     },
 
+    getSecretVersion(path: string, version: number): Promise<SecretVersionRead | undefined> {
+      return asPromise(() => {
+        const c = usable();
+        checkName(path, 'path');
+        checkVersionNumber(version);
+        return readOneVersion(db, s, c, cache, path, version);
+      });
+    },
+
     updateSecret<T>(
       path: string,
       mutate: (current: SecretRecord | undefined) => SecretMutation<T>,
@@ -163,7 +187,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         checkName(path, 'path');
         return commit.submit<T>((batch) => {
           const c = queuedCodec();
-          const id = c.pathId(path);
+          const id = cache.get(path)?.id ?? c.pathId(path);
           const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path, id);
           const mutation = mutate(current);
           if (typeof mutation !== 'object' || mutation === null) {
@@ -178,6 +202,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
             for (const [version, envelope] of plan.versions)
               s.upsertVersion.run(plan.pathId, version, envelope);
             for (const version of plan.removed) s.deleteVersion.run(plan.pathId, version);
+            cache.delete(path);
             batch.set(path, next);
             return result;
           };
@@ -238,6 +263,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
           commit.flushAll();
         } finally {
           db.close();
+          cache.clear();
           codec?.destroy();
           codec = undefined;
         }

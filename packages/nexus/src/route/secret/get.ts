@@ -1,5 +1,5 @@
 /** `POST /v1/store/secrets?action=get` — read a live version (0 = current). */
-import { readSecretVersion } from '@spike-ts/core';
+import { readLiveVersion } from '@spike-ts/core';
 import {
   ACTION_GET,
   decodeSecretGetRequest,
@@ -21,8 +21,9 @@ export function secretGetRoute(deps: RouteDeps): Route {
     authorize: (peerId, req) => deps.authz.secret(peerId, 'read', req.path),
     validate: (req) => ({ path: validateSecretPath(req.path), version: req.version }),
     async handle(req) {
-      const record = await deps.store.getSecret(req.path);
-      return { data: readSecretVersion(record, req.version) };
+      // Opens only the asked-for version, however many the secret keeps.
+      const read = await deps.store.getSecretVersion(req.path, req.version);
+      return { data: readLiveVersion(read, req.version) };
     },
   });
 }
