@@ -106,10 +106,15 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
     }
   };
 
-  const headAad = (pathId: Uint8Array): Uint8Array => associatedData(SCHEME, 'secrets', 'head', pathId);
+  // associatedData(a, b, c, d) is associatedData(a, b) followed by associatedData(c, d) (each
+  // part is length-prefixed), so the constant leading parts are encoded once.
+  const headPrefix = associatedData(SCHEME, 'secrets', 'head');
+  const versionPrefix = associatedData(SCHEME, 'secret_versions', 'version');
+  const policyPrefix = associatedData(SCHEME, 'policies', 'policy');
+  const headAad = (pathId: Uint8Array): Uint8Array => joinBytes(headPrefix, associatedData(pathId));
   const versionAad = (pathId: Uint8Array, version: number): Uint8Array =>
-    associatedData(SCHEME, 'secret_versions', 'version', pathId, String(version));
-  const policyAad = (nameId: Uint8Array): Uint8Array => associatedData(SCHEME, 'policies', 'policy', nameId);
+    joinBytes(versionPrefix, associatedData(pathId, String(version)));
+  const policyAad = (nameId: Uint8Array): Uint8Array => joinBytes(policyPrefix, associatedData(nameId));
 
   return {
     pathId: (path) => lookupId('secret-path', path),
@@ -161,6 +166,13 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
       indexKey = undefined;
     },
   };
+}
+
+function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }
 
 /** A key object from freshly derived bytes, which are zeroed right away. */

@@ -96,6 +96,13 @@ export function aesGcmDecrypt(
     decipher.setAuthTag(ciphertextAndTag.subarray(split));
     head = decipher.update(ciphertextAndTag.subarray(0, split));
     tail = decipher.final();
+    // GCM's final() yields no bytes: when `head` owns its memory (not a pooled slice), the
+    // authenticated plaintext is a plain view of it, without a copy.
+    if (tail.byteLength === 0 && head.byteOffset === 0 && head.buffer.byteLength === head.byteLength) {
+      const out = new Uint8Array(head.buffer, 0, head.byteLength);
+      head = undefined;
+      return out;
+    }
     const out = new Uint8Array(head.byteLength + tail.byteLength);
     out.set(head, 0);
     out.set(tail, head.byteLength);
@@ -103,7 +110,8 @@ export function aesGcmDecrypt(
   } catch {
     throw new DecryptionError();
   } finally {
-    // Unauthenticated plaintext from `update` must not linger (also on failure).
+    // Unauthenticated plaintext from `update` must not linger (also on failure); a returned
+    // buffer is the caller's to zero.
     zeroize(head, tail);
   }
 }

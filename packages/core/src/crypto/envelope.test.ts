@@ -188,6 +188,22 @@ describe('associatedData', () => {
   });
 });
 
+describe('associatedData composition', () => {
+  it('of a list equals the concatenation of its split halves (callers may precompute a prefix)', () => {
+    const parts = fc.array(fc.oneof(fc.string({ maxLength: 5 }), fc.uint8Array({ maxLength: 5 })), {
+      maxLength: 6,
+    });
+    fc.assert(
+      fc.property(parts, fc.nat(), (p, cut) => {
+        const at = p.length === 0 ? 0 : cut % (p.length + 1);
+        const whole = Buffer.from(associatedData(...p));
+        const joined = Buffer.concat([associatedData(...p.slice(0, at)), associatedData(...p.slice(at))]);
+        assert.ok(whole.equals(joined));
+      }),
+    );
+  });
+});
+
 describe('envelope with KeyObject keys', () => {
   it('is the same format as with raw key bytes, in both directions', () => {
     fc.assert(
