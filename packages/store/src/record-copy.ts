@@ -9,6 +9,8 @@ import { PERMISSIONS } from '@spike-ts/protocol';
 import type { Permission } from '@spike-ts/protocol';
 import { InvalidRecordError } from './store-error.ts';
 
+const NO_VERSIONS: ReadonlySet<SecretVersion> = new Set();
+
 /** Upper bound for a secret path or policy name, in UTF-16 code units (defence in depth). */
 export const MAX_NAME_LENGTH = 4096;
 
@@ -28,8 +30,16 @@ export function checkVersionNumber(value: unknown): number {
   return nonNegativeInteger(value, 'version');
 }
 
-/** Validates `input` and returns a deep frozen copy. `path` is the path the record must carry. */
-export function copySecretRecord(input: SecretRecord, path: string): SecretRecord {
+/**
+ * Validates `input` and returns a deep frozen copy. `path` is the path the record must carry.
+ * Versions that are one of `stored` (the store's own frozen objects, handed to a mutator and
+ * returned unchanged) are kept as they are instead of being copied.
+ */
+export function copySecretRecord(
+  input: SecretRecord,
+  path: string,
+  stored: ReadonlySet<SecretVersion> = NO_VERSIONS,
+): SecretRecord {
   if (typeof input !== 'object' || input === null)
     throw new InvalidRecordError('secret record must be an object');
   if (input.path !== path) throw new InvalidRecordError('secret record path does not match the updated path');
@@ -38,7 +48,7 @@ export function copySecretRecord(input: SecretRecord, path: string): SecretRecor
   const versions: SecretVersion[] = [];
   let previous = 0;
   for (const v of versionsIn as unknown[]) {
-    const copy = copySecretVersion(v);
+    const copy = stored.has(v as SecretVersion) ? (v as SecretVersion) : copySecretVersion(v);
     if (copy.version <= previous) throw new InvalidRecordError('versions must be strictly ascending');
     previous = copy.version;
     versions.push(copy);

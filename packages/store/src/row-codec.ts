@@ -34,6 +34,12 @@ export interface SecretHead {
   readonly metadata: SecretMetadata;
   /** Version numbers whose rows must exist in `secret_versions`, ascending. */
   readonly versions: readonly number[];
+  /**
+   * `[createdTime, deletedTime]` of each version, aligned with `versions`. Written by every head
+   * since it was added, so a write can plan its rows without opening the versions it keeps;
+   * absent in heads written before.
+   */
+  readonly times?: readonly (readonly [number, number | null])[];
 }
 
 export interface RowCodec {
@@ -120,7 +126,13 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
     pathId: (path) => lookupId('secret-path', path),
     nameId: (name) => lookupId('policy-name', name),
 
-    sealHead: (pathId, head) => seal(headAad(pathId), { p: head.path, m: head.metadata, v: head.versions }),
+    sealHead: (pathId, head) =>
+      seal(headAad(pathId), {
+        p: head.path,
+        m: head.metadata,
+        v: head.versions,
+        ...(head.times === undefined ? {} : { t: head.times }),
+      }),
     openHead(pathId, envelope) {
       const where = 'table secrets';
       const o = open(headAad(pathId), envelope, where);
@@ -132,10 +144,12 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
         ) {
           throw new TypeError('bad version list');
         }
+        const times = o['t'] === undefined ? undefined : versionTimes(o['t'], versions.length);
         return {
           path: checkName(o['p'], 'path'),
           metadata: copyMetadata(o['m']),
           versions: versions as number[],
+          ...(times === undefined ? {} : { times }),
         };
       });
     },
@@ -166,6 +180,17 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
       indexKey = undefined;
     },
   };
+}
+
+function versionTimes(value: unknown, count: number): (readonly [number, number | null])[] {
+  const isTime = (t: unknown): t is number => typeof t === 'number' && Number.isFinite(t);
+  if (!Array.isArray(value) || value.length !== count) throw new TypeError('bad version times');
+  return value.map((pair: unknown) => {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('bad version times');
+    const [created, deleted] = pair as unknown[];
+    if (!isTime(created) || (deleted !== null && !isTime(deleted))) throw new TypeError('bad version times');
+    return [created, deleted] as const;
+  });
 }
 
 function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

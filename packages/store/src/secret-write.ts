@@ -28,7 +28,8 @@ export function planSecretWrite(
   const keep = new Set(next.versions.map((v) => v.version));
   const changed = next.versions.filter((v) => {
     const old = before.get(v.version);
-    return old === undefined || !sameVersion(old, v);
+    // Versions handed over unchanged (the same object) are not opened to be compared.
+    return old === undefined || (old !== v && !sameVersion(old, v));
   });
   const removed = [...before.keys()].filter((n) => !keep.has(n));
   const metadataSame =
@@ -42,6 +43,7 @@ export function planSecretWrite(
       path: next.path,
       metadata: next.metadata,
       versions: next.versions.map((v) => v.version),
+      times: next.versions.map((v) => [v.createdTime, v.deletedTime] as const),
     }),
     versions: changed.map((v) => [v.version, codec.sealVersion(pathId, v)] as const),
     removed,

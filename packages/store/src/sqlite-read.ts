@@ -3,7 +3,7 @@
  * against its neighbours; anything that does not fit throws `StoreIntegrityError`.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import type { PolicyRecord, SecretRecord, SecretVersionRead } from '@spike-ts/core';
+import type { PolicyRecord, SecretRecord, SecretVersion, SecretVersionRead } from '@spike-ts/core';
 import type { RowCache } from './row-cache.ts';
 import { comparePolicies } from './record-copy.ts';
 import type { RowCodec, SecretHead } from './row-codec.ts';
@@ -36,8 +36,9 @@ export function readSecret(
   codec: RowCodec,
   path: string,
   id: Uint8Array = codec.pathId(path),
+  lazy = false,
 ): SecretRecord | undefined {
-  const found = readJoined(s, codec, path, id);
+  const found = readJoined(s, codec, path, id, lazy);
   if (found !== undefined) return found;
   if (s.anyVersion.get(id) !== undefined) {
     throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
@@ -57,7 +58,19 @@ export function readSecretSnapshot(
   return readJoined(s, codec, path, id) ?? inReadTransaction(db, () => readSecret(s, codec, path, id));
 }
 
-function readJoined(s: Statements, codec: RowCodec, path: string, id: Uint8Array): SecretRecord | undefined {
+/**
+ * `lazy`: when the head lists every version's times, versions are built from them and their rows
+ * are opened only when a caller reads `data` (a write re-seals only the versions it changes, so a
+ * put opens none of the versions it keeps). Opening checks the row against the head's times.
+ * For writes only: integrity errors of unopened rows surface when (and if) they are read.
+ */
+function readJoined(
+  s: Statements,
+  codec: RowCodec,
+  path: string,
+  id: Uint8Array,
+  lazy = false,
+): SecretRecord | undefined {
   const rows = s.getSecretRows.all(id);
   const first = rows[0];
   if (first === undefined) return undefined;
@@ -70,9 +83,14 @@ function readJoined(s: Statements, codec: RowCodec, path: string, id: Uint8Array
   if (numbers.length !== head.versions.length || numbers.some((n, i) => n !== head.versions[i])) {
     throw new StoreIntegrityError('table secret_versions: version rows do not match the secret');
   }
-  const versions = versionRows.map((r, i) =>
-    codec.openVersion(id, numbers[i] as number, blob(r, 'envelope', where)),
-  );
+  const versions = versionRows.map((r, i) => {
+    const number = numbers[i] as number;
+    const sealed = blob(r, 'envelope', where);
+    const known = head.times?.[i];
+    if (known === undefined) return codec.openVersion(id, number, sealed);
+    if (lazy) return lazyVersion(codec, id, number, sealed, known[0], known[1]);
+    return checkTimes(codec.openVersion(id, number, sealed), known[0], known[1]);
+  });
   return Object.freeze({ path, versions: Object.freeze(versions), metadata: head.metadata });
 }
 
@@ -130,6 +148,37 @@ function readHead(
   const head = codec.openHead(id, blob(row, 'envelope', 'table secrets'));
   if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
   return { id, head };
+}
+
+/** A version whose row is opened (and checked against the head's times) on first use of `data`. */
+function lazyVersion(
+  codec: RowCodec,
+  id: Uint8Array,
+  version: number,
+  sealed: Uint8Array,
+  createdTime: number,
+  deletedTime: number | null,
+): SecretVersion {
+  let data: Readonly<Record<string, string>> | undefined;
+  return Object.freeze({
+    version,
+    createdTime,
+    deletedTime,
+    get data(): Readonly<Record<string, string>> {
+      data ??= checkTimes(codec.openVersion(id, version, sealed), createdTime, deletedTime).data;
+      return data;
+    },
+  });
+}
+
+/** An opened version row must carry the times its secret's head lists for it. */
+function checkTimes(opened: SecretVersion, createdTime: number, deletedTime: number | null): SecretVersion {
+  if (opened.createdTime !== createdTime || opened.deletedTime !== deletedTime) {
+    throw new StoreIntegrityError(
+      `table secret_versions, version ${opened.version}: times differ from the secret's`,
+    );
+  }
+  return opened;
 }
 
 /** Every secret path, sorted. Opens only the `secrets` rows, never the version rows. */

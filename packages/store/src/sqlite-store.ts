@@ -188,14 +188,14 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         return commit.submit<T>((batch) => {
           const c = queuedCodec();
           const id = cache.get(path)?.id ?? c.pathId(path);
-          const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path, id);
+          const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path, id, true);
           const mutation = mutate(current);
           if (typeof mutation !== 'object' || mutation === null) {
             throw new InvalidRecordError('mutator must return { next, result }');
           }
           const { result } = mutation;
           if (mutation.next === undefined) return () => result;
-          const next = copySecretRecord(mutation.next, path);
+          const next = copySecretRecord(mutation.next, path, new Set(current?.versions));
           const plan = planSecretWrite(c, current, next, id);
           return () => {
             if (plan.head !== undefined) s.upsertHead.run(plan.pathId, plan.head);
