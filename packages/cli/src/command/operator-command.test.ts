@@ -39,11 +39,12 @@ function restoreHarness(restore: SpikeClient['restore']): { io: CliIo; err: () =
 }
 
 describe('spike operator restore: a share Nexus rejects', () => {
-  it('says the recovery share was rejected and discarded, and what to do next (exit 1)', async () => {
+  it('says the recovery share was rejected, that the shares are kept, and what to do next (exit 1)', async () => {
     const h = restoreHarness(() => Promise.reject(new SpikeBadRequestError('Bad request.', 400)));
     assert.equal(await runCli(['operator', 'restore'], h.io), ExitCode.General);
     assert.match(h.err(), /rejected this recovery share/);
-    assert.match(h.err(), /discarded/);
+    assert.match(h.err(), /keeps every share given/);
+    assert.match(h.err(), /same share index/);
     assert.match(h.err(), /still not ready/);
     assert.match(h.err(), /another recovery file/);
     assert.doesNotMatch(h.err(), /Check the arguments/);

@@ -16,10 +16,11 @@ export const MAX_SHARE_INPUT_BYTES = 4096;
 
 /** What a 400 to a well-formed share means: Nexus found it is not a share of this root key. */
 export const RESTORE_REJECTED_MESSAGE =
-  "SPIKE Nexus rejected this recovery share: it is not a share of this system's root key, or it does " +
-  'not fit the shares given before (a wrong, corrupted or foreign recovery file). The share was ' +
-  'discarded and SPIKE Nexus is still not ready. Continue with another recovery file of this system; ' +
-  'if an earlier share may have been the wrong one, restart SPIKE Nexus to start the restore over.';
+  'SPIKE Nexus rejected this recovery share: together with the shares given before, it does not ' +
+  "rebuild this system's root key (a wrong, corrupted or foreign recovery file, this one or an " +
+  'earlier one). SPIKE Nexus keeps every share given and is still not ready. Continue with another ' +
+  'recovery file of this system; if a file was wrong, give the right file with the same share index: ' +
+  'it replaces the wrong share.';
 
 async function readShareText(io: CliIo): Promise<string> {
   if (io.stdin.isTTY === true) {

@@ -316,26 +316,47 @@ describe('custody: operator recover and restore', () => {
     assert.equal(t.attempts.length, 1);
   });
 
-  it('rejects a combination that fails the key-check, discards that shard and stays not ready', async () => {
+  it('keeps a shard that does not fit, stays not ready, and completes once the right one replaces it', async () => {
     const t = setup();
     const s = sharesOf(KEY);
     await t.custody.restoreShard(1, s[0]!.value);
     const foreign = sharesOf(OTHER_KEY)[1]!.value;
     await assert.rejects(t.custody.restoreShard(2, foreign), (err: unknown) => {
       assert.ok(err instanceof BadRequestError);
-      assert.match(err.detail, /not shares of one root key/);
-      assert.match(err.detail, /discarded/);
+      assert.match(err.detail, /no 2 of the 2 shard\(s\)/);
+      assert.match(err.detail, /not all shares of one root key/);
+      assert.match(err.detail, /kept/);
       return true;
     });
     assert.equal(t.state.isReady(), false);
     assert.equal(t.installed(), undefined);
-    // the good shard was kept: one more good shard completes the restore
+    // the right shard for index 2 replaces the foreign one and completes the restore
     assert.deepEqual(await t.custody.restoreShard(2, s[1]!.value), {
       collected: 2,
       remaining: 0,
       restored: true,
     });
     assert.ok(sameKey(t.installed(), KEY));
+  });
+
+  it('a wrong first shard does not block the restore: the right ones complete it as they arrive', async () => {
+    const t = setup();
+    const s = sharesOf(KEY);
+    const foreign = sharesOf(OTHER_KEY)[0]!.value;
+    assert.deepEqual(await t.custody.restoreShard(1, foreign), {
+      collected: 1,
+      remaining: 1,
+      restored: false,
+    });
+    await assert.rejects(t.custody.restoreShard(2, s[1]!.value), BadRequestError);
+    assert.equal(t.state.isReady(), false);
+    assert.deepEqual(await t.custody.restoreShard(3, s[2]!.value), {
+      collected: 3,
+      remaining: 0,
+      restored: true,
+    });
+    assert.ok(sameKey(t.installed(), KEY));
+    await waitFor('keepers re-seeded', () => URLS.every((u, i) => sameKey(t.get(u).shard, s[i]!.value)));
   });
 
   it('rejects a consistent share set of another root key (key-check) and never installs it', async () => {

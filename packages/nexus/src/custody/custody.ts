@@ -223,28 +223,42 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
         if (state.isReady()) {
           return { collected: restoredCount, remaining: 0, restored: true };
         }
-        if (!restoreShares.has(id)) restoreShares.set(id, Uint8Array.from(shard));
+        // One share per index. A different share for an index already given replaces it, so an
+        // operator can correct a wrong file without restarting Nexus.
+        const previous = restoreShares.get(id);
+        if (previous === undefined || !constantTimeEqual(previous, shard)) {
+          if (previous !== undefined) {
+            zeroize(previous);
+            log.warn('restore: shard replaced by a different one with the same index', { id });
+          }
+          restoreShares.set(id, Uint8Array.from(shard));
+        }
         const count = restoreShares.size;
         if (count < threshold) return { collected: count, remaining: threshold - count, restored: false };
 
+        // Every combination of `threshold` of the shares kept so far is tried, so one wrong shard
+        // among them does not block the restore: the right ones complete it as they arrive.
         const shares: Share[] = [...restoreShares.entries()].map(([sid, value]) => ({ id: sid, value }));
-        const discard = (why: string): never => {
-          const bad = restoreShares.get(id);
-          if (bad !== undefined) zeroize(bad);
-          restoreShares.delete(id);
-          log.warn('restore: shard rejected', { id, reason: why });
-          throw new BadRequestError(
-            `shard ${id}: ${why}; it was discarded (${restoreShares.size} shard(s) kept). ` +
-              'If an earlier shard was the wrong one, restart Nexus to start the restore over.',
-          );
-        };
         const result = await findRootKey(shares, threshold, (key) => state.installRootKey(key));
         if (!result.installed) {
-          return discard(
+          const why =
             result.inconsistentCombinations > 0
-              ? 'the shards are not shares of one root key'
-              : 'the shards reconstruct a key that does not match this store (key-check failed)',
+              ? 'the shards are not all shares of one root key'
+              : 'they reconstruct a key that does not match this store (key-check failed)';
+          log.warn('restore: no combination of the shards given reconstructs the root key', {
+            ids: [...restoreShares.keys()].sort((a, b) => a - b),
+            reason: why,
+          });
+          throw new BadRequestError(
+            `shard ${id}: no ${threshold} of the ${count} shard(s) given so far reconstruct this store's ` +
+              `root key (${why}). The shards were kept: give another recovery file, or give the ` +
+              'right shard for an index whose file was wrong.',
           );
+        }
+        for (const suspect of result.suspectIds) {
+          log.warn('restore: a shard given does not belong to the root key (wrong or foreign file)', {
+            id: suspect,
+          });
         }
         restoredCount = count;
         onRecovered('operator restore');
