@@ -110,7 +110,8 @@ export function readOneVersion(
   cache.sync();
   let entry = cache.get(path);
   if (entry === undefined) {
-    const found = inReadTransaction(db, () => readHead(s, codec, path));
+    // A found head is one statement; only a miss needs the orphan check in the same snapshot.
+    const found = readHead(s, codec, path, false) ?? inReadTransaction(db, () => readHead(s, codec, path));
     if (found === undefined) return undefined;
     entry = cache.add(path, found.id, found.head);
   }
@@ -136,11 +137,12 @@ function readHead(
   s: Statements,
   codec: RowCodec,
   path: string,
+  checkOrphans = true,
 ): { id: Uint8Array; head: SecretHead } | undefined {
   const id = codec.pathId(path);
   const row = s.getHead.get(id);
   if (row === undefined) {
-    if (s.anyVersion.get(id) !== undefined) {
+    if (checkOrphans && s.anyVersion.get(id) !== undefined) {
       throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
     }
     return undefined;
