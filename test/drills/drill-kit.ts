@@ -246,14 +246,20 @@ export class Drill {
   }
 
   /**
-   * Waits until what a component logged after `mark` matches `pattern` and returns it. Log lines
-   * reach the file through a pipe, so a line can land a moment after the state it reports.
+   * Waits until what a component logged after `mark` matches `pattern` (a string: contains it) and
+   * returns it. Log lines reach the file through a pipe, so a line can land a moment after the
+   * state it reports.
    */
-  async logMatching(name: string, mark: number, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  async logMatching(
+    name: string,
+    mark: number,
+    pattern: RegExp | string,
+    timeoutMs = 10_000,
+  ): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const log = this.logSince(name, mark);
-      if (pattern.test(log)) return log;
+      if (typeof pattern === 'string' ? log.includes(pattern) : pattern.test(log)) return log;
       if (Date.now() > end)
         assert.fail(`${name} did not log ${String(pattern)} within ${String(timeoutMs)} ms:\n${log}`);
       await sleep(50);
