@@ -45,6 +45,7 @@ describe('RowCache', () => {
     for (const p of ['a', 'b', 'c']) cache.addVersion(p, cache.add(p, id, head(p)), 1, new Uint8Array(1024));
     assert.equal(cache.size, 3);
     assert.ok(cache.get('a'), 'a is now the most recently used');
+    assert.ok(cache.idOf('b'), 'idOf finds b without marking it used');
     cache.addVersion('d', cache.add('d', id, head('d')), 1, new Uint8Array(1024));
     assert.equal(cache.get('b'), undefined, 'b was the least recently used');
     assert.ok(cache.get('a') && cache.get('c') && cache.get('d'));

@@ -77,6 +77,11 @@ export class RowCache {
     return entry;
   }
 
+  /** The lookup id of `path` if it is cached, without marking the entry as used. */
+  idOf(path: string): Uint8Array | undefined {
+    return this.#entries.get(path)?.id;
+  }
+
   /** Remembers an opened head (no version rows yet). */
   add(path: string, id: Uint8Array, head: SecretHead): CachedSecret {
     const entry: CachedSecret = { id, head, versions: new Map(), bytes: ENTRY_OVERHEAD + path.length * 2 };

@@ -117,10 +117,10 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
   const headPrefix = associatedData(SCHEME, 'secrets', 'head');
   const versionPrefix = associatedData(SCHEME, 'secret_versions', 'version');
   const policyPrefix = associatedData(SCHEME, 'policies', 'policy');
-  const headAad = (pathId: Uint8Array): Uint8Array => joinBytes(headPrefix, associatedData(pathId));
+  const headAad = (pathId: Uint8Array): Uint8Array => Buffer.concat([headPrefix, associatedData(pathId)]);
   const versionAad = (pathId: Uint8Array, version: number): Uint8Array =>
-    joinBytes(versionPrefix, associatedData(pathId, String(version)));
-  const policyAad = (nameId: Uint8Array): Uint8Array => joinBytes(policyPrefix, associatedData(nameId));
+    Buffer.concat([versionPrefix, associatedData(pathId, String(version))]);
+  const policyAad = (nameId: Uint8Array): Uint8Array => Buffer.concat([policyPrefix, associatedData(nameId)]);
 
   return {
     pathId: (path) => lookupId('secret-path', path),
@@ -191,13 +191,6 @@ function versionTimes(value: unknown, count: number): (readonly [number, number 
     if (!isTime(created) || (deleted !== null && !isTime(deleted))) throw new TypeError('bad version times');
     return [created, deleted] as const;
   });
-}
-
-function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 /** A key object from freshly derived bytes, which are zeroed right away. */

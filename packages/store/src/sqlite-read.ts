@@ -74,8 +74,7 @@ function readJoined(
   const rows = s.getSecretRows.all(id);
   const first = rows[0];
   if (first === undefined) return undefined;
-  const head = codec.openHead(id, blob(first, 'head', 'table secrets'));
-  if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
+  const head = openHeadOf(codec, id, path, blob(first, 'head', 'table secrets'));
   // A secret without version rows joins to one row whose version columns are NULL.
   const versionRows = rows.length === 1 && first['version'] === null ? [] : rows;
   const where = 'table secret_versions';
@@ -147,9 +146,15 @@ function readHead(
     }
     return undefined;
   }
-  const head = codec.openHead(id, blob(row, 'envelope', 'table secrets'));
-  if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
+  const head = openHeadOf(codec, id, path, blob(row, 'envelope', 'table secrets'));
   return { id, head };
+}
+
+/** Opens a `secrets` row and checks it belongs to `path` (a row moved to another id fails). */
+function openHeadOf(codec: RowCodec, id: Uint8Array, path: string, envelope: Uint8Array): SecretHead {
+  const head = codec.openHead(id, envelope);
+  if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
+  return head;
 }
 
 /** A version whose row is opened (and checked against the head's times) on first use of `data`. */

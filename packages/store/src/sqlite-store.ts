@@ -187,7 +187,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         checkName(path, 'path');
         return commit.submit<T>((batch) => {
           const c = queuedCodec();
-          const id = cache.get(path)?.id ?? c.pathId(path);
+          // A write does not count as a use of the read cache's entry.
+          const id = cache.idOf(path) ?? c.pathId(path);
           const current = batch.has(path) ? batch.get(path) : readSecret(s, c, path, id, true);
           const mutation = mutate(current);
           if (typeof mutation !== 'object' || mutation === null) {
