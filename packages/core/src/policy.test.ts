@@ -180,6 +180,21 @@ describe('policy engine: lifecycle and caching', () => {
     assert.equal(engine.size, 0);
   });
 
+  it('reports every completed change to onChange, and nothing else', () => {
+    let changes = 0;
+    const engine = createPolicyEngine({ onChange: () => changes++ });
+    engine.upsert(policy('p', anchoredIdFor(ADMIN), '^a$', ['read']));
+    assert.equal(changes, 1);
+    assert.throws(() => engine.upsert(policy('p', anchoredIdFor(ADMIN), '(', ['read'])), InvalidPolicyError);
+    assert.equal(changes, 1, 'a failed upsert changes nothing');
+    engine.check(ADMIN, 'a', ['read']);
+    assert.equal(engine.remove('nope'), false);
+    assert.equal(changes, 1, 'checks and removing an unknown name change nothing');
+    assert.equal(engine.remove('p'), true);
+    engine.load([policy('q', anchoredIdFor(ADMIN), '^q$', ['read'])]);
+    assert.equal(changes, 3);
+  });
+
   it('a failed upsert leaves the previous policy in place', () => {
     const engine = createPolicyEngine();
     engine.upsert(policy('p', anchoredIdFor(ADMIN), '^a$', ['read']));

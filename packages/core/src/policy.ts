@@ -87,6 +87,8 @@ export interface PolicyEngineOptions {
   peerCacheSize?: number;
   /** How many (peer, permissions, path) decisions to remember (default 16384; 0 = none). */
   decisionCacheSize?: number;
+  /** Called after every completed change (load, upsert, effective remove). */
+  onChange?: () => void;
 }
 
 function compileOrThrow(pattern: string, field: string, name: string): RE2JS {
@@ -345,6 +347,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
         if (!rule.ok) result.restricted.push({ name: record.name, reason: rule.reason });
       }
       result.loaded = byName.size;
+      options.onChange?.();
       return result;
     },
     upsert(policy) {
@@ -353,11 +356,15 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       if (!rule.ok) throw new InvalidPolicyError(rule.reason);
       install(compiled);
       changed();
+      options.onChange?.();
       return compiled;
     },
     remove(name) {
       const removed = uninstall(name);
-      if (removed) changed();
+      if (removed) {
+        changed();
+        options.onChange?.();
+      }
       return removed;
     },
     check(peerId, path, wanted) {

@@ -57,6 +57,30 @@ describe('RowCache', () => {
     assert.equal(cache.bytes, 0);
   });
 
+  it('empties itself on every read after the peer commit counter moved, within the same turn', () => {
+    let peers = 0;
+    let checks = 0;
+    const cache = new RowCache(
+      1 << 20,
+      () => 0,
+      () => {
+        checks++;
+        return peers;
+      },
+    );
+    cache.sync();
+    cache.add('a', id, head('a'));
+    cache.sync();
+    assert.equal(cache.size, 1, 'an unchanged counter keeps the cache');
+    peers = 1;
+    cache.sync();
+    assert.equal(cache.size, 0, 'a peer commit is seen at once, not only on the next turn');
+    cache.add('b', id, head('b'));
+    cache.sync();
+    assert.equal(cache.size, 1);
+    assert.equal(checks, 4, 'the counter is read on every sync');
+  });
+
   it('keeps nothing with a zero budget, and ignores versions of entries no longer cached', () => {
     const none = new RowCache(0, () => 0);
     none.addVersion('a', none.add('a', id, head('a')), 1, new Uint8Array(8));
@@ -103,6 +127,33 @@ describe('sqlite store read cache and other connections', () => {
     }
     await nextTurn();
     assert.equal(await a.getSecretVersion('s', 0), undefined);
+  });
+
+  it('onCommit counts each commit; a reader given that counter follows the writer', async (t) => {
+    const dataDir = tempDataDir(t);
+    const key = randomBytes(32);
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    let commits = 0;
+    const writer = createSqliteStore({
+      dataDir,
+      onCommit: () => {
+        commits++;
+        Atomics.add(counter, 0, 1);
+      },
+    });
+    const reader = createSqliteStore({ dataDir, peerCommits: () => Atomics.load(counter, 0) });
+    t.after(async () => {
+      await writer.close();
+      await reader.close();
+    });
+    await writer.unlock(key);
+    await reader.unlock(key);
+    const before = commits;
+    await writer.updateSecret('s', putVersion('s', { v: '1' }));
+    assert.equal(commits, before + 1, 'onCommit runs once per committed write');
+    assert.equal((await reader.getSecretVersion('s', 0))?.version?.data['v'], '1');
+    await writer.updateSecret('s', putVersion('s', { v: '2' }));
+    assert.equal((await reader.getSecretVersion('s', 0))?.version?.data['v'], '2');
   });
 
   it('this connection sees its own writes at once, in the same turn', async (t) => {

@@ -42,21 +42,35 @@ export class RowCache {
   #bytes = 0;
   #seen: number | undefined;
   #checked = false;
+  readonly #peerCommits: (() => number) | undefined;
+  #peerSeen: number | undefined;
   readonly #endTurn = (): void => {
     this.#checked = false;
   };
 
   /** `dataVersion` reads `PRAGMA data_version` on the connection the cache serves. */
-  constructor(budgetBytes: number, dataVersion: () => number) {
+  /**
+   * `peerCommits`: a counter other connections of this process bump after each commit; checked
+   * on every read (an atomic load), so a read on one thread sees a write acknowledged on another.
+   */
+  constructor(budgetBytes: number, dataVersion: () => number, peerCommits?: () => number) {
     if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
       throw new RangeError('row cache budget must be a non-negative integer (bytes)');
     }
     this.#budget = budgetBytes;
     this.#dataVersion = dataVersion;
+    this.#peerCommits = peerCommits;
   }
 
   /** Empties the cache when another connection committed since the last check (once per turn). */
   sync(): void {
+    if (this.#peerCommits !== undefined) {
+      const peers = this.#peerCommits();
+      if (peers !== this.#peerSeen) {
+        this.clear();
+        this.#peerSeen = peers;
+      }
+    }
     if (this.#checked) return;
     this.#checked = true;
     setImmediate(this.#endTurn).unref();

@@ -67,6 +67,13 @@ export interface SqliteStoreOptions {
   maxBatchSize?: number;
   /** Bytes of sealed rows the read cache may hold (0 = no cache). Default 64 MiB. */
   rowCacheBytes?: number;
+  /** Called after every successful COMMIT of this connection, before its callers are answered. */
+  onCommit?: () => void;
+  /**
+   * A counter that other connections of this process bump after each commit (see `onCommit`):
+   * the read cache is emptied whenever it moved, checked on every read.
+   */
+  peerCommits?: () => number;
 }
 
 const KEY_CHECK = 'key-check';
@@ -87,8 +94,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     logger,
   });
   const s = prepareStatements(db);
-  const cache = new RowCache(opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES, () =>
-    integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
+  const cache = new RowCache(
+    opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES,
+    () => integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
+    opts.peerCommits,
   );
   let codec: RowCodec | undefined;
   let closed = false;
@@ -96,7 +105,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
   const commit = createGroupCommit<Batch>(
     {
       begin: () => db.exec('BEGIN IMMEDIATE'),
-      commit: () => db.exec('COMMIT'),
+      commit: () => {
+        db.exec('COMMIT');
+        opts.onCommit?.();
+      },
       rollback: () => {
         if (db.isTransaction) db.exec('ROLLBACK');
       },
