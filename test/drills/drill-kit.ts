@@ -71,7 +71,7 @@ export class Drill {
    * Start the dev issuer, 3 keepers and Nexus (SQLite) on free ports under a fresh `/tmp/spx-*`
    * directory, bootstrap, and wait until Nexus is ready. On failure everything started is stopped.
    */
-  static async start(): Promise<Drill> {
+  static async start(options: { nexusEnv?: Record<string, string> } = {}): Promise<Drill> {
     const dir = await mkdtemp('/tmp/spx-');
     const stack = await Stack.withFreePorts({
       dir,
@@ -79,6 +79,7 @@ export class Drill {
       nexusEnv: {
         SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL: HEARTBEAT_INTERVAL,
         SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL: UPDATE_INTERVAL,
+        ...options.nexusEnv,
       },
       keeperEnv: { SPIKE_SYSTEM_LOG_LEVEL: 'INFO' },
     });

@@ -183,6 +183,22 @@ describe('loadConfig rejects', () => {
     expectError({ SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT: '' + 'abc' }, 'SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT');
   });
 
+  it('API threads out of range or without SQLite', () => {
+    assert.equal(loadConfig(base, opts).apiThreads, 1);
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_API_THREADS: '4' }, opts).apiThreads, 4);
+    for (const v of ['0', '17', 'two', '1.5', '-2']) {
+      expectError({ SPIKE_NEXUS_API_THREADS: v }, 'SPIKE_NEXUS_API_THREADS');
+    }
+    expectError(
+      { SPIKE_NEXUS_API_THREADS: '2', SPIKE_NEXUS_BACKEND_STORE: 'memory' },
+      'SPIKE_NEXUS_API_THREADS',
+    );
+    assert.equal(
+      loadConfig({ SPIKE_NEXUS_API_THREADS: '1', SPIKE_NEXUS_BACKEND_STORE: 'memory' }, opts).apiThreads,
+      1,
+    );
+  });
+
   it('a header timeout longer than the request timeout', () => {
     expectError(
       { SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: '1m', SPIKE_NEXUS_REQUEST_TIMEOUT: '30s' },

@@ -51,6 +51,11 @@ export interface NexusConfig {
   readonly shamirShares: number;
   readonly shamirThreshold: number;
   readonly shamirMaxShareCount: number;
+  /**
+   * Threads serving the API (`SPIKE_NEXUS_API_THREADS`, 1..16, default 1). Above 1, worker threads
+   * share the port and answer secret reads themselves; everything else goes to the main thread.
+   */
+  readonly apiThreads: number;
   readonly keeperUpdateIntervalMs: number;
   readonly keeperHeartbeatIntervalMs: number;
   readonly db: DbConfig;
@@ -111,6 +116,10 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
       'must not be less than SPIKE_NEXUS_SHAMIR_SHARES',
     );
   }
+  const apiThreads = readInt(env, 'SPIKE_NEXUS_API_THREADS', 1, 1, 16);
+  if (apiThreads > 1 && backend !== 'sqlite') {
+    throw new ConfigError('SPIKE_NEXUS_API_THREADS', 'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite');
+  }
   const keeperPeers = readKeeperPeers(env);
   if (backend === 'sqlite') {
     if (keeperPeers.length === 0) {
@@ -139,6 +148,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
   const config: NexusConfig = {
     listen: parseListenAddress('SPIKE_NEXUS_TLS_PORT', readString(env, 'SPIKE_NEXUS_TLS_PORT') ?? ':8553'),
     backend,
+    apiThreads,
     dataDir: resolveDataDir(env, options),
     maxSecretVersions: readInt(env, 'SPIKE_NEXUS_MAX_SECRET_VERSIONS', 10, 1, 10_000),
     maxCipherSize: readInt(env, 'SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE', 65_536, 1, 64 * MIB),

@@ -4,7 +4,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { silentLogger, type Logger, type SecretStore } from '@spike-ts/core';
 import {
   createMtlsServer,
@@ -23,6 +23,14 @@ import { createSerialQueue } from './route/deps.ts';
 import { createRoutes } from './route/table.ts';
 import { createNexusState, type NexusState } from './state.ts';
 import { createStoreFromConfig } from './store-factory.ts';
+import {
+  bump,
+  COMMITS,
+  createApiThreads,
+  createCounters,
+  POLICY_CHANGES,
+  type ApiThreads,
+} from './threads/api-threads.ts';
 
 export interface NexusDeps {
   /** Our own X.509-SVID and the trust bundles. Its SPIFFE ID must be a Nexus ID. */
@@ -64,10 +72,22 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     );
   }
 
-  const store = deps.store ?? createStoreFromConfig(config, logger);
+  // With API threads, the shared counters tell the workers about every commit and policy change.
+  const counters = config.apiThreads > 1 ? createCounters() : undefined;
+  const store =
+    deps.store ??
+    createStoreFromConfig(
+      config,
+      logger,
+      counters === undefined ? {} : { onCommit: () => bump(counters, COMMITS) },
+    );
   let state: NexusState;
   try {
-    state = await createNexusState({ store, logger });
+    state = await createNexusState({
+      store,
+      logger,
+      ...(counters === undefined ? {} : { onPoliciesChanged: () => bump(counters, POLICY_CHANGES) }),
+    });
   } catch (err) {
     await store.close();
     throw err;
@@ -105,11 +125,30 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     logger,
     maxBodySize: config.maxRequestBodySize,
     peerId: (req) => {
+      // A request bridged from an API thread carries the caller its thread verified.
+      const bridged = threads === undefined ? null : threads.bridgedPeer(req);
+      if (bridged !== null) return bridged;
       const id = getPeerSpiffeId(req)?.toString();
       return id !== undefined && isSpikeCompatibleId(id) ? id : undefined;
     },
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
+
+  const threads: ApiThreads | undefined =
+    counters === undefined
+      ? undefined
+      : createApiThreads({
+          workers: config.apiThreads - 1,
+          counters,
+          handler,
+          headersTimeoutMs: config.headersTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+          keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+          logger,
+          onRootKey: (fn) => {
+            state.onReady(() => state.withRootKey(fn));
+          },
+        });
 
   const api: HttpsServer = createMtlsServer(
     deps.source,
@@ -149,7 +188,17 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     store,
     async listen() {
       if (closed) throw new Error('the Nexus is closed');
-      await listenOn(api, config.listen.port, config.listen.host);
+      if (threads !== undefined) await ensurePortFree(config.listen.port, config.listen.host);
+      await listenOn(api, config.listen.port, config.listen.host, threads !== undefined);
+      if (threads !== undefined) {
+        try {
+          await threads.start((api.address() as AddressInfo).port, config.listen.host);
+        } catch (err) {
+          await threads.stop();
+          await closeServer(api);
+          throw err;
+        }
+      }
       if (health !== null && config.health !== null) {
         try {
           await listenOn(health, config.health.port, config.health.host);
@@ -190,6 +239,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           logger.warn('custody did not stop cleanly', { err });
         }
       }
+      await threads?.stop();
       await Promise.all([closeServer(api), health === null ? Promise.resolve() : closeServer(health)]);
       state.close();
       await audit.close();
@@ -198,11 +248,32 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   };
 }
 
-function listenOn(server: HttpServer | HttpsServer, port: number, host: string | undefined): Promise<void> {
+/**
+ * With API threads the port is shared (`reusePort`), and the kernel would also let another process
+ * of the same user share it: another Nexus started by mistake would then take part of the traffic
+ * instead of failing. A plain bind first, released at once, makes that a start-up error.
+ */
+async function ensurePortFree(port: number, host: string | undefined): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => resolve());
+  });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+function listenOn(
+  server: HttpServer | HttpsServer,
+  port: number,
+  host: string | undefined,
+  reusePort = false,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    // reusePort only with API threads: otherwise a second Nexus on the port must fail to start.
+    server.listen({ port, host, ...(reusePort ? { reusePort: true } : {}) }, () => {
       server.off('error', onError);
       resolve();
     });

@@ -57,11 +57,15 @@ export interface NexusState {
 export interface NexusStateOptions {
   readonly store: SecretStore;
   readonly logger: Logger;
+  /** Called after every change of the compiled policies (API threads follow it). */
+  readonly onPoliciesChanged?: () => void;
 }
 
 export async function createNexusState(options: NexusStateOptions): Promise<NexusState> {
   const { store, logger } = options;
-  const policies = createPolicyEngine();
+  const policies = createPolicyEngine(
+    options.onPoliciesChanged === undefined ? {} : { onChange: options.onPoliciesChanged },
+  );
   const listeners = new Set<() => void>();
   let rootKey: Uint8Array | undefined;
   let cipherKey: Uint8Array | undefined;

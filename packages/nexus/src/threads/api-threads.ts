@@ -1,0 +1,163 @@
+/**
+ * API threads, main-thread side (`SPIKE_NEXUS_API_THREADS` > 1).
+ *
+ * Worker threads (`api-worker.ts`) listen on the API port beside the main thread (`reusePort`:
+ * the kernel spreads connections over the threads). A worker answers `secret get` itself from its
+ * own SQLite connection, policy engine and sealed read cache, and hands every other request to
+ * the main thread over an in-process bridge: a `MessagePort` per connection, accepted here by an
+ * internal HTTP server that runs the very same request handler. The caller's SPIFFE ID, checked
+ * by the worker's mTLS layer, travels in a header that is trusted on bridged connections only.
+ *
+ * Coherence: the main thread is the only writer. After each commit and each policy change it
+ * bumps a shared counter; workers check both on every request they answer themselves (emptying
+ * their read cache, reloading their policies), so a write acknowledged on one connection is seen
+ * by the next request on any other. The root key is posted to each worker once the main thread
+ * has it; until a worker has installed it, the worker hands its reads to the main thread too.
+ */
+import http from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import { Worker, type MessagePort } from 'node:worker_threads';
+import type { Logger } from '@spike-ts/core';
+import { isSpikeCompatibleId } from '@spike-ts/identity';
+import { PortDuplex } from './port-duplex.ts';
+
+/** Header that carries the caller's SPIFFE ID over the bridge ('' = none). */
+export const BRIDGE_PEER_HEADER = 'x-spike-bridge-peer';
+/** Index in the shared counters: commits of the main thread's store. */
+export const COMMITS = 0;
+/** Index in the shared counters: changes of the main thread's compiled policies. */
+export const POLICY_CHANGES = 1;
+
+export type WorkerToMain =
+  | { readonly type: 'bridge'; readonly port: MessagePort }
+  | { readonly type: 'listening' }
+  | { readonly type: 'failed'; readonly message: string };
+export type MainToWorker =
+  { readonly type: 'root-key'; readonly key: Uint8Array } | { readonly type: 'stop' };
+
+export interface ApiWorkerData {
+  readonly index: number;
+  readonly counters: Int32Array;
+  /** Where the main thread's API server is bound (the port actually bound, never 0). */
+  readonly port: number;
+  readonly host: string | undefined;
+}
+
+export function createCounters(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
+}
+
+export function bump(counters: Int32Array, index: number): void {
+  Atomics.add(counters, index, 1);
+}
+
+export interface ApiThreadsOptions {
+  /** Worker threads to start (the main thread serves too). */
+  readonly workers: number;
+  readonly counters: Int32Array;
+  /** The main thread's request handler; bridged requests go through it. */
+  readonly handler: RequestListener;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly logger: Logger;
+  /** Calls `fn` with the root key once there is one (and right away if there is). */
+  readonly onRootKey: (fn: (key: Uint8Array) => void) => void;
+}
+
+export interface ApiThreads {
+  /** The caller of a bridged request, or null when `req` did not come over a bridge. */
+  bridgedPeer(req: IncomingMessage): string | undefined | null;
+  /** Starts the workers on the main thread's bound port; resolves once each one listens. */
+  start(port: number, host: string | undefined): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const WORKER_URL = new URL('./api-worker.ts', import.meta.url);
+
+export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
+  const log = options.logger.child({ component: 'api-threads' });
+  const bridged = new WeakSet<object>();
+  const internal = http.createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+    },
+    options.handler,
+  );
+  const workers = new Set<Worker>();
+  let stopping = false;
+  let rootKeyWanted = false;
+
+  const sendRootKey = (worker: Worker): void => {
+    options.onRootKey((key) => {
+      // A fresh 32-byte buffer: postMessage copies a view's whole underlying buffer. The worker
+      // zeroes its copy once installed; ours is zeroed here.
+      const copy = Uint8Array.from(key);
+      try {
+        const msg: MainToWorker = { type: 'root-key', key: copy };
+        worker.postMessage(msg);
+      } finally {
+        copy.fill(0);
+      }
+    });
+  };
+
+  const startWorker = (index: number, port: number, host: string | undefined): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const workerData: ApiWorkerData = { index, counters: options.counters, port, host };
+      const worker = new Worker(WORKER_URL, { workerData });
+      workers.add(worker);
+      let listening = false;
+      worker.on('message', (msg: WorkerToMain) => {
+        if (msg.type === 'bridge') {
+          const socket = new PortDuplex(msg.port);
+          bridged.add(socket);
+          internal.emit('connection', socket);
+        } else if (msg.type === 'listening') {
+          listening = true;
+          if (rootKeyWanted) sendRootKey(worker);
+          resolve();
+        } else {
+          reject(new Error(`API thread ${String(index)}: ${msg.message}`));
+        }
+      });
+      worker.on('error', (err: unknown) => {
+        log.error('API thread failed', { thread: index, err });
+        if (!listening) reject(err instanceof Error ? err : new Error(String(err)));
+      });
+      worker.on('exit', (code) => {
+        workers.delete(worker);
+        if (!stopping)
+          log.error('API thread exited; the other threads keep serving', { thread: index, code });
+        if (!listening) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
+      });
+    });
+
+  return {
+    bridgedPeer(req) {
+      if (!bridged.has(req.socket)) return null;
+      const value = req.headers[BRIDGE_PEER_HEADER];
+      return typeof value === 'string' && value !== '' && isSpikeCompatibleId(value) ? value : undefined;
+    },
+    async start(port, host) {
+      rootKeyWanted = true;
+      await Promise.all(Array.from({ length: options.workers }, (_, i) => startWorker(i + 1, port, host)));
+    },
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...workers].map(async (worker) => {
+          const exited = new Promise((resolve) => worker.once('exit', resolve));
+          const msg: MainToWorker = { type: 'stop' };
+          worker.postMessage(msg);
+          const timer = setTimeout(() => void worker.terminate(), 5_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+      internal.closeAllConnections();
+    },
+  };
+}

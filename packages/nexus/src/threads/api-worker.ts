@@ -1,0 +1,212 @@
+/**
+ * An API worker thread (see `api-threads.ts`). Reads the same environment as the main thread,
+ * gets its own X.509-SVID from the Workload API, listens on the API port beside the main thread,
+ * answers `secret get` itself once it has the root key, and hands every other request (and
+ * every request before it has the key) to the main thread over the bridge.
+ */
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { homedir, userInfo } from 'node:os';
+import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { createLogger, zeroize } from '@spike-ts/core';
+import { createMtlsServer, createX509Source, getPeerSpiffeId, isSpikeCompatibleId } from '@spike-ts/identity';
+import { ACTION_GET, URL_SECRETS } from '@spike-ts/protocol';
+import { createAuditLog, openAuditSink } from '../audit.ts';
+import { createAuthorizer } from '../authz.ts';
+import { loadConfig } from '../config.ts';
+import { createRequestHandler } from '../http/router.ts';
+import { createSerialQueue } from '../route/deps.ts';
+import { secretGetRoute } from '../route/secret/get.ts';
+import { createNexusState } from '../state.ts';
+import { createStoreFromConfig } from '../store-factory.ts';
+import {
+  BRIDGE_PEER_HEADER,
+  COMMITS,
+  POLICY_CHANGES,
+  type ApiWorkerData,
+  type MainToWorker,
+  type WorkerToMain,
+} from './api-threads.ts';
+import { PortDuplex } from './port-duplex.ts';
+
+const LOCAL_TARGET = `${URL_SECRETS}?action=${ACTION_GET}`;
+/** Hop-by-hop headers a proxy must not forward. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'date',
+  BRIDGE_PEER_HEADER,
+]);
+
+if (parentPort === null) throw new Error('api-worker.ts runs as a worker thread only');
+const port: MessagePort = parentPort;
+const { index, counters, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
+const send = (msg: WorkerToMain, transfer?: readonly MessagePort[]): void =>
+  port.postMessage(msg, transfer as never);
+
+function userName(): string | undefined {
+  try {
+    return process.env.USER ?? userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+try {
+  await run();
+} catch (err) {
+  send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+}
+
+async function run(): Promise<void> {
+  const config = loadConfig(process.env, { homeDir: homedir(), userName: userName(), cwd: process.cwd() });
+  const logger = createLogger({
+    level: config.logLevel,
+    sink: (line) => process.stdout.write(line),
+    base: { component: 'nexus', thread: index },
+  });
+  const source = await createX509Source({
+    endpoint: config.spiffeEndpointSocket,
+    timeoutMs: config.spiffeSourceTimeoutMs,
+    env: process.env,
+    logger,
+  });
+  const store = createStoreFromConfig(config, logger, {
+    peerCommits: () => Atomics.load(counters, COMMITS),
+  });
+  const state = await createNexusState({ store, logger });
+  const audit = createAuditLog(
+    openAuditSink(config.audit, (err) =>
+      logger.error('audit sink failed; audit records are being lost', { err }),
+    ),
+  );
+  const tlsPeer = (req: IncomingMessage): string | undefined => {
+    const id = getPeerSpiffeId(req)?.toString();
+    return id !== undefined && isSpikeCompatibleId(id) ? id : undefined;
+  };
+  const local = createRequestHandler({
+    routes: [
+      secretGetRoute({
+        store,
+        state,
+        config,
+        authz: createAuthorizer(config.trustRoots, state.policies),
+        custody: undefined,
+        now: Date.now,
+        policyQueue: createSerialQueue(),
+      }),
+    ],
+    isReady: () => state.isReady(),
+    audit,
+    logger,
+    maxBodySize: config.maxRequestBodySize,
+    peerId: tlsPeer,
+  });
+
+  // Policies follow the main thread's: reloaded from this thread's connection whenever the
+  // shared change counter moved (the main thread bumps it after the change is committed).
+  let policiesSeen = Atomics.load(counters, POLICY_CHANGES);
+  let reloading: Promise<void> | undefined;
+  const syncPolicies = async (): Promise<void> => {
+    while (Atomics.load(counters, POLICY_CHANGES) !== policiesSeen) {
+      reloading ??= (async () => {
+        policiesSeen = Atomics.load(counters, POLICY_CHANGES);
+        const result = state.policies.load(await store.listPolicies());
+        logger.debug('policies reloaded', { count: result.loaded });
+      })().finally(() => {
+        reloading = undefined;
+      });
+      await reloading;
+    }
+  };
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  agent.createConnection = () => {
+    const { port1, port2 } = new MessageChannel();
+    send({ type: 'bridge', port: port2 }, [port2]);
+    return new PortDuplex(port1);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    headers[BRIDGE_PEER_HEADER] = tlsPeer(req) ?? '';
+    const upstream = http.request({ agent, method: req.method, path: req.url, headers }, (answer) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+      }
+      if (answer.headers.connection === 'close') out['connection'] = 'close';
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.pipe(res);
+    });
+    upstream.on('error', (err) => {
+      if (!res.headersSent) logger.warn('request to the main thread failed', { err });
+      res.destroy();
+    });
+    req.pipe(upstream);
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'POST' || req.url !== LOCAL_TARGET || !state.isReady()) {
+      forward(req, res);
+      return;
+    }
+    if (Atomics.load(counters, POLICY_CHANGES) === policiesSeen && reloading === undefined) {
+      local(req, res);
+      return;
+    }
+    syncPolicies().then(
+      () => local(req, res),
+      (err: unknown) => {
+        logger.error('policy reload failed; handing the request to the main thread', { err });
+        forward(req, res);
+      },
+    );
+  };
+
+  const server = createMtlsServer(
+    source,
+    {
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      logger,
+    },
+    handler,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: apiPort, host: apiHost, reusePort: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  port.on('message', (msg: MainToWorker) => {
+    if (msg.type === 'root-key') {
+      const key = msg.key;
+      state.installRootKey(key).then(
+        () => logger.info('root key installed in API thread'),
+        (err: unknown) => logger.error('API thread could not install the root key', { err }),
+      );
+      zeroize(key);
+    } else {
+      server.closeAllConnections();
+      server.close();
+      agent.destroy();
+      void Promise.allSettled([audit.close(), store.close(), source.close()]).then(() => {
+        state.close();
+        port.close();
+      });
+    }
+  });
+  send({ type: 'listening' });
+}
