@@ -13,6 +13,8 @@ const HELP = `Usage: npm run bench:nexus [-- options]
   --profile        run Nexus with --cpu-prof and print the top frames at the end
   --profile-scenario <id>  summarize the profile of that scenario only (e.g. read-c64, write-c64)
   --repeats <n>    runs per scenario (default 3)
+  --api-threads <n>  SPIKE_NEXUS_API_THREADS for Nexus (default 2: one per core of the
+                   2-core reference machine; 1 is Nexus's own default)
   --no-doc         do not update docs/benchmarks.md
   --keep           keep the temporary stack directory (logs, database)
   --render <file>  only rewrite the tables in docs/benchmarks.md from a results file
@@ -37,6 +39,7 @@ export function parseBenchOptions(root: string) {
       profile: { type: 'boolean', default: false },
       'profile-scenario': { type: 'string' },
       repeats: { type: 'string' },
+      'api-threads': { type: 'string' },
       'no-doc': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       render: { type: 'string' },
@@ -59,6 +62,8 @@ export function parseBenchOptions(root: string) {
   }
   const repeats = Number(flags.repeats ?? 3);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) fail('--repeats must be 1..20');
+  const apiThreads = Number(flags['api-threads'] ?? 2);
+  if (!Number.isInteger(apiThreads) || apiThreads < 1 || apiThreads > 16) fail('--api-threads must be 1..16');
   const quick = flags.quick;
   const cfg: BenchConfig = {
     durationMs: quick ? 3_000 : 10_000,
@@ -67,7 +72,7 @@ export function parseBenchOptions(root: string) {
     valueBytes: 1024,
     bulk: 90_000,
   };
-  return { flags, only, repeats, quick, cfg };
+  return { flags, only, repeats, quick, cfg, apiThreads };
 }
 
 function fail(message: string): never {

@@ -34,7 +34,7 @@ import {
 import { LoadWorker } from './worker-handle.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { flags, only, repeats, quick, cfg } = parseBenchOptions(ROOT);
+const { flags, only, repeats, quick, cfg, apiThreads } = parseBenchOptions(ROOT);
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const t0 = Date.now();
@@ -55,6 +55,7 @@ const stack = new Stack({
   healthPort: healthPort!,
   nexusEnv: {
     SPIKE_SYSTEM_LOG_LEVEL: 'WARN',
+    SPIKE_NEXUS_API_THREADS: String(apiThreads),
     ...(flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
   },
 });
@@ -156,7 +157,9 @@ try {
   say(
     `machine: ${machine.cpuModel}, ${String(machine.cores)} cores, Node ${machine.node}, SQLite ${machine.sqlite}, load ${machine.loadAverage.join(' ')}`,
   );
-  say('starting the dev identity issuer, 3 keepers and Nexus (SQLite)');
+  say(
+    `starting the dev identity issuer, 3 keepers and Nexus (SQLite, SPIKE_NEXUS_API_THREADS=${String(apiThreads)})`,
+  );
   await stack.startIssuer();
   await stack.startKeepers();
   await stack.startNexus();
@@ -298,7 +301,15 @@ try {
   const report = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
-    settings: { ...cfg, repeats, groups: only, profiled: flags.profile, logLevel: 'WARN', auditLog: 'file' },
+    settings: {
+      ...cfg,
+      repeats,
+      apiThreads,
+      groups: only,
+      profiled: flags.profile,
+      logLevel: 'WARN',
+      auditLog: 'file',
+    },
     machine: { ...machine, loadAverageAtEnd: finished.loadAverage },
     seeding,
     memory,

@@ -12,7 +12,13 @@ export const END = '<!-- bench:nexus:end -->';
 export interface BenchReport {
   readonly date: string;
   readonly mode: string;
-  readonly settings: { readonly durationMs: number; readonly warmupMs: number; readonly repeats: number };
+  readonly settings: {
+    readonly durationMs: number;
+    readonly warmupMs: number;
+    readonly repeats: number;
+    /** SPIKE_NEXUS_API_THREADS (absent in results from before the option: 1). */
+    readonly apiThreads?: number;
+  };
   readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
   readonly seeding: Record<string, { count: number; seconds: number; perSecond: number; errors: number }>;
   readonly memory: Record<string, MemoryUsage>;
@@ -60,7 +66,8 @@ export function renderResults(r: BenchReport): string {
     BEGIN,
     '',
     `Generated ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.mode} mode: each scenario ran ${String(r.settings.repeats)} times, ` +
-      `${String(r.settings.durationMs / 1000)} s measured after ${String(r.settings.warmupMs / 1000)} s of warm-up.`,
+      `${String(r.settings.durationMs / 1000)} s measured after ${String(r.settings.warmupMs / 1000)} s of warm-up. ` +
+      `Nexus: one process, \`SPIKE_NEXUS_API_THREADS=${String(r.settings.apiThreads ?? 1)}\`.`,
     '',
     `Machine: ${m.cpuModel}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB RAM, ${m.os}; ` +
       `Node ${m.node}, SQLite ${m.sqlite} (node:sqlite), OpenSSL ${m.openssl}. ` +
