@@ -277,12 +277,13 @@ try {
     const scenario = flags['profile-scenario'];
     const window = scenario === undefined ? undefined : scenarioWindows.get(scenario);
     if (scenario !== undefined && window === undefined) say(`no scenario ${scenario} ran; summarizing all`);
-    const summary = summarizeProfileDir(profileDir, window?.[0] ?? measuredFrom, window?.[1]);
-    if (summary === undefined) say('no CPU profile was written');
-    else {
-      profile = summary.summary;
-      say(`CPU profile of Nexus: ${summary.file}`);
-      process.stdout.write(formatSummary(profile) + '\n');
+    const summaries = summarizeProfileDir(profileDir, window?.[0] ?? measuredFrom, window?.[1]);
+    if (summaries.length === 0) say('no CPU profile was written');
+    for (const { file, thread, summary } of summaries) {
+      // The results file keeps the main thread's summary; every thread's is printed.
+      if (thread === 0) profile = summary;
+      say(`CPU profile of Nexus, ${thread === 0 ? 'main thread' : `API thread ${String(thread)}`}: ${file}`);
+      process.stdout.write(formatSummary(summary) + '\n');
     }
   }
 

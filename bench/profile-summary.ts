@@ -133,19 +133,30 @@ export function summarizeProfile(
 }
 
 /**
- * Summarizes the (first) `.cpuprofile` in `dir` after copying it to the temp directory, where it
- * stays for a closer look. Undefined when no profile was written.
+ * Summarizes every `.cpuprofile` in `dir` (one per thread: the main thread first, then API
+ * threads) after copying each to the temp directory, where it stays for a closer look. Empty when
+ * no profile was written.
  */
 export function summarizeProfileDir(
   dir: string,
   fromMicros: number,
   toMicros?: number,
-): { file: string; summary: ProfileSummary } | undefined {
-  const name = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
-  if (name === undefined) return undefined;
-  const file = join(tmpdir(), `spike-nexus-${String(Date.now())}.cpuprofile`);
-  cpSync(join(dir, name), file);
-  return { file, summary: summarizeProfile(readProfile(file), 30, fromMicros, toMicros) };
+): { file: string; thread: number; summary: ProfileSummary }[] {
+  if (!existsSync(dir)) return [];
+  // node names them CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile
+  const threadOf = (name: string): number => Number(name.split('.').at(-3) ?? 0);
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => threadOf(a) - threadOf(b));
+  return names.map((name) => {
+    const file = join(tmpdir(), `spike-nexus-${String(Date.now())}-${basename(name)}`);
+    cpSync(join(dir, name), file);
+    return {
+      file,
+      thread: threadOf(name),
+      summary: summarizeProfile(readProfile(file), 30, fromMicros, toMicros),
+    };
+  });
 }
 
 export function readProfile(file: string): CpuProfile {
