@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { RE2JS } from 're2js';
 import { BadRequestError, type Permission } from '@spike-ts/protocol';
 import type { PolicyRecord } from './model.ts';
-import { checkReservedPathRule, compilePolicy, createPolicyEngine, InvalidPolicyError } from './policy.ts';
+import {
+  checkReservedPathRule,
+  compilePolicy,
+  createPolicyEngine,
+  fromPolicyTransfer,
+  InvalidPolicyError,
+  toPolicyTransfer,
+} from './policy.ts';
 
 function policy(
   name: string,
@@ -180,9 +187,32 @@ describe('policy engine: lifecycle and caching', () => {
     assert.equal(engine.size, 0);
   });
 
+  it('a policy sent as plain data decides like the original, and is not compiled again on arrival', () => {
+    const original = compilePolicy(policy('p', anchoredIdFor(ADMIN), '^spike/system/acl$', ['write']));
+    const copy = fromPolicyTransfer(structuredClone(toPolicyTransfer(original)));
+    assert.deepEqual(copy.reservedReached, original.reservedReached);
+    assert.deepEqual([...copy.reservedGranted], [...original.reservedGranted]);
+    const engine = createPolicyEngine();
+    engine.upsert(copy);
+    assert.ok(engine.check(ADMIN, 'spike/system/acl', ['write']).allowed);
+    // Construction does not compile: a pattern that does not compile is noticed on first use only.
+    const unchecked = fromPolicyTransfer({
+      record: policy('bad', '(', '(', ['read']),
+      reservedReached: [],
+      reservedGranted: [],
+    });
+    assert.throws(() => unchecked.pathRegex);
+  });
+
   it('reports every completed change to onChange, and nothing else', () => {
     let changes = 0;
-    const engine = createPolicyEngine({ onChange: () => changes++ });
+    const kinds: string[] = [];
+    const engine = createPolicyEngine({
+      onChange: (change) => {
+        changes++;
+        kinds.push(change.kind === 'remove' ? `remove ${change.name}` : change.kind);
+      },
+    });
     engine.upsert(policy('p', anchoredIdFor(ADMIN), '^a$', ['read']));
     assert.equal(changes, 1);
     assert.throws(() => engine.upsert(policy('p', anchoredIdFor(ADMIN), '(', ['read'])), InvalidPolicyError);
@@ -193,6 +223,7 @@ describe('policy engine: lifecycle and caching', () => {
     assert.equal(engine.remove('p'), true);
     engine.load([policy('q', anchoredIdFor(ADMIN), '^q$', ['read'])]);
     assert.equal(changes, 3);
+    assert.deepEqual(kinds, ['upsert', 'remove p', 'load']);
   });
 
   it('a failed upsert leaves the previous policy in place', () => {

@@ -72,14 +72,35 @@ export interface PolicyLoadResult {
 }
 
 export interface PolicyEngine {
-  /** Replace every policy. Invalid ones are skipped and reported. */
-  load(records: readonly PolicyRecord[]): PolicyLoadResult;
+  /**
+   * Replace every policy. Invalid ones are skipped and reported. Already compiled policies (from
+   * another engine, see `fromPolicyTransfer`) are installed without compiling them again.
+   */
+  load(records: readonly (PolicyRecord | CompiledPolicy)[]): PolicyLoadResult;
   /** Insert or replace by name. Throws `InvalidPolicyError` (nothing changes) when invalid. */
   upsert(policy: PolicyRecord | CompiledPolicy): CompiledPolicy;
   /** Returns false when no such policy was loaded. */
   remove(name: string): boolean;
   check(peerId: string, path: string, wanted: readonly Permission[]): AccessDecision;
+  /** Every installed policy, in evaluation order: loading them elsewhere gives the same decisions. */
+  all(): readonly CompiledPolicy[];
   readonly size: number;
+}
+
+/** A completed change of an engine, as reported to `onChange`. */
+export type PolicyChange =
+  | { readonly kind: 'load'; readonly policies: readonly CompiledPolicy[] }
+  | { readonly kind: 'upsert'; readonly policy: CompiledPolicy }
+  | { readonly kind: 'remove'; readonly name: string };
+
+/**
+ * A compiled policy as plain data (structured-cloneable): what another engine (another thread)
+ * needs to install it without compiling and analysing its patterns again.
+ */
+export interface PolicyTransfer {
+  readonly record: PolicyRecord;
+  readonly reservedReached: readonly string[];
+  readonly reservedGranted: readonly string[];
 }
 
 export interface PolicyEngineOptions {
@@ -88,7 +109,7 @@ export interface PolicyEngineOptions {
   /** How many (peer, permissions, path) decisions to remember (default 16384; 0 = none). */
   decisionCacheSize?: number;
   /** Called after every completed change (load, upsert, effective remove). */
-  onChange?: () => void;
+  onChange?: (change: PolicyChange) => void;
 }
 
 function compileOrThrow(pattern: string, field: string, name: string): RE2JS {
@@ -186,7 +207,32 @@ function analyse(record: PolicyRecord): Pick<CompiledPolicy, 'reservedReached' |
  * pattern. The compiled regexes are not kept: `idRegex`/`pathRegex` compile again on first use.
  */
 export function compilePolicy(record: PolicyRecord): CompiledPolicy {
-  const { reservedReached, reservedGranted } = analyse(record);
+  return assemble(record, analyse(record));
+}
+
+export function toPolicyTransfer(policy: CompiledPolicy): PolicyTransfer {
+  return {
+    record: policy.record,
+    reservedReached: [...policy.reservedReached],
+    reservedGranted: [...policy.reservedGranted],
+  };
+}
+
+/**
+ * The compiled policy another engine sent (`toPolicyTransfer`). Its patterns were validated and
+ * analysed there; they are compiled here only on first use, like any compiled policy's.
+ */
+export function fromPolicyTransfer(transfer: PolicyTransfer): CompiledPolicy {
+  return assemble(transfer.record, {
+    reservedReached: [...transfer.reservedReached],
+    reservedGranted: new Set(transfer.reservedGranted),
+  });
+}
+
+function assemble(
+  record: PolicyRecord,
+  { reservedReached, reservedGranted }: Pick<CompiledPolicy, 'reservedReached' | 'reservedGranted'>,
+): CompiledPolicy {
   const idRegex = lazy(record.spiffeIdPattern);
   const pathRegexOf = lazy(record.pathPattern);
   return {
@@ -263,6 +309,13 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     decisions.clear();
   };
 
+  /** Every policy in evaluation order (groups as first installed, then members as installed). */
+  const ordered = (): CompiledPolicy[] => {
+    const out: CompiledPolicy[] = [];
+    for (const group of byIdPattern.values()) for (const p of group.members.values()) out.push(p);
+    return out;
+  };
+
   const install = (p: CompiledPolicy): void => {
     uninstall(p.name);
     byName.set(p.name, p);
@@ -336,7 +389,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       for (const record of records) {
         let compiled: CompiledPolicy;
         try {
-          compiled = compilePolicy(record);
+          compiled = isCompiled(record) ? record : compilePolicy(record);
         } catch (err) {
           const reason = err instanceof BadRequestError ? err.detail : 'failed to compile';
           result.rejected.push({ name: record.name, reason });
@@ -347,7 +400,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
         if (!rule.ok) result.restricted.push({ name: record.name, reason: rule.reason });
       }
       result.loaded = byName.size;
-      options.onChange?.();
+      options.onChange?.({ kind: 'load', policies: ordered() });
       return result;
     },
     upsert(policy) {
@@ -356,14 +409,14 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       if (!rule.ok) throw new InvalidPolicyError(rule.reason);
       install(compiled);
       changed();
-      options.onChange?.();
+      options.onChange?.({ kind: 'upsert', policy: compiled });
       return compiled;
     },
     remove(name) {
       const removed = uninstall(name);
       if (removed) {
         changed();
-        options.onChange?.();
+        options.onChange?.({ kind: 'remove', name });
       }
       return removed;
     },
@@ -383,6 +436,9 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       }
       decisions.set(key, decision);
       return decision;
+    },
+    all() {
+      return ordered();
     },
     get size() {
       return byName.size;

@@ -23,14 +23,7 @@ import { createSerialQueue } from './route/deps.ts';
 import { createRoutes } from './route/table.ts';
 import { createNexusState, type NexusState } from './state.ts';
 import { createStoreFromConfig } from './store-factory.ts';
-import {
-  bump,
-  COMMITS,
-  createApiThreads,
-  createCounters,
-  POLICY_CHANGES,
-  type ApiThreads,
-} from './threads/api-threads.ts';
+import { bump, COMMITS, createApiThreads, createCounters, type ApiThreads } from './threads/api-threads.ts';
 
 export interface NexusDeps {
   /** Our own X.509-SVID and the trust bundles. Its SPIFFE ID must be a Nexus ID. */
@@ -74,6 +67,8 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
 
   // With API threads, the shared counters tell the workers about every commit and policy change.
   const counters = config.apiThreads > 1 ? createCounters() : undefined;
+  // Assigned once the request handler exists; no policy changes before (the key comes later).
+  let threads: ApiThreads | undefined = undefined;
   const store =
     deps.store ??
     createStoreFromConfig(
@@ -86,7 +81,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     state = await createNexusState({
       store,
       logger,
-      ...(counters === undefined ? {} : { onPoliciesChanged: () => bump(counters, POLICY_CHANGES) }),
+      ...(counters === undefined ? {} : { onPoliciesChanged: (change) => threads?.policyChanged(change) }),
     });
   } catch (err) {
     await store.close();
@@ -134,7 +129,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
 
-  const threads: ApiThreads | undefined =
+  threads =
     counters === undefined
       ? undefined
       : createApiThreads({
@@ -148,6 +143,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           onRootKey: (fn) => {
             state.onReady(() => state.withRootKey(fn));
           },
+          policies: () => state.policies.all(),
         });
 
   const api: HttpsServer = createMtlsServer(

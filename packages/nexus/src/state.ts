@@ -13,6 +13,7 @@ import {
   randomBytes,
   zeroize,
   type Logger,
+  type PolicyChange,
   type PolicyEngine,
   type SecretStore,
 } from '@spike-ts/core';
@@ -58,7 +59,12 @@ export interface NexusStateOptions {
   readonly store: SecretStore;
   readonly logger: Logger;
   /** Called after every change of the compiled policies (API threads follow it). */
-  readonly onPoliciesChanged?: () => void;
+  readonly onPoliciesChanged?: (change: PolicyChange) => void;
+  /**
+   * false: installing the root key does not load the policies from the store; they arrive from
+   * elsewhere (an API thread gets the main thread's). Default true.
+   */
+  readonly loadPoliciesFromStore?: boolean;
 }
 
 export async function createNexusState(options: NexusStateOptions): Promise<NexusState> {
@@ -100,7 +106,7 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     }
     try {
       await store.unlock(candidate);
-      await loadPolicies();
+      if (options.loadPoliciesFromStore !== false) await loadPolicies();
       cipherKey = derivePurposeKey(candidate, 'cipher');
       rootKey = candidate;
     } catch (err) {

@@ -8,24 +8,28 @@
  * internal HTTP server that runs the very same request handler. The caller's SPIFFE ID, checked
  * by the worker's mTLS layer, travels in a header that is trusted on bridged connections only.
  *
- * Coherence: the main thread is the only writer. After each commit and each policy change it
- * bumps a shared counter; workers check both on every request they answer themselves (emptying
- * their read cache, reloading their policies), so a write acknowledged on one connection is seen
- * by the next request on any other. The root key is posted to each worker once the main thread
- * has it; until a worker has installed it, the worker hands its reads to the main thread too.
+ * Coherence: the main thread is the only writer. After each commit it bumps a shared counter;
+ * a worker that sees it move empties its read cache. Each policy change is posted to every worker
+ * (the policy, already validated and analysed, as plain data) on a port of its own, and then a
+ * second counter is set to that change's sequence number; a worker that sees that counter ahead of
+ * what it applied takes the waiting messages synchronously (`receiveMessageOnPort`) before it
+ * authorizes. So a write or policy change acknowledged on one connection is seen by the next
+ * request on any other. The root key is posted to each worker once the main thread has it; until
+ * a worker has installed it, the worker hands its reads to the main thread too.
  */
 import http from 'node:http';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { Worker, type MessagePort } from 'node:worker_threads';
-import type { Logger } from '@spike-ts/core';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { CompiledPolicy, Logger, PolicyChange } from '@spike-ts/core';
 import { isSpikeCompatibleId } from '@spike-ts/identity';
+import { createPolicyFeed } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
 
 /** Header that carries the caller's SPIFFE ID over the bridge ('' = none). */
 export const BRIDGE_PEER_HEADER = 'x-spike-bridge-peer';
 /** Index in the shared counters: commits of the main thread's store. */
 export const COMMITS = 0;
-/** Index in the shared counters: changes of the main thread's compiled policies. */
+/** Index in the shared counters: sequence number of the last policy change posted to workers. */
 export const POLICY_CHANGES = 1;
 
 export type WorkerToMain =
@@ -38,6 +42,8 @@ export type MainToWorker =
 export interface ApiWorkerData {
   readonly index: number;
   readonly counters: Int32Array;
+  /** Policy changes of the main thread (see `policy-feed.ts`), starting with a full snapshot. */
+  readonly policyPort: MessagePort;
   /** Where the main thread's API server is bound (the port actually bound, never 0). */
   readonly port: number;
   readonly host: string | undefined;
@@ -63,11 +69,15 @@ export interface ApiThreadsOptions {
   readonly logger: Logger;
   /** Calls `fn` with the root key once there is one (and right away if there is). */
   readonly onRootKey: (fn: (key: Uint8Array) => void) => void;
+  /** The main thread's policies now, in evaluation order. */
+  readonly policies: () => readonly CompiledPolicy[];
 }
 
 export interface ApiThreads {
   /** The caller of a bridged request, or null when `req` did not come over a bridge. */
   bridgedPeer(req: IncomingMessage): string | undefined | null;
+  /** Posts a change of the main thread's policies to every worker (call after each change). */
+  policyChanged(change: PolicyChange): void;
   /** Starts the workers on the main thread's bound port; resolves once each one listens. */
   start(port: number, host: string | undefined): Promise<void>;
   stop(): Promise<void>;
@@ -87,6 +97,7 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
     options.handler,
   );
   const workers = new Set<Worker>();
+  const feed = createPolicyFeed(options.counters, POLICY_CHANGES);
   let stopping = false;
   let rootKeyWanted = false;
 
@@ -106,8 +117,16 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
 
   const startWorker = (index: number, port: number, host: string | undefined): Promise<void> =>
     new Promise((resolve, reject) => {
-      const workerData: ApiWorkerData = { index, counters: options.counters, port, host };
-      const worker = new Worker(WORKER_URL, { workerData });
+      const policies = new MessageChannel();
+      feed.subscribe(policies.port1, options.policies());
+      const workerData: ApiWorkerData = {
+        index,
+        counters: options.counters,
+        policyPort: policies.port2,
+        port,
+        host,
+      };
+      const worker = new Worker(WORKER_URL, { workerData, transferList: [policies.port2] });
       workers.add(worker);
       let listening = false;
       worker.on('message', (msg: WorkerToMain) => {
@@ -129,6 +148,8 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
       });
       worker.on('exit', (code) => {
         workers.delete(worker);
+        feed.unsubscribe(policies.port1);
+        policies.port1.close();
         if (!stopping)
           log.error('API thread exited; the other threads keep serving', { thread: index, code });
         if (!listening) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
@@ -136,6 +157,9 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
     });
 
   return {
+    policyChanged(change) {
+      feed.publish(change);
+    },
     bridgedPeer(req) {
       if (!bridged.has(req.socket)) return null;
       const value = req.headers[BRIDGE_PEER_HEADER];

@@ -27,6 +27,7 @@ import {
   type MainToWorker,
   type WorkerToMain,
 } from './api-threads.ts';
+import { createPolicyMirror } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
 
 const LOCAL_TARGET = `${URL_SECRETS}?action=${ACTION_GET}`;
@@ -44,7 +45,7 @@ const HOP_BY_HOP = new Set([
 
 if (parentPort === null) throw new Error('api-worker.ts runs as a worker thread only');
 const port: MessagePort = parentPort;
-const { index, counters, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
+const { index, counters, policyPort, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
 const send = (msg: WorkerToMain, transfer?: readonly MessagePort[]): void =>
   port.postMessage(msg, transfer as never);
 
@@ -79,7 +80,7 @@ async function run(): Promise<void> {
   const store = createStoreFromConfig(config, logger, {
     peerCommits: () => Atomics.load(counters, COMMITS),
   });
-  const state = await createNexusState({ store, logger });
+  const state = await createNexusState({ store, logger, loadPoliciesFromStore: false });
   const audit = createAuditLog(
     openAuditSink(config.audit, (err) =>
       logger.error('audit sink failed; audit records are being lost', { err }),
@@ -108,22 +109,14 @@ async function run(): Promise<void> {
     peerId: tlsPeer,
   });
 
-  // Policies follow the main thread's: reloaded from this thread's connection whenever the
-  // shared change counter moved (the main thread bumps it after the change is committed).
-  let policiesSeen = Atomics.load(counters, POLICY_CHANGES);
-  let reloading: Promise<void> | undefined;
-  const syncPolicies = async (): Promise<void> => {
-    while (Atomics.load(counters, POLICY_CHANGES) !== policiesSeen) {
-      reloading ??= (async () => {
-        policiesSeen = Atomics.load(counters, POLICY_CHANGES);
-        const result = state.policies.load(await store.listPolicies());
-        logger.debug('policies reloaded', { count: result.loaded });
-      })().finally(() => {
-        reloading = undefined;
-      });
-      await reloading;
-    }
-  };
+  // Policies mirror the main thread's (see policy-feed.ts); never loaded from this connection.
+  const policies = createPolicyMirror({
+    engine: state.policies,
+    port: policyPort,
+    counters,
+    index: POLICY_CHANGES,
+    logger,
+  });
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   agent.createConnection = () => {
@@ -155,21 +148,11 @@ async function run(): Promise<void> {
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method !== 'POST' || req.url !== LOCAL_TARGET || !state.isReady()) {
-      forward(req, res);
-      return;
-    }
-    if (Atomics.load(counters, POLICY_CHANGES) === policiesSeen && reloading === undefined) {
+    if (req.method === 'POST' && req.url === LOCAL_TARGET && state.isReady() && policies.current()) {
       local(req, res);
-      return;
+    } else {
+      forward(req, res);
     }
-    syncPolicies().then(
-      () => local(req, res),
-      (err: unknown) => {
-        logger.error('policy reload failed; handing the request to the main thread', { err });
-        forward(req, res);
-      },
-    );
   };
 
   const server = createMtlsServer(
@@ -202,6 +185,7 @@ async function run(): Promise<void> {
       server.closeAllConnections();
       server.close();
       agent.destroy();
+      policies.close();
       void Promise.allSettled([audit.close(), store.close(), source.close()]).then(() => {
         state.close();
         port.close();
