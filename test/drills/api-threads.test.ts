@@ -108,6 +108,36 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
     assert.equal(got.status, 404);
   });
 
+  it('after kill -9 and recovery from the keepers, every thread has the key and the policies again', async () => {
+    const policy = {
+      name: 'threads-recovered',
+      spiffeIdPattern: '^spiffe://spike\\.ist/workload/demo$',
+      pathPattern: '^threads/.*$',
+      permissions: ['read'],
+    };
+    assert.equal((await call(pilot, '/v1/acl/policy', policy)).status, 200);
+    await put('before-kill');
+    await drill.stack.killNexus();
+    const mark = drill.logMark('nexus');
+    await drill.startNexus();
+    await drill.waitReady();
+    await drill.logMatching('nexus', mark, /"source":"keepers"/);
+    // Both API threads of the new process install the key that the keepers gave back.
+    await drill.logMatching(
+      'nexus',
+      mark,
+      /root key installed in API thread.*root key installed in API thread/s,
+    );
+    pilot = await drill.mtlsAs('pilot', 'nexus');
+    demo = await drill.mtlsAs('demo', 'nexus');
+    assert.deepEqual(await readsAsDemo(), all('200 before-kill'));
+    assert.equal(
+      (await call(pilot, '/v1/acl/policy?action=delete', { id: 'threads-recovered' })).status,
+      200,
+    );
+    assert.deepEqual(await readsAsDemo(), all('401 access_unauthorized'));
+  });
+
   it('refuses to start a second Nexus with API threads on the same port (no silent port sharing)', async () => {
     const dir = await mkdtemp('/tmp/spx-second-');
     try {
