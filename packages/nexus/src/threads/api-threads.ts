@@ -71,6 +71,13 @@ export interface ApiThreadsOptions {
   readonly onRootKey: (fn: (key: Uint8Array) => void) => void;
   /** The main thread's policies now, in evaluation order. */
   readonly policies: () => readonly CompiledPolicy[];
+  /** The worker script (tests replace it). */
+  readonly workerUrl?: URL;
+  /**
+   * Delay before restarting a worker that exited: `firstMs`, doubled after each exit of a worker
+   * that ran less than `stableMs`, at most `maxMs`. Defaults 1 s, 30 s, 60 s.
+   */
+  readonly restart?: { readonly firstMs: number; readonly maxMs: number; readonly stableMs: number };
 }
 
 export interface ApiThreads {
@@ -98,8 +105,33 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
   );
   const workers = new Set<Worker>();
   const feed = createPolicyFeed(options.counters, POLICY_CHANGES);
+  const restart = options.restart ?? { firstMs: 1_000, maxMs: 30_000, stableMs: 60_000 };
+  /** Per worker index: exits in a row of a worker that did not run for `stableMs`. */
+  const quickExits = new Map<number, number>();
+  const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let rootKeyWanted = false;
+
+  // A worker that exits is started again (with the policy snapshot and, once listening, the root
+  // key, like the first time); until then its connections are gone and new ones go to the others.
+  const scheduleRestart = (index: number, port: number, host: string | undefined, ranMs: number): void => {
+    const exits = ranMs >= restart.stableMs ? 0 : (quickExits.get(index) ?? 0) + 1;
+    quickExits.set(index, exits);
+    const delayMs = Math.min(restart.firstMs * 2 ** Math.max(0, exits - 1), restart.maxMs);
+    log.error('API thread exited; restarting it, the other threads keep serving', {
+      thread: index,
+      inMs: delayMs,
+    });
+    const timer = setTimeout(() => {
+      restartTimers.delete(timer);
+      if (stopping) return;
+      startWorker(index, port, host, true).then(
+        () => log.info('API thread restarted', { thread: index }),
+        (err: unknown) => log.error('API thread could not be restarted', { thread: index, err }),
+      );
+    }, delayMs);
+    restartTimers.add(timer);
+  };
 
   const sendRootKey = (worker: Worker): void => {
     options.onRootKey((key) => {
@@ -115,8 +147,14 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
     });
   };
 
-  const startWorker = (index: number, port: number, host: string | undefined): Promise<void> =>
+  const startWorker = (
+    index: number,
+    port: number,
+    host: string | undefined,
+    isRestart = false,
+  ): Promise<void> =>
     new Promise((resolve, reject) => {
+      const startedAt = Date.now();
       const policies = new MessageChannel();
       feed.subscribe(policies.port1, options.policies());
       const workerData: ApiWorkerData = {
@@ -126,7 +164,10 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
         port,
         host,
       };
-      const worker = new Worker(WORKER_URL, { workerData, transferList: [policies.port2] });
+      const worker = new Worker(options.workerUrl ?? WORKER_URL, {
+        workerData,
+        transferList: [policies.port2],
+      });
       workers.add(worker);
       let listening = false;
       worker.on('message', (msg: WorkerToMain) => {
@@ -150,9 +191,9 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
         workers.delete(worker);
         feed.unsubscribe(policies.port1);
         policies.port1.close();
-        if (!stopping)
-          log.error('API thread exited; the other threads keep serving', { thread: index, code });
         if (!listening) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
+        // A worker that fails at Nexus's start fails the start; any later exit is retried.
+        if (!stopping && (listening || isRestart)) scheduleRestart(index, port, host, Date.now() - startedAt);
       });
     });
 
@@ -171,6 +212,8 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
     },
     async stop() {
       stopping = true;
+      for (const timer of restartTimers) clearTimeout(timer);
+      restartTimers.clear();
       await Promise.all(
         [...workers].map(async (worker) => {
           const exited = new Promise((resolve) => worker.once('exit', resolve));
