@@ -23,7 +23,7 @@ import { createSerialQueue } from './route/deps.ts';
 import { createRoutes } from './route/table.ts';
 import { createNexusState, type NexusState } from './state.ts';
 import { createStoreFromConfig } from './store-factory.ts';
-import { bump, COMMITS, createApiThreads, createCounters, type ApiThreads } from './threads/api-threads.ts';
+import { createApiThreads, createCounters, type ApiThreads } from './threads/api-threads.ts';
 
 export interface NexusDeps {
   /** Our own X.509-SVID and the trust bundles. Its SPIFFE ID must be a Nexus ID. */
@@ -74,7 +74,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     createStoreFromConfig(
       config,
       logger,
-      counters === undefined ? {} : { onCommit: () => bump(counters, COMMITS) },
+      counters === undefined ? {} : { onCommit: (paths) => threads?.committed(paths) },
     );
   let state: NexusState;
   try {

@@ -7,7 +7,7 @@ import type { NexusConfig } from './config.ts';
 export function createStoreFromConfig(
   config: NexusConfig,
   logger: Logger,
-  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerCommits'> = {},
+  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges'> = {},
 ): SecretStore {
   if (config.backend === 'memory') return createMemoryStore({ logger });
   return createSqliteStore({

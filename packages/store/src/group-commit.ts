@@ -18,7 +18,8 @@ export type PreparedWrite<T> = () => T;
 
 export interface TransactionControl<B> {
   begin(): void;
-  commit(): void;
+  /** Commits the open transaction; `batch` is the state every `prepare` of it saw. */
+  commit(batch: B): void;
   /** Must not throw when no transaction is open. */
   rollback(): void;
   /** Fresh per-batch state handed to every `prepare` of the batch (e.g. a read overlay). */
@@ -95,7 +96,7 @@ export function createGroupCommit<B>(tx: TransactionControl<B>, maxBatchSize: nu
       applied.push({ job, result });
     }
     try {
-      tx.commit();
+      tx.commit(batch);
     } catch (err) {
       failAll(
         applied.map((a) => a.job),

@@ -57,28 +57,22 @@ describe('RowCache', () => {
     assert.equal(cache.bytes, 0);
   });
 
-  it('empties itself on every read after the peer commit counter moved, within the same turn', () => {
-    let peers = 0;
-    let checks = 0;
-    const cache = new RowCache(
-      1 << 20,
-      () => 0,
-      () => {
-        checks++;
-        return peers;
-      },
-    );
+  it('runs the peer hook on every read, within the same turn', () => {
+    let syncs = 0;
+    const cache = new RowCache(1 << 20, () => 0);
+    cache.followPeers(() => {
+      syncs++;
+      if (syncs === 3) cache.delete('a');
+    });
     cache.sync();
     cache.add('a', id, head('a'));
-    cache.sync();
-    assert.equal(cache.size, 1, 'an unchanged counter keeps the cache');
-    peers = 1;
-    cache.sync();
-    assert.equal(cache.size, 0, 'a peer commit is seen at once, not only on the next turn');
     cache.add('b', id, head('b'));
     cache.sync();
-    assert.equal(cache.size, 1);
-    assert.equal(checks, 4, 'the counter is read on every sync');
+    assert.equal(cache.size, 2);
+    cache.sync();
+    assert.equal(syncs, 3, 'the hook runs on every sync, not once per turn');
+    assert.equal(cache.get('a'), undefined, 'what a peer changed is gone at once');
+    assert.ok(cache.get('b'), 'the rest stays');
   });
 
   it('keeps nothing with a zero budget, and ignores versions of entries no longer cached', () => {
@@ -129,31 +123,54 @@ describe('sqlite store read cache and other connections', () => {
     assert.equal(await a.getSecretVersion('s', 0), undefined);
   });
 
-  it('onCommit counts each commit; a reader given that counter follows the writer', async (t) => {
+  it('onCommit reports the paths each commit changed; a reader told them drops only those', async (t) => {
     const dataDir = tempDataDir(t);
     const key = randomBytes(32);
-    const counter = new Int32Array(new SharedArrayBuffer(4));
-    let commits = 0;
+    const commits: string[][] = [];
+    let pending: string[] = [];
     const writer = createSqliteStore({
       dataDir,
-      onCommit: () => {
-        commits++;
-        Atomics.add(counter, 0, 1);
+      onCommit: (paths) => {
+        commits.push([...paths]);
+        pending.push(...paths);
       },
     });
-    const reader = createSqliteStore({ dataDir, peerCommits: () => Atomics.load(counter, 0) });
+    const dropped: string[] = [];
+    const reader = createSqliteStore({
+      dataDir,
+      peerChanges: (cache) => () => {
+        for (const path of pending) {
+          dropped.push(path);
+          cache.drop(path);
+        }
+        pending = [];
+      },
+    });
     t.after(async () => {
       await writer.close();
       await reader.close();
     });
     await writer.unlock(key);
     await reader.unlock(key);
-    const before = commits;
-    await writer.updateSecret('s', putVersion('s', { v: '1' }));
-    assert.equal(commits, before + 1, 'onCommit runs once per committed write');
+    await Promise.all([
+      writer.updateSecret('s', putVersion('s', { v: '1' })),
+      writer.updateSecret('u', putVersion('u', { v: '1' })),
+    ]);
+    assert.deepEqual(commits.at(-1)?.sort(), ['s', 'u'], 'one commit for the batch, with both paths');
     assert.equal((await reader.getSecretVersion('s', 0))?.version?.data['v'], '1');
+    assert.equal((await reader.getSecretVersion('u', 0))?.version?.data['v'], '1');
+    await writer.putPolicy({
+      name: 'p',
+      spiffeIdPattern: '.*',
+      pathPattern: '.*',
+      permissions: ['read'],
+      createdTime: 1,
+      updatedTime: 1,
+    });
+    assert.deepEqual(commits.at(-1), [], 'a policy commit changes no secret');
     await writer.updateSecret('s', putVersion('s', { v: '2' }));
     assert.equal((await reader.getSecretVersion('s', 0))?.version?.data['v'], '2');
+    assert.deepEqual(dropped.sort(), ['s', 's', 'u']);
   });
 
   it('this connection sees its own writes at once, in the same turn', async (t) => {

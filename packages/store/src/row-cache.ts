@@ -32,6 +32,14 @@ export interface CachedSecret {
 
 /** Default budget: 64 MiB of sealed rows (about 50,000 versions of 1 KiB secrets). */
 export const DEFAULT_ROW_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** What another connection's changes may drop from a read cache. */
+export interface PeerChangeTarget {
+  /** Forget the secret at `path` (its rows changed). */
+  drop(path: string): void;
+  /** Forget everything (what changed is not known). */
+  dropAll(): void;
+}
 /** What an entry costs besides its sealed rows (lookup id, opened head, map): an estimate. */
 const ENTRY_OVERHEAD = 512;
 
@@ -42,35 +50,32 @@ export class RowCache {
   #bytes = 0;
   #seen: number | undefined;
   #checked = false;
-  readonly #peerCommits: (() => number) | undefined;
-  #peerSeen: number | undefined;
+  #peerSync: (() => void) | undefined;
   readonly #endTurn = (): void => {
     this.#checked = false;
   };
 
   /** `dataVersion` reads `PRAGMA data_version` on the connection the cache serves. */
-  /**
-   * `peerCommits`: a counter other connections of this process bump after each commit; checked
-   * on every read (an atomic load), so a read on one thread sees a write acknowledged on another.
-   */
-  constructor(budgetBytes: number, dataVersion: () => number, peerCommits?: () => number) {
+  constructor(budgetBytes: number, dataVersion: () => number) {
     if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
       throw new RangeError('row cache budget must be a non-negative integer (bytes)');
     }
     this.#budget = budgetBytes;
     this.#dataVersion = dataVersion;
-    this.#peerCommits = peerCommits;
+  }
+
+  /**
+   * `sync` runs before every read from this cache and drops what other connections of this
+   * process changed (see `PeerChangeTarget`), so a read on one thread sees a write acknowledged
+   * on another at once, not only on the next turn of the event loop.
+   */
+  followPeers(sync: () => void): void {
+    this.#peerSync = sync;
   }
 
   /** Empties the cache when another connection committed since the last check (once per turn). */
   sync(): void {
-    if (this.#peerCommits !== undefined) {
-      const peers = this.#peerCommits();
-      if (peers !== this.#peerSeen) {
-        this.clear();
-        this.#peerSeen = peers;
-      }
-    }
+    this.#peerSync?.();
     if (this.#checked) return;
     this.#checked = true;
     setImmediate(this.#endTurn).unref();

@@ -34,7 +34,7 @@ import type {
   SecretVersionRead,
 } from '@spike-ts/core';
 import { createGroupCommit } from './group-commit.ts';
-import { DEFAULT_ROW_CACHE_BYTES, RowCache } from './row-cache.ts';
+import { DEFAULT_ROW_CACHE_BYTES, RowCache, type PeerChangeTarget } from './row-cache.ts';
 import { checkName, checkVersionNumber, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
 import { asPromise } from './as-promise.ts';
 import { checkRootKey } from './root-key.ts';
@@ -67,13 +67,17 @@ export interface SqliteStoreOptions {
   maxBatchSize?: number;
   /** Bytes of sealed rows the read cache may hold (0 = no cache). Default 64 MiB. */
   rowCacheBytes?: number;
-  /** Called after every successful COMMIT of this connection, before its callers are answered. */
-  onCommit?: () => void;
   /**
-   * A counter that other connections of this process bump after each commit (see `onCommit`):
-   * the read cache is emptied whenever it moved, checked on every read.
+   * Called after every successful COMMIT of this connection, before its callers are answered,
+   * with the paths of the secrets it changed (empty for policy changes).
    */
-  peerCommits?: () => number;
+  onCommit?: (secretPaths: readonly string[]) => void;
+  /**
+   * What other connections of this process commit (see `onCommit`), consulted before every read
+   * from the cache: `peerChanges(cache)` is called once and returns a `sync` that drops the
+   * entries of the secrets they changed (`cache.drop`), or everything (`cache.dropAll`).
+   */
+  peerChanges?: (cache: PeerChangeTarget) => () => void;
 }
 
 const KEY_CHECK = 'key-check';
@@ -94,20 +98,21 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     logger,
   });
   const s = prepareStatements(db);
-  const cache = new RowCache(
-    opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES,
-    () => integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
-    opts.peerCommits,
+  const cache = new RowCache(opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES, () =>
+    integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
   );
+  if (opts.peerChanges !== undefined) {
+    cache.followPeers(opts.peerChanges({ drop: (path) => cache.delete(path), dropAll: () => cache.clear() }));
+  }
   let codec: RowCodec | undefined;
   let closed = false;
 
   const commit = createGroupCommit<Batch>(
     {
       begin: () => db.exec('BEGIN IMMEDIATE'),
-      commit: () => {
+      commit: (batch) => {
         db.exec('COMMIT');
-        opts.onCommit?.();
+        opts.onCommit?.([...batch.keys()]);
       },
       rollback: () => {
         if (db.isTransaction) db.exec('ROLLBACK');

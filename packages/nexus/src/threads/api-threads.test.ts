@@ -15,7 +15,8 @@ const FAKE_WORKER = `
 import { appendFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 const note = (line) => appendFileSync(process.env.FAKE_WORKER_NOTES, line + '\\n');
-workerData.policyPort.on('message', (m) => note('policies ' + m.kind));
+workerData.policyPort.on('message', (m) => note('policies ' + m.body.kind));
+workerData.commitPort.on('message', (m) => note('commits from ' + m.seq));
 parentPort.on('message', (m) => {
   if (m.type === 'root-key') note('root key of ' + m.key.length + ' bytes');
   if (m.type === 'stop') process.exit(0);
@@ -76,6 +77,7 @@ describe('API threads: a worker that exits is restarted with backoff', () => {
       const lines = readFileSync(notes, 'utf8').split('\n');
       assert.ok(lines.filter((l) => l === 'policies load').length >= started - 1, lines.join(' | '));
       assert.ok(lines.filter((l) => l === 'root key of 32 bytes').length >= started - 1, lines.join(' | '));
+      assert.ok(lines.filter((l) => l === 'commits from 0').length >= started - 1, lines.join(' | '));
       await threads.stop();
       const after = restarts().length;
       await new Promise((r) => setTimeout(r, 400));

@@ -8,26 +8,26 @@
  * internal HTTP server that runs the very same request handler. The caller's SPIFFE ID, checked
  * by the worker's mTLS layer, travels in a header that is trusted on bridged connections only.
  *
- * Coherence: the main thread is the only writer. After each commit it bumps a shared counter;
- * a worker that sees it move empties its read cache. Each policy change is posted to every worker
- * (the policy, already validated and analysed, as plain data) on a port of its own, and then a
- * second counter is set to that change's sequence number; a worker that sees that counter ahead of
- * what it applied takes the waiting messages synchronously (`receiveMessageOnPort`) before it
- * authorizes. So a write or policy change acknowledged on one connection is seen by the next
- * request on any other. The root key is posted to each worker once the main thread has it; until
- * a worker has installed it, the worker hands its reads to the main thread too.
+ * Coherence: the main thread is the only writer. Two ordered feeds go from it to every worker
+ * (`feed.ts`): the paths of the secrets each commit changed (the worker drops those entries from
+ * its read cache) and each change of its policy engine (the worker's engine replays it). A worker
+ * catches up with both, synchronously, before it answers a read, so a write or policy change
+ * acknowledged on one connection is seen by the next request on any other. The root key is
+ * posted to each worker once the main thread has it; until a worker has installed it, the worker
+ * hands its reads to the main thread too.
  */
 import http from 'node:http';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { CompiledPolicy, Logger, PolicyChange } from '@spike-ts/core';
 import { isSpikeCompatibleId } from '@spike-ts/identity';
-import { createPolicyFeed } from './policy-feed.ts';
+import { createFeed } from './feed.ts';
+import { policyBody, policySnapshot, type PolicyBody } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
 
 /** Header that carries the caller's SPIFFE ID over the bridge ('' = none). */
 export const BRIDGE_PEER_HEADER = 'x-spike-bridge-peer';
-/** Index in the shared counters: commits of the main thread's store. */
+/** Index in the shared counters: the commit feed (secret paths each commit changed). */
 export const COMMITS = 0;
 /** Index in the shared counters: sequence number of the last policy change posted to workers. */
 export const POLICY_CHANGES = 1;
@@ -44,6 +44,8 @@ export interface ApiWorkerData {
   readonly counters: Int32Array;
   /** Policy changes of the main thread (see `policy-feed.ts`), starting with a full snapshot. */
   readonly policyPort: MessagePort;
+  /** The secret paths each commit of the main thread changed (`readonly string[]` bodies). */
+  readonly commitPort: MessagePort;
   /** Where the main thread's API server is bound (the port actually bound, never 0). */
   readonly port: number;
   readonly host: string | undefined;
@@ -51,10 +53,6 @@ export interface ApiWorkerData {
 
 export function createCounters(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(8));
-}
-
-export function bump(counters: Int32Array, index: number): void {
-  Atomics.add(counters, index, 1);
 }
 
 export interface ApiThreadsOptions {
@@ -85,6 +83,8 @@ export interface ApiThreads {
   bridgedPeer(req: IncomingMessage): string | undefined | null;
   /** Posts a change of the main thread's policies to every worker (call after each change). */
   policyChanged(change: PolicyChange): void;
+  /** Posts the secret paths a commit changed to every worker (call after each commit). */
+  committed(secretPaths: readonly string[]): void;
   /** Starts the workers on the main thread's bound port; resolves once each one listens. */
   start(port: number, host: string | undefined): Promise<void>;
   stop(): Promise<void>;
@@ -104,7 +104,8 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
     options.handler,
   );
   const workers = new Set<Worker>();
-  const feed = createPolicyFeed(options.counters, POLICY_CHANGES);
+  const policyFeed = createFeed<PolicyBody>(options.counters, POLICY_CHANGES);
+  const commitFeed = createFeed<readonly string[]>(options.counters, COMMITS);
   const restart = options.restart ?? { firstMs: 1_000, maxMs: 30_000, stableMs: 60_000 };
   /** Per worker index: exits in a row of a worker that did not run for `stableMs`. */
   const quickExits = new Map<number, number>();
@@ -156,17 +157,20 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
     new Promise((resolve, reject) => {
       const startedAt = Date.now();
       const policies = new MessageChannel();
-      feed.subscribe(policies.port1, options.policies());
+      policyFeed.subscribe(policies.port1, policySnapshot(options.policies()));
+      const commits = new MessageChannel();
+      commitFeed.subscribe(commits.port1, []);
       const workerData: ApiWorkerData = {
         index,
         counters: options.counters,
         policyPort: policies.port2,
+        commitPort: commits.port2,
         port,
         host,
       };
       const worker = new Worker(options.workerUrl ?? WORKER_URL, {
         workerData,
-        transferList: [policies.port2],
+        transferList: [policies.port2, commits.port2],
       });
       workers.add(worker);
       let listening = false;
@@ -189,7 +193,9 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
       });
       worker.on('exit', (code) => {
         workers.delete(worker);
-        feed.unsubscribe(policies.port1);
+        policyFeed.unsubscribe(policies.port1);
+        commitFeed.unsubscribe(commits.port1);
+        commits.port1.close();
         policies.port1.close();
         if (!listening) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
         // A worker that fails at Nexus's start fails the start; any later exit is retried.
@@ -199,7 +205,10 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
 
   return {
     policyChanged(change) {
-      feed.publish(change);
+      policyFeed.publish(policyBody(change));
+    },
+    committed(secretPaths) {
+      commitFeed.publish(secretPaths);
     },
     bridgedPeer(req) {
       if (!bridged.has(req.socket)) return null;

@@ -27,6 +27,7 @@ import {
   type MainToWorker,
   type WorkerToMain,
 } from './api-threads.ts';
+import { followCommits, type Mirror } from './feed.ts';
 import { createPolicyMirror } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
 
@@ -45,7 +46,7 @@ const HOP_BY_HOP = new Set([
 
 if (parentPort === null) throw new Error('api-worker.ts runs as a worker thread only');
 const port: MessagePort = parentPort;
-const { index, counters, policyPort, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
+const { index, counters, policyPort, commitPort, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
 const send = (msg: WorkerToMain, transfer?: readonly MessagePort[]): void =>
   port.postMessage(msg, transfer as never);
 
@@ -77,8 +78,16 @@ async function run(): Promise<void> {
     env: process.env,
     logger,
   });
+  // The read cache follows the main thread's commits: each drops the secrets it changed.
+  let commits: Mirror | undefined;
   const store = createStoreFromConfig(config, logger, {
-    peerCommits: () => Atomics.load(counters, COMMITS),
+    peerChanges: followCommits({
+      port: commitPort,
+      counters,
+      index: COMMITS,
+      logger,
+      onMirror: (mirror) => (commits = mirror),
+    }),
   });
   const state = await createNexusState({ store, logger, loadPoliciesFromStore: false });
   const audit = createAuditLog(
@@ -186,6 +195,7 @@ async function run(): Promise<void> {
       server.close();
       agent.destroy();
       policies.close();
+      commits?.close();
       void Promise.allSettled([audit.close(), store.close(), source.close()]).then(() => {
         state.close();
         port.close();

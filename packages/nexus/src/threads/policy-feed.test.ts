@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { createPolicyEngine, silentLogger, type PolicyEngine, type PolicyRecord } from '@spike-ts/core';
 import type { Permission } from '@spike-ts/protocol';
-import { createPolicyFeed, createPolicyMirror, type PolicyFeed, type PolicyMirror } from './policy-feed.ts';
+import { createFeed, type Feed, type Mirror } from './feed.ts';
+import { createPolicyMirror, policyBody, policySnapshot, type PolicyBody } from './policy-feed.ts';
 
 const TD = 'spiffe://spike.ist';
 const policy = (
@@ -15,9 +16,9 @@ const policy = (
 
 interface Pair {
   readonly main: PolicyEngine;
-  readonly feed: PolicyFeed;
+  readonly feed: Feed<PolicyBody>;
   readonly counters: Int32Array;
-  mirror(): { engine: PolicyEngine; mirror: PolicyMirror };
+  mirror(): { engine: PolicyEngine; mirror: Mirror };
   close(): void;
 }
 
@@ -25,16 +26,16 @@ interface Pair {
 function pair(start = 0): Pair {
   const counters = new Int32Array(new SharedArrayBuffer(8));
   counters[1] = start;
-  const feed = createPolicyFeed(counters, 1);
-  const main = createPolicyEngine({ onChange: (change) => feed.publish(change) });
-  const mirrors: PolicyMirror[] = [];
+  const feed = createFeed<PolicyBody>(counters, 1);
+  const main = createPolicyEngine({ onChange: (change) => feed.publish(policyBody(change)) });
+  const mirrors: Mirror[] = [];
   return {
     main,
     feed,
     counters,
     mirror() {
       const { port1, port2 } = new MessageChannel();
-      feed.subscribe(port1, main.all());
+      feed.subscribe(port1, policySnapshot(main.all()));
       const engine = createPolicyEngine();
       const mirror = createPolicyMirror({ engine, port: port2, counters, index: 1, logger: silentLogger });
       mirrors.push(mirror);
@@ -167,22 +168,24 @@ describe('policy feed and mirror (API threads)', () => {
     const mirror = createPolicyMirror({ engine, port: port2, counters, index: 1, logger: silentLogger });
     try {
       assert.equal(mirror.current(), false, 'no snapshot yet');
-      port1.postMessage({ seq: 0, kind: 'load', policies: [] });
+      port1.postMessage({ seq: 0, body: { kind: 'load', policies: [] } });
       assert.equal(mirror.current(), true);
       // Change 2 without change 1: the mirror can no longer match the main engine.
       port1.postMessage({
         seq: 2,
-        kind: 'upsert',
-        policy: {
-          record: policy('x', '.*', '.*', ['super']),
-          reservedReached: [],
-          reservedGranted: [],
+        body: {
+          kind: 'upsert',
+          policy: {
+            record: policy('x', '.*', '.*', ['super']),
+            reservedReached: [],
+            reservedGranted: [],
+          },
         },
       });
       counters[1] = 2;
       assert.equal(mirror.current(), false);
       assert.equal(engine.size, 0, 'the out-of-order change was not applied');
-      port1.postMessage({ seq: 3, kind: 'load', policies: [] });
+      port1.postMessage({ seq: 3, body: { kind: 'load', policies: [] } });
       counters[1] = 3;
       assert.equal(mirror.current(), false, 'stays refused: only a restart of the thread recovers');
     } finally {
