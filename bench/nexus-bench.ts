@@ -91,10 +91,12 @@ let loadPid = 0;
 const scenarioWindows = new Map<string, [number, number]>();
 const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
 
+/** Runs `req` `repeats` times on `worker`; `during`, if given, runs beside each run (not measured). */
 async function measure(
   worker: LoadWorker,
   meta: { id: string; group: ScenarioGroup; title: string; policies: number },
   req: Omit<RunRequest, 'type'>,
+  during?: { readonly worker: LoadWorker; readonly req: Omit<RunRequest, 'type'> },
 ): Promise<ScenarioResult> {
   say(`${meta.title} (concurrency ${String(req.concurrency)}, ${String(repeats)} runs)`);
   const runs: MeasuredRun[] = [];
@@ -102,7 +104,10 @@ async function measure(
   for (let i = 0; i < repeats; i++) {
     const c0 = processCpuSeconds(nexusPid);
     const l0 = processCpuSeconds(loadPid);
-    const r = await worker.run(req);
+    const [r, beside] = await Promise.all([worker.run(req), during?.worker.run(during.req)]);
+    if (beside !== undefined && beside.errors > 0) {
+      throw new Error(`${meta.id}: ${String(beside.errors)} background requests failed`);
+    }
     const warm = (req.warmupMs ?? 0) / 1000;
     // CPU during the warm-up is included; scale it out by the share of time it took.
     const fraction = r.elapsedMs / 1000 / (r.elapsedMs / 1000 + warm);
@@ -115,7 +120,8 @@ async function measure(
     say(
       `  run ${String(i + 1)}/${String(repeats)}: ${String(run.throughput)}/s  p50 ${run.p50.toFixed(2)} ms  ` +
         `p99 ${run.p99.toFixed(2)} ms  errors ${String(run.errors)}  nexus CPU ${String(run.nexusCpuPercent)}%  ` +
-        `load CPU ${String(run.loadCpuPercent)}%`,
+        `load CPU ${String(run.loadCpuPercent)}%` +
+        (beside === undefined ? '' : `  (beside it: ${String(Math.round(beside.throughput))} writes/s)`),
     );
   }
   scenarioWindows.set(meta.id, [windowStart, monotonicMicros()]);
@@ -203,6 +209,27 @@ try {
         timed(c, readOp),
       );
     }
+    // Reads while other secrets are written: a commit must not cost the reads their cache.
+    await measure(
+      demo,
+      {
+        id: 'read-c64-with-writes',
+        group: 'reads',
+        title: 'secret get while 4 other callers put other secrets',
+        policies: 1,
+      },
+      timed(64, readOp),
+      {
+        worker: pilot,
+        req: timed(4, {
+          kind: 'put',
+          prefix: 'bench/bulk/',
+          keys: cfg.secrets,
+          start: 500_000,
+          valueBytes: cfg.valueBytes,
+        }),
+      },
+    );
   }
   if (only.includes('writes')) {
     for (const c of [1, 64]) {
