@@ -67,6 +67,10 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
 
   // With API threads, the shared counters tell the workers about every commit and policy change.
   const counters = config.apiThreads > 1 ? createCounters() : undefined;
+  if (counters !== undefined && deps.store !== undefined) {
+    // Workers follow the commits the configured store reports; another store would not report them.
+    throw new Error('SPIKE_NEXUS_API_THREADS above 1 needs the store built from the configuration');
+  }
   // Assigned once the request handler exists; no policy changes before (the key comes later).
   let threads: ApiThreads | undefined = undefined;
   const store =
@@ -199,6 +203,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
         try {
           await listenOn(health, config.health.port, config.health.host);
         } catch (err) {
+          await threads?.stop();
           await closeServer(api);
           throw err;
         }
