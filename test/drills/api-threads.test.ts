@@ -58,6 +58,19 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
     }
     return out;
   };
+  /** A policy that lets the demo workload read `threads/*`, applied by the superuser. */
+  const grantDemoRead = async (name: string): Promise<void> => {
+    const policy = {
+      name,
+      spiffeIdPattern: '^spiffe://spike\\.ist/workload/demo$',
+      pathPattern: '^threads/.*$',
+      permissions: ['read'],
+    };
+    assert.equal((await call(pilot, '/v1/acl/policy', policy)).status, 200);
+  };
+  const revokeDemoRead = async (name: string): Promise<void> => {
+    assert.equal((await call(pilot, '/v1/acl/policy?action=delete', { id: name })).status, 200);
+  };
   const all = (value: string): string[] => Array.from({ length: CONNECTIONS }, () => value);
 
   it('starts its API threads and logs them', async () => {
@@ -68,19 +81,13 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
     await put('one');
     assert.deepEqual(await readsAsDemo(), all('401 access_unauthorized'));
 
-    const policy = {
-      name: 'threads-reader',
-      spiffeIdPattern: '^spiffe://spike\\.ist/workload/demo$',
-      pathPattern: '^threads/.*$',
-      permissions: ['read'],
-    };
-    assert.equal((await call(pilot, '/v1/acl/policy', policy)).status, 200);
+    await grantDemoRead('threads-reader');
     assert.deepEqual(await readsAsDemo(), all('200 one'));
 
     await put('two');
     assert.deepEqual(await readsAsDemo(), all('200 two'));
 
-    assert.equal((await call(pilot, '/v1/acl/policy?action=delete', { id: 'threads-reader' })).status, 200);
+    await revokeDemoRead('threads-reader');
     assert.deepEqual(await readsAsDemo(), all('401 access_unauthorized'));
   });
 
@@ -109,13 +116,7 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
   });
 
   it('after kill -9 and recovery from the keepers, every thread has the key and the policies again', async () => {
-    const policy = {
-      name: 'threads-recovered',
-      spiffeIdPattern: '^spiffe://spike\\.ist/workload/demo$',
-      pathPattern: '^threads/.*$',
-      permissions: ['read'],
-    };
-    assert.equal((await call(pilot, '/v1/acl/policy', policy)).status, 200);
+    await grantDemoRead('threads-recovered');
     await put('before-kill');
     await drill.stack.killNexus();
     const mark = drill.logMark('nexus');
@@ -131,10 +132,7 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
     pilot = await drill.mtlsAs('pilot', 'nexus');
     demo = await drill.mtlsAs('demo', 'nexus');
     assert.deepEqual(await readsAsDemo(), all('200 before-kill'));
-    assert.equal(
-      (await call(pilot, '/v1/acl/policy?action=delete', { id: 'threads-recovered' })).status,
-      200,
-    );
+    await revokeDemoRead('threads-recovered');
     assert.deepEqual(await readsAsDemo(), all('401 access_unauthorized'));
   });
 

@@ -3,6 +3,7 @@
  * hardening knobs, parsed once at start-up into a frozen object. Unlike SPIKE, an invalid value
  * is a start-up error that names the variable and the rule; the value itself is never echoed.
  */
+import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { TrustRootConfigError, trustRootsFromEnv, type TrustRoots } from '@spike-ts/identity';
 import type { LogLevel } from '@spike-ts/core';
@@ -98,6 +99,20 @@ export const FORBIDDEN_DATA_DIRS: readonly string[] = Object.freeze([
   '/boot',
   '/root',
 ]);
+
+/**
+ * `loadConfig` for this process: its environment, home directory, user and working directory
+ * (what `spike-nexus` and each of its API threads read at start).
+ */
+export function loadConfigFromProcess(): NexusConfig {
+  let userName: string | undefined;
+  try {
+    userName = process.env.USER ?? userInfo().username;
+  } catch {
+    userName = undefined;
+  }
+  return loadConfig(process.env, { homeDir: homedir(), userName, cwd: process.cwd() });
+}
 
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConfig {
   const backend = readBackend(env);

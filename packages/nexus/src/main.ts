@@ -1,12 +1,11 @@
 /**
- * `spike-nexus`: the composition root and the only reader of the environment. Loads the
- * configuration, obtains the X.509-SVID from the Workload API, builds the Nexus and serves until
- * SIGINT/SIGTERM.
+ * `spike-nexus`: the composition root. Loads the configuration from the environment (as each
+ * API thread does, through the same `loadConfigFromProcess`), obtains the X.509-SVID from the
+ * Workload API, builds the Nexus and serves until SIGINT/SIGTERM.
  */
-import { homedir, userInfo } from 'node:os';
 import { createLogger } from '@spike-ts/core';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
-import { ConfigError, loadConfig, type NexusConfig } from './config.ts';
+import { ConfigError, loadConfigFromProcess, type NexusConfig } from './config.ts';
 import { createCustody } from './custody/index.ts';
 import { createNexus, NexusIdentityError, type Nexus } from './server.ts';
 
@@ -15,18 +14,10 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function currentUser(): string | undefined {
-  try {
-    return process.env.USER ?? userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<void> {
   let config: NexusConfig;
   try {
-    config = loadConfig(process.env, { homeDir: homedir(), userName: currentUser(), cwd: process.cwd() });
+    config = loadConfigFromProcess();
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid configuration: ${err.message}`, 2);
     throw err;

@@ -6,18 +6,13 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { silentLogger, type Logger, type SecretStore } from '@spike-ts/core';
-import {
-  createMtlsServer,
-  getPeerSpiffeId,
-  isNexus,
-  isSpikeCompatibleId,
-  type X509Source,
-} from '@spike-ts/identity';
+import { createMtlsServer, isNexus, type X509Source } from '@spike-ts/identity';
 import { createAuditLog, openAuditSink, type AuditSink } from './audit.ts';
 import { createAuthorizer } from './authz.ts';
 import type { NexusConfig } from './config.ts';
 import type { Custody, CustodyFactory } from './custody-port.ts';
 import { createHealthServer } from './health.ts';
+import { tlsPeerId } from './http/peer.ts';
 import { createRequestHandler } from './http/router.ts';
 import { createSerialQueue } from './route/deps.ts';
 import { createRoutes } from './route/table.ts';
@@ -127,8 +122,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       // A request bridged from an API thread carries the caller its thread verified.
       const bridged = threads === undefined ? null : threads.bridgedPeer(req);
       if (bridged !== null) return bridged;
-      const id = getPeerSpiffeId(req)?.toString();
-      return id !== undefined && isSpikeCompatibleId(id) ? id : undefined;
+      return tlsPeerId(req);
     },
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });

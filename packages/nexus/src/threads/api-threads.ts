@@ -111,7 +111,6 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
   const quickExits = new Map<number, number>();
   const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
-  let rootKeyWanted = false;
 
   // A worker that exits is started again (with the policy snapshot and, once listening, the root
   // key, like the first time); until then its connections are gone and new ones go to the others.
@@ -181,7 +180,7 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
           internal.emit('connection', socket);
         } else if (msg.type === 'listening') {
           listening = true;
-          if (rootKeyWanted) sendRootKey(worker);
+          sendRootKey(worker);
           resolve();
         } else {
           reject(new Error(`API thread ${String(index)}: ${msg.message}`));
@@ -208,7 +207,8 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
       policyFeed.publish(policyBody(change));
     },
     committed(secretPaths) {
-      commitFeed.publish(secretPaths);
+      // A commit of policies alone changes no cached secret: nothing to tell the workers.
+      if (secretPaths.length > 0) commitFeed.publish(secretPaths);
     },
     bridgedPeer(req) {
       if (!bridged.has(req.socket)) return null;
@@ -216,7 +216,6 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
       return typeof value === 'string' && value !== '' && isSpikeCompatibleId(value) ? value : undefined;
     },
     async start(port, host) {
-      rootKeyWanted = true;
       await Promise.all(Array.from({ length: options.workers }, (_, i) => startWorker(i + 1, port, host)));
     },
     async stop() {

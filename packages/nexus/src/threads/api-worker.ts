@@ -6,14 +6,14 @@
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { homedir, userInfo } from 'node:os';
 import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createLogger, zeroize } from '@spike-ts/core';
-import { createMtlsServer, createX509Source, getPeerSpiffeId, isSpikeCompatibleId } from '@spike-ts/identity';
+import { createMtlsServer, createX509Source } from '@spike-ts/identity';
 import { ACTION_GET, URL_SECRETS } from '@spike-ts/protocol';
 import { createAuditLog, openAuditSink } from '../audit.ts';
 import { createAuthorizer } from '../authz.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfigFromProcess } from '../config.ts';
+import { tlsPeerId } from '../http/peer.ts';
 import { createRequestHandler } from '../http/router.ts';
 import { createSerialQueue } from '../route/deps.ts';
 import { secretGetRoute } from '../route/secret/get.ts';
@@ -44,19 +44,20 @@ const HOP_BY_HOP = new Set([
   BRIDGE_PEER_HEADER,
 ]);
 
+/** The headers a proxy passes on: all but the hop-by-hop ones (and the bridge's own). */
+function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}
+
 if (parentPort === null) throw new Error('api-worker.ts runs as a worker thread only');
 const port: MessagePort = parentPort;
 const { index, counters, policyPort, commitPort, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
 const send = (msg: WorkerToMain, transfer?: readonly MessagePort[]): void =>
   port.postMessage(msg, transfer as never);
-
-function userName(): string | undefined {
-  try {
-    return process.env.USER ?? userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
 
 try {
   await run();
@@ -66,7 +67,7 @@ try {
 }
 
 async function run(): Promise<void> {
-  const config = loadConfig(process.env, { homeDir: homedir(), userName: userName(), cwd: process.cwd() });
+  const config = loadConfigFromProcess();
   const logger = createLogger({
     level: config.logLevel,
     sink: (line) => process.stdout.write(line),
@@ -95,10 +96,6 @@ async function run(): Promise<void> {
       logger.error('audit sink failed; audit records are being lost', { err }),
     ),
   );
-  const tlsPeer = (req: IncomingMessage): string | undefined => {
-    const id = getPeerSpiffeId(req)?.toString();
-    return id !== undefined && isSpikeCompatibleId(id) ? id : undefined;
-  };
   const local = createRequestHandler({
     routes: [
       secretGetRoute({
@@ -115,7 +112,7 @@ async function run(): Promise<void> {
     audit,
     logger,
     maxBodySize: config.maxRequestBodySize,
-    peerId: tlsPeer,
+    peerId: tlsPeerId,
   });
 
   // Policies mirror the main thread's (see policy-feed.ts); never loaded from this connection.
@@ -135,16 +132,10 @@ async function run(): Promise<void> {
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-    }
-    headers[BRIDGE_PEER_HEADER] = tlsPeer(req) ?? '';
+    const headers = endToEnd(req.headers);
+    headers[BRIDGE_PEER_HEADER] = tlsPeerId(req) ?? '';
     const upstream = http.request({ agent, method: req.method, path: req.url, headers }, (answer) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-      }
+      const out = endToEnd(answer.headers);
       if (answer.headers.connection === 'close') out['connection'] = 'close';
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
