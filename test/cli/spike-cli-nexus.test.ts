@@ -15,8 +15,8 @@ import { createX509Source } from '@spike-ts/identity';
 import type { X509Source } from '@spike-ts/identity';
 import { createMemoryAuditSink, createNexus, loadConfig } from '@spike-ts/nexus';
 import type { Nexus } from '@spike-ts/nexus';
-import { runSpike, startIdentityLab } from '@spike-ts/cli/testing';
-import type { IdentityLab, SpikeRun } from '@spike-ts/cli/testing';
+import { runSpike, startIdentityLab } from './cli-harness.ts';
+import type { IdentityLab, SpikeRun } from './cli-harness.ts';
 
 const DEMO = fileURLToPath(new URL('../../examples/demo-workload.ts', import.meta.url));
 

@@ -2,16 +2,16 @@
  * @module cli-harness
  * Test harness for the `spike` binary: a dev identity issuer (real Workload API sockets under a
  * short /tmp/spx-* directory) and a way to run `bin/spike.js` as a child process with
- * `process.execPath`. Test-only; not exported from the package entry.
+ * `process.execPath`. Test-only; no package exports it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createX509Source, defaultIdentities, startDevIssuer } from '@spike-ts/identity';
 import type { DevIssuer } from '@spike-ts/identity';
 
-export const SPIKE_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'spike.js');
+export const SPIKE_BIN = fileURLToPath(new URL('../../packages/cli/bin/spike.js', import.meta.url));
 
 export interface SpikeRun {
   code: number | null;

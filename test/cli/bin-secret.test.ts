@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { startFakeNexus } from '@spike-ts/sdk/testing';
 import type { FakeNexus } from '@spike-ts/sdk/testing';
-import { runSpike, startIdentityLab } from './testing/cli-harness.ts';
-import type { IdentityLab, SpikeRun } from './testing/cli-harness.ts';
+import { runSpike, startIdentityLab } from './cli-harness.ts';
+import type { IdentityLab, SpikeRun } from './cli-harness.ts';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
