@@ -18,15 +18,12 @@
  * - re-deleting an already deleted version keeps its first deletion time, and `updatedTime`
  *   changes on every effective delete/undelete.
  */
-import { ErrorCode, type SecretMetaDataContent, type SecretVersionInfo } from '@spike-ts/protocol';
+import { NotFoundError, type SecretMetaDataContent, type SecretVersionInfo } from '@spike-ts/protocol';
 import type { SecretMetadata, SecretRecord, SecretVersion } from './model.ts';
 import type { SecretVersionRead } from './store-port.ts';
 
-/** The secret, or the requested version of it, does not exist (404 `api_not_found`). */
-export class NotFoundError extends Error {
-  override readonly name: string = 'NotFoundError';
-  readonly code: typeof ErrorCode.NotFound = ErrorCode.NotFound;
-}
+/** The secret, or the requested version of it, does not exist (404 `api_not_found`): a spine error. */
+export { NotFoundError };
 
 export interface SecretChange {
   readonly record: SecretRecord;

@@ -17,7 +17,7 @@ import {
   type PolicyEngine,
   type SecretStore,
 } from '@spike-ts/core';
-import { ROOT_KEY_SIZE } from '@spike-ts/protocol';
+import { NotReadyError, ROOT_KEY_SIZE } from '@spike-ts/protocol';
 
 export class RootKeyConflictError extends Error {
   override readonly name = 'RootKeyConflictError';
@@ -26,12 +26,8 @@ export class RootKeyConflictError extends Error {
   }
 }
 
-export class NotReadyError extends Error {
-  override readonly name = 'NotReadyError';
-  constructor() {
-    super('no root key is installed yet');
-  }
-}
+/** Thrown by `withRootKey`/`withCipherKey` without a key: the spine's 503 `state_not_ready`. */
+export { NotReadyError };
 
 export interface NexusState {
   /** True once the store is unlocked and the policies are loaded. */

@@ -17,7 +17,7 @@
  * must also be ≥ 0. The semantic rules (path characters, ranges, sizes) live in the
  * `validateX` functions of `validate.ts`, which the server runs after authorizing the caller.
  */
-import { BadRequestError } from './json.ts';
+import { BadRequestError } from './api-error.ts';
 import type {
   PolicyListRequest,
   PolicyPutRequest,

@@ -1,5 +1,6 @@
 export * from './routes.ts';
 export * from './error-code.ts';
+export * from './api-error.ts';
 export * from './wire.ts';
 export * from './json.ts';
 export * from './validate.ts';

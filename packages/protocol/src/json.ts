@@ -11,28 +11,15 @@
  *
  * The result is plain data: `null`, booleans, numbers, strings, arrays and ordinary objects.
  */
-import { ErrorCode } from './error-code.ts';
+import { BadRequestError } from './api-error.ts';
+
+/** Re-exported for the modules and tests that take it from here. */
+export { BadRequestError };
 
 /** Default maximum nesting depth of objects and arrays in a request body. */
 export const DEFAULT_JSON_MAX_DEPTH = 64;
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
-/**
- * A request the server must answer with 400 `api_bad_request`. `detail` names the field and the
- * rule that failed; it is meant for server logs and CLI messages and never contains secret values
- * or echoes the offending input. The wire only ever carries the code.
- */
-export class BadRequestError extends Error {
-  override readonly name: string = 'BadRequestError';
-  readonly code: typeof ErrorCode.BadRequest = ErrorCode.BadRequest;
-  readonly detail: string;
-
-  constructor(detail: string, options?: ErrorOptions) {
-    super(detail, options);
-    this.detail = detail;
-  }
-}
 
 export interface ParseJsonOptions {
   /** Maximum nesting depth of objects/arrays (default 64). */

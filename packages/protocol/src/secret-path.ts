@@ -13,7 +13,7 @@
  * Example: `"  /tenants//demo/db/ "` becomes `"tenants/demo/db"`.
  * The server itself does not normalize: it stores exactly the path it receives.
  */
-import { BadRequestError } from './json.ts';
+import { BadRequestError } from './api-error.ts';
 import { validateSecretPath } from './validate.ts';
 
 export function normalizeSecretPath(input: string): string {

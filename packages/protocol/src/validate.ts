@@ -15,7 +15,7 @@ import type {
   DecodedRestoreRequest,
   DecodedShardContributeRequest,
 } from './decode.ts';
-import { BadRequestError } from './json.ts';
+import { BadRequestError } from './api-error.ts';
 import {
   CIPHER_NONCE_SIZE,
   CIPHER_TAG_SIZE,

@@ -2,10 +2,14 @@
  * Errors raised by the storage backends. Messages name the table and row position at most: never a
  * secret value, and never a secret path or policy name (those are protected at rest too).
  */
+import { NotReadyError } from '@spike-ts/protocol';
 
-/** A data method was called before `unlock(rootKey)` installed a root key. */
-export class StoreLockedError extends Error {
-  override readonly name = 'StoreLockedError';
+/**
+ * A data method was called before `unlock(rootKey)` installed a root key. A request that meets a
+ * locked store is answered 503 `state_not_ready` (a spine error), never 500.
+ */
+export class StoreLockedError extends NotReadyError {
+  override readonly name: string = 'StoreLockedError';
   constructor() {
     super('the store is locked: call unlock(rootKey) with the root key first');
   }

@@ -14,7 +14,7 @@ import {
 } from '@spike-ts/core';
 import { BadRequestError } from '@spike-ts/protocol';
 import type { Custody, CustodyDeps } from '../custody-port.ts';
-import { ApiError } from '../http/api-error.ts';
+import { ApiError } from '@spike-ts/protocol';
 import { createCustodyWith } from './custody.ts';
 import { KeeperRequestError, type KeeperClient } from './keeper-client.ts';
 

@@ -18,8 +18,7 @@ import {
   type Logger,
   type Share,
 } from '@spike-ts/core';
-import { BadRequestError, ErrorCode } from '@spike-ts/protocol';
-import { ApiError } from '../http/api-error.ts';
+import { BadRequestError, NotReadyError } from '@spike-ts/protocol';
 import type { Custody, CustodyDeps, RestoreResult } from '../custody-port.ts';
 import { findRootKey } from './find-root-key.ts';
 import type { KeeperClient } from './keeper-client.ts';
@@ -201,7 +200,7 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
     },
 
     recoverShards() {
-      if (!state.isReady()) throw new ApiError(ErrorCode.NotReady, 'recover: Nexus has no root key yet');
+      if (!state.isReady()) throw new NotReadyError('recover: Nexus has no root key yet');
       const shares = state.withRootKey((rootKey) => splitRootKey(rootKey, threshold, config.shamirShares));
       const out: Record<string, number[]> = {};
       for (const share of shares) out[String(share.id)] = shardToJson(share.value);

@@ -4,20 +4,14 @@
  * than `limit` bytes.
  */
 import type { IncomingMessage } from 'node:http';
+import { BadRequestError, BodyTooLargeError } from '@spike-ts/protocol';
 
-/** The request body exceeded the configured limit (answered with 413 `api_body_too_large`). */
-export class BodyTooLargeError extends Error {
-  override readonly name = 'BodyTooLargeError';
-  readonly limit: number;
-  constructor(limit: number) {
-    super(`request body exceeds ${String(limit)} bytes`);
-    this.limit = limit;
-  }
-}
+/** The request body exceeded the configured limit: the spine's 413 `api_body_too_large`. */
+export { BodyTooLargeError };
 
-/** The connection failed or was aborted while the body was being read. */
-export class BodyReadError extends Error {
-  override readonly name = 'BodyReadError';
+/** The connection failed or was aborted while the body was being read (400 `api_bad_request`). */
+export class BodyReadError extends BadRequestError {
+  override readonly name: string = 'BodyReadError';
 }
 
 /** Read the whole body of `req` into one buffer, refusing more than `limit` bytes. */

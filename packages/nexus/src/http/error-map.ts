@@ -1,11 +1,9 @@
 /**
- * The one mapping from thrown errors to wire codes. Clients get the code only; the detail goes
- * to the server log keyed by the request id.
+ * The one mapping from thrown errors to wire answers: by the spine error's code
+ * (`@spike-ts/protocol` api-error.ts); anything else is a server fault (500). Clients get the code
+ * only; the detail goes to the server log keyed by the request id.
  */
-import { BadRequestError, ERROR_CODES, ErrorCode } from '@spike-ts/protocol';
-import { NotFoundError } from '@spike-ts/core';
-import { ApiError } from './api-error.ts';
-import { BodyReadError, BodyTooLargeError } from './body.ts';
+import { ERROR_CODES, ErrorCode, wireCodeOf } from '@spike-ts/protocol';
 
 export interface WireError {
   readonly status: number;
@@ -15,12 +13,6 @@ export interface WireError {
 }
 
 export function toWireError(err: unknown): WireError {
-  let code: ErrorCode;
-  if (err instanceof ApiError) code = err.code;
-  else if (err instanceof BadRequestError) code = ErrorCode.BadRequest;
-  else if (err instanceof NotFoundError) code = ErrorCode.NotFound;
-  else if (err instanceof BodyTooLargeError) code = ErrorCode.BodyTooLarge;
-  else if (err instanceof BodyReadError) code = ErrorCode.BadRequest;
-  else code = ErrorCode.Internal;
+  const code = wireCodeOf(err);
   return { status: ERROR_CODES[code].status, code, internal: code === ErrorCode.Internal };
 }

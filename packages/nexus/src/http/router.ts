@@ -4,11 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, ERROR_CODES, parseJsonBody } from '@spike-ts/protocol';
+import { ErrorCode, ERROR_CODES, parseJsonBody, PlainTextError } from '@spike-ts/protocol';
 import type { Logger } from '@spike-ts/core';
 import type { AuditDecision, AuditLog } from '../audit.ts';
 import type { AuditSubject, Route, RouteContext } from '../route/route.ts';
-import { PlainTextError } from './api-error.ts';
 import { readBody } from './body.ts';
 import { toWireError } from './error-map.ts';
 import { sendJson, sendOctets, sendText } from './respond.ts';

@@ -10,10 +10,10 @@ import {
   BadRequestError,
   CIPHER_NONCE_SIZE,
   decodeBootstrapVerifyRequest,
+  InternalError,
   URL_BOOTSTRAP_VERIFY,
   type DecodedBootstrapVerifyRequest,
 } from '@spike-ts/protocol';
-import { ApiError } from '../../http/api-error.ts';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
@@ -41,9 +41,7 @@ export function bootstrapVerifyRoute(deps: RouteDeps): Route {
         const hash = createHash('sha256').update(plaintext).digest('hex');
         return Promise.resolve({ hash });
       } catch (err) {
-        return Promise.reject(
-          new ApiError('api_internal_error', 'bootstrap verification failed', { cause: err }),
-        );
+        return Promise.reject(new InternalError('bootstrap verification failed', { cause: err }));
       } finally {
         zeroize(plaintext);
       }

@@ -18,15 +18,6 @@ export function isStreamMode(req: IncomingMessage): boolean {
   return req.headers['content-type'] === CONTENT_TYPE_OCTET_STREAM;
 }
 
-/** Error codes SPIKE writes as plain text in stream mode. */
-export const STREAM_ERROR = {
-  unsupportedVersion: 'crypto_unsupported_version',
-  failedToReadVersion: 'crypto_failed_to_read_version',
-  failedToReadNonce: 'crypto_failed_to_read_nonce',
-  decryptionFailed: 'crypto_decryption_failed',
-  badRequest: 'api_bad_request',
-} as const;
-
 /** Largest ciphertext accepted: the configured size plus the GCM tag, so a maximal plaintext round-trips. */
 export function maxCiphertextSize(maxCipherSize: number): number {
   return maxCipherSize + CIPHER_TAG_SIZE;

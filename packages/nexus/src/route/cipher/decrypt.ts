@@ -7,11 +7,14 @@
 import { aesGcmDecrypt, DecryptionError, zeroize } from '@spike-ts/core';
 import {
   ACTION_DEFAULT,
+  BadRequestError,
+  InternalError,
+  PlainTextError,
+  StreamErrorCode,
   decodeCipherDecryptRequest,
   parseJsonBody,
   URL_CIPHER_DECRYPT,
 } from '@spike-ts/protocol';
-import { ApiError, PlainTextError } from '../../http/api-error.ts';
 import type { RouteDeps } from '../deps.ts';
 import { rawRoute, type RawResult, type Route, type RouteContext } from '../route.ts';
 import {
@@ -20,7 +23,6 @@ import {
   CIPHER_VERSION,
   isStreamMode,
   maxCiphertextSize,
-  STREAM_ERROR,
   toBase64,
 } from './cipher-mode.ts';
 
@@ -30,35 +32,35 @@ function open(deps: RouteDeps, nonce: Uint8Array, ciphertext: Uint8Array): Uint8
 
 async function decryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
   const body = await ctx.readBody();
-  if (body.length < 1) throw new PlainTextError(400, STREAM_ERROR.failedToReadVersion);
-  if (body[0] !== CIPHER_VERSION) throw new PlainTextError(400, STREAM_ERROR.unsupportedVersion);
-  if (body.length < 1 + CIPHER_NONCE_SIZE) throw new PlainTextError(400, STREAM_ERROR.failedToReadNonce);
+  if (body.length < 1) throw new PlainTextError(StreamErrorCode.FailedToReadVersion);
+  if (body[0] !== CIPHER_VERSION) throw new PlainTextError(StreamErrorCode.UnsupportedVersion);
+  if (body.length < 1 + CIPHER_NONCE_SIZE) throw new PlainTextError(StreamErrorCode.FailedToReadNonce);
   const nonce = body.subarray(1, 1 + CIPHER_NONCE_SIZE);
   const ciphertext = body.subarray(1 + CIPHER_NONCE_SIZE);
   if (ciphertext.length > maxCiphertextSize(deps.config.maxCipherSize)) {
-    throw new PlainTextError(400, STREAM_ERROR.badRequest, 'ciphertext larger than the cipher size limit');
+    throw new PlainTextError(StreamErrorCode.BadRequest, 'ciphertext larger than the cipher size limit');
   }
   try {
     return { kind: 'octets', status: 200, body: open(deps, nonce, ciphertext) };
   } catch (err) {
-    if (err instanceof DecryptionError) throw new PlainTextError(400, STREAM_ERROR.decryptionFailed);
+    if (err instanceof DecryptionError) throw new PlainTextError(StreamErrorCode.DecryptionFailed);
     throw err;
   }
 }
 
 async function decryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
   const req = decodeCipherDecryptRequest(parseJsonBody(await ctx.readBody()));
-  if (req.version !== CIPHER_VERSION) throw new ApiError('api_bad_request', 'unsupported cipher version');
-  if (req.nonce.length !== CIPHER_NONCE_SIZE) throw new ApiError('api_bad_request', 'nonce must be 12 bytes');
+  if (req.version !== CIPHER_VERSION) throw new BadRequestError('unsupported cipher version');
+  if (req.nonce.length !== CIPHER_NONCE_SIZE) throw new BadRequestError('nonce must be 12 bytes');
   if (req.ciphertext.length > maxCiphertextSize(deps.config.maxCipherSize)) {
-    throw new ApiError('api_bad_request', 'ciphertext larger than the cipher size limit');
+    throw new BadRequestError('ciphertext larger than the cipher size limit');
   }
   let plaintext: Uint8Array | undefined;
   try {
     plaintext = open(deps, req.nonce, req.ciphertext);
     return { kind: 'json', status: 200, body: { plaintext: toBase64(plaintext) } };
   } catch (err) {
-    if (err instanceof DecryptionError) throw new ApiError('api_internal_error', 'cipher decryption failed');
+    if (err instanceof DecryptionError) throw new InternalError('cipher decryption failed');
     throw err;
   } finally {
     zeroize(plaintext);

@@ -7,11 +7,13 @@
 import { aesGcmEncrypt, randomBytes, zeroize } from '@spike-ts/core';
 import {
   ACTION_DEFAULT,
+  BadRequestError,
+  PlainTextError,
+  StreamErrorCode,
   decodeCipherEncryptRequest,
   parseJsonBody,
   URL_CIPHER_ENCRYPT,
 } from '@spike-ts/protocol';
-import { ApiError, PlainTextError } from '../../http/api-error.ts';
 import type { RouteDeps } from '../deps.ts';
 import { rawRoute, type RawResult, type Route, type RouteContext } from '../route.ts';
 import {
@@ -19,7 +21,6 @@ import {
   CIPHER_NONCE_SIZE,
   CIPHER_VERSION,
   isStreamMode,
-  STREAM_ERROR,
   toBase64,
 } from './cipher-mode.ts';
 
@@ -33,7 +34,7 @@ async function encryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawRes
   const plaintext = await ctx.readBody();
   try {
     if (plaintext.length > deps.config.maxCipherSize) {
-      throw new PlainTextError(400, STREAM_ERROR.badRequest, 'plaintext larger than the cipher size limit');
+      throw new PlainTextError(StreamErrorCode.BadRequest, 'plaintext larger than the cipher size limit');
     }
     const { nonce, ciphertext } = seal(deps, plaintext);
     const out = new Uint8Array(1 + nonce.length + ciphertext.length);
@@ -52,7 +53,7 @@ async function encryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResul
   try {
     plaintext = decodeCipherEncryptRequest(parseJsonBody(body)).plaintext;
     if (plaintext.length > deps.config.maxCipherSize) {
-      throw new ApiError('api_bad_request', 'plaintext larger than the cipher size limit');
+      throw new BadRequestError('plaintext larger than the cipher size limit');
     }
     const { nonce, ciphertext } = seal(deps, plaintext);
     return {
