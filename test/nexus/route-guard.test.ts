@@ -11,7 +11,19 @@ const ROUTES: [path: string, body: unknown, shape: Record<string, unknown>][] = 
   ['/v1/store/secrets?action=delete', { path: 'guard/x', versions: [1] }, {}],
   ['/v1/store/secrets?action=undelete', { path: 'guard/x', versions: [1] }, {}],
   ['/v1/store/secrets?action=list', {}, { keys: null }],
-  ['/v1/store/secrets/metadata?action=get', { path: 'guard/x' }, { versions: null, metadata: null }],
+  [
+    '/v1/store/secrets/metadata?action=get',
+    { path: 'guard/x' },
+    {
+      metadata: {
+        currentVersion: 0,
+        oldestVersion: 0,
+        createdTime: '0001-01-01T00:00:00Z',
+        updatedTime: '0001-01-01T00:00:00Z',
+        maxVersions: 0,
+      },
+    },
+  ],
   [
     '/v1/acl/policy',
     { name: 'p', spiffeidPattern: '^spiffe://spike\\.ist/a$', pathPattern: '^a$', permissions: ['read'] },

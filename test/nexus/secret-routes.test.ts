@@ -95,7 +95,12 @@ describe('secret routes', () => {
     assert.equal(r.status, 404);
     r = await post('/v1/store/secrets/metadata?action=get', { path: 'del/x' });
     assert.equal(r.status, 404);
-    assert.deepEqual(r.json(), { versions: null, metadata: null, err: 'api_not_found' });
+    // SPIKE's shape: no `versions` (Go omits the empty map), `metadata` zeroed, then `err`.
+    assert.equal(
+      r.text,
+      '{"metadata":{"currentVersion":0,"oldestVersion":0,"createdTime":"0001-01-01T00:00:00Z",' +
+        '"updatedTime":"0001-01-01T00:00:00Z","maxVersions":0},"err":"api_not_found"}',
+    );
     // Still listed: SPIKE lists every path, deleted or not.
     r = await post(`${SECRETS}?action=list`, {});
     assert.ok((r.json().keys as string[]).includes('del/x'));
