@@ -156,7 +156,7 @@ describe('policy routes', () => {
     };
     const cases: [string, unknown][] = [
       ['malformed JSON', '{"name":'],
-      ['__proto__ key', '{"name":"bad","__proto__":{"x":1}}'],
+      ['only a name and an unknown __proto__ field', '{"name":"bad","__proto__":{"x":1}}'],
       ['permissions of the wrong type', { ...ok, permissions: 'read' }],
       ['name of the wrong type', { ...ok, name: 7 }],
       ['empty name', { ...ok, name: '' }],

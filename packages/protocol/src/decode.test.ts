@@ -50,6 +50,33 @@ describe('secret request decoders', () => {
     assert.deepEqual(decodeSecretMetadataRequest(body('{"path":"a/b"}')), { path: 'a/b', version: 0 });
   });
 
+  it('keep secret keys named like Object members as plain data (SPIKE stores them)', () => {
+    const req = decodeSecretPutRequest(
+      body('{"path":"p","values":{"__proto__":"x","constructor":"y","toString":"z","prototype":"w"}}'),
+    );
+    assert.deepEqual(Object.entries(req.values), [
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+      ['toString', 'z'],
+      ['prototype', 'w'],
+    ]);
+    assert.equal(Object.getPrototypeOf(req.values), Object.prototype);
+    assert.equal(
+      JSON.stringify(req.values),
+      '{"__proto__":"x","constructor":"y","toString":"z","prototype":"w"}',
+    );
+    // A null value is Go's zero value under such a key too.
+    assert.deepEqual(Object.entries(decodeSecretPutRequest(body('{"values":{"__proto__":null}}')).values), [
+      ['__proto__', ''],
+    ]);
+    // A top-level `__proto__` object supplies no fields.
+    assert.deepEqual(decodeSecretGetRequest(body('{"__proto__":{"path":"evil","version":7}}')), {
+      path: '',
+      version: 0,
+    });
+    assert.equal(({} as Record<string, unknown>)['path'], undefined);
+  });
+
   it('ignore unknown fields such as err, like Go', () => {
     assert.deepEqual(decodeSecretPutRequest(body('{"path":"p","values":{},"err":"","extra":[1,{"x":2}]}')), {
       path: 'p',

@@ -86,7 +86,8 @@ function decodeStringMap(value: unknown, field: string): Record<string, string> 
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     if (v !== null && typeof v !== 'string')
       throw new BadRequestError(`${field}: every value must be a string`);
-    out[key] = v ?? '';
+    // A key such as `__proto__` stays an own data property (assignment would drop it).
+    Object.defineProperty(out, key, { value: v ?? '', enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

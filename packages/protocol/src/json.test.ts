@@ -56,12 +56,39 @@ describe('parseJsonBody', () => {
     rejects('[1,2', 'malformed');
   });
 
-  for (const key of ['__proto__', 'constructor', 'prototype']) {
-    it(`rejects the key ${key} at any depth`, () => {
-      rejects(`{"${key}":{"polluted":true}}`, key);
-      rejects(`{"values":{"${key}":"x"}}`, key);
-      rejects(`[1,{"a":[{"${key}":1}]}]`, key);
+  /** Every member of `Object.prototype` and its descriptor, to prove nothing was added or replaced. */
+  const prototypeSnapshot = (): unknown[] =>
+    Reflect.ownKeys(Object.prototype).map((k) => [k, Object.getOwnPropertyDescriptor(Object.prototype, k)]);
+  const pristine = prototypeSnapshot();
+
+  for (const key of ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']) {
+    it(`keeps the key ${key} as plain data at any depth, without touching a prototype`, () => {
+      const top = parseJsonBody(`{"${key}":{"polluted":true},"b":1}`) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(top), [key, 'b']);
+      assert.ok(Object.hasOwn(top, key));
+      assert.equal(Object.getPrototypeOf(top), Object.prototype);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(top, key)?.value, { polluted: true });
+      assert.equal(top['polluted'], undefined);
+
+      const nested = parseJsonBody(`{"values":{"${key}":"x","k":"v"}}`) as {
+        values: Record<string, unknown>;
+      };
+      assert.deepEqual(Object.entries(nested.values), [
+        [key, 'x'],
+        ['k', 'v'],
+      ]);
+      assert.equal(Object.getPrototypeOf(nested.values), Object.prototype);
+      assert.equal(JSON.stringify(nested), `{"values":{"${key}":"x","k":"v"}}`);
+
+      const inArray = parseJsonBody(`[1,{"a":[{"${key}":{"polluted":1}}]}]`);
+      assert.equal(JSON.stringify(inArray), `[1,{"a":[{"${key}":{"polluted":1}}]}]`);
+
+      // A key with a lone surrogate is repaired through the same path.
+      const repaired = parseJsonBody(`{"${key}\\ud800":"y"}`) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(repaired), [`${key}\ufffd`]);
+
       assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+      assert.deepEqual(prototypeSnapshot(), pristine);
     });
   }
 

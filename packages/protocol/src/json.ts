@@ -4,8 +4,11 @@
  * - The bytes must be valid UTF-8 (a fatal decoder; a leading BOM is not stripped, so it is
  *   rejected by `JSON.parse` just as Go's encoding/json rejects it).
  * - Nesting deeper than `maxDepth` objects/arrays is rejected before `JSON.parse` runs.
- * - Object keys `__proto__`, `constructor` and `prototype` are rejected anywhere in the document,
- *   so nothing downstream can be tricked into prototype pollution.
+ * - Every object key is kept as plain data, `__proto__`, `constructor` and `prototype` included
+ *   (SPIKE stores such secret keys, so they must survive a migration): keys become own data
+ *   properties (`JSON.parse` semantics), never a prototype change. Code that builds objects from
+ *   decoded keys must do the same (`Object.defineProperty`, `Object.fromEntries`, spread or a
+ *   `Map`), never `target[key] = value`.
  * - Lone UTF-16 surrogates written as `\uXXXX` escapes are replaced with U+FFFD, which is what
  *   Go's encoding/json does with invalid surrogates.
  *
@@ -19,7 +22,6 @@ export { BadRequestError };
 /** Default maximum nesting depth of objects and arrays in a request body. */
 export const DEFAULT_JSON_MAX_DEPTH = 64;
 
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 export interface ParseJsonOptions {
   /** Maximum nesting depth of objects/arrays (default 64). */
@@ -72,7 +74,7 @@ function checkDepth(text: string, maxDepth: number): void {
   }
 }
 
-/** Reject forbidden keys and repair lone surrogates. Recursion depth is bounded by `checkDepth`. */
+/** Repair lone surrogates. Recursion depth is bounded by `checkDepth`. */
 function sanitize(value: unknown): unknown {
   if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
   if (Array.isArray(value)) {
@@ -84,8 +86,13 @@ function sanitize(value: unknown): unknown {
     const source = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(source)) {
-      if (FORBIDDEN_KEYS.has(key)) throw new BadRequestError(`body: forbidden object key "${key}"`);
-      out[key.isWellFormed() ? key : key.toWellFormed()] = sanitize(source[key]);
+      // defineProperty, not assignment: `out["__proto__"] = v` would set the prototype.
+      Object.defineProperty(out, key.isWellFormed() ? key : key.toWellFormed(), {
+        value: sanitize(source[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
