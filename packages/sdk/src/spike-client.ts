@@ -12,6 +12,7 @@
  * ```
  */
 import {
+  ErrorCode,
   ACTION_DEFAULT,
   ACTION_DELETE,
   ACTION_GET,
@@ -47,7 +48,7 @@ import {
   checkVersion,
   checkVersions,
 } from './validate-input.ts';
-import { SpikeError } from './spike-error.ts';
+import { SpikeError, SpikeNotFoundError } from './spike-error.ts';
 import type {
   EncryptedData,
   Permission,
@@ -106,6 +107,45 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     return transport.postJson(path, action, body);
   };
 
+  const listPolicies = async (filter: PolicyFilter = {}): Promise<PolicySummary[]> => {
+    const body = { spiffeidPattern: filter.spiffeIdPattern ?? '', pathPattern: filter.pathPattern ?? '' };
+    const res = await post(URL_POLICY, ACTION_LIST, body);
+    const list = res['policies'];
+    if (list === null || list === undefined) return [];
+    if (!Array.isArray(list))
+      throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed policy list.');
+    return list.map((item: unknown) => {
+      const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+      return { id: readString(o, 'id', ''), name: readString(o, 'name') };
+    });
+  };
+
+  /**
+   * SPIKE's Nexus answers a get or delete of a missing policy with 500 `api_internal_error`
+   * (ours: 404). After a 500, look the name up in the policy list, as SPIKE's own CLI does, and
+   * report a missing policy as not found. Any other error, a listed name or a failing list
+   * keeps the original error.
+   */
+  const policyCall = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof SpikeError) || err.code !== ErrorCode.Internal || err.status !== 500) throw err;
+      let listed: boolean;
+      try {
+        listed = (await listPolicies()).some((p) => p.name === name);
+      } catch {
+        throw err;
+      }
+      if (listed) throw err;
+      throw new SpikeNotFoundError(
+        'Not found: SPIKE Nexus answered HTTP 500 and its policy list has no policy of this name.',
+        err.status,
+        { cause: err },
+      );
+    }
+  };
+
   return {
     nexusUrl: transport.baseUrl,
 
@@ -152,25 +192,16 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     },
 
     async getPolicy(name) {
-      return readPolicy(await post(URL_POLICY, ACTION_GET, { id: checkPolicyName(name) }));
+      const id = checkPolicyName(name);
+      return policyCall(id, async () => readPolicy(await post(URL_POLICY, ACTION_GET, { id })));
     },
 
     async deletePolicy(name) {
-      await post(URL_POLICY, ACTION_DELETE, { id: checkPolicyName(name) });
+      const id = checkPolicyName(name);
+      await policyCall(id, () => post(URL_POLICY, ACTION_DELETE, { id }));
     },
 
-    async listPolicies(filter = {}) {
-      const body = { spiffeidPattern: filter.spiffeIdPattern ?? '', pathPattern: filter.pathPattern ?? '' };
-      const res = await post(URL_POLICY, ACTION_LIST, body);
-      const list = res['policies'];
-      if (list === null || list === undefined) return [];
-      if (!Array.isArray(list))
-        throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed policy list.');
-      return list.map((item: unknown) => {
-        const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
-        return { id: readString(o, 'id', ''), name: readString(o, 'name') };
-      });
-    },
+    listPolicies,
 
     async encrypt(plaintext) {
       const body = { plaintext: Buffer.from(checkPlaintext(plaintext)).toString('base64') };

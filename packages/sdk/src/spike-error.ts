@@ -36,10 +36,13 @@ export class SpikeError extends Error {
   }
 }
 
-/** 404 `api_not_found`: the secret, version or policy does not exist (or is deleted). */
+/**
+ * 404 `api_not_found`: the secret, version or policy does not exist (or is deleted). Also raised
+ * for a missing policy on SPIKE's own Nexus, which answers 500 there (`status` stays 500).
+ */
 export class SpikeNotFoundError extends SpikeError {
-  constructor(message = 'Not found.', status = 404) {
-    super(ErrorCode.NotFound, status, message);
+  constructor(message = 'Not found.', status = 404, options: SpikeErrorOptions = {}) {
+    super(ErrorCode.NotFound, status, message, options);
     this.name = 'SpikeNotFoundError';
   }
 }

@@ -22,6 +22,11 @@ export interface FakeNexusOptions {
   shards?: Record<string, number[]>;
   /** Shares needed by `/v1/operator/restore` before it reports `restored` (default 2). */
   threshold?: number;
+  /**
+   * What a get or delete of a missing policy answers: 404 `api_not_found` as our Nexus (default),
+   * or 500 `api_internal_error` as SPIKE 0.8.2's Nexus does.
+   */
+  missingPolicyStatus?: 404 | 500;
 }
 
 export interface RecordedRequest {
@@ -44,6 +49,8 @@ export interface FakeNexus {
   connections: number;
   /** Restore progress: share ids received so far. */
   readonly restored: Set<number>;
+  /** Injected failures: policy get/delete of these names, and policy list, answer 500. */
+  readonly policyFaults: { readonly names: Set<string>; list: boolean };
   close(): Promise<void>;
 }
 
@@ -72,8 +79,12 @@ export async function startFakeNexus(opts: FakeNexusOptions): Promise<FakeNexus>
     override: undefined,
     connections: 0,
     restored: new Set(),
+    policyFaults: { names: new Set(), list: false },
     close: () => Promise.resolve(),
   };
+
+  const missingPolicy = (): FakeHttpError =>
+    opts.missingPolicyStatus === 500 ? new FakeHttpError(500, 'api_internal_error') : notFound();
 
   const handle = (rec: RecordedRequest, res: ServerResponse): void => {
     const key = `${rec.path}?${rec.action}`;
@@ -144,7 +155,8 @@ export async function startFakeNexus(opts: FakeNexusOptions): Promise<FakeNexus>
         break;
       case '/v1/acl/policy?get': {
         const p = state.policies.get(str('id'));
-        if (p === undefined) throw notFound();
+        if (fake.policyFaults.names.has(str('id'))) throw new FakeHttpError(500, 'api_internal_error');
+        if (p === undefined) throw missingPolicy();
         answer = {
           id: '',
           name: p.name,
@@ -157,9 +169,11 @@ export async function startFakeNexus(opts: FakeNexusOptions): Promise<FakeNexus>
         break;
       }
       case '/v1/acl/policy?delete':
-        if (!state.policies.delete(str('id'))) throw notFound();
+        if (fake.policyFaults.names.has(str('id'))) throw new FakeHttpError(500, 'api_internal_error');
+        if (!state.policies.delete(str('id'))) throw missingPolicy();
         break;
       case '/v1/acl/policy?list': {
+        if (fake.policyFaults.list) throw new FakeHttpError(500, 'api_internal_error');
         const byId = str('spiffeidPattern');
         const byPath = str('pathPattern');
         const list = [...state.policies.values()].filter((p) =>
