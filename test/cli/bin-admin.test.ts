@@ -93,8 +93,8 @@ describe('spike policy, cipher, operator (binary)', () => {
       assert.deepEqual(json.permissions, ['read', 'list']);
       const yaml = parseYaml(
         ok(await spike(['policy', 'get', 'workload-can-read', '-f', 'yaml'])).stdout,
-      ) as PolicyDoc;
-      assert.equal(yaml.pathPattern, '^tenants/demo/db/.*$');
+      ) as { pathpattern: string };
+      assert.equal(yaml.pathpattern, '^tenants/demo/db/.*$');
     });
 
     it('apply from a YAML file and from a JSON file (upsert)', async () => {

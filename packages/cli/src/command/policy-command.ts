@@ -50,15 +50,35 @@ function withPolicyFlags(cmd: Command): Command {
     .option('--permissions <list>', PERMISSIONS_HELP);
 }
 
-function policyDocument(p: Policy): Record<string, unknown> {
+/**
+ * `policy get -f json|yaml`: every key SPIKE's CLI prints, so scripts written against it keep
+ * working. Its JSON has the wire names (with the misspelled `spiffiedPattern`; we add the correct
+ * `spiffeidPattern`); its YAML has Go's lowercased field names, including the two regex fields
+ * it always prints as null.
+ */
+function policyDocument(p: Policy, format: 'json' | 'yaml'): Record<string, unknown> {
+  if (format === 'json') {
+    return {
+      id: p.id,
+      name: p.name,
+      spiffiedPattern: p.spiffeIdPattern,
+      spiffeidPattern: p.spiffeIdPattern,
+      pathPattern: p.pathPattern,
+      permissions: p.permissions,
+      createdAt: p.createdAt,
+      updatedAt: p.updatedAt,
+    };
+  }
   return {
     id: p.id,
     name: p.name,
-    spiffeidPattern: p.spiffeIdPattern,
-    pathPattern: p.pathPattern,
+    spiffeidpattern: p.spiffeIdPattern,
+    pathpattern: p.pathPattern,
     permissions: p.permissions,
-    createdAt: p.createdAt,
-    updatedAt: p.updatedAt,
+    createdat: p.createdAt,
+    updatedat: p.updatedAt,
+    idregex: null,
+    pathregex: null,
   };
 }
 
@@ -143,7 +163,7 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         async ({ client }) => {
           const p = await client.getPolicy(policyNameArg(raw, '[name] or --name'));
           if (format !== 'human') {
-            io.stdout.write(renderDocument(policyDocument(p), format));
+            io.stdout.write(renderDocument(policyDocument(p, format), format));
             return;
           }
           io.stdout.write(
