@@ -209,7 +209,9 @@ describe('wire bytes of every SPIKE route (memory backend, ready)', () => {
         body: { path: 'pin/none' },
         as: ID.superuser,
         status: 404,
-        text: '{"versions":null,"metadata":null,"err":"api_not_found"}',
+        text:
+          '{"metadata":{"currentVersion":0,"oldestVersion":0,"createdTime":"0001-01-01T00:00:00Z",' +
+          '"updatedTime":"0001-01-01T00:00:00Z","maxVersions":0},"err":"api_not_found"}',
       },
       {
         name: 'metadata bad path',
@@ -217,7 +219,9 @@ describe('wire bytes of every SPIKE route (memory backend, ready)', () => {
         body: { path: 'a b' },
         as: ID.superuser,
         status: 400,
-        text: '{"versions":null,"metadata":null,"err":"api_bad_request"}',
+        text:
+          '{"metadata":{"currentVersion":0,"oldestVersion":0,"createdTime":"0001-01-01T00:00:00Z",' +
+          '"updatedTime":"0001-01-01T00:00:00Z","maxVersions":0},"err":"api_bad_request"}',
       },
       {
         name: 'metadata stranger',
@@ -225,7 +229,9 @@ describe('wire bytes of every SPIKE route (memory backend, ready)', () => {
         body: { path: 'pin/a' },
         as: ID.stranger,
         status: 401,
-        text: '{"versions":null,"metadata":null,"err":"access_unauthorized"}',
+        text:
+          '{"metadata":{"currentVersion":0,"oldestVersion":0,"createdTime":"0001-01-01T00:00:00Z",' +
+          '"updatedTime":"0001-01-01T00:00:00Z","maxVersions":0},"err":"access_unauthorized"}',
       },
       {
         name: 'list',
@@ -309,7 +315,9 @@ describe('wire bytes of every SPIKE route (memory backend, ready)', () => {
         body: { path: 'pin/a', version: 2 },
         as: ID.superuser,
         status: 404,
-        text: '{"versions":null,"metadata":null,"err":"api_not_found"}',
+        text:
+          '{"metadata":{"currentVersion":0,"oldestVersion":0,"createdTime":"0001-01-01T00:00:00Z",' +
+          '"updatedTime":"0001-01-01T00:00:00Z","maxVersions":0},"err":"api_not_found"}',
       },
       {
         name: 'undelete ok',

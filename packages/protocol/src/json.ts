@@ -22,7 +22,6 @@ export { BadRequestError };
 /** Default maximum nesting depth of objects and arrays in a request body. */
 export const DEFAULT_JSON_MAX_DEPTH = 64;
 
-
 export interface ParseJsonOptions {
   /** Maximum nesting depth of objects/arrays (default 64). */
   maxDepth?: number;
