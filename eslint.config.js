@@ -88,6 +88,19 @@ export default tseslint.config(
     },
   },
   {
+    // The settings table sits below every component (identity included): it imports none of ours.
+    files: ['packages/settings/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['@spike-ts/*'], message: 'settings imports nothing of ours.' }],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'off',

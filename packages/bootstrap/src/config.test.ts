@@ -76,7 +76,7 @@ describe('bootstrap config', () => {
 
   it('rejects bad values, naming the variable without echoing the value', () => {
     const cases: [Record<string, string>, RegExp][] = [
-      [{}, /SPIKE_NEXUS_KEEPER_PEERS is required/],
+      [{}, /SPIKE_NEXUS_KEEPER_PEERS: is required/],
       [
         { SPIKE_NEXUS_KEEPER_PEERS: PEERS, SPIKE_NEXUS_SHAMIR_THRESHOLD: '4' },
         /SPIKE_NEXUS_SHAMIR_THRESHOLD/,
@@ -118,6 +118,34 @@ describe('bootstrap config', () => {
     const c = loadBootstrapConfig({ SPIKE_NEXUS_BACKEND_STORE: 'memory' });
     assert.equal(c.backendStore, 'memory');
     assert.deepEqual(c.keeperPeers, []);
+  });
+});
+
+describe('bootstrap config errors', () => {
+  it('name every invalid variable at once, as one usage error', () => {
+    assert.throws(
+      () =>
+        loadBootstrapConfig({
+          SPIKE_NEXUS_KEEPER_PEERS: 'https://a:1,,https://b:2',
+          SPIKE_BOOTSTRAP_KEEPER_TIMEOUT: 'soon',
+          SPIKE_NEXUS_API_URL: 'http://nexus:1',
+          SPIKE_NEXUS_BACKEND_STORE: 'postgres',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof BootstrapConfigError);
+        assert.equal(err.exitCode, EXIT_USAGE);
+        for (const name of [
+          'SPIKE_NEXUS_KEEPER_PEERS',
+          'SPIKE_BOOTSTRAP_KEEPER_TIMEOUT',
+          'SPIKE_NEXUS_API_URL',
+          'SPIKE_NEXUS_BACKEND_STORE',
+        ]) {
+          assert.match(err.message, new RegExp(`${name}: `));
+        }
+        assert.ok(!/soon|postgres/.test(err.message));
+        return true;
+      },
+    );
   });
 });
 

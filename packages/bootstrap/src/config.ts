@@ -1,13 +1,33 @@
 /**
- * Bootstrap configuration from SPIKE's environment variables (spike-0.8.2 §8.5) and flags.
- * Unlike SPIKE, an invalid value is an error naming the variable (the value is not echoed).
+ * Bootstrap configuration from SPIKE's environment variables (spike-0.8.2 §8.5) and flags, read
+ * through the settings table of `@spike-ts/settings`. Unlike SPIKE, invalid values are one
+ * `BootstrapConfigError` (exit 2) naming every invalid variable (values are not echoed).
  */
-import { readLogLevel, type LogLevel } from '@spike-ts/core';
-import { parseGoDuration, trustRootsFromEnv, type TrustRoots } from '@spike-ts/identity';
-import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
+import type { LogLevel } from '@spike-ts/core';
+import { readTrustRoots, type TrustRoots } from '@spike-ts/identity';
+import {
+  SettingsError,
+  SettingsReader,
+  SPIKE_BOOTSTRAP_FORCE,
+  SPIKE_BOOTSTRAP_INIT_VERIFICATION_TIMEOUT,
+  SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES,
+  SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL,
+  SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL,
+  SPIKE_BOOTSTRAP_KEEPER_TIMEOUT,
+  SPIKE_BOOTSTRAP_TIMEOUT,
+  SPIKE_NEXUS_API_URL,
+  SPIKE_NEXUS_BACKEND_STORE,
+  SPIKE_NEXUS_KEEPER_PEERS,
+  SPIKE_NEXUS_SHAMIR_SHARES,
+  SPIKE_NEXUS_SHAMIR_THRESHOLD,
+  SPIKE_SYSTEM_LOG_LEVEL,
+  KEEPERS_REQUIRED,
+  keeperCountRule,
+  type Env,
+} from '@spike-ts/settings';
 import { BootstrapConfigError } from './errors.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env } from '@spike-ts/settings';
 
 export interface BootstrapConfig {
   /** Keeper base URLs; keeper i (1-based position) receives share i. */
@@ -30,133 +50,77 @@ export interface BootstrapConfig {
   readonly logLevel: LogLevel;
 }
 
-function read(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const v = read(env, name);
-  if (v === undefined) return fallback;
-  const n = /^[0-9]{1,9}$/.test(v) ? Number(v) : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new BootstrapConfigError(`${name} must be a whole number between ${min} and ${max}`);
-  }
-  return n;
-}
-
-function readDuration(env: Env, name: string, fallback: string, allowZero: boolean): number {
-  const v = read(env, name) ?? fallback;
-  let ms: number;
-  try {
-    ms = Math.round(parseGoDuration(v));
-  } catch {
-    throw new BootstrapConfigError(`${name} must be a duration such as 500ms, 30s, 5m or 1h30m`);
-  }
-  if (ms < 0 || (!allowZero && ms === 0)) {
-    throw new BootstrapConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} duration`);
-  }
-  return ms;
-}
-
 /** SPIKE's rules for SPIKE_NEXUS_KEEPER_PEERS: https URLs with a host, no empties, no duplicates. */
 export function parseKeeperPeers(raw: string | undefined): string[] {
-  const name = 'SPIKE_NEXUS_KEEPER_PEERS';
-  if (raw === undefined || raw.trim() === '') {
-    throw new BootstrapConfigError(
-      `${name} is required: a comma-separated list of keeper URLs (https://host:port)`,
-    );
-  }
-  const peers = raw.split(',').map((p) => p.trim());
-  const seen = new Set<string>();
-  for (const [i, peer] of peers.entries()) {
-    if (peer === '') throw new BootstrapConfigError(`${name}: entry ${i + 1} is empty`);
-    let url: URL;
-    try {
-      url = new URL(peer);
-    } catch {
-      throw new BootstrapConfigError(`${name}: entry ${i + 1} is not a URL`);
-    }
-    if (url.protocol !== 'https:' || url.hostname === '' || url.username !== '' || url.password !== '') {
-      throw new BootstrapConfigError(`${name}: entry ${i + 1} must be an https:// URL with a host`);
-    }
-    const key = url.origin + url.pathname.replace(/\/+$/, '');
-    if (seen.has(key)) throw new BootstrapConfigError(`${name}: entry ${i + 1} is a duplicate`);
-    seen.add(key);
-  }
-  return peers;
-}
-
-function parseNexusUrl(raw: string | undefined): string {
-  const v = raw ?? DEFAULT_NEXUS_API_URL;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new BootstrapConfigError('SPIKE_NEXUS_API_URL is not a URL');
-  }
-  if (url.protocol !== 'https:' || url.hostname === '') {
-    throw new BootstrapConfigError('SPIKE_NEXUS_API_URL must be an https:// URL with a host');
-  }
-  return v;
-}
-
-export function loadBootstrapConfig(env: Env, flags: { force?: boolean } = {}): BootstrapConfig {
-  const shares = readInt(env, 'SPIKE_NEXUS_SHAMIR_SHARES', 3, 1, 1000);
-  const threshold = readInt(env, 'SPIKE_NEXUS_SHAMIR_THRESHOLD', 2, 1, 1000);
-  if (threshold > shares) {
-    throw new BootstrapConfigError(
-      'SPIKE_NEXUS_SHAMIR_THRESHOLD must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
-    );
-  }
-  const backendStore = (read(env, 'SPIKE_NEXUS_BACKEND_STORE') ?? 'sqlite').toLowerCase();
-  const keeperPeers = backendStore === 'memory' ? [] : parseKeeperPeers(env.SPIKE_NEXUS_KEEPER_PEERS);
-  if (backendStore !== 'memory' && keeperPeers.length !== shares) {
-    throw new BootstrapConfigError(
-      `SPIKE_NEXUS_KEEPER_PEERS lists ${keeperPeers.length} keeper(s) but SPIKE_NEXUS_SHAMIR_SHARES is ${shares}: ` +
-        'every share needs exactly one keeper (keeper i receives share i)',
-    );
-  }
-  const keeperRetryInitialMs = readDuration(
-    env,
-    'SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL',
-    '2s',
-    false,
-  );
-  const keeperRetryMaxMs = readDuration(env, 'SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL', '30s', false);
-  if (keeperRetryMaxMs < keeperRetryInitialMs) {
-    throw new BootstrapConfigError(
-      'SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL must not be shorter than SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL',
-    );
-  }
-  let trustRoots: TrustRoots;
-  try {
-    trustRoots = trustRootsFromEnv(env);
-  } catch (err) {
-    throw new BootstrapConfigError((err as Error).message);
-  }
-  return Object.freeze({
-    keeperPeers: Object.freeze(keeperPeers),
-    shares,
-    threshold,
-    nexusApiUrl: parseNexusUrl(read(env, 'SPIKE_NEXUS_API_URL')),
-    keeperMaxRetries: readInt(env, 'SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES', 5, 1, 1000),
-    keeperRetryInitialMs,
-    keeperRetryMaxMs,
-    keeperTimeoutMs: readDuration(env, 'SPIKE_BOOTSTRAP_KEEPER_TIMEOUT', '30s', false),
-    verificationTimeoutMs: readDuration(env, 'SPIKE_BOOTSTRAP_INIT_VERIFICATION_TIMEOUT', '30m', false),
-    timeoutMs: readDuration(env, 'SPIKE_BOOTSTRAP_TIMEOUT', '0', true),
-    force: flags.force === true || env.SPIKE_BOOTSTRAP_FORCE === 'true',
-    backendStore,
-    trustRoots,
-    logLevel: logLevelFrom(env),
+  return withUsageExit(() => {
+    const r = new SettingsReader({ SPIKE_NEXUS_KEEPER_PEERS: raw });
+    const peers = r.maybe(SPIKE_NEXUS_KEEPER_PEERS);
+    r.require(peers !== undefined, SPIKE_NEXUS_KEEPER_PEERS, KEEPERS_REQUIRED);
+    r.done();
+    return [...(peers ?? [])];
   });
 }
 
-function logLevelFrom(env: Readonly<Record<string, string | undefined>>): LogLevel {
+/** Settings errors become the bootstrap's usage error (exit 2), with the same message. */
+function withUsageExit<T>(read: () => T): T {
   try {
-    return readLogLevel(env.SPIKE_SYSTEM_LOG_LEVEL, 'warn');
+    return read();
   } catch (err) {
-    throw new BootstrapConfigError(`SPIKE_SYSTEM_LOG_LEVEL: ${(err as Error).message}`);
+    if (err instanceof SettingsError) throw new BootstrapConfigError(err.message, err);
+    throw err;
   }
+}
+
+export function loadBootstrapConfig(env: Env, flags: { force?: boolean } = {}): BootstrapConfig {
+  return withUsageExit(() => {
+    const r = new SettingsReader(env);
+    const shares = r.get(SPIKE_NEXUS_SHAMIR_SHARES);
+    const threshold = r.get(SPIKE_NEXUS_SHAMIR_THRESHOLD);
+    r.require(
+      threshold <= shares,
+      SPIKE_NEXUS_SHAMIR_THRESHOLD,
+      'must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
+      [SPIKE_NEXUS_SHAMIR_SHARES],
+    );
+    const backendStore = r.get(SPIKE_NEXUS_BACKEND_STORE);
+    let keeperPeers: readonly string[] = [];
+    if (backendStore !== 'memory') {
+      keeperPeers = r.maybe(SPIKE_NEXUS_KEEPER_PEERS) ?? [];
+      r.require(r.isSet(SPIKE_NEXUS_KEEPER_PEERS), SPIKE_NEXUS_KEEPER_PEERS, KEEPERS_REQUIRED, [
+        SPIKE_NEXUS_BACKEND_STORE,
+      ]);
+      r.require(
+        keeperPeers.length === 0 || keeperPeers.length === shares,
+        SPIKE_NEXUS_KEEPER_PEERS,
+        keeperCountRule(keeperPeers.length, shares),
+        [SPIKE_NEXUS_SHAMIR_SHARES],
+      );
+    }
+    const keeperRetryInitialMs = r.get(SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL);
+    const keeperRetryMaxMs = r.get(SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL);
+    r.require(
+      keeperRetryMaxMs >= keeperRetryInitialMs,
+      SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL,
+      'must not be shorter than SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL',
+      [SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL],
+    );
+    const config: BootstrapConfig = {
+      keeperPeers: Object.freeze([...keeperPeers]),
+      shares,
+      threshold,
+      nexusApiUrl: r.get(SPIKE_NEXUS_API_URL),
+      keeperMaxRetries: r.get(SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES),
+      keeperRetryInitialMs,
+      keeperRetryMaxMs,
+      keeperTimeoutMs: r.get(SPIKE_BOOTSTRAP_KEEPER_TIMEOUT),
+      verificationTimeoutMs: r.get(SPIKE_BOOTSTRAP_INIT_VERIFICATION_TIMEOUT),
+      timeoutMs: r.get(SPIKE_BOOTSTRAP_TIMEOUT),
+      force: flags.force === true || r.get(SPIKE_BOOTSTRAP_FORCE),
+      backendStore,
+      trustRoots: readTrustRoots(r),
+      logLevel: r.get(SPIKE_SYSTEM_LOG_LEVEL),
+    };
+    r.done();
+    return Object.freeze(config);
+  });
 }

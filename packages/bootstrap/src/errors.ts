@@ -21,8 +21,9 @@ export class BootstrapError extends Error {
 /** Invalid flags or environment. */
 export class BootstrapConfigError extends BootstrapError {
   override readonly name = 'BootstrapConfigError';
-  constructor(message: string) {
-    super(message, EXIT_USAGE);
+  /** `cause`: the settings error listing every invalid variable, when it came from the environment. */
+  constructor(message: string, cause?: unknown) {
+    super(message, EXIT_USAGE, cause === undefined ? undefined : { cause });
   }
 }
 

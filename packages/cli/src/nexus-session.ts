@@ -62,11 +62,7 @@ export function requireRole(spiffeId: string, role: PilotRole, env: CliIo['env']
         ? isPilotRecover(spiffeId, roots)
         : isPilotRestore(spiffeId, roots);
   if (ok) return;
-  const pilotRoots = env['SPIKE_TRUST_ROOT_PILOT']?.trim() || 'spike.ist';
-  const expected = pilotRoots
-    .split(',')
-    .map((r) => `spiffe://${r.trim()}/${ROLE_PATH[role]}`)
-    .join(' or ');
+  const expected = roots.pilot.map((r) => `spiffe://${r}/${ROLE_PATH[role]}`).join(' or ');
   throw new CliError(
     `This command needs the SPIKE Pilot ${role} role, but this CLI's SVID is ${spiffeId}. ` +
       `Expected ${expected} (trust roots from SPIKE_TRUST_ROOT_PILOT). ` +

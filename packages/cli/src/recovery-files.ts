@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CliError, ExitCode } from './exit-code.ts';
 import { formatShard } from './recovery-shard.ts';
+import { readOptionalSetting, SPIKE_PILOT_RECOVERY_DIR } from '@spike-ts/settings';
 
 export interface RecoveryShard {
   id: number;
@@ -19,8 +20,8 @@ export interface RecoveryShard {
 
 /** `$SPIKE_PILOT_RECOVERY_DIR/recover`, else `~/.spike/recover`. */
 export function recoveryDir(env: Readonly<Record<string, string | undefined>>, home = homedir()): string {
-  const parent = env['SPIKE_PILOT_RECOVERY_DIR']?.trim();
-  return parent !== undefined && parent !== '' ? join(parent, 'recover') : join(home, '.spike', 'recover');
+  const parent = readOptionalSetting(env, SPIKE_PILOT_RECOVERY_DIR);
+  return parent !== undefined ? join(parent, 'recover') : join(home, '.spike', 'recover');
 }
 
 /** Create the directory (0700) if missing, then refuse anything that is not safe to write into. */

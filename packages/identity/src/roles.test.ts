@@ -18,7 +18,7 @@ import {
   trustRootsFromEnv,
 } from './roles.ts';
 import type { SpikeRole } from './roles.ts';
-import { parseSpiffeId } from './spiffe-id.ts';
+import { parseSpiffeId, parseTrustDomain } from './spiffe-id.ts';
 
 const predicates: Record<SpikeRole, (id: string, r: typeof DEFAULT_TRUST_ROOTS) => boolean> = {
   nexus: isNexus,
@@ -65,7 +65,7 @@ describe('trustRootsFromEnv', () => {
     const bad: [string, string, RegExp][] = [
       ['SPIKE_TRUST_ROOT_NEXUS', 'a.test,,b.test', /empty item/],
       ['SPIKE_TRUST_ROOT_KEEPER', 'a.test,', /empty item/],
-      ['SPIKE_TRUST_ROOT_PILOT', 'Spike.ist', /invalid trust domain "Spike.ist"/],
+      ['SPIKE_TRUST_ROOT_PILOT', 'Spike.ist', /invalid trust domain in item 1/],
       ['SPIKE_TRUST_ROOT_BOOTSTRAP', 'spike.ist/x', /invalid trust domain/],
       ['SPIKE_TRUST_ROOT_LITE_WORKLOAD', 'spiffe://spike.ist/spike', /invalid trust domain/],
     ];
@@ -79,6 +79,41 @@ describe('trustRootsFromEnv', () => {
           pattern.test(err.message),
         variable,
       );
+    }
+  });
+});
+
+describe('trust roots from the settings table agree with parseTrustDomain', () => {
+  it('accept and refuse the same items', () => {
+    const corpus = [
+      'spike.ist',
+      'a_b-c.d9',
+      'spiffe://q.test',
+      'Spike.ist',
+      'spike.ist/x',
+      'spiffe://spike.ist/spike',
+      'SPIFFE://x.test',
+      'spiffe://',
+      'x'.repeat(255),
+      'x'.repeat(256),
+      'a b',
+      'ü.test',
+      'http://x.test',
+    ];
+    for (const item of corpus) {
+      let direct = true;
+      try {
+        parseTrustDomain(item);
+      } catch {
+        direct = false;
+      }
+      let viaEnv = true;
+      try {
+        trustRootsFromEnv({ SPIKE_TRUST_ROOT_NEXUS: item });
+      } catch {
+        viaEnv = false;
+      }
+      assert.equal(viaEnv, direct, item);
     }
   });
 });

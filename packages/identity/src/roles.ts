@@ -5,7 +5,17 @@
  * that base or starts with `base + '/'` (so `…/spike/nexus/pod-1` is Nexus but
  * `…/spike/nexus-evil` is not), for any of the role's configured trust roots.
  */
-import { SpiffeIdError, parseTrustDomain } from './spiffe-id.ts';
+import {
+  SettingsError,
+  SettingsReader,
+  SPIKE_TRUST_ROOT_BOOTSTRAP,
+  SPIKE_TRUST_ROOT_KEEPER,
+  SPIKE_TRUST_ROOT_LITE_WORKLOAD,
+  SPIKE_TRUST_ROOT_NEXUS,
+  SPIKE_TRUST_ROOT_PILOT,
+  type Env,
+} from '@spike-ts/settings';
+import { parseTrustDomain } from './spiffe-id.ts';
 import type { SpiffeId } from './spiffe-id.ts';
 
 export const SPIKE_ROLES = [
@@ -39,43 +49,26 @@ export const TRUST_ROOT_ENV = {
   liteWorkload: 'SPIKE_TRUST_ROOT_LITE_WORKLOAD',
 } as const satisfies Record<keyof TrustRoots, string>;
 
-export class TrustRootConfigError extends Error {
-  readonly variable: string;
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.name = 'TrustRootConfigError';
-    this.variable = variable;
-  }
-}
+/** An invalid `SPIKE_TRUST_ROOT_*` variable: the settings table's one error type. */
+export { SettingsError as TrustRootConfigError };
 
-function parseTrustRootList(variable: string, value: string | undefined): readonly string[] {
-  if (value === undefined || value.trim() === '') return Object.freeze([DEFAULT_TRUST_ROOT]);
-  const roots: string[] = [];
-  for (const raw of value.split(',')) {
-    const item = raw.trim();
-    if (item === '')
-      throw new TrustRootConfigError(variable, 'empty item in comma-separated trust root list');
-    let td: string;
-    try {
-      td = parseTrustDomain(item);
-    } catch (err) {
-      const why = err instanceof SpiffeIdError ? err.message : 'invalid';
-      throw new TrustRootConfigError(variable, `invalid trust domain "${item}": ${why}`);
-    }
-    if (!roots.includes(td)) roots.push(td);
-  }
-  return Object.freeze(roots);
-}
-
-/** Reads and validates the per-role trust roots (unset or blank → `spike.ist`). */
-export function trustRootsFromEnv(env: Readonly<Record<string, string | undefined>>): TrustRoots {
+/** Reads the five per-role trust roots through a settings reader (unset or blank → `spike.ist`). */
+export function readTrustRoots(reader: SettingsReader): TrustRoots {
   return Object.freeze({
-    nexus: parseTrustRootList(TRUST_ROOT_ENV.nexus, env[TRUST_ROOT_ENV.nexus]),
-    keeper: parseTrustRootList(TRUST_ROOT_ENV.keeper, env[TRUST_ROOT_ENV.keeper]),
-    pilot: parseTrustRootList(TRUST_ROOT_ENV.pilot, env[TRUST_ROOT_ENV.pilot]),
-    bootstrap: parseTrustRootList(TRUST_ROOT_ENV.bootstrap, env[TRUST_ROOT_ENV.bootstrap]),
-    liteWorkload: parseTrustRootList(TRUST_ROOT_ENV.liteWorkload, env[TRUST_ROOT_ENV.liteWorkload]),
+    nexus: reader.get(SPIKE_TRUST_ROOT_NEXUS),
+    keeper: reader.get(SPIKE_TRUST_ROOT_KEEPER),
+    pilot: reader.get(SPIKE_TRUST_ROOT_PILOT),
+    bootstrap: reader.get(SPIKE_TRUST_ROOT_BOOTSTRAP),
+    liteWorkload: reader.get(SPIKE_TRUST_ROOT_LITE_WORKLOAD),
   });
+}
+
+/** Reads and validates the per-role trust roots; throws `SettingsError` naming every bad one. */
+export function trustRootsFromEnv(env: Env): TrustRoots {
+  const reader = new SettingsReader(env);
+  const roots = readTrustRoots(reader);
+  reader.done();
+  return roots;
 }
 
 /** Default roots (`spike.ist` for every role). */

@@ -56,11 +56,27 @@ describe('keeper config', () => {
         return true;
       },
     );
-    for (const bad of ['0s', '-5s', '11m']) {
+    for (const bad of ['0s', '-5s', '99ms', '11m']) {
       assert.throws(
         () => loadKeeperConfig({ SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: bad }),
-        /SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: must be between 1s and 10m|SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: not a valid duration/,
+        /SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: must be a duration from 100ms to 10m$/,
       );
     }
+  });
+
+  it('reports every invalid variable at once', () => {
+    assert.throws(
+      () =>
+        loadKeeperConfig({
+          SPIKE_KEEPER_TLS_PORT: ':99999',
+          SPIKE_SYSTEM_LOG_LEVEL: 'LOUD',
+          SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: '1h',
+          SPIKE_TRUST_ROOT_NEXUS: 'a,,b',
+        }),
+      (err: unknown) =>
+        err instanceof KeeperConfigError &&
+        err.problems.map((p) => p.variable).join(' ') ===
+          'SPIKE_KEEPER_TLS_PORT SPIKE_TRUST_ROOT_NEXUS SPIKE_SYSTEM_LOG_LEVEL SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT',
+    );
   });
 });

@@ -246,3 +246,63 @@ describe('loadConfig rejects', () => {
     expectError({ SPIKE_NEXUS_AUDIT_LOG: 'stdrr' }, 'SPIKE_NEXUS_AUDIT_LOG');
   });
 });
+
+describe('loadConfig reports every invalid variable at once', () => {
+  it('names each one with its rule, in one ConfigError, without the values', () => {
+    assert.throws(
+      () =>
+        loadConfig(
+          {
+            ...base,
+            SPIKE_NEXUS_API_THREADS: '99',
+            SPIKE_NEXUS_AUDIT_LOG: 'relative/secret.log',
+            SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT: 'soon',
+            SPIKE_NEXUS_DB_JOURNAL_MODE: 'OFF',
+            SPIKE_TRUST_ROOT_PILOT: 'Bad.Domain',
+          },
+          opts,
+        ),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems.map((p) => p.variable).sort(), [
+          'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT',
+          'SPIKE_NEXUS_API_THREADS',
+          'SPIKE_NEXUS_AUDIT_LOG',
+          'SPIKE_NEXUS_DB_JOURNAL_MODE',
+          'SPIKE_TRUST_ROOT_PILOT',
+        ]);
+        assert.match(err.message, /SPIKE_NEXUS_API_THREADS: must be a whole number from 1 to 16/);
+        assert.match(
+          err.message,
+          /SPIKE_NEXUS_AUDIT_LOG: must be stderr, stdout, off or an absolute file path/,
+        );
+        for (const value of ['99', 'secret', 'soon', 'Bad.Domain']) assert.ok(!err.message.includes(value));
+        return true;
+      },
+    );
+  });
+
+  it('adds cross-variable problems to the same error', () => {
+    assert.throws(
+      () =>
+        loadConfig(
+          {
+            ...base,
+            SPIKE_NEXUS_SHAMIR_THRESHOLD: '4',
+            SPIKE_NEXUS_DB_MAX_IDLE_CONNS: '20',
+            SPIKE_NEXUS_MAX_SECRET_VERSIONS: '0',
+          },
+          opts,
+        ),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 3 &&
+        /SPIKE_NEXUS_SHAMIR_THRESHOLD: must not be greater than SPIKE_NEXUS_SHAMIR_SHARES/.test(
+          err.message,
+        ) &&
+        /SPIKE_NEXUS_DB_MAX_IDLE_CONNS: must not be greater than SPIKE_NEXUS_DB_MAX_OPEN_CONNS/.test(
+          err.message,
+        ),
+    );
+  });
+});

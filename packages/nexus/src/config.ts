@@ -1,26 +1,55 @@
 /**
  * Nexus configuration: SPIKE's environment variables (same names and defaults) plus our own
- * hardening knobs, parsed once at start-up into a frozen object. Unlike SPIKE, an invalid value
- * is a start-up error that names the variable and the rule; the value itself is never echoed.
+ * hardening knobs, read through the settings table of `@spike-ts/settings` and parsed once at
+ * start-up into a frozen object. Unlike SPIKE, invalid values are a start-up error that names
+ * every invalid variable and its rule; values themselves are never echoed.
  */
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { TrustRootConfigError, trustRootsFromEnv, type TrustRoots } from '@spike-ts/identity';
-import type { LogLevel } from '@spike-ts/core';
-import type { AuditTarget } from './audit.ts';
 import {
-  ConfigError,
-  parseListenAddress,
-  readBool,
-  readChoice,
-  readDuration,
-  readInt,
-  readString,
+  SettingsError,
+  SettingsReader,
+  SPIFFE_ENDPOINT_SOCKET,
+  SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT,
+  SPIKE_NEXUS_API_THREADS,
+  SPIKE_NEXUS_AUDIT_LOG,
+  SPIKE_NEXUS_BACKEND_STORE,
+  SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE,
+  SPIKE_NEXUS_DATA_DIR,
+  SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS,
+  SPIKE_NEXUS_DB_CONN_MAX_LIFETIME,
+  SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT,
+  SPIKE_NEXUS_DB_JOURNAL_MODE,
+  SPIKE_NEXUS_DB_MAX_IDLE_CONNS,
+  SPIKE_NEXUS_DB_MAX_OPEN_CONNS,
+  SPIKE_NEXUS_DB_OPERATION_TIMEOUT,
+  SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION,
+  SPIKE_NEXUS_HEALTH_ADDR,
+  SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT,
+  SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL,
+  SPIKE_NEXUS_KEEPER_PEERS,
+  SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL,
+  SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
+  SPIKE_NEXUS_MAX_SECRET_VERSIONS,
+  SPIKE_NEXUS_REQUEST_TIMEOUT,
+  SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT,
+  SPIKE_NEXUS_SHAMIR_SHARES,
+  SPIKE_NEXUS_SHAMIR_THRESHOLD,
+  SPIKE_NEXUS_TLS_PORT,
+  SPIKE_SPIFFE_SOURCE_TIMEOUT,
+  SPIKE_SYSTEM_LOG_LEVEL,
+  KEEPERS_REQUIRED,
+  keeperCountRule,
   type Env,
   type ListenAddress,
-} from './config-env.ts';
+} from '@spike-ts/settings';
+import { readTrustRoots, type TrustRoots } from '@spike-ts/identity';
+import type { LogLevel } from '@spike-ts/core';
+import type { AuditTarget } from './audit.ts';
 
-export { ConfigError, type Env, type ListenAddress } from './config-env.ts';
+/** The one configuration error: every invalid variable of this start, each named with its rule. */
+export { SettingsError as ConfigError };
+export type { Env, ListenAddress } from '@spike-ts/settings';
 
 export type BackendKind = 'sqlite' | 'memory';
 /** Journal modes that keep acknowledged writes durable (MEMORY and OFF are refused). */
@@ -81,10 +110,6 @@ export interface LoadConfigOptions {
   readonly cwd?: string;
 }
 
-const MIB = 1024 * 1024;
-const DAY_MS = 86_400_000;
-const DEFAULT_WORKLOAD_ENDPOINT = 'unix:///tmp/spire-agent/public/api.sock';
-
 /** Directories SPIKE refuses as data dirs (each and everything below it). */
 export const FORBIDDEN_DATA_DIRS: readonly string[] = Object.freeze([
   '/etc',
@@ -115,185 +140,115 @@ export function loadConfigFromProcess(): NexusConfig {
 }
 
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConfig {
-  const backend = readBackend(env);
-  const shamirShares = readInt(env, 'SPIKE_NEXUS_SHAMIR_SHARES', 3, 1, 1000);
-  const shamirThreshold = readInt(env, 'SPIKE_NEXUS_SHAMIR_THRESHOLD', 2, 1, 1000);
-  if (shamirThreshold > shamirShares) {
-    throw new ConfigError(
-      'SPIKE_NEXUS_SHAMIR_THRESHOLD',
-      'must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
-    );
-  }
-  const shamirMaxShareCount = readInt(env, 'SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT', 1000, 1, 1_000_000);
-  if (shamirMaxShareCount < shamirShares) {
-    throw new ConfigError(
-      'SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT',
-      'must not be less than SPIKE_NEXUS_SHAMIR_SHARES',
-    );
-  }
-  const apiThreads = readInt(env, 'SPIKE_NEXUS_API_THREADS', 1, 1, 16);
-  if (apiThreads > 1 && backend !== 'sqlite') {
-    throw new ConfigError('SPIKE_NEXUS_API_THREADS', 'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite');
-  }
-  const keeperPeers = readKeeperPeers(env);
+  const r = new SettingsReader(env);
+  const backend = r.get(SPIKE_NEXUS_BACKEND_STORE);
+  const shamirShares = r.get(SPIKE_NEXUS_SHAMIR_SHARES);
+  const shamirThreshold = r.get(SPIKE_NEXUS_SHAMIR_THRESHOLD);
+  r.require(
+    shamirThreshold <= shamirShares,
+    SPIKE_NEXUS_SHAMIR_THRESHOLD,
+    'must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
+    [SPIKE_NEXUS_SHAMIR_SHARES],
+  );
+  const shamirMaxShareCount = r.get(SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT);
+  r.require(
+    shamirMaxShareCount >= shamirShares,
+    SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT,
+    'must not be less than SPIKE_NEXUS_SHAMIR_SHARES',
+    [SPIKE_NEXUS_SHAMIR_SHARES],
+  );
+  const apiThreads = r.get(SPIKE_NEXUS_API_THREADS);
+  r.require(
+    apiThreads === 1 || backend === 'sqlite',
+    SPIKE_NEXUS_API_THREADS,
+    'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite',
+    [SPIKE_NEXUS_BACKEND_STORE],
+  );
+  const keeperPeers = r.maybe(SPIKE_NEXUS_KEEPER_PEERS) ?? [];
   if (backend === 'sqlite') {
-    if (keeperPeers.length === 0) {
-      throw new ConfigError(
-        'SPIKE_NEXUS_KEEPER_PEERS',
-        'is required when SPIKE_NEXUS_BACKEND_STORE is sqlite',
-      );
-    }
-    if (keeperPeers.length !== shamirShares) {
-      throw new ConfigError(
-        'SPIKE_NEXUS_KEEPER_PEERS',
-        'must list exactly SPIKE_NEXUS_SHAMIR_SHARES keepers',
-      );
-    }
+    r.require(r.isSet(SPIKE_NEXUS_KEEPER_PEERS), SPIKE_NEXUS_KEEPER_PEERS, KEEPERS_REQUIRED, [
+      SPIKE_NEXUS_BACKEND_STORE,
+    ]);
+    r.require(
+      keeperPeers.length === 0 || keeperPeers.length === shamirShares,
+      SPIKE_NEXUS_KEEPER_PEERS,
+      keeperCountRule(keeperPeers.length, shamirShares),
+      [SPIKE_NEXUS_SHAMIR_SHARES],
+    );
   }
 
-  const headersTimeoutMs = readDuration(env, 'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT', 10_000, 1, DAY_MS);
-  const requestTimeoutMs = readDuration(env, 'SPIKE_NEXUS_REQUEST_TIMEOUT', 30_000, 1, DAY_MS);
-  if (headersTimeoutMs > requestTimeoutMs) {
-    throw new ConfigError(
-      'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT',
-      'must not be longer than SPIKE_NEXUS_REQUEST_TIMEOUT',
-    );
-  }
+  const headersTimeoutMs = r.get(SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT);
+  const requestTimeoutMs = r.get(SPIKE_NEXUS_REQUEST_TIMEOUT);
+  r.require(
+    headersTimeoutMs <= requestTimeoutMs,
+    SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT,
+    'must not be longer than SPIKE_NEXUS_REQUEST_TIMEOUT',
+    [SPIKE_NEXUS_REQUEST_TIMEOUT],
+  );
+
+  const maxOpenConns = r.get(SPIKE_NEXUS_DB_MAX_OPEN_CONNS);
+  const maxIdleConns = r.get(SPIKE_NEXUS_DB_MAX_IDLE_CONNS);
+  r.require(
+    maxIdleConns <= maxOpenConns,
+    SPIKE_NEXUS_DB_MAX_IDLE_CONNS,
+    'must not be greater than SPIKE_NEXUS_DB_MAX_OPEN_CONNS',
+    [SPIKE_NEXUS_DB_MAX_OPEN_CONNS],
+  );
+  const db: DbConfig = {
+    journalMode: r.get(SPIKE_NEXUS_DB_JOURNAL_MODE),
+    busyTimeoutMs: r.get(SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS),
+    maxOpenConns,
+    maxIdleConns,
+    connMaxLifetimeMs: r.get(SPIKE_NEXUS_DB_CONN_MAX_LIFETIME),
+    operationTimeoutMs: r.get(SPIKE_NEXUS_DB_OPERATION_TIMEOUT),
+    initializationTimeoutMs: r.get(SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT),
+    skipSchemaCreation: r.get(SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION),
+  };
 
   const config: NexusConfig = {
-    listen: parseListenAddress('SPIKE_NEXUS_TLS_PORT', readString(env, 'SPIKE_NEXUS_TLS_PORT') ?? ':8553'),
+    listen: r.get(SPIKE_NEXUS_TLS_PORT),
     backend,
     apiThreads,
-    dataDir: resolveDataDir(env, options),
-    maxSecretVersions: readInt(env, 'SPIKE_NEXUS_MAX_SECRET_VERSIONS', 10, 1, 10_000),
-    maxCipherSize: readInt(env, 'SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE', 65_536, 1, 64 * MIB),
-    maxRequestBodySize: readInt(env, 'SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE', MIB, 1024, 1024 * MIB),
+    dataDir: resolveDataDir(r, options),
+    maxSecretVersions: r.get(SPIKE_NEXUS_MAX_SECRET_VERSIONS),
+    maxCipherSize: r.get(SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE),
+    maxRequestBodySize: r.get(SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE),
     keeperPeers,
     shamirShares,
     shamirThreshold,
     shamirMaxShareCount,
-    keeperUpdateIntervalMs: readDuration(
-      env,
-      'SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL',
-      300_000,
-      1000,
-      7 * DAY_MS,
-    ),
-    keeperHeartbeatIntervalMs: readDuration(
-      env,
-      'SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL',
-      10_000,
-      100,
-      DAY_MS,
-    ),
-    db: readDbConfig(env),
-    trustRoots: readTrustRoots(env),
-    logLevel: readChoice<LogLevel>(env, 'SPIKE_SYSTEM_LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'warn'),
+    keeperUpdateIntervalMs: r.get(SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL),
+    keeperHeartbeatIntervalMs: r.get(SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL),
+    db,
+    trustRoots: readTrustRoots(r),
+    logLevel: r.get(SPIKE_SYSTEM_LOG_LEVEL) satisfies LogLevel,
     headersTimeoutMs,
     requestTimeoutMs,
-    keepAliveTimeoutMs: readDuration(env, 'SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT', 65_000, 1, DAY_MS),
-    audit: readAuditTarget(env),
-    health: readHealthAddress(env),
-    spiffeEndpointSocket: readString(env, 'SPIFFE_ENDPOINT_SOCKET') ?? DEFAULT_WORKLOAD_ENDPOINT,
-    spiffeSourceTimeoutMs: readDuration(env, 'SPIKE_SPIFFE_SOURCE_TIMEOUT', 30_000, 1, DAY_MS),
+    keepAliveTimeoutMs: r.get(SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT),
+    audit: r.get(SPIKE_NEXUS_AUDIT_LOG) satisfies AuditTarget,
+    health: r.get(SPIKE_NEXUS_HEALTH_ADDR),
+    spiffeEndpointSocket: r.get(SPIFFE_ENDPOINT_SOCKET),
+    spiffeSourceTimeoutMs: r.get(SPIKE_SPIFFE_SOURCE_TIMEOUT),
   };
+  r.done();
   return deepFreeze(config);
 }
 
-function readTrustRoots(env: Env): TrustRoots {
-  try {
-    return trustRootsFromEnv(env);
-  } catch (err) {
-    const variable = err instanceof TrustRootConfigError ? err.variable : 'SPIKE_TRUST_ROOT_*';
-    throw new ConfigError(variable, 'must be a comma-separated list of valid trust domain names');
-  }
-}
-
-function readBackend(env: Env): BackendKind {
-  return readChoice<BackendKind>(env, 'SPIKE_NEXUS_BACKEND_STORE', ['sqlite', 'memory'], 'sqlite');
-}
-
-function readKeeperPeers(env: Env): string[] {
-  const name = 'SPIKE_NEXUS_KEEPER_PEERS';
-  const raw = readString(env, name);
-  if (raw === undefined) return [];
-  const peers = raw.split(',').map((p) => p.trim());
-  const seen = new Set<string>();
-  for (const peer of peers) {
-    if (peer === '') throw new ConfigError(name, 'must not contain empty entries');
-    let url: URL;
-    try {
-      url = new URL(peer);
-    } catch {
-      throw new ConfigError(name, 'every entry must be an https:// URL with a host');
-    }
-    if (url.protocol !== 'https:' || url.hostname === '' || url.username !== '' || url.password !== '') {
-      throw new ConfigError(name, 'every entry must be an https:// URL with a host');
-    }
-    const key = url.origin + url.pathname.replace(/\/+$/, '');
-    if (seen.has(key)) throw new ConfigError(name, 'must not contain duplicate entries');
-    seen.add(key);
-  }
-  return peers;
-}
-
-function resolveDataDir(env: Env, options: LoadConfigOptions): string {
-  const name = 'SPIKE_NEXUS_DATA_DIR';
-  const raw = readString(env, name);
+function resolveDataDir(r: SettingsReader, options: LoadConfigOptions): string {
+  const raw = r.maybe(SPIKE_NEXUS_DATA_DIR);
   if (raw !== undefined) {
     const base = resolve(options.cwd ?? '/', raw);
-    if (base === '/' || FORBIDDEN_DATA_DIRS.some((d) => base === d || base.startsWith(d + sep))) {
-      throw new ConfigError(name, 'must not be / or a system directory (/etc, /usr, /proc, /root, ...)');
-    }
+    r.require(
+      !(base === '/' || FORBIDDEN_DATA_DIRS.some((d) => base === d || base.startsWith(d + sep))),
+      SPIKE_NEXUS_DATA_DIR,
+      'must not be / or a system directory (/etc, /usr, /proc, /root, ...)',
+    );
     return join(base, 'data');
   }
   if (options.homeDir !== undefined && isAbsolute(options.homeDir)) {
     return join(options.homeDir, '.spike', 'data');
   }
   return join('/tmp', `.spike-${options.userName ?? 'nexus'}`, 'data');
-}
-
-function readDbConfig(env: Env): DbConfig {
-  const maxOpenConns = readInt(env, 'SPIKE_NEXUS_DB_MAX_OPEN_CONNS', 10, 1, 10_000);
-  const maxIdleConns = readInt(env, 'SPIKE_NEXUS_DB_MAX_IDLE_CONNS', 5, 0, 10_000);
-  if (maxIdleConns > maxOpenConns) {
-    throw new ConfigError(
-      'SPIKE_NEXUS_DB_MAX_IDLE_CONNS',
-      'must not be greater than SPIKE_NEXUS_DB_MAX_OPEN_CONNS',
-    );
-  }
-  return {
-    journalMode: readChoice<JournalMode>(
-      env,
-      'SPIKE_NEXUS_DB_JOURNAL_MODE',
-      ['WAL', 'DELETE', 'TRUNCATE', 'PERSIST'],
-      'WAL',
-    ),
-    busyTimeoutMs: readInt(env, 'SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
-    maxOpenConns,
-    maxIdleConns,
-    connMaxLifetimeMs: readDuration(env, 'SPIKE_NEXUS_DB_CONN_MAX_LIFETIME', 3_600_000, 0, 30 * DAY_MS),
-    operationTimeoutMs: readDuration(env, 'SPIKE_NEXUS_DB_OPERATION_TIMEOUT', 15_000, 1, DAY_MS),
-    initializationTimeoutMs: readDuration(env, 'SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT', 30_000, 1, DAY_MS),
-    skipSchemaCreation: readBool(env, 'SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION', false),
-  };
-}
-
-function readAuditTarget(env: Env): AuditTarget {
-  const name = 'SPIKE_NEXUS_AUDIT_LOG';
-  const v = readString(env, name);
-  if (v === undefined) return { kind: 'stderr' };
-  const lower = v.toLowerCase();
-  if (lower === 'stderr' || lower === 'stdout' || lower === 'off') return { kind: lower };
-  if (!isAbsolute(v)) throw new ConfigError(name, 'must be stderr, stdout, off or an absolute file path');
-  return { kind: 'file', path: v };
-}
-
-function readHealthAddress(env: Env): ListenAddress | null {
-  const name = 'SPIKE_NEXUS_HEALTH_ADDR';
-  const v = readString(env, name) ?? ':8554';
-  if (v.toLowerCase() === 'off') return null;
-  return parseListenAddress(name, v);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -5,22 +5,20 @@
  * from the options or `SPIKE_NEXUS_API_URL`.
  */
 import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
+import { createMtlsClient, createX509Source, isNexus, trustRootsFromEnv } from '@spike-ts/identity';
 import {
-  createMtlsClient,
-  createX509Source,
-  isNexus,
-  parseGoDuration,
-  trustRootsFromEnv,
-} from '@spike-ts/identity';
+  readSetting,
+  SettingsError,
+  SPIKE_HTTP_CLIENT_TIMEOUT,
+  SPIKE_NEXUS_API_URL,
+  type Setting,
+} from '@spike-ts/settings';
 import { createNexusTransport } from './nexus-transport.ts';
 import type { HttpClient } from './nexus-transport.ts';
 import { createSpikeClientOver } from './spike-client.ts';
 import type { SpikeClient } from './spike-client.ts';
 import { SpikeBadRequestError } from './spike-error.ts';
 import type { SpikeClientOptions } from './types.ts';
-
-/** SPIKE's default for `SPIKE_HTTP_CLIENT_TIMEOUT`. */
-const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
  * Create a client for SPIKE Nexus.
@@ -37,8 +35,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  */
 export async function createSpikeClient(opts: SpikeClientOptions = {}): Promise<SpikeClient> {
   const env = opts.env ?? process.env;
-  const nexusUrl = resolveNexusUrl(opts.nexusUrl ?? env['SPIKE_NEXUS_API_URL']);
-  const timeoutMs = opts.timeoutMs ?? durationFromEnv(env['SPIKE_HTTP_CLIENT_TIMEOUT'], DEFAULT_TIMEOUT_MS);
+  const nexusUrl = resolveNexusUrl(opts.nexusUrl ?? fromEnv(env, SPIKE_NEXUS_API_URL));
+  const timeoutMs = opts.timeoutMs ?? fromEnv(env, SPIKE_HTTP_CLIENT_TIMEOUT);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new SpikeBadRequestError('timeoutMs must be a positive number of milliseconds.', 0, 'timeoutMs');
   }
@@ -90,21 +88,12 @@ export function resolveNexusUrl(value: string | undefined): string {
   return (url.origin + url.pathname).replace(/\/+$/, '');
 }
 
-/** An unset variable gives the default; an invalid one is an error naming the variable. */
-function durationFromEnv(value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  let ms: number;
+/** A variable by the settings table's rule; an invalid value is a bad request naming it. */
+function fromEnv<T>(env: Readonly<Record<string, string | undefined>>, setting: Setting<T>): T {
   try {
-    ms = parseGoDuration(value.trim());
-  } catch {
-    ms = Number.NaN;
+    return readSetting(env, setting);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    throw new SpikeBadRequestError(`${err.message}.`, 0, setting.name);
   }
-  if (!Number.isFinite(ms) || ms <= 0) {
-    throw new SpikeBadRequestError(
-      'SPIKE_HTTP_CLIENT_TIMEOUT must be a positive duration such as 30s or 1m.',
-      0,
-      'SPIKE_HTTP_CLIENT_TIMEOUT',
-    );
-  }
-  return ms;
 }

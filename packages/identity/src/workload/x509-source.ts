@@ -9,7 +9,8 @@ import { parseOwnX509Svid } from '../svid.ts';
 import type { X509Bundles, X509Source, X509Svid } from '../types.ts';
 import { splitDer } from '../der.ts';
 import { parseSpiffeId } from '../spiffe-id.ts';
-import { formatDuration, parseGoDuration } from './duration.ts';
+import { readSetting, SPIKE_SPIFFE_SOURCE_TIMEOUT } from '@spike-ts/settings';
+import { formatDuration } from './duration.ts';
 import { SPIFFE_ENDPOINT_SOCKET_ENV } from './endpoint.ts';
 import { trustDomainFromBundleKey } from './jwt.ts';
 import { silentIdentityLogger } from './logger.ts';
@@ -35,18 +36,16 @@ export interface X509SourceOptions {
 /** Codes that end the watch for good; everything else (UNAVAILABLE, CANCELLED, PERMISSION_DENIED, a clean end, …) is retried. */
 const FATAL = new Set<number>([grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED]);
 
-/** Resolves the first-SVID timeout from options or `SPIKE_SPIFFE_SOURCE_TIMEOUT`. */
+/**
+ * Resolves the first-SVID timeout from options or `SPIKE_SPIFFE_SOURCE_TIMEOUT` (the settings
+ * table's rule; an invalid value throws `SettingsError` naming the variable).
+ */
 export function sourceTimeoutMs(
   explicit: number | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): number {
   if (explicit !== undefined) return explicit;
-  const raw = env[SOURCE_TIMEOUT_ENV];
-  if (raw === undefined || raw.trim() === '') return DEFAULT_SOURCE_TIMEOUT_MS;
-  const ms = parseGoDuration(raw.trim());
-  if (ms <= 0)
-    throw new Error(`${SOURCE_TIMEOUT_ENV} must be a positive duration, got ${JSON.stringify(raw)}`);
-  return ms;
+  return readSetting(env, SPIKE_SPIFFE_SOURCE_TIMEOUT);
 }
 
 /** Connects to the Workload API and resolves once the first valid X.509-SVID has arrived. */

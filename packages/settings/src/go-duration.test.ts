@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DurationSyntaxError, formatDuration, parseGoDuration } from './duration.ts';
+import { DurationSyntaxError, formatDuration, parseGoDuration } from './go-duration.ts';
 
 describe('parseGoDuration', () => {
   it('accepts the Go forms SPIKE uses', () => {

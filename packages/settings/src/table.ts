@@ -1,0 +1,526 @@
+/**
+ * The one table of environment variables every SPIKE-TS component reads: name, default, rule,
+ * one-line doc, origin and readers. Components read these only through `SettingsReader`, and
+ * `docs/configuration.md` is generated from this file (`npm run docs:config`), so adding a
+ * setting is one entry here (see docs/adr/0015-one-settings-table.md).
+ */
+import {
+  auditSinkRule,
+  boolRule,
+  choiceRule,
+  durationRule,
+  exactTrueRule,
+  httpsUrlListRule,
+  httpsUrlRule,
+  intRule,
+  listenOrOffRule,
+  listenRule,
+  pathRule,
+  textRule,
+  trustDomainListRule,
+  type Rule,
+} from './rules.ts';
+
+/** Who reads a variable. `cli` is `spike` (SPIKE's Pilot); `sdk` is `@spike-ts/sdk`. */
+export type Component = 'nexus' | 'keeper' | 'bootstrap' | 'cli' | 'sdk';
+
+export const COMPONENTS: readonly Component[] = Object.freeze(['nexus', 'keeper', 'bootstrap', 'cli', 'sdk']);
+
+export interface Setting<T> {
+  readonly name: string;
+  /** The default as an operator would write it (parsed by `rule`); undefined = none. */
+  readonly default: string | undefined;
+  /** How the docs show a default that is computed at start (`~/.spike`). */
+  readonly defaultDoc?: string;
+  readonly rule: Rule<T>;
+  /** Extra conditions beyond `rule` (cross-variable checks), for the docs. */
+  readonly also?: string;
+  /** One line: what it does. */
+  readonly doc: string;
+  readonly origin: 'SPIKE' | 'SPIFFE' | 'ours';
+  readonly readers: readonly Component[];
+}
+
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+export type BackendName = 'sqlite' | 'memory';
+export type JournalModeName = 'WAL' | 'DELETE' | 'TRUNCATE' | 'PERSIST';
+
+const MIB = 1024 * 1024;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+const ALL: readonly Component[] = COMPONENTS;
+
+function setting<T>(s: Setting<T>): Setting<T> {
+  return Object.freeze(s);
+}
+
+// ---- shared ------------------------------------------------------------------------------
+
+export const SPIFFE_ENDPOINT_SOCKET = setting({
+  name: 'SPIFFE_ENDPOINT_SOCKET',
+  default: 'unix:///tmp/spire-agent/public/api.sock',
+  rule: textRule,
+  also: '`unix:///abs/path` or `tcp://<ip>:<port>`, checked when connecting',
+  doc: 'Workload API address',
+  origin: 'SPIFFE',
+  readers: ALL,
+});
+
+export const SPIKE_SPIFFE_SOURCE_TIMEOUT = setting({
+  name: 'SPIKE_SPIFFE_SOURCE_TIMEOUT',
+  default: '30s',
+  rule: durationRule(1, DAY),
+  doc: 'How long to wait for the first X.509-SVID. SPIKE applies it in its SDK and bootstrap only; we apply it everywhere, so nothing hangs',
+  origin: 'SPIKE',
+  readers: ALL,
+});
+
+function trustRoot(suffix: string, doc: string): Setting<readonly string[]> {
+  return setting({
+    name: `SPIKE_TRUST_ROOT_${suffix}`,
+    default: 'spike.ist',
+    rule: trustDomainListRule,
+    doc,
+    origin: 'SPIKE',
+    readers: ALL,
+  });
+}
+
+export const SPIKE_TRUST_ROOT_NEXUS = trustRoot(
+  'NEXUS',
+  'Trust domains whose `…/spike/nexus[/…]` IDs are Nexus',
+);
+export const SPIKE_TRUST_ROOT_KEEPER = trustRoot('KEEPER', 'Same for `…/spike/keeper`');
+export const SPIKE_TRUST_ROOT_BOOTSTRAP = trustRoot('BOOTSTRAP', 'Same for `…/spike/bootstrap`');
+export const SPIKE_TRUST_ROOT_PILOT = trustRoot(
+  'PILOT',
+  'Same for `…/spike/pilot/role/{superuser,recover,restore}`',
+);
+export const SPIKE_TRUST_ROOT_LITE_WORKLOAD = trustRoot(
+  'LITE_WORKLOAD',
+  'Same for `…/spike/workload/role/lite`',
+);
+
+export const SPIKE_SYSTEM_LOG_LEVEL = setting<LogLevelName>({
+  name: 'SPIKE_SYSTEM_LOG_LEVEL',
+  default: 'WARN',
+  rule: choiceRule<LogLevelName>(['debug', 'info', 'warn', 'error'], ['DEBUG', 'INFO', 'WARN', 'ERROR']),
+  also: 'case-insensitive',
+  doc: 'Operational log level; logs are JSON lines (Nexus and keeper: stdout; bootstrap: stderr)',
+  origin: 'SPIKE',
+  readers: ['nexus', 'keeper', 'bootstrap'],
+});
+
+export const SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT = setting({
+  name: 'SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT',
+  default: '10s',
+  rule: durationRule(100, 10 * MINUTE),
+  also: 'Nexus: ≤ `SPIKE_NEXUS_REQUEST_TIMEOUT`',
+  doc: 'Time to receive the request headers',
+  origin: 'SPIKE',
+  readers: ['nexus', 'keeper'],
+});
+
+// ---- Nexus -------------------------------------------------------------------------------
+
+export const SPIKE_NEXUS_TLS_PORT = setting({
+  name: 'SPIKE_NEXUS_TLS_PORT',
+  default: ':8553',
+  rule: listenRule,
+  doc: 'mTLS API listen address',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_BACKEND_STORE = setting<BackendName>({
+  name: 'SPIKE_NEXUS_BACKEND_STORE',
+  default: 'sqlite',
+  rule: choiceRule<BackendName>(['sqlite', 'memory']),
+  also: "case-insensitive; SPIKE's `lite` is refused",
+  doc: '`memory`: nothing persists, no keepers, Nexus ready at start, and the bootstrap has nothing to do (exit 0)',
+  origin: 'SPIKE',
+  readers: ['nexus', 'bootstrap'],
+});
+
+export const SPIKE_NEXUS_DATA_DIR = setting({
+  name: 'SPIKE_NEXUS_DATA_DIR',
+  default: undefined,
+  defaultDoc: '~/.spike',
+  rule: pathRule,
+  also: 'relative paths resolve against the working directory; `/`, `/etc`, `/sys`, `/proc`, `/dev`, `/bin`, `/sbin`, `/usr`, `/lib`, `/lib64`, `/boot`, `/root` (and below) are refused; without a home directory `/tmp/.spike-<user>`',
+  doc: 'Parent of the data directory: the database is `<value>/data/spike.db` (dir 0700, files 0600)',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_KEEPER_PEERS = setting({
+  name: 'SPIKE_NEXUS_KEEPER_PEERS',
+  default: undefined,
+  rule: httpsUrlListRule,
+  also: 'required unless the backend is `memory`; exactly `SPIKE_NEXUS_SHAMIR_SHARES` entries; Nexus and bootstrap must list the same keepers in the same order',
+  doc: 'Keeper base URLs; keeper *i* (1-based position) holds share *i*, so never reorder the list',
+  origin: 'SPIKE',
+  readers: ['nexus', 'bootstrap'],
+});
+
+/** The cross-variable rules of `SPIKE_NEXUS_KEEPER_PEERS`, worded once for Nexus and bootstrap. */
+export const KEEPERS_REQUIRED = 'is required when SPIKE_NEXUS_BACKEND_STORE is sqlite';
+export function keeperCountRule(listed: number, shares: number): string {
+  return (
+    `must list exactly SPIKE_NEXUS_SHAMIR_SHARES keepers: it lists ${String(listed)} keeper(s) but ` +
+    `SPIKE_NEXUS_SHAMIR_SHARES is ${String(shares)} (keeper i receives share i)`
+  );
+}
+
+export const SPIKE_NEXUS_SHAMIR_SHARES = setting({
+  name: 'SPIKE_NEXUS_SHAMIR_SHARES',
+  default: '3',
+  rule: intRule(1, 1000),
+  doc: 'Number of shares *n* the root key is split into',
+  origin: 'SPIKE',
+  readers: ['nexus', 'bootstrap'],
+});
+
+export const SPIKE_NEXUS_SHAMIR_THRESHOLD = setting({
+  name: 'SPIKE_NEXUS_SHAMIR_THRESHOLD',
+  default: '2',
+  rule: intRule(1, 1000),
+  also: '≤ `SPIKE_NEXUS_SHAMIR_SHARES`',
+  doc: 'Shares needed to rebuild the root key *t*',
+  origin: 'SPIKE',
+  readers: ['nexus', 'bootstrap'],
+});
+
+export const SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT = setting({
+  name: 'SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT',
+  default: '1000',
+  rule: intRule(1, 1_000_000),
+  also: '≥ `SPIKE_NEXUS_SHAMIR_SHARES`',
+  doc: 'Highest share `id` restore accepts',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL = setting({
+  name: 'SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL',
+  default: '5m',
+  rule: durationRule(SECOND, 7 * DAY),
+  doc: "Periodic push of every keeper's share. We also push at once when the key is installed (SPIKE waits one interval)",
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL = setting({
+  name: 'SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL',
+  default: '10s',
+  rule: durationRule(100, DAY),
+  doc: "Between pushes, read each keeper's share, compare it (constant time) and re-seed a keeper that is empty or holds a wrong share",
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_API_THREADS = setting({
+  name: 'SPIKE_NEXUS_API_THREADS',
+  default: '1',
+  rule: intRule(1, 16),
+  also: 'above 1 needs `SPIKE_NEXUS_BACKEND_STORE=sqlite`',
+  doc: 'Threads serving the API. Above 1, worker threads share the API port and answer `secret get` themselves; everything else goes to the main thread. See [operations](operations.md#sizing-nexus-api-threads) and [ADR 0014](adr/0014-api-threads.md)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_MAX_SECRET_VERSIONS = setting({
+  name: 'SPIKE_NEXUS_MAX_SECRET_VERSIONS',
+  default: '10',
+  rule: intRule(1, 10_000),
+  doc: 'Versions kept per secret (captured when the secret is created)',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE = setting({
+  name: 'SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE',
+  default: '65536',
+  rule: intRule(1, 64 * MIB),
+  doc: 'Largest cipher-API plaintext in bytes (ciphertext: this + 16); also bounded by the body limit',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE = setting({
+  name: 'SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE',
+  default: '1048576',
+  rule: intRule(1024, 1024 * MIB),
+  doc: 'Largest request body in bytes; larger → 413 `api_body_too_large`',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_REQUEST_TIMEOUT = setting({
+  name: 'SPIKE_NEXUS_REQUEST_TIMEOUT',
+  default: '30s',
+  rule: durationRule(1, DAY),
+  doc: 'Time to receive the whole request',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT = setting({
+  name: 'SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT',
+  default: '65s',
+  rule: durationRule(1, DAY),
+  doc: 'Idle keep-alive connections are closed after this',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_HEALTH_ADDR = setting({
+  name: 'SPIKE_NEXUS_HEALTH_ADDR',
+  default: ':8554',
+  rule: listenOrOffRule,
+  doc: 'Plain-HTTP `/healthz` + `/readyz` listener address, or `off`. Prefer a private address such as `127.0.0.1:8554`',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_LOG = setting({
+  name: 'SPIKE_NEXUS_AUDIT_LOG',
+  default: 'stderr',
+  rule: auditSinkRule,
+  doc: 'Audit sink; a file is appended to and created 0600',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_JOURNAL_MODE = setting<JournalModeName>({
+  name: 'SPIKE_NEXUS_DB_JOURNAL_MODE',
+  default: 'WAL',
+  rule: choiceRule<JournalModeName>(['WAL', 'DELETE', 'TRUNCATE', 'PERSIST']),
+  also: '`MEMORY` and `OFF` are refused: they lose acknowledged writes',
+  doc: 'SQLite journal mode',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS = setting({
+  name: 'SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS',
+  default: '5000',
+  rule: intRule(0, 600_000),
+  doc: 'How long a write waits for a lock, in milliseconds',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_MAX_OPEN_CONNS = setting({
+  name: 'SPIKE_NEXUS_DB_MAX_OPEN_CONNS',
+  default: '10',
+  rule: intRule(1, 10_000),
+  doc: 'Validated for compatibility, **no effect** (`node:sqlite` uses one connection)',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_MAX_IDLE_CONNS = setting({
+  name: 'SPIKE_NEXUS_DB_MAX_IDLE_CONNS',
+  default: '5',
+  rule: intRule(0, 10_000),
+  also: '≤ `SPIKE_NEXUS_DB_MAX_OPEN_CONNS`',
+  doc: 'Validated, no effect',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_CONN_MAX_LIFETIME = setting({
+  name: 'SPIKE_NEXUS_DB_CONN_MAX_LIFETIME',
+  default: '1h',
+  rule: durationRule(0, 30 * DAY),
+  doc: 'Validated, no effect',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_OPERATION_TIMEOUT = setting({
+  name: 'SPIKE_NEXUS_DB_OPERATION_TIMEOUT',
+  default: '15s',
+  rule: durationRule(1, DAY),
+  doc: 'Validated, no effect',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT = setting({
+  name: 'SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT',
+  default: '30s',
+  rule: durationRule(1, DAY),
+  doc: 'Validated, no effect',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION = setting({
+  name: 'SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION',
+  default: 'false',
+  rule: boolRule,
+  doc: 'Validated, no effect: schema migrations always run at open',
+  origin: 'SPIKE',
+  readers: ['nexus'],
+});
+
+// ---- keeper ------------------------------------------------------------------------------
+
+export const SPIKE_KEEPER_TLS_PORT = setting({
+  name: 'SPIKE_KEEPER_TLS_PORT',
+  default: ':8443',
+  rule: listenRule,
+  doc: 'Keeper mTLS listen address',
+  origin: 'SPIKE',
+  readers: ['keeper'],
+});
+
+// ---- bootstrap ---------------------------------------------------------------------------
+
+export const SPIKE_NEXUS_API_URL = setting({
+  name: 'SPIKE_NEXUS_API_URL',
+  default: 'https://localhost:8553',
+  rule: httpsUrlRule,
+  doc: 'Nexus base URL (bootstrap: for the live-system check and the proof of possession)',
+  origin: 'SPIKE',
+  readers: ['bootstrap', 'cli', 'sdk'],
+});
+
+export const SPIKE_BOOTSTRAP_FORCE = setting({
+  name: 'SPIKE_BOOTSTRAP_FORCE',
+  default: 'false',
+  rule: exactTrueRule,
+  doc: '`true` skips the live-system check (same as `--force`)',
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+export const SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES = setting({
+  name: 'SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES',
+  default: '5',
+  rule: intRule(1, 1000),
+  doc: 'Attempts per keeper',
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+export const SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL = setting({
+  name: 'SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL',
+  default: '2s',
+  rule: durationRule(1, DAY),
+  doc: 'First backoff between attempts',
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+export const SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL = setting({
+  name: 'SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL',
+  default: '30s',
+  rule: durationRule(1, DAY),
+  also: '≥ `SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL`',
+  doc: 'Backoff cap',
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+export const SPIKE_BOOTSTRAP_KEEPER_TIMEOUT = setting({
+  name: 'SPIKE_BOOTSTRAP_KEEPER_TIMEOUT',
+  default: '30s',
+  rule: durationRule(1, DAY),
+  doc: 'Deadline per keeper (all attempts); also bounds the live-system probes',
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+export const SPIKE_BOOTSTRAP_INIT_VERIFICATION_TIMEOUT = setting({
+  name: 'SPIKE_BOOTSTRAP_INIT_VERIFICATION_TIMEOUT',
+  default: '30m',
+  rule: durationRule(1, DAY),
+  doc: "How long to wait for Nexus's proof of possession (backoff 500 ms doubling to 60 s)",
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+export const SPIKE_BOOTSTRAP_TIMEOUT = setting({
+  name: 'SPIKE_BOOTSTRAP_TIMEOUT',
+  default: '0',
+  rule: durationRule(0, DAY),
+  doc: 'Overall time limit, `0` = none; exceeded → exit 1',
+  origin: 'SPIKE',
+  readers: ['bootstrap'],
+});
+
+// ---- CLI and SDK -------------------------------------------------------------------------
+
+export const SPIKE_HTTP_CLIENT_TIMEOUT = setting({
+  name: 'SPIKE_HTTP_CLIENT_TIMEOUT',
+  default: '60s',
+  rule: durationRule(1, DAY),
+  doc: 'Whole-request timeout of the CLI and SDK (SDK options override it)',
+  origin: 'SPIKE',
+  readers: ['cli', 'sdk'],
+});
+
+export const SPIKE_PILOT_RECOVERY_DIR = setting({
+  name: 'SPIKE_PILOT_RECOVERY_DIR',
+  default: undefined,
+  defaultDoc: '~/.spike',
+  rule: pathRule,
+  doc: 'Parent of the recovery directory: shard files go to `<value>/recover`',
+  origin: 'SPIKE',
+  readers: ['cli'],
+});
+
+/** Every setting, in the order the docs list them. */
+export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
+  SPIFFE_ENDPOINT_SOCKET,
+  SPIKE_SPIFFE_SOURCE_TIMEOUT,
+  SPIKE_TRUST_ROOT_NEXUS,
+  SPIKE_TRUST_ROOT_KEEPER,
+  SPIKE_TRUST_ROOT_BOOTSTRAP,
+  SPIKE_TRUST_ROOT_PILOT,
+  SPIKE_TRUST_ROOT_LITE_WORKLOAD,
+  SPIKE_SYSTEM_LOG_LEVEL,
+  SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT,
+  SPIKE_NEXUS_TLS_PORT,
+  SPIKE_NEXUS_BACKEND_STORE,
+  SPIKE_NEXUS_DATA_DIR,
+  SPIKE_NEXUS_KEEPER_PEERS,
+  SPIKE_NEXUS_SHAMIR_SHARES,
+  SPIKE_NEXUS_SHAMIR_THRESHOLD,
+  SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT,
+  SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL,
+  SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL,
+  SPIKE_NEXUS_API_THREADS,
+  SPIKE_NEXUS_MAX_SECRET_VERSIONS,
+  SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE,
+  SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
+  SPIKE_NEXUS_REQUEST_TIMEOUT,
+  SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT,
+  SPIKE_NEXUS_HEALTH_ADDR,
+  SPIKE_NEXUS_AUDIT_LOG,
+  SPIKE_NEXUS_DB_JOURNAL_MODE,
+  SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS,
+  SPIKE_NEXUS_DB_MAX_OPEN_CONNS,
+  SPIKE_NEXUS_DB_MAX_IDLE_CONNS,
+  SPIKE_NEXUS_DB_CONN_MAX_LIFETIME,
+  SPIKE_NEXUS_DB_OPERATION_TIMEOUT,
+  SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT,
+  SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION,
+  SPIKE_KEEPER_TLS_PORT,
+  SPIKE_NEXUS_API_URL,
+  SPIKE_BOOTSTRAP_FORCE,
+  SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES,
+  SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL,
+  SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL,
+  SPIKE_BOOTSTRAP_KEEPER_TIMEOUT,
+  SPIKE_BOOTSTRAP_INIT_VERIFICATION_TIMEOUT,
+  SPIKE_BOOTSTRAP_TIMEOUT,
+  SPIKE_HTTP_CLIENT_TIMEOUT,
+  SPIKE_PILOT_RECOVERY_DIR,
+] as Setting<unknown>[]);
