@@ -54,17 +54,77 @@ export interface SecretStore {
    * promise rejects with that error.
    */
   updateSecret<T>(path: string, mutate: (current: SecretRecord | undefined) => SecretMutation<T>): Promise<T>;
-  /** All secret paths, sorted ascending. */
+  /** All secret paths, sorted ascending. Throws `StoreIntegrityError` if any secret's row is damaged. */
   listSecretPaths(): Promise<string[]>;
+  /**
+   * The readable secret paths (sorted ascending) and the damaged secret rows, instead of failing
+   * the whole listing for one damaged row. Opens only the `secrets` rows (not the versions).
+   */
+  scanSecretPaths(): Promise<SecretPathScan>;
 
   getPolicy(name: string): Promise<PolicyRecord | undefined>;
+  /** Every policy, sorted. Throws `StoreIntegrityError` if any policy row is damaged. */
   listPolicies(): Promise<PolicyRecord[]>;
+  /** The readable policies (sorted) and the damaged policy rows, which grant nothing. */
+  scanPolicies(): Promise<PolicyScan>;
   /** Insert or replace by name. */
   putPolicy(policy: PolicyRecord): Promise<void>;
   /** Returns false when no such policy existed. */
   deletePolicy(name: string): Promise<boolean>;
 
+  /**
+   * Every damaged row of the store: policy rows and secret rows that fail to open or sit in a
+   * place that is not theirs, and version rows whose secret row is gone. Never throws for damage.
+   */
+  listDamagedRows(): Promise<DamagedRow[]>;
+  /**
+   * Deletes one damaged row (for `secrets`: the secret row and every version row of that place).
+   * The row is checked again inside the deleting transaction: a row that opens fine, or no row at
+   * all, is left alone and the result is false. Throws `InvalidRecordError` for a malformed id.
+   */
+  removeDamagedRow(table: DamagedTable, id: string): Promise<boolean>;
+
   close(): Promise<void>;
+}
+
+/** Tables whose rows `listDamagedRows` reports. */
+export type DamagedTable = 'policies' | 'secrets';
+
+/**
+ * What is wrong with a damaged row:
+ * - `unreadable`: the row does not authenticate under the installed key (edited bytes, or a row
+ *   sealed for another place; the key itself was verified by the key-check value) or holds
+ *   malformed content;
+ * - `misplaced`: the row opens, but belongs to another name than the place it sits in;
+ * - `versions-without-secret`: version rows whose `secrets` row is missing (deleted behind the
+ *   store's back).
+ */
+export type DamageKind = 'unreadable' | 'misplaced' | 'versions-without-secret';
+
+export interface DamagedRow {
+  readonly table: DamagedTable;
+  /**
+   * The row's place: lower-case hex of its lookup id (`name_id` / `path_id`). Stable, reveals no
+   * name, and what `removeDamagedRow` takes.
+   */
+  readonly id: string;
+  readonly kind: DamageKind;
+  /**
+   * The policy name or secret path this place belongs to, when the store can tell (for example
+   * two swapped rows name each other's place); absent otherwise. Confidential metadata.
+   */
+  readonly name?: string;
+}
+
+export interface SecretPathScan {
+  /** Readable paths, sorted ascending. */
+  readonly paths: string[];
+  readonly damaged: DamagedRow[];
+}
+
+export interface PolicyScan {
+  readonly policies: PolicyRecord[];
+  readonly damaged: DamagedRow[];
 }
 
 export class WrongRootKeyError extends Error {

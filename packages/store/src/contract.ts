@@ -14,7 +14,7 @@ import type { SecretStore } from '@spike-ts/core';
 import { putVersion, samplePolicy } from './contract-fixture.ts';
 import { policyContract } from './contract-policies.ts';
 import { secretContract } from './contract-secrets.ts';
-import { StoreClosedError } from './store-error.ts';
+import { InvalidRecordError, StoreClosedError } from './store-error.ts';
 
 export type StoreFactory = () => Promise<{ store: SecretStore; cleanup(): Promise<void> }>;
 
@@ -72,6 +72,49 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         await assert.rejects(store.updateSecret('q', putVersion('q', {})), StoreClosedError);
         await assert.rejects(store.listPolicies(), StoreClosedError);
         await store.close();
+      });
+    });
+
+    describe('damaged rows', () => {
+      it('a healthy store: the scans equal the listings and nothing is damaged or removable', async (t) => {
+        const store = await open(t);
+        await store.updateSecret('b/x', putVersion('b/x', { v: '1' }));
+        await store.updateSecret('a/y', putVersion('a/y', { v: '2' }));
+        await store.putPolicy(samplePolicy('zeta'));
+        await store.putPolicy(samplePolicy('eta'));
+        assert.deepEqual(await store.scanSecretPaths(), {
+          paths: await store.listSecretPaths(),
+          damaged: [],
+        });
+        const scan = await store.scanPolicies();
+        assert.deepEqual(scan.damaged, []);
+        assert.deepEqual(
+          scan.policies.map((p) => p.name),
+          (await store.listPolicies()).map((p) => p.name),
+        );
+        assert.deepEqual(await store.listDamagedRows(), []);
+        for (const table of ['policies', 'secrets'] as const) {
+          assert.equal(await store.removeDamagedRow(table, 'ab'.repeat(32)), false);
+        }
+        assert.deepEqual(await store.listSecretPaths(), ['a/y', 'b/x']);
+        assert.equal((await store.listPolicies()).length, 2);
+      });
+
+      it('removal refuses malformed places and works only while open', async (t) => {
+        const store = await open(t);
+        for (const [table, id] of [
+          ['versions', '00'.repeat(32)],
+          ['policies', '00'.repeat(33)],
+          ['secrets', 'AB'.repeat(32)],
+          ['secrets', 42],
+        ] as const) {
+          await assert.rejects(store.removeDamagedRow(table as never, id as never), InvalidRecordError);
+        }
+        await store.close();
+        await assert.rejects(store.listDamagedRows(), StoreClosedError);
+        await assert.rejects(store.scanPolicies(), StoreClosedError);
+        await assert.rejects(store.scanSecretPaths(), StoreClosedError);
+        await assert.rejects(store.removeDamagedRow('policies', '00'.repeat(32)), StoreClosedError);
       });
     });
 

@@ -13,8 +13,12 @@ import {
   WrongRootKeyError,
 } from '@spike-ts/core';
 import type {
+  DamagedRow,
+  DamagedTable,
   Logger,
   PolicyRecord,
+  PolicyScan,
+  SecretPathScan,
   SecretMutation,
   SecretRecord,
   SecretStore,
@@ -28,6 +32,7 @@ import {
   copySecretRecord,
 } from './record-copy.ts';
 import { asPromise } from './as-promise.ts';
+import { parseDamagedPlace } from './damaged-place.ts';
 import { checkRootKey } from './root-key.ts';
 import { InvalidRecordError, StoreClosedError } from './store-error.ts';
 
@@ -111,6 +116,12 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): SecretStore {
         return [...secrets.keys()].sort();
       });
     },
+    scanSecretPaths(): Promise<SecretPathScan> {
+      return asPromise(() => {
+        ensureOpen();
+        return { paths: [...secrets.keys()].sort(), damaged: [] };
+      });
+    },
 
     getPolicy(name: string): Promise<PolicyRecord | undefined> {
       return asPromise(() => {
@@ -124,6 +135,12 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): SecretStore {
         return [...policies.values()].sort(comparePolicies);
       });
     },
+    scanPolicies(): Promise<PolicyScan> {
+      return asPromise(() => {
+        ensureOpen();
+        return { policies: [...policies.values()].sort(comparePolicies), damaged: [] };
+      });
+    },
     putPolicy(policy: PolicyRecord): Promise<void> {
       return asPromise(() => {
         ensureOpen();
@@ -135,6 +152,21 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): SecretStore {
       return asPromise(() => {
         ensureOpen();
         return policies.delete(checkName(name, 'policy name'));
+      });
+    },
+
+    // Records live in process memory and are validated on the way in: no row can be damaged.
+    listDamagedRows(): Promise<DamagedRow[]> {
+      return asPromise(() => {
+        ensureOpen();
+        return [];
+      });
+    },
+    removeDamagedRow(table: DamagedTable, id: string): Promise<boolean> {
+      return asPromise(() => {
+        ensureOpen();
+        parseDamagedPlace(table, id);
+        return false;
       });
     },
 

@@ -5,7 +5,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { PolicyRecord, SecretRecord, SecretVersion, SecretVersionRead } from '@spike-ts/core';
 import type { RowCache } from './row-cache.ts';
-import { comparePolicies } from './record-copy.ts';
 import type { RowCodec, SecretHead } from './row-codec.ts';
 import { blob, integer } from './sqlite-statements.ts';
 import type { Statements } from './sqlite-statements.ts';
@@ -188,15 +187,6 @@ function checkTimes(opened: SecretVersion, createdTime: number, deletedTime: num
   return opened;
 }
 
-/** Every secret path, sorted. Opens only the `secrets` rows, never the version rows. */
-export function readSecretPaths(s: Statements, codec: RowCodec): string[] {
-  const where = 'table secrets';
-  return s.allHeads
-    .all()
-    .map((r) => codec.openHead(blob(r, 'path_id', where), blob(r, 'envelope', where)).path)
-    .sort();
-}
-
 export function readPolicy(s: Statements, codec: RowCodec, name: string): PolicyRecord | undefined {
   const id = codec.nameId(name);
   const row = s.getPolicy.get(id);
@@ -204,12 +194,4 @@ export function readPolicy(s: Statements, codec: RowCodec, name: string): Policy
   const policy = codec.openPolicy(id, blob(row, 'envelope', 'table policies'));
   if (policy.name !== name) throw new StoreIntegrityError('table policies: row belongs to another policy');
   return policy;
-}
-
-export function readPolicies(s: Statements, codec: RowCodec): PolicyRecord[] {
-  const where = 'table policies';
-  return s.allPolicies
-    .all()
-    .map((r) => codec.openPolicy(blob(r, 'name_id', where), blob(r, 'envelope', where)))
-    .sort(comparePolicies);
 }

@@ -27,6 +27,12 @@ export function prepareStatements(db: DatabaseSync) {
     // Changes when another connection commits to the file (not for this connection's commits).
     dataVersion: p('PRAGMA data_version'),
     anyVersion: p('SELECT 1 AS found FROM secret_versions WHERE path_id = ? LIMIT 1'),
+    // Places holding version rows but no secrets row (the secrets row was deleted behind our back).
+    orphanVersionIds: p(
+      'SELECT DISTINCT path_id FROM secret_versions WHERE path_id NOT IN (SELECT path_id FROM secrets)',
+    ),
+    deleteHead: p('DELETE FROM secrets WHERE path_id = ?'),
+    deleteAllVersions: p('DELETE FROM secret_versions WHERE path_id = ?'),
     upsertVersion: p(
       'INSERT INTO secret_versions (path_id, version, envelope) VALUES (?, ?, ?) ON CONFLICT (path_id, version) DO UPDATE SET envelope = excluded.envelope',
     ),

@@ -19,15 +19,23 @@
  * - Which rows change together and when (file and WAL timing, page layout).
  * - The key-check value (designed to be public: it only confirms a candidate root key).
  * - Rollback is not detected: replacing the whole file, or a row with an older envelope of the
- *   same place, or removing every row of one secret, yields an older but consistent state.
+ *   same place, or removing every row of one secret (or one policy row), yields an older but
+ *   consistent state. A `secrets` row removed without its version rows IS detected.
+ *
+ * Damaged rows (see `sqlite-damage.ts`) fail closed for that row only: the scans serve every
+ * readable row and report the damaged ones; `removeDamagedRow` deletes one on explicit request.
  *
  * Durability: WAL + `synchronous=FULL`; mutations go through group commit, and a caller's
  * promise resolves only after the COMMIT that carries its change returned.
  */
 import { computeKeyCheckValue, silentLogger, verifyKeyCheckValue, WrongRootKeyError } from '@spike-ts/core';
 import type {
+  DamagedRow,
+  DamagedTable,
   Logger,
   PolicyRecord,
+  PolicyScan,
+  SecretPathScan,
   SecretMutation,
   SecretRecord,
   SecretStore,
@@ -42,18 +50,23 @@ import { createRowCodec } from './row-codec.ts';
 import type { RowCodec } from './row-codec.ts';
 import { planSecretWrite } from './secret-write.ts';
 import { openSqliteDatabase } from './sqlite-open.ts';
+import { parseDamagedPlace } from './damaged-place.ts';
+import { removeDamagedPlace, scanPolicyRows, scanSecretRows } from './sqlite-damage.ts';
 import {
   inReadTransaction,
-  readPolicies,
   readOneVersion,
   readPolicy,
   readSecret,
-  readSecretPaths,
   readSecretSnapshot,
 } from './sqlite-read.ts';
 import { blob, integer, prepareStatements } from './sqlite-statements.ts';
 import type { JournalMode } from './sqlite-open.ts';
-import { InvalidRecordError, StoreClosedError, StoreLockedError } from './store-error.ts';
+import {
+  InvalidRecordError,
+  StoreClosedError,
+  StoreIntegrityError,
+  StoreLockedError,
+} from './store-error.ts';
 
 export interface SqliteStoreOptions {
   /** Directory of `spike.db`; created with mode 0700 when missing. */
@@ -81,6 +94,13 @@ export interface SqliteStoreOptions {
 }
 
 const KEY_CHECK = 'key-check';
+
+/** The error of a strict listing that met damaged rows (names stay out of the message). */
+function damagedError(table: DamagedTable, damaged: readonly DamagedRow[]): StoreIntegrityError {
+  return new StoreIntegrityError(
+    `table ${table}: ${String(damaged.length)} damaged row(s) (${damaged.map((d) => d.kind).join(', ')})`,
+  );
+}
 
 /** Per-batch overlay: records written earlier in the same transaction, by path. */
 type Batch = Map<string, SecretRecord | undefined>;
@@ -231,7 +251,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     listSecretPaths(): Promise<string[]> {
       return asPromise(() => {
         const c = usable();
-        return inReadTransaction(db, () => readSecretPaths(s, c));
+        const scan = inReadTransaction(db, () => scanSecretRows(s, c));
+        if (scan.damaged.length > 0) throw damagedError('secrets', scan.damaged);
+        return scan.paths;
+      });
+    },
+    scanSecretPaths(): Promise<SecretPathScan> {
+      return asPromise(() => {
+        const c = usable();
+        return inReadTransaction(db, () => scanSecretRows(s, c));
       });
     },
 
@@ -245,7 +273,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     listPolicies(): Promise<PolicyRecord[]> {
       return asPromise(() => {
         const c = usable();
-        return inReadTransaction(db, () => readPolicies(s, c));
+        const scan = inReadTransaction(db, () => scanPolicyRows(s, c));
+        if (scan.damaged.length > 0) throw damagedError('policies', scan.damaged);
+        return scan.policies;
+      });
+    },
+    scanPolicies(): Promise<PolicyScan> {
+      return asPromise(() => {
+        const c = usable();
+        return inReadTransaction(db, () => scanPolicyRows(s, c));
       });
     },
     putPolicy(policy: PolicyRecord): Promise<void> {
@@ -269,6 +305,34 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         return commit.submit<boolean>(() => {
           const id = queuedCodec().nameId(name);
           return () => Number(s.deletePolicy.run(id).changes) > 0;
+        });
+      });
+    },
+
+    listDamagedRows(): Promise<DamagedRow[]> {
+      return asPromise(() => {
+        const c = usable();
+        return inReadTransaction(db, () => [
+          ...scanPolicyRows(s, c).damaged,
+          ...scanSecretRows(s, c).damaged,
+        ]);
+      });
+    },
+    removeDamagedRow(table: DamagedTable, id: string): Promise<boolean> {
+      return asPromise(() => {
+        usable();
+        const place = parseDamagedPlace(table, id);
+        const removal = commit.submit<boolean>(() => {
+          const c = queuedCodec();
+          return () => {
+            const removed = removeDamagedPlace(s, c, place.table, place.id);
+            if (removed) cache.clear();
+            return removed;
+          };
+        });
+        return removal.then((removed) => {
+          if (removed) logger.warn('damaged row removed', { table: place.table, id });
+          return removed;
         });
       });
     },
