@@ -54,6 +54,9 @@ const ROUTES: [path: string, body: unknown, shape: Record<string, unknown>][] = 
     { collected: 0, remaining: 0, restored: false },
   ],
   ['/v1/bootstrap/verify', { nonce: 'AAAAAAAAAAAAAAAA', ciphertext: 'AAAA' }, { hash: '' }],
+  // Our additive routes.
+  ['/v1/operator/damaged?action=list', {}, { rows: null }],
+  ['/v1/operator/damaged?action=delete', { table: 'secrets', id: '00'.repeat(32) }, {}],
 ];
 
 describe('route guards', () => {

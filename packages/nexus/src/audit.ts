@@ -21,6 +21,8 @@ export interface AuditRecord {
   readonly path?: string;
   /** Policy name the request names, if any. */
   readonly policy?: string;
+  /** Store row the request names (damaged-row removal): `<table>/<lookup id hex>`. */
+  readonly row?: string;
   /** `none` = rejected before authorization was evaluated (bad route, bad body, not ready). */
   readonly decision: AuditDecision;
   readonly status: number;
@@ -64,6 +66,7 @@ export function createAuditLog(sink: AuditSink): AuditLog {
         action: clip(entry.action) ?? '',
         ...(entry.path === undefined ? {} : { path: clip(entry.path) }),
         ...(entry.policy === undefined ? {} : { policy: clip(entry.policy) }),
+        ...(entry.row === undefined ? {} : { row: clip(entry.row) }),
         decision: entry.decision,
         status: entry.status,
         ...(entry.err === undefined ? {} : { err: entry.err }),

@@ -3,7 +3,8 @@
  * - Pilot superuser: every secret, policy and cipher route (never recover, restore or verify);
  * - lite workload: cipher routes only; secret and policy routes are denied outright;
  * - everyone else: one policy of the compiled engine must grant the permission on the path.
- * Recover, restore and bootstrap verify are hard-wired to their role IDs.
+ * Recover, restore and bootstrap verify are hard-wired to their role IDs; so is our damaged-row
+ * route (the Pilot superuser only: no policy can grant it).
  */
 import type { Permission } from '@spike-ts/protocol';
 import { SYSTEM_PATH_ACL, SYSTEM_PATH_CIPHER_EXEC, SYSTEM_PATH_SECRET } from '@spike-ts/protocol';
@@ -26,6 +27,8 @@ export interface Authorizer {
   policy(peerId: string, permission: 'read' | 'write' | 'list'): boolean;
   /** Cipher encrypt/decrypt: `execute` on `spike/system/cipher/exec`. */
   cipher(peerId: string): boolean;
+  /** Listing and removing damaged store rows (our addition): the Pilot superuser only. */
+  damagedRows(peerId: string): boolean;
   recover(peerId: string): boolean;
   restore(peerId: string): boolean;
   bootstrapVerify(peerId: string): boolean;
@@ -47,6 +50,7 @@ export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): 
       if (isPilotSuperuser(peerId, trustRoots) || isLiteWorkload(peerId, trustRoots)) return true;
       return viaPolicy(peerId, 'execute', SYSTEM_PATH_CIPHER_EXEC);
     },
+    damagedRows: (peerId) => isPilotSuperuser(peerId, trustRoots),
     recover: (peerId) => isPilotRecover(peerId, trustRoots),
     restore: (peerId) => isPilotRestore(peerId, trustRoots),
     bootstrapVerify: (peerId) => isBootstrap(peerId, trustRoots),

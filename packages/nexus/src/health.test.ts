@@ -23,8 +23,10 @@ function call(
 
 describe('health server', async () => {
   let ready = false;
+  let damaged = 0;
   const server = createHealthServer({
     isReady: () => ready,
+    damagedRows: () => damaged,
     headersTimeoutMs: 5000,
     requestTimeoutMs: 10_000,
     keepAliveTimeoutMs: 1000,
@@ -50,6 +52,18 @@ describe('health server', async () => {
     r = await call(port, 'GET', '/readyz');
     assert.equal(r.status, 200);
     assert.deepEqual(JSON.parse(r.body), { ready: true });
+  });
+
+  it('GET /readyz reports damaged rows as a count only, and stays ready', async () => {
+    ready = true;
+    damaged = 3;
+    try {
+      const r = await call(port, 'GET', '/readyz');
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.body), { ready: true, damagedRows: 3 });
+    } finally {
+      damaged = 0;
+    }
   });
 
   it('answers nothing else', async () => {

@@ -1,13 +1,16 @@
 /**
  * Plain-HTTP health listener (our addition; SPIKE has none). It answers exactly two requests:
  * `GET /healthz` (the process is up) and `GET /readyz` (the root key is installed). It carries no
- * identity and reveals nothing else.
+ * identity and reveals nothing else, except how many damaged store rows the last check found
+ * (`damagedRows`, present only when above 0): a count, never a policy name or secret path.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { NO_CACHE_HEADERS, URL_HEALTH, URL_READY } from '@spike-ts/protocol';
 
 export interface HealthServerOptions {
   readonly isReady: () => boolean;
+  /** Damaged rows found by the last check (0 = none). */
+  readonly damagedRows?: () => number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
@@ -37,7 +40,8 @@ export function createHealthServer(options: HealthServerOptions): Server {
         reply(res, 200, { status: 'ok' });
       } else if (req.method === 'GET' && path === URL_READY) {
         const ready = options.isReady();
-        reply(res, ready ? 200 : 503, { ready });
+        const damagedRows = options.damagedRows?.() ?? 0;
+        reply(res, ready ? 200 : 503, damagedRows > 0 ? { ready, damagedRows } : { ready });
       } else {
         res.setHeader('Connection', 'close');
         reply(res, 404, { err: 'api_not_found' });

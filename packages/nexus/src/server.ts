@@ -159,6 +159,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       ? null
       : createHealthServer({
           isReady: () => state.isReady(),
+          damagedRows: () => state.damagedRows().policies + state.damagedRows().secrets,
           headersTimeoutMs: config.headersTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,
           keepAliveTimeoutMs: config.keepAliveTimeoutMs,

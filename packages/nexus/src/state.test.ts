@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, silentLogger, WrongRootKeyError, type SecretStore } from '@spike-ts/core';
-import { createMemoryStore, createSqliteStore } from '@spike-ts/store';
+import { DatabaseSync } from 'node:sqlite';
+import { createLogger, randomBytes, silentLogger, WrongRootKeyError, type SecretStore } from '@spike-ts/core';
+import { createMemoryStore, createSqliteStore, SQLITE_FILE_NAME } from '@spike-ts/store';
 import { createNexusState, NotReadyError, RootKeyConflictError } from './state.ts';
 
 async function withSqlite(fn: (dataDir: string) => Promise<void>): Promise<void> {
@@ -54,9 +55,9 @@ describe('NexusState', () => {
       const store = createSqliteStore({ dataDir: dir });
       let listed = 0;
       const counting: SecretStore = Object.assign(Object.create(store) as SecretStore, {
-        listPolicies: () => {
+        scanPolicies: () => {
           listed++;
-          return store.listPolicies();
+          return store.scanPolicies();
         },
       });
       const state = await createNexusState({ store: counting, logger: silentLogger });
@@ -107,6 +108,48 @@ describe('NexusState', () => {
       assert.equal(state.isReady(), false);
       assert.equal(state.hasRootKey(), false);
       await assert.rejects(state.installRootKey(new Uint8Array(5)), RangeError);
+      await store.close();
+    });
+  });
+
+  it('sqlite: damaged rows do not stop the key: the rest serves, the damaged policy grants nothing', async () => {
+    await withSqlite(async (dir) => {
+      const rootKey = randomBytes(32);
+      const seed = createSqliteStore({ dataDir: dir });
+      await seed.unlock(new Uint8Array(rootKey));
+      await seed.putPolicy(policy);
+      await seed.putPolicy({ ...policy, name: 'writers', permissions: ['write'] });
+      await seed.putPolicy({ ...policy, name: 'listers', permissions: ['list'] });
+      await seed.close();
+      // Swap two policy rows in the file (as someone holding it could).
+      const db = new DatabaseSync(join(dir, SQLITE_FILE_NAME));
+      const rows = db.prepare('SELECT name_id, envelope FROM policies ORDER BY name_id LIMIT 2').all();
+      const update = db.prepare('UPDATE policies SET envelope = ? WHERE name_id = ?');
+      update.run(rows[1]!['envelope'] as Uint8Array, rows[0]!['name_id'] as Uint8Array);
+      update.run(rows[0]!['envelope'] as Uint8Array, rows[1]!['name_id'] as Uint8Array);
+      db.close();
+
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'info', sink: (l) => lines.push(l) });
+      const store = createSqliteStore({ dataDir: dir });
+      const state = await createNexusState({ store, logger });
+      await state.installRootKey(new Uint8Array(rootKey));
+      assert.equal(state.isReady(), true);
+      assert.deepEqual(state.damagedRows(), { policies: 2, secrets: 0 });
+      assert.equal(state.policies.size, 1);
+      const damaged = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r['level'] === 'error' && String(r['msg']).startsWith('damaged policy row'));
+      assert.equal(damaged.length, 2);
+      // Swapped rows name each other's place: the log says which policies grant nothing.
+      const named = damaged.map((r) => r['name']).sort();
+      const served = ['listers', 'readers', 'writers'].filter((n) => !named.includes(n));
+      assert.equal(served.length, 1);
+      assert.ok(state.policies.all().some((p) => p.name === served[0]));
+      for (const r of damaged) assert.match(String(r['id']), /^[0-9a-f]{64}$/);
+      state.recordDamage([]);
+      assert.deepEqual(state.damagedRows(), { policies: 0, secrets: 0 });
+      state.close();
       await store.close();
     });
   });

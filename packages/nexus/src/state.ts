@@ -5,6 +5,11 @@
  * in-memory policy engine, derives the cipher-API purpose key and flips the state to ready.
  *
  * The memory backend has no root key: it is ready at start with a random cipher key.
+ *
+ * Damaged rows (see `SecretStore.scanPolicies`) never stop the key from being installed: the
+ * root key was verified by the store's key-check value, so a row that does not open is damage
+ * to that row. A damaged policy row is not loaded (it grants nothing); every damaged row is
+ * logged (with the name when the store can tell it) and counted for the health listener.
  */
 import {
   constantTimeEqual,
@@ -13,6 +18,8 @@ import {
   randomBytes,
   zeroize,
   type Logger,
+  type DamagedRow,
+  type DamagedTable,
   type PolicyChange,
   type PolicyEngine,
   type SecretStore,
@@ -45,10 +52,40 @@ export interface NexusState {
   withCipherKey<T>(fn: (cipherKey: Uint8Array) => T): T;
   /** Called once when the state becomes ready (immediately if it already is). Returns an unsubscribe. */
   onReady(listener: () => void): () => void;
+  /** Damaged rows found by the last check (at key installation, or by the operator routes). */
+  damagedRows(): DamageCount;
+  /**
+   * Record what a check found: `rows` from `SecretStore.listDamagedRows` (every table), or only
+   * the rows of `table` (then the other table's count is kept).
+   */
+  recordDamage(rows: readonly DamagedRow[], table?: DamagedTable): void;
   /** The compiled policies (kept in sync by the policy routes). */
   readonly policies: PolicyEngine;
   /** Zero the keys. */
   close(): void;
+}
+
+export interface DamageCount {
+  readonly policies: number;
+  readonly secrets: number;
+}
+
+/** Most damaged rows logged one by one; the rest are counted in one line. */
+export const MAX_DAMAGED_ROWS_LOGGED = 20;
+
+/** What the log says about damaged rows (names are confidential metadata: log, never health). */
+export function logDamagedRows(logger: Logger, rows: readonly DamagedRow[]): void {
+  for (const row of rows.slice(0, MAX_DAMAGED_ROWS_LOGGED)) {
+    const what = row.table === 'policies' ? 'policy' : 'secret';
+    logger.error(
+      `damaged ${what} row: it is not served (the ${what} ${row.table === 'policies' ? 'grants nothing' : 'cannot be read'}); ` +
+        "list and remove damaged rows with 'spike operator damaged list' and 'spike operator damaged remove'",
+      { table: row.table, id: row.id, kind: row.kind, ...(row.name === undefined ? {} : { name: row.name }) },
+    );
+  }
+  if (rows.length > MAX_DAMAGED_ROWS_LOGGED) {
+    logger.error('more damaged rows were found', { more: rows.length - MAX_DAMAGED_ROWS_LOGGED });
+  }
 }
 
 export interface NexusStateOptions {
@@ -73,12 +110,23 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
   let cipherKey: Uint8Array | undefined;
   let ready = false;
   let installing: Promise<void> = Promise.resolve();
+  let damage: DamageCount = { policies: 0, secrets: 0 };
+
+  const recordDamage = (rows: readonly DamagedRow[], table?: DamagedTable): void => {
+    const countOf = (t: DamagedTable): number =>
+      table === undefined || table === t ? rows.filter((r) => r.table === t).length : damage[t];
+    damage = { policies: countOf('policies'), secrets: countOf('secrets') };
+  };
 
   const loadPolicies = async (): Promise<void> => {
-    const result = policies.load(await store.listPolicies());
+    const scan = await store.scanPolicies();
+    const result = policies.load(scan.policies);
     for (const r of result.rejected) logger.warn('stored policy ignored: it does not compile', r);
     for (const r of result.restricted) logger.warn('stored policy ignored on reserved system paths', r);
-    logger.info('policies loaded', { count: result.loaded });
+    logger.info('policies loaded', { count: result.loaded, damaged: scan.damaged.length });
+    const damaged = [...scan.damaged, ...(await store.scanSecretPaths()).damaged];
+    recordDamage(damaged);
+    logDamagedRows(logger, damaged);
   };
 
   const becomeReady = (): void => {
@@ -140,6 +188,8 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
       if (!ready || cipherKey === undefined) throw new NotReadyError();
       return fn(cipherKey);
     },
+    damagedRows: () => damage,
+    recordDamage,
     onReady(listener) {
       if (ready) {
         listener();

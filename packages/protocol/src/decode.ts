@@ -255,3 +255,23 @@ export function decodeShardContributeRequest(body: unknown): DecodedShardContrib
   const f = fieldsOf(body, 'shard contribute request');
   return { shard: decodeShard(get(f, 'shard'), 'shard') };
 }
+
+// --- damaged store rows (our addition) ---------------------------------------------------
+
+/** `POST /v1/operator/damaged?action=delete` body: which damaged row to remove. */
+export interface DamagedRowRemoveRequest {
+  /** `policies` or `secrets` (checked by the route). */
+  table: string;
+  /** The row's lookup id, 64 lower-case hex digits (checked by the route). */
+  id: string;
+}
+
+export function decodeDamagedRowListRequest(body: unknown): Record<string, never> {
+  fieldsOf(body, 'damaged row list request');
+  return {};
+}
+
+export function decodeDamagedRowRemoveRequest(body: unknown): DamagedRowRemoveRequest {
+  const f = fieldsOf(body, 'damaged row remove request');
+  return { table: decodeString(get(f, 'table'), 'table'), id: decodeString(get(f, 'id'), 'id') };
+}

@@ -11,6 +11,11 @@ export const URL_CIPHER_DECRYPT = '/v1/cipher/decrypt';
 export const URL_OPERATOR_RECOVER = '/v1/operator/recover';
 export const URL_OPERATOR_RESTORE = '/v1/operator/restore';
 export const URL_BOOTSTRAP_VERIFY = '/v1/bootstrap/verify';
+/**
+ * Our additive operator route (not in SPIKE; Pilot superuser only): `?action=list` lists the
+ * store's damaged rows, `?action=delete` removes one.
+ */
+export const URL_OPERATOR_DAMAGED = '/v1/operator/damaged';
 /** Keeper routes. */
 export const URL_KEEPER_CONTRIBUTE = '/v1/store/contribute';
 export const URL_KEEPER_SHARD = '/v1/store/shard';

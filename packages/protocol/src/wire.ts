@@ -47,6 +47,8 @@ export type SecretUndeleteResponse = ErrorField;
 export type SecretListRequest = Record<string, never>;
 export interface SecretListResponse extends ErrorField {
   keys: string[] | null;
+  /** Our addition, present only when above 0: secret rows that are damaged and not listed. */
+  damagedRows?: number;
 }
 
 export interface SecretMetadataRequest {
@@ -117,6 +119,8 @@ export interface PolicyListItem {
 }
 export interface PolicyListResponse extends ErrorField {
   policies: PolicyListItem[] | null;
+  /** Our addition, present only when above 0: policy rows that are damaged (they grant nothing). */
+  damagedRows?: number;
 }
 
 // --- cipher ------------------------------------------------------------------------------

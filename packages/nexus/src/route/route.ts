@@ -13,6 +13,8 @@ import type { Logger } from '@spike-ts/core';
 export interface AuditSubject {
   readonly path?: string;
   readonly policy?: string;
+  /** A store row, `<table>/<lookup id hex>` (damaged-row removal). */
+  readonly row?: string;
 }
 
 export interface RouteContext {

@@ -1,7 +1,8 @@
-/** The Nexus route table (SPIKE 0.8.2 §3.2). */
+/** The Nexus route table (SPIKE 0.8.2 §3.2, plus our additive routes at the end). */
 import { bootstrapVerifyRoute } from './bootstrap/verify.ts';
 import { cipherDecryptRoute } from './cipher/decrypt.ts';
 import { cipherEncryptRoute } from './cipher/encrypt.ts';
+import { damagedListRoute, damagedRemoveRoute } from './damaged/damaged.ts';
 import type { RouteDeps } from './deps.ts';
 import { operatorRecoverRoute } from './operator/recover.ts';
 import { operatorRestoreRoute } from './operator/restore.ts';
@@ -33,5 +34,8 @@ export function createRoutes(deps: RouteDeps): Route[] {
     operatorRecoverRoute(deps),
     operatorRestoreRoute(deps),
     bootstrapVerifyRoute(deps),
+    // Our additions (not in SPIKE).
+    damagedListRoute(deps),
+    damagedRemoveRoute(deps),
   ];
 }

@@ -1,4 +1,9 @@
-/** `POST /v1/store/secrets?action=list` — every secret path, sorted (as SPIKE does). */
+/**
+ * `POST /v1/store/secrets?action=list` — every secret path, sorted (as SPIKE does). Damaged
+ * secret rows do not fail the listing: the readable paths are listed and the damaged rows are
+ * counted in `damagedRows` (our additive field, present only when above 0; their names, when
+ * known, go to the damaged-row route and the log).
+ */
 import {
   ACTION_LIST,
   decodeSecretListRequest,
@@ -18,9 +23,15 @@ export function secretListRoute(deps: RouteDeps): Route {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.secretList(peerId),
     validate: (req) => req,
-    async handle() {
-      const keys = await deps.store.listSecretPaths();
-      return { keys: [...keys].sort(compareStrings) };
+    async handle(_req, ctx) {
+      const scan = await deps.store.scanSecretPaths();
+      deps.state.recordDamage(scan.damaged, 'secrets');
+      const keys = [...scan.paths].sort(compareStrings);
+      if (scan.damaged.length === 0) return { keys };
+      ctx.logger.warn("secret list: damaged secret rows were left out; see 'spike operator damaged list'", {
+        damagedRows: scan.damaged.length,
+      });
+      return { keys, damagedRows: scan.damaged.length };
     },
   });
 }

@@ -1,0 +1,73 @@
+/**
+ * `POST /v1/operator/damaged?action=list|delete` (our addition; SPIKE has no such route, so its
+ * clients never see it): list the store's damaged rows, and remove one on explicit request. The
+ * Pilot superuser only. Names of damaged rows (when the store can tell them) are confidential
+ * metadata: they go here and to the log, never to the unauthenticated health listener.
+ */
+import {
+  ACTION_DELETE,
+  ACTION_LIST,
+  BadRequestError,
+  decodeDamagedRowListRequest,
+  decodeDamagedRowRemoveRequest,
+  URL_OPERATOR_DAMAGED,
+  type DamagedRowRemoveRequest,
+} from '@spike-ts/protocol';
+import { NotFoundError, type DamagedTable } from '@spike-ts/core';
+import type { RouteDeps } from '../deps.ts';
+import { jsonRoute, type Route } from '../route.ts';
+
+const ID_HEX = /^[0-9a-f]{64}$/;
+
+export function damagedListRoute(deps: RouteDeps): Route {
+  return jsonRoute<Record<string, never>>({
+    path: URL_OPERATOR_DAMAGED,
+    action: ACTION_LIST,
+    name: 'operator.damaged.list',
+    errorBody: { rows: null },
+    decode: decodeDamagedRowListRequest,
+    subject: () => ({}),
+    authorize: (peerId) => deps.authz.damagedRows(peerId),
+    validate: (req) => req,
+    async handle() {
+      const rows = await deps.store.listDamagedRows();
+      deps.state.recordDamage(rows);
+      return {
+        rows: rows.map((r) => ({
+          table: r.table,
+          id: r.id,
+          kind: r.kind,
+          ...(r.name === undefined ? {} : { name: r.name }),
+        })),
+      };
+    },
+  });
+}
+
+export function damagedRemoveRoute(deps: RouteDeps): Route {
+  return jsonRoute<DamagedRowRemoveRequest>({
+    path: URL_OPERATOR_DAMAGED,
+    action: ACTION_DELETE,
+    name: 'operator.damaged.delete',
+    errorBody: {},
+    decode: decodeDamagedRowRemoveRequest,
+    subject: (req) => ({ row: `${req.table}/${req.id}` }),
+    authorize: (peerId) => deps.authz.damagedRows(peerId),
+    validate(req) {
+      if (req.table !== 'policies' && req.table !== 'secrets') {
+        throw new BadRequestError("table: must be 'policies' or 'secrets'");
+      }
+      if (!ID_HEX.test(req.id)) throw new BadRequestError('id: must be 64 lower-case hex digits');
+      return req;
+    },
+    async handle(req, ctx) {
+      const table = req.table as DamagedTable;
+      // A row that opens is not damaged and is never removed here (the store checks again).
+      const removed = await deps.store.removeDamagedRow(table, req.id);
+      if (!removed) throw new NotFoundError('no damaged row at this place');
+      ctx.logger.warn('damaged row removed by the operator', { table, id: req.id, caller: ctx.peerId });
+      deps.state.recordDamage(await deps.store.listDamagedRows());
+      return {};
+    },
+  });
+}
