@@ -124,7 +124,7 @@ describe('runCli in process', () => {
     assert.equal(h.err(), "Error: Secret 'a/b' not found.\n");
     const down = harness({
       client: {
-        listSecrets: () =>
+        listSecretsReport: () =>
           Promise.reject(new SpikeConnectionError('https://n:1', 'x', new Error('ECONNREFUSED'))),
       },
     });

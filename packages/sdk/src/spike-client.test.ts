@@ -304,6 +304,55 @@ describe('SpikeClient against a fake Nexus over mTLS', () => {
     });
   });
 
+  describe('damaged-row reports (SPIKE-TS additions)', () => {
+    after(() => {
+      fake.override = undefined;
+    });
+    it('list reports read the additive damagedRows count; a server without it reports 0', async () => {
+      fake.override = { status: 200, body: '{"keys":["a"]}' };
+      assert.deepEqual(await spike.listSecretsReport(), { keys: ['a'], damagedRows: 0 });
+      fake.override = { status: 200, body: '{"keys":["a"],"damagedRows":2}' };
+      assert.deepEqual(await spike.listSecretsReport(), { keys: ['a'], damagedRows: 2 });
+      assert.deepEqual(await spike.listSecrets(), ['a']);
+      fake.override = { status: 200, body: '{"policies":[{"id":"","name":"p"}],"damagedRows":1}' };
+      assert.deepEqual(await spike.listPoliciesReport(), {
+        policies: [{ id: '', name: 'p' }],
+        damagedRows: 1,
+      });
+      for (const bad of ['-1', '1.5', '"2"']) {
+        fake.override = { status: 200, body: `{"keys":[],"damagedRows":${bad}}` };
+        await assert.rejects(
+          spike.listSecretsReport(),
+          (err: unknown) => isSpikeError(err) && err.code === 'unknown',
+        );
+      }
+    });
+    it('listDamagedRows decodes rows strictly; removeDamagedRow checks its arguments before sending', async () => {
+      const id = 'ab'.repeat(32);
+      fake.override = {
+        status: 200,
+        body: JSON.stringify({ rows: [{ table: 'policies', id, kind: 'unreadable', name: 'p' }] }),
+      };
+      assert.deepEqual(await spike.listDamagedRows(), [
+        { table: 'policies', id, kind: 'unreadable', name: 'p' },
+      ]);
+      fake.override = { status: 200, body: JSON.stringify({ rows: [{ table: 'meta', id, kind: 'x' }] }) };
+      await assert.rejects(
+        spike.listDamagedRows(),
+        (err: unknown) => isSpikeError(err) && err.code === 'unknown',
+      );
+      const sent = fake.requests.length;
+      await assert.rejects(spike.removeDamagedRow('secrets', id.toUpperCase()), SpikeBadRequestError);
+      await assert.rejects(spike.removeDamagedRow('meta' as never, id), SpikeBadRequestError);
+      assert.equal(fake.requests.length, sent, 'nothing was sent');
+      fake.override = { status: 200, body: '{}' };
+      await spike.removeDamagedRow('secrets', id);
+      assert.deepEqual(lastBody(fake), { table: 'secrets', id });
+      assert.equal(fake.requests.at(-1)?.path, '/v1/operator/damaged');
+      assert.equal(fake.requests.at(-1)?.action, 'delete');
+    });
+  });
+
   it('connection refused → SpikeConnectionError carrying the URL', async () => {
     const url = `https://127.0.0.1:${await freePort()}`;
     const c = await connect('superuser', url);

@@ -20,6 +20,7 @@ import {
   ACTION_UNDELETE,
   URL_CIPHER_DECRYPT,
   URL_CIPHER_ENCRYPT,
+  URL_OPERATOR_DAMAGED,
   URL_OPERATOR_RECOVER,
   URL_OPERATOR_RESTORE,
   URL_POLICY,
@@ -39,6 +40,7 @@ import {
 } from './decode-response.ts';
 import {
   checkCipherInput,
+  checkDamagedRow,
   checkPlaintext,
   checkPolicyInput,
   checkPolicyName,
@@ -50,14 +52,17 @@ import {
 } from './validate-input.ts';
 import { SpikeError, SpikeNotFoundError } from './spike-error.ts';
 import type {
+  DamagedRowInfo,
   EncryptedData,
   Permission,
   Policy,
   PolicyFilter,
   PolicyInput,
   PolicySummary,
+  PolicyListReport,
   RecoveredShard,
   RestoreStatus,
+  SecretListReport,
   SecretMetaDataContent,
   SecretMetadataInfo,
   SecretVersionInfo,
@@ -80,11 +85,18 @@ export interface SpikeClient {
   undeleteSecret(path: string, versions?: readonly number[]): Promise<void>;
   /** Every secret path (sorted). */
   listSecrets(): Promise<string[]>;
+  /**
+   * Every readable secret path (sorted) and how many damaged secret rows SPIKE-TS Nexus left out
+   * (always 0 from a server that does not report them, such as SPIKE's).
+   */
+  listSecretsReport(): Promise<SecretListReport>;
   /** Create or replace the policy with this name. */
   putPolicy(policy: PolicyInput): Promise<void>;
   getPolicy(name: string): Promise<Policy>;
   deletePolicy(name: string): Promise<void>;
   listPolicies(filter?: PolicyFilter): Promise<PolicySummary[]>;
+  /** `listPolicies` plus how many damaged policy rows (which grant nothing) were left out. */
+  listPoliciesReport(filter?: PolicyFilter): Promise<PolicyListReport>;
   /** JSON-mode encryption: keep all three fields, `decrypt` needs them. */
   encrypt(plaintext: Uint8Array): Promise<EncryptedData>;
   decrypt(data: EncryptedData): Promise<Uint8Array>;
@@ -95,6 +107,13 @@ export interface SpikeClient {
   recover(): Promise<RecoveredShard[]>;
   /** Give Nexus one recovery share (needs the Pilot restore role). */
   restore(id: number, shard: Uint8Array): Promise<RestoreStatus>;
+  /** SPIKE-TS Nexus only (Pilot superuser): the store's damaged rows. */
+  listDamagedRows(): Promise<DamagedRowInfo[]>;
+  /**
+   * SPIKE-TS Nexus only (Pilot superuser): remove one damaged row, named by `table` and `id` as
+   * `listDamagedRows` gives them. A row that is not damaged is never removed (`not_found`).
+   */
+  removeDamagedRow(table: DamagedRowInfo['table'], id: string): Promise<void>;
   /** Close connections, and the SVID source if the client created it. */
   close(): Promise<void>;
 }
@@ -107,18 +126,23 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     return transport.postJson(path, action, body);
   };
 
-  const listPolicies = async (filter: PolicyFilter = {}): Promise<PolicySummary[]> => {
+  const listPoliciesReport = async (filter: PolicyFilter = {}): Promise<PolicyListReport> => {
     const body = { spiffeidPattern: filter.spiffeIdPattern ?? '', pathPattern: filter.pathPattern ?? '' };
     const res = await post(URL_POLICY, ACTION_LIST, body);
+    const damagedRows = readCount(res, 'damagedRows');
     const list = res['policies'];
-    if (list === null || list === undefined) return [];
+    if (list === null || list === undefined) return { policies: [], damagedRows };
     if (!Array.isArray(list))
       throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed policy list.');
-    return list.map((item: unknown) => {
+    const policies = list.map((item: unknown) => {
       const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
       return { id: readString(o, 'id', ''), name: readString(o, 'name') };
     });
+    return { policies, damagedRows };
   };
+
+  const listPolicies = async (filter: PolicyFilter = {}): Promise<PolicySummary[]> =>
+    (await listPoliciesReport(filter)).policies;
 
   /**
    * SPIKE's Nexus answers a get or delete of a missing policy with 500 `api_internal_error`
@@ -133,7 +157,10 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
       if (!(err instanceof SpikeError) || err.code !== ErrorCode.Internal || err.status !== 500) throw err;
       let listed: boolean;
       try {
-        listed = (await listPolicies()).some((p) => p.name === name);
+        // A SPIKE-TS Nexus answers 500 for a damaged policy row and counts damaged rows in the
+        // list: then the 500 may be that policy, so it is not turned into "not found".
+        const report = await listPoliciesReport();
+        listed = report.damagedRows > 0 || report.policies.some((p) => p.name === name);
       } catch {
         throw err;
       }
@@ -180,6 +207,11 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
       return readStringArray(await post(URL_SECRETS, ACTION_LIST, {}), 'keys');
     },
 
+    async listSecretsReport() {
+      const res = await post(URL_SECRETS, ACTION_LIST, {});
+      return { keys: readStringArray(res, 'keys'), damagedRows: readCount(res, 'damagedRows') };
+    },
+
     async putPolicy(policy) {
       const p = checkPolicyInput(policy);
       const body = {
@@ -202,6 +234,34 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     },
 
     listPolicies,
+
+    listPoliciesReport,
+
+    async listDamagedRows() {
+      const res = await post(URL_OPERATOR_DAMAGED, ACTION_LIST, {});
+      const rows = res['rows'];
+      if (rows === null || rows === undefined) return [];
+      if (!Array.isArray(rows))
+        throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed row list.');
+      return rows.map((item: unknown): DamagedRowInfo => {
+        const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+        const table = readString(o, 'table');
+        if (table !== 'policies' && table !== 'secrets') {
+          throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed row list.');
+        }
+        const name = o['name'];
+        return {
+          table,
+          id: readString(o, 'id'),
+          kind: readString(o, 'kind'),
+          ...(typeof name === 'string' ? { name } : {}),
+        };
+      });
+    },
+
+    async removeDamagedRow(table, id) {
+      await post(URL_OPERATOR_DAMAGED, ACTION_DELETE, checkDamagedRow(table, id));
+    },
 
     async encrypt(plaintext) {
       const body = { plaintext: Buffer.from(checkPlaintext(plaintext)).toString('base64') };
@@ -261,6 +321,14 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
       await onClose();
     },
   };
+}
+
+/** An optional non-negative count (absent = 0, as from servers that do not send it). */
+function readCount(res: Record<string, unknown>, field: string): number {
+  if (res[field] === undefined || res[field] === null) return 0;
+  const n = readInt(res, field);
+  if (n < 0) throw new SpikeError('unknown', 200, `SPIKE Nexus sent a malformed answer (field '${field}').`);
+  return n;
 }
 
 function readPolicy(res: Record<string, unknown>): Policy {

@@ -49,6 +49,29 @@ export interface PolicySummary {
   name: string;
 }
 
+/** `listPoliciesReport`: the policies and the damaged policy rows left out (they grant nothing). */
+export interface PolicyListReport {
+  policies: PolicySummary[];
+  damagedRows: number;
+}
+
+/** `listSecretsReport`: the readable secret paths and the damaged secret rows left out. */
+export interface SecretListReport {
+  keys: string[];
+  damagedRows: number;
+}
+
+/** One damaged store row as SPIKE-TS Nexus reports it (`listDamagedRows`). */
+export interface DamagedRowInfo {
+  table: 'policies' | 'secrets';
+  /** The row's lookup id (64 hex digits): what `removeDamagedRow` takes. */
+  id: string;
+  /** `unreadable` or `versions-without-secret` (see the operations guide). */
+  kind: string;
+  /** The policy name or secret path of the row's place, when Nexus can tell it. */
+  name?: string;
+}
+
 /** Exact-match filter of `listPolicies` (SPIKE semantics: `spiffeIdPattern` wins if both). */
 export interface PolicyFilter {
   spiffeIdPattern?: string;

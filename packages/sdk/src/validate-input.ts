@@ -101,3 +101,14 @@ export function checkShard(id: number, shard: Uint8Array): { id: number; shard: 
   if (shard.every((b) => b === 0)) throw new SpikeBadRequestError('shard: must not be all zeros', 0, 'shard');
   return { id, shard };
 }
+
+/** A damaged row's place as `listDamagedRows` gives it: `policies`/`secrets` and 64 hex digits. */
+export function checkDamagedRow(table: unknown, id: unknown): { table: 'policies' | 'secrets'; id: string } {
+  if (table !== 'policies' && table !== 'secrets') {
+    throw new SpikeBadRequestError("table: must be 'policies' or 'secrets'", 0, 'table');
+  }
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
+    throw new SpikeBadRequestError('id: must be 64 lower-case hex digits', 0, 'id');
+  }
+  return { table, id };
+}

@@ -2,6 +2,7 @@
  * @module operator-command
  * Break-the-glass: `spike operator recover` (export the recovery shares to files; needs the
  * Pilot recover role) and `spike operator restore` (feed one share back; needs the restore role).
+ * `spike operator damaged list|remove` lives in `damaged-command.ts`.
  */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.ts';
@@ -10,6 +11,7 @@ import { promptLine, readStreamLimited } from '../read-input.ts';
 import { recoveryDir, writeRecoveryFiles } from '../recovery-files.ts';
 import { parseShard } from '../recovery-shard.ts';
 import { invalidInput } from '../exit-code.ts';
+import { registerDamagedCommands } from './damaged-command.ts';
 
 /** SPIKE reads at most this much from a non-interactive stdin. */
 export const MAX_SHARE_INPUT_BYTES = 4096;
@@ -98,4 +100,6 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
         { badRequest: RESTORE_REJECTED_MESSAGE },
       );
     });
+
+  registerDamagedCommands(operator, io);
 }

@@ -10,6 +10,7 @@ import { CliError, ExitCode, invalidInput } from '../exit-code.ts';
 import { withNexus } from '../nexus-session.ts';
 import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
 import { confirm } from '../read-input.ts';
+import { damagedWarning } from './damaged-command.ts';
 import { readPolicyFile } from '../policy-file.ts';
 
 interface PolicyFlags {
@@ -134,10 +135,11 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         throw new CliError('--path-pattern and --spiffeid-pattern cannot be used together.', ExitCode.Usage);
       }
       await withNexus(io, 'superuser', async ({ client }) => {
-        const list = await client.listPolicies({
+        const { policies: list, damagedRows } = await client.listPoliciesReport({
           ...(opts.pathPattern === undefined ? {} : { pathPattern: opts.pathPattern }),
           ...(opts.spiffeidPattern === undefined ? {} : { spiffeIdPattern: opts.spiffeidPattern }),
         });
+        io.stderr.write(damagedWarning(damagedRows, 'policy'));
         if (format !== 'human') {
           io.stdout.write(renderDocument(list, format));
         } else if (list.length === 0) {

@@ -9,6 +9,7 @@ import { keyValuePairs, secretPathArg, shown, versionOption, versionsOption } fr
 import { CliError, ExitCode } from '../exit-code.ts';
 import { withNexus } from '../nexus-session.ts';
 import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
+import { damagedWarning } from './damaged-command.ts';
 
 interface FormatOpts {
   format?: string;
@@ -79,7 +80,8 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
     .action(async (opts: FormatOpts) => {
       const format = parseOutputFormat(opts.format);
       await withNexus(io, 'superuser', async ({ client }) => {
-        const keys = await client.listSecrets();
+        const { keys, damagedRows } = await client.listSecretsReport();
+        io.stderr.write(damagedWarning(damagedRows, 'secret'));
         if (format !== 'human') {
           io.stdout.write(renderDocument(keys, format));
         } else if (keys.length === 0) {

@@ -1,0 +1,103 @@
+/**
+ * @module damaged-command
+ * `spike operator damaged list|remove` (SPIKE-TS Nexus only; Pilot superuser): list the store's
+ * damaged rows, and remove one on explicit request. A damaged row is one Nexus cannot read with
+ * the right root key (edited, swapped, copied or re-keyed in the database file, or version rows
+ * whose secret row was deleted); it is not served, and a damaged policy grants nothing.
+ */
+import type { Command } from 'commander';
+import type { DamagedRowInfo } from '@spike-ts/sdk';
+import type { CliIo } from '../cli-io.ts';
+import { shown } from '../cli-args.ts';
+import { invalidInput } from '../exit-code.ts';
+import { withNexus } from '../nexus-session.ts';
+import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
+import { confirm } from '../read-input.ts';
+
+const ID_HEX = /^[0-9a-f]{64}$/;
+
+/** One line for stderr after a listing that left damaged rows out (nothing when there are none). */
+export function damagedWarning(count: number, what: 'secret' | 'policy'): string {
+  if (count === 0) return '';
+  const effect = what === 'policy' ? 'they grant nothing and are not listed' : 'they are not listed';
+  return (
+    `Warning: ${String(count)} damaged ${what} row(s) could not be read (${effect}). ` +
+    "Run 'spike operator damaged list' and see the operations guide.\n"
+  );
+}
+
+function describeRow(r: DamagedRowInfo): string {
+  return `${r.table}  ${r.id}  ${r.kind}  ${r.name === undefined ? '(name unknown)' : `'${shown(r.name)}'`}`;
+}
+
+export function registerDamagedCommands(operator: Command, io: CliIo): void {
+  const damaged = operator
+    .command('damaged')
+    .description('list and remove damaged store rows (SPIKE-TS Nexus; needs the Pilot superuser role)');
+
+  damaged
+    .command('list')
+    .description('list the rows Nexus cannot read (they are not served; damaged policies grant nothing)')
+    .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
+    .action(async (opts: { format?: string }) => {
+      const format = parseOutputFormat(opts.format);
+      await withNexus(io, 'superuser', async ({ client }) => {
+        const rows = await client.listDamagedRows();
+        if (format !== 'human') {
+          io.stdout.write(renderDocument(rows, format));
+        } else if (rows.length === 0) {
+          io.stderr.write('No damaged rows.\n');
+        } else {
+          io.stdout.write('TABLE  ID  KIND  NAME\n' + rows.map((r) => describeRow(r) + '\n').join(''));
+          io.stderr.write(
+            "Remove one with 'spike operator damaged remove <table> <id>' once it is understood " +
+              '(keep a copy of the database file first; see the operations guide).\n',
+          );
+        }
+      });
+    });
+
+  damaged
+    .command('remove')
+    .description(
+      'remove one damaged row (asks for confirmation unless --yes); a readable row is never removed',
+    )
+    .argument('<table>', "'policies' or 'secrets'")
+    .argument('<id>', 'the row id from `spike operator damaged list` (64 hex digits)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (table: string, id: string, opts: { yes?: boolean }) => {
+      if (table !== 'policies' && table !== 'secrets') {
+        throw invalidInput("<table> must be 'policies' or 'secrets'.");
+      }
+      if (!ID_HEX.test(id)) {
+        throw invalidInput('<id> must be the 64 hex digits shown by `spike operator damaged list`.');
+      }
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          if (opts.yes !== true) {
+            if (io.stdin.isTTY !== true) {
+              throw invalidInput(
+                'Refusing to ask for confirmation: standard input is not a terminal. ' +
+                  `Re-run with --yes to remove the damaged ${table} row ${id}.`,
+              );
+            }
+            const what =
+              table === 'secrets' ? 'damaged secret row and its version rows' : 'damaged policy row';
+            if (!(await confirm(io.stdin, io.stderr, `Remove the ${what} ${id}? This cannot be undone.`))) {
+              io.stderr.write('Cancelled; nothing was removed.\n');
+              return;
+            }
+          }
+          await client.removeDamagedRow(table, id);
+          io.stderr.write(`Damaged ${table} row ${id} removed.\n`);
+        },
+        {
+          notFound:
+            `No damaged ${table} row ${id}: it is not damaged (readable rows are never removed here) ` +
+            "or it is gone already. Check 'spike operator damaged list'.",
+        },
+      );
+    });
+}
