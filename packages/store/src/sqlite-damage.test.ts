@@ -244,7 +244,7 @@ describe('sqlite store: what the design does not detect (documented limits)', ()
     const old = envelope(db, 'policies', ids(key).policy('alpha'));
     await store.putPolicy(samplePolicy('alpha', { permissions: [], updatedTime: T0 + 5000 }));
     setEnvelope(db, 'policies', ids(key).policy('alpha'), old);
-    // Undetected: the older grant is back (see docs/security-model.md and ADR 0016).
+    // Undetected: the older grant is back (see docs/security-model.md and ADR 0017).
     assert.deepEqual((await store.getPolicy('alpha'))?.permissions, ['read']);
     assert.deepEqual(await store.listDamagedRows(), []);
   });
