@@ -209,6 +209,28 @@ describe('mTLS server and client', () => {
     await expectServerRejects(await issueSvid(foreign, { spiffeId: PILOT }), /does not lead to a root/);
   });
 
+  it('rejects a leaf from another CA of our own trust domain and logs why (no alert is possible)', async () => {
+    const before = calls.n;
+    const otherCa = await createCa({ trustDomain: TD });
+    const stranger = await issueSvid(otherCa, { spiffeId: PILOT });
+    // The chain fails OpenSSL's own verification, so Node drops it before our checks run; the
+    // server's log is the only place the reason can show (docs/compatibility.md, D18).
+    const warned = new Promise<string>((resolve) => {
+      const log: MtlsLogger = {
+        debug: (msg, fields) => resolve(`${msg}: ${String(fields?.['reason'])}`),
+        warn: (msg, fields) => resolve(`${msg}: ${String(fields?.['reason'])}`),
+      };
+      const server = createMtlsServer(source(nexus, bundles), { logger: log }, echoHandler(calls));
+      cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+      void listen(server).then((u) => {
+        const c = client(source(stranger, bundles), { authorizeServer: nexusOnly });
+        void expectConnectionError(c.request(u + '/x', { method: 'POST', body: 'secret' }), u + '/x');
+      });
+    });
+    assert.match(await warned, /^mTLS client rejected: client certificate not verified: [A-Z_]+$/);
+    assert.equal(calls.n, before, 'handler must not run');
+  });
+
   it('rejects a peer with the wrong role', async () => {
     await expectServerRejects(keeper, /"spiffe:\/\/spike\.ist\/spike\/keeper" is not authorized/);
     await expectServerRejects(await issueSvid(root, { spiffeId: PILOT + '-evil' }), /is not authorized/);

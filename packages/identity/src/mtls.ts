@@ -235,6 +235,13 @@ export function createMtlsServer(
     }
   });
   server.on('tlsClientError', (err, socket) => {
+    // A chain OpenSSL could not verify (e.g. another CA of the trust domain) is dropped by Node
+    // before 'secureConnection'; no TLS alert can be sent, so the log is where the reason shows.
+    const unverified = socket.authorizationError;
+    if (unverified !== undefined && unverified !== null) {
+      log?.warn('mTLS client rejected', { reason: `client certificate not verified: ${String(unverified)}` });
+      return;
+    }
     log?.debug('TLS handshake failed', { reason: err.message, remoteAddress: socket.remoteAddress });
   });
 
