@@ -76,6 +76,22 @@ describe('a missing policy on a Nexus that answers 500 for it (SPIKE 0.8.2)', ()
     }
   });
 
+  it('a 500 while the list reports damaged policy rows stays an internal error (it may be that policy)', async () => {
+    fake.policyFaults.names.add('absent');
+    fake.policyFaults.damagedRows = 1;
+    try {
+      await assert.rejects(spike.getPolicy('absent'), SpikeInternalError);
+      await assert.rejects(spike.deletePolicy('absent'), SpikeInternalError);
+      assert.deepEqual(await spike.listPoliciesReport(), {
+        policies: [{ id: '', name: 'present' }],
+        damagedRows: 1,
+      });
+    } finally {
+      fake.policyFaults.names.delete('absent');
+      fake.policyFaults.damagedRows = 0;
+    }
+  });
+
   it('when the list fails too, the original internal error is kept', async () => {
     fake.policyFaults.list = true;
     try {

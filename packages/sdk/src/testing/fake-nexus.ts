@@ -49,8 +49,11 @@ export interface FakeNexus {
   connections: number;
   /** Restore progress: share ids received so far. */
   readonly restored: Set<number>;
-  /** Injected failures: policy get/delete of these names, and policy list, answer 500. */
-  readonly policyFaults: { readonly names: Set<string>; list: boolean };
+  /**
+   * `names`: get/delete of these answer 500; `list`: the policy list answers 500;
+   * `damagedRows`: the policy list reports this many damaged rows (SPIKE-TS's additive field).
+   */
+  readonly policyFaults: { readonly names: Set<string>; list: boolean; damagedRows: number };
   close(): Promise<void>;
 }
 
@@ -79,7 +82,7 @@ export async function startFakeNexus(opts: FakeNexusOptions): Promise<FakeNexus>
     override: undefined,
     connections: 0,
     restored: new Set(),
-    policyFaults: { names: new Set(), list: false },
+    policyFaults: { names: new Set(), list: false, damagedRows: 0 },
     close: () => Promise.resolve(),
   };
 
@@ -179,7 +182,11 @@ export async function startFakeNexus(opts: FakeNexusOptions): Promise<FakeNexus>
         const list = [...state.policies.values()].filter((p) =>
           byId !== '' ? p.spiffeidPattern === byId : byPath !== '' ? p.pathPattern === byPath : true,
         );
-        answer = { policies: list.map((p) => ({ id: '', name: p.name })) };
+        const damaged = fake.policyFaults.damagedRows;
+        answer = {
+          policies: list.map((p) => ({ id: '', name: p.name })),
+          ...(damaged > 0 ? { damagedRows: damaged } : {}),
+        };
         break;
       }
       case '/v1/cipher/encrypt?': {
