@@ -127,7 +127,7 @@ describe('spike policy, cipher, operator (binary)', () => {
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /Invalid permission 'fly' \(--permissions\)/);
       const missing = await spike(['policy', 'create', '--name', 'x']);
-      assert.equal(missing.code, 1);
+      assert.equal(missing.code, 2, 'a missing required option is a usage error');
       assert.match(
         missing.stderr,
         /Missing required option\(s\): --spiffeid-pattern, --path-pattern, --permissions/,

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import type { CliIo } from './cli-io.ts';
 import { registerCipherCommands } from './command/cipher-command.ts';
+import { registerEnvCommands } from './command/env-command.ts';
 import { registerOperatorCommands } from './command/operator-command.ts';
 import { registerPolicyCommands } from './command/policy-command.ts';
 import { registerSecretCommands } from './command/secret-command.ts';
@@ -30,6 +31,10 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => write(s),
     })
+    .version(`spike ${CLI_VERSION}`, '-v, --version', 'print the version of this CLI')
+    .helpOption('-h, --help', 'print this help')
+    // Options after a subcommand belong to it (`secret get p -v 2` is the secret's version).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${ENV_HELP}\n\n${EXIT_CODE_HELP}\n`);
 
@@ -37,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
   registerPolicyCommands(program, io);
   registerCipherCommands(program, io);
   registerOperatorCommands(program, io);
+  registerEnvCommands(program, io);
 
   program
     .command('completion')

@@ -12,10 +12,10 @@ import {
 } from './cli-args.ts';
 import { CliError } from './exit-code.ts';
 
-function fails(fn: () => unknown, message: RegExp): void {
+function fails(fn: () => unknown, message: RegExp, exitCode = 1): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof CliError, String(err));
-    assert.equal(err.exitCode, 1);
+    assert.equal(err.exitCode, exitCode);
     assert.match(err.message, message);
     return true;
   });
@@ -80,7 +80,8 @@ describe('cli arguments', () => {
 
   it('validates policy fields with the protocol rules', () => {
     assert.equal(policyNameArg('web-policy', '--name'), 'web-policy');
-    fails(() => policyNameArg(undefined, '--name'), /A policy name is required \(--name\)/);
+    fails(() => policyNameArg(undefined, '--name'), /A policy name is required \(--name\)/, 2);
+    fails(() => policyNameArg('', '--name'), /A policy name is required \(--name\)/);
     fails(() => policyNameArg('a/b', '--name'), /Invalid policy name 'a\/b' \(--name\)/);
     assert.equal(spiffeIdPatternArg('^spiffe://spike\\.ist/.*$', 'x'), '^spiffe://spike\\.ist/.*$');
     fails(

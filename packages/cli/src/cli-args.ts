@@ -13,7 +13,7 @@ import {
   validateSpiffeIdPattern,
 } from '@spike-ts/protocol';
 import type { Permission } from '@spike-ts/protocol';
-import { invalidInput } from './exit-code.ts';
+import { invalidInput, usageError } from './exit-code.ts';
 
 /** Show user input in a message: bounded length, control characters escaped. */
 export function shown(value: string): string {
@@ -77,7 +77,8 @@ export function versionsOption(value: string | undefined, option = '--versions')
 }
 
 export function policyNameArg(value: string | undefined, where: string): string {
-  if (value === undefined || value === '') throw invalidInput(`A policy name is required (${where}).`);
+  if (value === undefined) throw usageError(`A policy name is required (${where}).`);
+  if (value === '') throw invalidInput(`A policy name is required (${where}).`);
   try {
     return validatePolicyName(value);
   } catch (err) {

@@ -26,6 +26,8 @@ export interface CliIo {
   readonly stdin: InputStream;
   /** Obtain this CLI's SVID source (the Workload API in production). */
   openSource(opts: { timeoutMs?: number }): Promise<X509Source>;
+  /** Load what openSource/openClient need ahead of time (so a probe's timeout measures only the network). */
+  preload?(): Promise<void>;
   /** Create the SDK client over an SVID source. */
   openClient(source: X509Source, opts: { timeoutMs?: number }): Promise<SpikeClient>;
 }

@@ -47,6 +47,22 @@ export class CliError extends Error {
   }
 }
 
+/** A usage error (exit 2): a missing required option or argument, or options that exclude each other. */
+export function usageError(message: string): CliError {
+  return new CliError(message, ExitCode.Usage);
+}
+
+/** Not an error: `spike run` ends with its child's exit status (0..255), already reported by the child. */
+export class ChildExit extends Error {
+  readonly exitCode: number;
+
+  constructor(exitCode: number) {
+    super(`child exited with ${String(exitCode)}`);
+    this.name = 'ChildExit';
+    this.exitCode = exitCode;
+  }
+}
+
 /** An invalid argument or option value; the message names it. */
 export function invalidInput(message: string): CliError {
   return new CliError(message, ExitCode.General);

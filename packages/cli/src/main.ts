@@ -1,10 +1,10 @@
 /**
  * @module main
  * Composition root of the `spike` CLI: the only module that reads `process` and exits.
+ * The SDK and the Workload API client (gRPC, X.509) are imported only when a command first needs
+ * an identity, so `spike --help`, `spike version` and `spike completion` start fast.
  */
-import { createSpikeClient } from '@spike-ts/sdk';
 import type { CliIo } from './cli-io.ts';
-import { openWorkloadSource } from './open-workload-source.ts';
 import { runCli } from './run-cli.ts';
 
 const io: CliIo = {
@@ -14,13 +14,21 @@ const io: CliIo = {
   get stdin() {
     return process.stdin;
   },
-  openSource: (opts) => openWorkloadSource(process.env, opts.timeoutMs),
-  openClient: (source, opts) =>
-    createSpikeClient({
+  preload: async () => {
+    await Promise.all([import('./open-workload-source.ts'), import('@spike-ts/sdk')]);
+  },
+  openSource: async (opts) => {
+    const { openWorkloadSource } = await import('./open-workload-source.ts');
+    return openWorkloadSource(process.env, opts.timeoutMs);
+  },
+  openClient: async (source, opts) => {
+    const { createSpikeClient } = await import('@spike-ts/sdk');
+    return createSpikeClient({
       source,
       env: process.env,
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    }),
+    });
+  },
 };
 
 const code = await runCli(process.argv.slice(2), io);

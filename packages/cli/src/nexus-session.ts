@@ -2,13 +2,12 @@
  * @module nexus-session
  * Runs one command against Nexus: obtain this CLI's SVID, check that it carries the Pilot role
  * the command needs (before anything is sent), open the SDK client, run, translate failures,
- * and close everything.
+ * and close everything. The identity library and the error translation (which needs the SDK)
+ * are imported on first use, so building the command tree loads neither.
  */
-import { isPilotRecover, isPilotRestore, isPilotSuperuser, trustRootsFromEnv } from '@spike-ts/identity';
 import type { X509Source } from '@spike-ts/identity';
 import type { SpikeClient } from '@spike-ts/sdk';
 import type { CliIo } from './cli-io.ts';
-import { toCliError } from './describe-error.ts';
 import type { ErrorContext } from './describe-error.ts';
 import { CliError, ExitCode } from './exit-code.ts';
 
@@ -53,7 +52,9 @@ export async function openIdentity(io: CliIo, timeoutMs?: number): Promise<X509S
 }
 
 /** Throw unless `spiffeId` has the Pilot `role` for the configured trust roots. */
-export function requireRole(spiffeId: string, role: PilotRole, env: CliIo['env']): void {
+export async function requireRole(spiffeId: string, role: PilotRole, env: CliIo['env']): Promise<void> {
+  const { isPilotRecover, isPilotRestore, isPilotSuperuser, trustRootsFromEnv } =
+    await import('@spike-ts/identity');
   const roots = trustRootsFromEnv({ ...env });
   const ok =
     role === 'superuser'
@@ -82,7 +83,7 @@ export async function withNexus<T>(
   let spiffeId: string | undefined;
   try {
     spiffeId = source.getX509Svid().spiffeId;
-    requireRole(spiffeId, role, io.env);
+    await requireRole(spiffeId, role, io.env);
     const client = await io.openClient(source, {});
     try {
       return await fn({ client, spiffeId });
@@ -90,6 +91,7 @@ export async function withNexus<T>(
       await client.close();
     }
   } catch (err) {
+    const { toCliError } = await import('./describe-error.ts');
     throw toCliError(err, { env: io.env, ...(spiffeId === undefined ? {} : { spiffeId }), ...messages });
   } finally {
     await source.close();

@@ -1,14 +1,13 @@
 /**
  * @module run-cli
- * Runs one `spike` invocation and returns its exit code. `spike` alone and `spike --help` print
- * the help and then, after a short readiness probe, remind the operator to initialize SPIKE when
- * Nexus does not answer.
+ * Runs one `spike` invocation and returns its exit code. `spike` alone prints the help and then,
+ * after a short readiness probe, reminds the operator to initialize SPIKE when Nexus does not
+ * answer; `spike --help` prints the help only (it loads no SDK, gRPC or X.509 code).
  */
 import { CommanderError } from 'commander';
 import { buildProgram } from './build-program.ts';
 import type { CliIo } from './cli-io.ts';
-import { toCliError } from './describe-error.ts';
-import { ExitCode } from './exit-code.ts';
+import { ChildExit, ExitCode } from './exit-code.ts';
 
 /** How long the help screen's readiness probe may take (each step, and overall plus slack). */
 export const PROBE_TIMEOUT_MS = 1500;
@@ -24,13 +23,13 @@ export interface RunOptions {
 
 export async function runCli(argv: readonly string[], io: CliIo, opts: RunOptions = {}): Promise<number> {
   const program = buildProgram(io);
-  const first = argv[0];
-  if (
-    argv.length === 0 ||
-    (argv.length === 1 && (first === '--help' || first === '-h' || first === 'help'))
-  ) {
+  if (argv.length === 0) {
     program.outputHelp();
     if (!(await probeReady(io, opts.probeTimeoutMs ?? PROBE_TIMEOUT_MS))) io.stderr.write(NOT_READY_REMINDER);
+    return ExitCode.Ok;
+  }
+  if (argv.length === 1 && argv[0] === 'help') {
+    program.outputHelp();
     return ExitCode.Ok;
   }
   try {
@@ -39,10 +38,15 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message (or the help) to our streams.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version'
+      return err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
         ? ExitCode.Ok
         : ExitCode.Usage;
     }
+    // `spike run`: the child's exit status is ours; it printed its own messages.
+    if (err instanceof ChildExit) return err.exitCode;
+    const { toCliError } = await import('./describe-error.ts');
     const cliErr = toCliError(err, { env: io.env });
     io.stderr.write(`Error: ${cliErr.message}\n`);
     return cliErr.exitCode;
@@ -51,6 +55,11 @@ export async function runCli(argv: readonly string[], io: CliIo, opts: RunOption
 
 /** True when a `secret list` call succeeds within the timeout; never throws, never hangs. */
 export async function probeReady(io: CliIo, timeoutMs: number): Promise<boolean> {
+  try {
+    await io.preload?.();
+  } catch {
+    return false;
+  }
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs + 500);

@@ -10,13 +10,11 @@
  */
 import type { Command } from 'commander';
 import { CIPHER_NONCE_SIZE } from '@spike-ts/protocol';
-import { MAX_CIPHER_INPUT_BYTES } from '@spike-ts/sdk';
 import type { CliIo } from '../cli-io.ts';
 import { shown } from '../cli-args.ts';
 import { invalidInput } from '../exit-code.ts';
 import { withNexus } from '../nexus-session.ts';
 import { readFileLimited, readStreamLimited } from '../read-input.ts';
-import { writeOutput } from '../write-output.ts';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -30,7 +28,15 @@ function base64Arg(value: string, option: string): Uint8Array {
   return new Uint8Array(Buffer.from(v, 'base64'));
 }
 
+/** Write the result to --out or stdout (the writer is loaded with the first cipher command). */
+async function writeOutput(io: CliIo, out: string | undefined, bytes: Uint8Array): Promise<void> {
+  const writer = await import('../write-output.ts');
+  await writer.writeOutput(io, out, bytes);
+}
+
 async function readInput(io: CliIo, file: string | undefined): Promise<Buffer> {
+  // The SDK is loaded on first use (it brings the Workload API client), not with the command tree.
+  const { MAX_CIPHER_INPUT_BYTES } = await import('@spike-ts/sdk');
   return file === undefined
     ? readStreamLimited(io.stdin, MAX_CIPHER_INPUT_BYTES, 'Standard input')
     : readFileLimited(file, MAX_CIPHER_INPUT_BYTES, '--file');

@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.ts';
 import { withNexus } from '../nexus-session.ts';
 import { promptLine, readStreamLimited } from '../read-input.ts';
-import { recoveryDir, writeRecoveryFiles } from '../recovery-files.ts';
 import { parseShard } from '../recovery-shard.ts';
 import { invalidInput } from '../exit-code.ts';
 import { registerDamagedCommands } from './damaged-command.ts';
@@ -56,6 +55,7 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       await withNexus(io, 'recover', async ({ client }) => {
         const shards = await client.recover();
         try {
+          const { recoveryDir, writeRecoveryFiles } = await import('../recovery-files.ts');
           const dir = recoveryDir(io.env);
           const files = await writeRecoveryFiles(dir, shards);
           io.stderr.write(

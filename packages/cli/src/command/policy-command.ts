@@ -6,12 +6,11 @@ import type { Command } from 'commander';
 import type { Policy, PolicyInput } from '@spike-ts/sdk';
 import type { CliIo } from '../cli-io.ts';
 import { pathPatternArg, permissionsArg, policyNameArg, shown, spiffeIdPatternArg } from '../cli-args.ts';
-import { CliError, ExitCode, invalidInput } from '../exit-code.ts';
+import { CliError, ExitCode, invalidInput, usageError } from '../exit-code.ts';
 import { withNexus } from '../nexus-session.ts';
 import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
 import { confirm } from '../read-input.ts';
 import { damagedWarning } from './damaged-command.ts';
-import { readPolicyFile } from '../policy-file.ts';
 
 interface PolicyFlags {
   name?: string;
@@ -34,7 +33,7 @@ function policyFromFlags(flags: PolicyFlags): PolicyInput {
   )
     .filter(([, v]) => v === undefined)
     .map(([k]) => k);
-  if (missing.length > 0) throw invalidInput(`Missing required option(s): ${missing.join(', ')}.`);
+  if (missing.length > 0) throw usageError(`Missing required option(s): ${missing.join(', ')}.`);
   return {
     name: policyNameArg(flags.name, '--name'),
     spiffeIdPattern: spiffeIdPatternArg(flags.spiffeidPattern ?? '', '--spiffeid-pattern'),
@@ -89,8 +88,8 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
   withPolicyFlags(
     policy.command('create').description('create a new policy (fails if the name exists)'),
   ).action(async (flags: PolicyFlags) => {
+    const input = policyFromFlags(flags);
     await withNexus(io, 'superuser', async ({ client }) => {
-      const input = policyFromFlags(flags);
       const existing = await client.listPolicies();
       if (existing.some((p) => p.name === input.name)) {
         throw invalidInput(
@@ -108,16 +107,18 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
       'policy file (YAML or JSON) with name, spiffeidPattern, pathPattern, permissions',
     )
     .action(async (flags: PolicyFlags) => {
-      await withNexus(io, 'superuser', async ({ client }) => {
-        const flagged = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'].filter(
-          (k) => flags[k as keyof PolicyFlags] !== undefined,
+      const flagged = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'].filter(
+        (k) => flags[k as keyof PolicyFlags] !== undefined,
+      );
+      if (flags.file !== undefined && flagged.length > 0) {
+        throw usageError(
+          'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions flags, not both.',
         );
-        if (flags.file !== undefined && flagged.length > 0) {
-          throw invalidInput(
-            'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions flags, not both.',
-          );
-        }
-        const input = flags.file !== undefined ? await readPolicyFile(flags.file) : policyFromFlags(flags);
+      }
+      const fromFlags = flags.file === undefined ? policyFromFlags(flags) : undefined;
+      await withNexus(io, 'superuser', async ({ client }) => {
+        const input =
+          fromFlags ?? (await (await import('../policy-file.ts')).readPolicyFile(flags.file ?? ''));
         await client.putPolicy(input);
         io.stderr.write(`Policy '${shown(input.name)}' applied successfully.\n`);
       });
@@ -159,11 +160,12 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     .action(async (arg: string | undefined, opts: { name?: string; format?: string }) => {
       const format = parseOutputFormat(opts.format);
       const raw = arg ?? opts.name;
+      const name = policyNameArg(raw, '[name] or --name');
       await withNexus(
         io,
         'superuser',
         async ({ client }) => {
-          const p = await client.getPolicy(policyNameArg(raw, '[name] or --name'));
+          const p = await client.getPolicy(name);
           if (format !== 'human') {
             io.stdout.write(renderDocument(policyDocument(p, format), format));
             return;
@@ -194,11 +196,11 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (arg: string | undefined, opts: { name?: string; yes?: boolean }) => {
       const raw = arg ?? opts.name;
+      const name = policyNameArg(raw, '[name] or --name');
       await withNexus(
         io,
         'superuser',
         async ({ client }) => {
-          const name = policyNameArg(raw, '[name] or --name');
           await client.getPolicy(name);
           if (opts.yes !== true) {
             if (io.stdin.isTTY !== true) {

@@ -3,13 +3,14 @@
  * `spike secret put|get|list|delete|undelete|metadata get`.
  */
 import type { Command } from 'commander';
-import type { SecretMetadataInfo } from '@spike-ts/sdk';
+import type { SecretMetadataInfo, SpikeClient } from '@spike-ts/sdk';
 import type { CliIo } from '../cli-io.ts';
-import { keyValuePairs, secretPathArg, shown, versionOption, versionsOption } from '../cli-args.ts';
+import { secretPathArg, shown, versionOption, versionsOption } from '../cli-args.ts';
 import { CliError, ExitCode } from '../exit-code.ts';
 import { withNexus } from '../nexus-session.ts';
 import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
 import { damagedWarning } from './damaged-command.ts';
+import { resolveKeyValues } from '../value-source.ts';
 
 interface FormatOpts {
   format?: string;
@@ -26,11 +27,14 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
     .command('put')
     .description('store a new version of a secret')
     .argument('<path>', 'secret path, e.g. tenants/demo/db/creds')
-    .argument('<key=value...>', 'one or more key=value pairs')
+    .argument(
+      '<key=value...>',
+      'key=value pairs; key=- reads stdin, key=@file reads a file, key==v is literal',
+    )
     .action(async (path: string, pairs: string[]) => {
+      const p = secretPathArg(path);
+      const values = await resolveKeyValues(pairs, io);
       await withNexus(io, 'superuser', async ({ client }) => {
-        const p = secretPathArg(path);
-        const values = keyValuePairs(pairs);
         await client.putSecret(p, values);
         io.stderr.write(`OK: secret '${shown(p)}' stored.\n`);
       });
@@ -110,7 +114,14 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
           async ({ client }) => {
             const p = secretPathArg(path);
             if (verb === 'delete') await client.deleteSecret(p, versions);
-            else await client.undeleteSecret(p, versions);
+            else {
+              try {
+                await client.undeleteSecret(p, versions);
+              } catch (err) {
+                if ((err as { code?: unknown }).code !== 'api_not_found') throw err;
+                throw new CliError(await undeleteNotFound(client, p, versions), ExitCode.NotFound);
+              }
+            }
             const which = versions.length === 0 ? 'default version' : `versions ${versions.join(',')}`;
             io.stderr.write(`OK: secret '${shown(p)}' ${verb}d (${which}).\n`);
           },
@@ -144,6 +155,49 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
         { notFound: notFound(path, version) },
       );
     });
+}
+
+/**
+ * Why an undelete found nothing to do, naming the version(s) it tried and the deleted versions
+ * there are (read from the metadata), with the `-v` to use.
+ */
+export async function undeleteNotFound(
+  client: SpikeClient,
+  path: string,
+  versions: readonly number[],
+): Promise<string> {
+  let meta: SecretMetadataInfo | undefined;
+  try {
+    meta = await client.getSecretMetadata(path);
+  } catch {
+    meta = undefined; // no such secret, or every version deleted: say what was tried
+  }
+  const current = meta?.metadata.currentVersion ?? 0;
+  const tried = [...new Set(versions.length === 0 ? [0] : versions)]
+    .map((v) =>
+      v !== 0
+        ? `version ${String(v)}`
+        : current > 0
+          ? `the current version (${String(current)})`
+          : 'the current version',
+    )
+    .join(', ');
+  if (meta === undefined) {
+    return (
+      `Secret '${shown(path)}' not found, or it has no deleted version to undelete (tried ${tried}). ` +
+      `Check the path with 'spike secret list' and name the version with -v, e.g. -v 2.`
+    );
+  }
+  const deleted = Object.values(meta.versions)
+    .filter((v) => v.deletedTime !== null)
+    .map((v) => v.version)
+    .sort((x, y) => x - y);
+  const advice =
+    deleted.length === 0
+      ? 'No version of it is deleted.'
+      : `Deleted versions: ${deleted.join(', ')}; undelete one with -v, e.g. ` +
+        `'spike secret undelete ${shown(path)} -v ${String(deleted.at(-1))}'.`;
+  return `Nothing to undelete in secret '${shown(path)}' (tried ${tried}: not deleted or not kept). ${advice}`;
 }
 
 /** `2026-01-02 15:04:05 UTC` (SPIKE prints `2006-01-02 15:04:05 MST`). */
