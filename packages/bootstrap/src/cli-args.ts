@@ -3,10 +3,11 @@ import { BootstrapConfigError } from './errors.ts';
 
 export interface BootstrapArgs {
   readonly help: boolean;
+  readonly version: boolean;
   readonly force: boolean;
 }
 
-export const HELP_TEXT = `Usage: spike-bootstrap [-init] [--force] [--help]
+export const HELP_TEXT = `Usage: spike-bootstrap [-init] [--force] [--help | --version]
 
 One-shot SPIKE root-key ceremony: generates a root key, splits it into Shamir shares,
 hands keeper i (its position in SPIKE_NEXUS_KEEPER_PEERS) share i, and waits until SPIKE
@@ -20,6 +21,7 @@ Options:
   --force        skip the live-system check and replace the root key
                  (same as SPIKE_BOOTSTRAP_FORCE=true); data under the old key becomes unreadable
   -h, --help     show this help
+  -v, --version  print the version
 
 Environment (defaults):
   SPIKE_NEXUS_KEEPER_PEERS                        keeper URLs, comma-separated (required)
@@ -38,12 +40,14 @@ Exit codes:
 
 export function parseBootstrapArgs(argv: readonly string[]): BootstrapArgs {
   let help = false;
+  let version = false;
   let force = false;
   for (const arg of argv) {
     if (arg === '-h' || arg === '--help' || arg === '-help') help = true;
+    else if (arg === '-v' || arg === '--version' || arg === '-version') version = true;
     else if (arg === '--force' || arg === '-force') force = true;
     else if (arg === '-init' || arg === '--init') continue;
     else throw new BootstrapConfigError(`unknown argument ${JSON.stringify(arg)} (see --help)`);
   }
-  return { help, force };
+  return { help, version, force };
 }

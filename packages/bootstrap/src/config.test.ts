@@ -151,11 +151,13 @@ describe('bootstrap config errors', () => {
 
 describe('bootstrap flags', () => {
   it("accepts SPIKE's -init, --force and --help", () => {
-    assert.deepEqual(parseBootstrapArgs([]), { help: false, force: false });
-    assert.deepEqual(parseBootstrapArgs(['-init']), { help: false, force: false });
-    assert.deepEqual(parseBootstrapArgs(['--init', '--force']), { help: false, force: true });
-    assert.deepEqual(parseBootstrapArgs(['--help']), { help: true, force: false });
-    assert.deepEqual(parseBootstrapArgs(['-h']), { help: true, force: false });
+    assert.deepEqual(parseBootstrapArgs([]), { help: false, version: false, force: false });
+    assert.deepEqual(parseBootstrapArgs(['-init']), { help: false, version: false, force: false });
+    assert.deepEqual(parseBootstrapArgs(['--init', '--force']), { help: false, version: false, force: true });
+    assert.deepEqual(parseBootstrapArgs(['--help']), { help: true, version: false, force: false });
+    assert.deepEqual(parseBootstrapArgs(['-h']), { help: true, version: false, force: false });
+    assert.deepEqual(parseBootstrapArgs(['--version']), { help: false, version: true, force: false });
+    assert.deepEqual(parseBootstrapArgs(['-v']), { help: false, version: true, force: false });
   });
 
   it('rejects unknown arguments with a usage error', () => {

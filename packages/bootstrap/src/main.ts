@@ -7,6 +7,9 @@ import { createX509Source, isBootstrap, type X509Source } from '@spike-ts/identi
 import { runBootstrap } from './bootstrap.ts';
 import { HELP_TEXT, parseBootstrapArgs } from './cli-args.ts';
 import { loadBootstrapConfig } from './config.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+const BOOTSTRAP_VERSION: string = pkg.version;
 import { BootstrapError, EXIT_FAILURE, EXIT_OK } from './errors.ts';
 import { createMtlsTransport } from './mtls-transport.ts';
 
@@ -18,6 +21,10 @@ async function main(): Promise<number> {
   const args = parseBootstrapArgs(process.argv.slice(2));
   if (args.help) {
     process.stdout.write(HELP_TEXT);
+    return EXIT_OK;
+  }
+  if (args.version) {
+    process.stdout.write(`spike-bootstrap ${BOOTSTRAP_VERSION}\n`);
     return EXIT_OK;
   }
   const config = loadBootstrapConfig(process.env, { force: args.force });

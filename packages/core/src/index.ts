@@ -4,3 +4,4 @@ export * from './log.ts';
 export * from './crypto/index.ts';
 export * from './policy.ts';
 export * from './secret-versioning.ts';
+export * from './server-args.ts';

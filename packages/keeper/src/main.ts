@@ -2,9 +2,10 @@
  * `spike-keeper`: the composition root and the only reader of the environment. Holds one share in
  * memory; SIGINT/SIGTERM zero it before exiting.
  */
-import { createLogger } from '@spike-ts/core';
+import { createLogger, serverArgs } from '@spike-ts/core';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
 import { KeeperConfigError, loadKeeperConfig } from './config.ts';
+import { KEEPER_HELP, KEEPER_VERSION } from './help.ts';
 import { createKeeperServer, KeeperIdentityError, type KeeperServer } from './keeper-server.ts';
 
 function fail(message: string, code: number): never {
@@ -13,6 +14,15 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
+  const early = serverArgs(process.argv.slice(2), {
+    name: 'spike-keeper',
+    version: KEEPER_VERSION,
+    help: KEEPER_HELP,
+  });
+  if (early !== undefined) {
+    process[early.stream].write(early.text, () => process.exit(early.exitCode));
+    return;
+  }
   let config;
   try {
     config = loadKeeperConfig(process.env);

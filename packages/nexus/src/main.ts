@@ -3,10 +3,11 @@
  * API thread does, through the same `loadConfigFromProcess`), obtains the X.509-SVID from the
  * Workload API, builds the Nexus and serves until SIGINT/SIGTERM.
  */
-import { createLogger } from '@spike-ts/core';
+import { createLogger, serverArgs } from '@spike-ts/core';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
 import { ConfigError, loadConfigFromProcess, type NexusConfig } from './config.ts';
 import { createCustody } from './custody/index.ts';
+import { NEXUS_HELP, NEXUS_VERSION } from './help.ts';
 import { createNexus, NexusIdentityError, type Nexus } from './server.ts';
 
 function fail(message: string, code: number): never {
@@ -15,6 +16,15 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
+  const early = serverArgs(process.argv.slice(2), {
+    name: 'spike-nexus',
+    version: NEXUS_VERSION,
+    help: NEXUS_HELP,
+  });
+  if (early !== undefined) {
+    process[early.stream].write(early.text, () => process.exit(early.exitCode));
+    return;
+  }
   let config: NexusConfig;
   try {
     config = loadConfigFromProcess();

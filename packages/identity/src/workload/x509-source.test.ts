@@ -133,13 +133,90 @@ describe('createX509Source against the dev issuer', () => {
       .map((d) => Buffer.from(d).toString('hex'));
     assert.deepEqual(rootsAfter, rootsBefore);
     assert.ok(
-      warnings.some((w) => /reconnecting/.test(w)),
+      warnings.some((w) => /cannot get an X\.509-SVID/.test(w)),
       'the interruption was logged',
     );
   });
 });
 
 describe('createX509Source failure modes', () => {
+  it('says once that the socket does not exist, then retries quietly with a slow reminder', async () => {
+    const tmp = tempDir();
+    try {
+      const socket = path.join(tmp, 'no-agent.sock');
+      const lines: { level: string; msg: string }[] = [];
+      let retries = 0;
+      let enough: () => void = () => undefined;
+      const reached = new Promise<void>((resolve) => (enough = resolve));
+      const record =
+        (level: string) =>
+        (msg: string): void => {
+          lines.push({ level, msg });
+          if (level === 'debug' && ++retries >= 5) enough();
+        };
+      const logger: IdentityLogger = {
+        debug: record('debug'),
+        info: record('info'),
+        warn: record('warn'),
+        error: record('error'),
+      };
+      const pending = createX509Source({
+        endpoint: `unix://${socket}`,
+        timeoutMs: 8_000,
+        logger,
+        backoffStepMs: 5,
+        backoffMaxMs: 5,
+        reminderMs: 3_600_000,
+      });
+      const gaveUp = (what: string) => (err: unknown) => {
+        throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      };
+      await Promise.race([
+        reached,
+        pending.then(() => assert.fail('an SVID?'), gaveUp('timed out before 5 retries')),
+      ]);
+      const warns = lines.filter((l) => l.level === 'warn');
+      assert.equal(warns.length, 1, JSON.stringify(warns));
+      assert.match(warns[0]?.msg ?? '', new RegExp(`socket ${socket.replace(/[.]/g, '\\.')} does not exist`));
+      assert.match(warns[0]?.msg ?? '', /npx spike-dev-identity/);
+      assert.match(warns[0]?.msg ?? '', /SPIFFE_ENDPOINT_SOCKET/);
+
+      // With a short reminder interval the reminder repeats (and says how long it has been).
+      const reminders: string[] = [];
+      let seen: () => void = () => undefined;
+      const two = new Promise<void>((resolve) => (seen = resolve));
+      const quick = createX509Source({
+        endpoint: `unix://${socket}`,
+        timeoutMs: 8_000,
+        backoffStepMs: 5,
+        backoffMaxMs: 5,
+        reminderMs: 1,
+        logger: {
+          debug: () => undefined,
+          info: () => undefined,
+          error: () => undefined,
+          warn: (m) => {
+            reminders.push(m);
+            if (reminders.length >= 3) seen();
+          },
+        },
+      });
+      await Promise.race([
+        two,
+        quick.then(() => assert.fail('an SVID?'), gaveUp('timed out before 3 warnings')),
+      ]);
+      assert.match(
+        reminders[1] ?? '',
+        /^still no SPIFFE Workload API at unix:\/\/.*no-agent\.sock \(for .*\); retrying$/,
+      );
+      // Both give up at their first-SVID timeout, which closes them.
+      await assert.rejects(pending, /timed out after 8s/);
+      await assert.rejects(quick, /timed out after 8s/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('times out with a message that names the socket and what to check', async () => {
     const tmp = tempDir();
     try {

@@ -3,7 +3,12 @@
  * every message, and publishes the newest SVID and bundles. Reconnects with a linear backoff
  * (1 s, 2 s, … capped at 30 s, reset after a message) on UNAVAILABLE, CANCELLED,
  * PERMISSION_DENIED and clean stream ends; INVALID_ARGUMENT is fatal.
+ *
+ * While the Workload API cannot be reached it says so once, at warn level, with the socket and
+ * what to start; further attempts are logged at debug level, with a short warn reminder every
+ * `reminderMs` (default 30 s) until a message arrives again.
  */
+import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { parseOwnX509Svid } from '../svid.ts';
 import type { X509Bundles, X509Source, X509Svid } from '../types.ts';
@@ -31,7 +36,12 @@ export interface X509SourceOptions {
   /** Backoff step and cap in milliseconds (defaults 1 s and 30 s). */
   backoffStepMs?: number;
   backoffMaxMs?: number;
+  /** While unreachable, repeat a warn reminder this often (default 30 s); other retries log at debug. */
+  reminderMs?: number;
 }
+
+/** Default interval of the "still cannot reach the Workload API" reminder. */
+export const DEFAULT_UNAVAILABLE_REMINDER_MS = 30_000;
 
 /** Codes that end the watch for good; everything else (UNAVAILABLE, CANCELLED, PERMISSION_DENIED, a clean end, …) is retried. */
 const FATAL = new Set<number>([grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED]);
@@ -56,6 +66,7 @@ export async function createX509Source(options: X509SourceOptions = {}): Promise
   const source = new WorkloadX509Source(client, options.logger ?? silentIdentityLogger, {
     step: options.backoffStepMs ?? 1000,
     max: options.backoffMaxMs ?? 30_000,
+    reminder: options.reminderMs ?? DEFAULT_UNAVAILABLE_REMINDER_MS,
   });
   const usedDefault = options.endpoint === undefined && (env[SPIFFE_ENDPOINT_SOCKET_ENV] ?? '') === '';
   return source.start(timeoutMs, usedDefault);
@@ -64,7 +75,7 @@ export async function createX509Source(options: X509SourceOptions = {}): Promise
 class WorkloadX509Source implements X509Source {
   readonly #client: WorkloadApiClient;
   readonly #log: IdentityLogger;
-  readonly #backoff: { step: number; max: number };
+  readonly #backoff: { step: number; max: number; reminder: number };
   readonly #listeners = new Set<() => void>();
   #svid: X509Svid | undefined;
   #bundles: X509Bundles = new Map();
@@ -73,10 +84,17 @@ class WorkloadX509Source implements X509Source {
   #attempt = 0;
   #closed = false;
   #lastProblem = 'no response yet';
+  /** When the current spell of failed attempts began, and when it was last reported at warn. */
+  #unavailableSince: number | undefined;
+  #lastReminder = 0;
   #firstResolve: (() => void) | undefined;
   #firstReject: ((err: Error) => void) | undefined;
 
-  constructor(client: WorkloadApiClient, log: IdentityLogger, backoff: { step: number; max: number }) {
+  constructor(
+    client: WorkloadApiClient,
+    log: IdentityLogger,
+    backoff: { step: number; max: number; reminder: number },
+  ) {
     this.#client = client;
     this.#log = log;
     this.#backoff = backoff;
@@ -154,18 +172,48 @@ class WorkloadX509Source implements X509Source {
     }
     this.#attempt += 1;
     const delay = Math.min(this.#attempt * this.#backoff.step, this.#backoff.max);
-    this.#log.warn('workload api stream interrupted; reconnecting', {
-      endpoint: this.#client.endpoint.url,
-      code: codeName,
-      details,
-      retryInMs: delay,
-    });
+    this.#reportUnavailable(codeName, details, delay);
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** Once clearly at warn, then debug, with a warn reminder every `reminder` ms. */
+  #reportUnavailable(codeName: string, details: string, retryInMs: number): void {
+    const endpoint = this.#client.endpoint;
+    const fields = { endpoint: endpoint.url, code: codeName, details, retryInMs };
+    const now = Date.now();
+    if (this.#unavailableSince === undefined) {
+      this.#unavailableSince = now;
+      this.#lastReminder = now;
+      const what =
+        endpoint.kind === 'unix' && !existsSync(endpoint.path)
+          ? `the SPIFFE Workload API socket ${endpoint.path} does not exist`
+          : `nothing answers at the SPIFFE Workload API ${endpoint.url} (${codeName})`;
+      this.#log.warn(
+        `cannot get an X.509-SVID: ${what}. Start the SPIRE agent (or, for development only, ` +
+          `\`npx spike-dev-identity\`) and point ${SPIFFE_ENDPOINT_SOCKET_ENV} at its socket. ` +
+          `Retrying quietly; a reminder follows every ${formatDuration(this.#backoff.reminder)}.`,
+        fields,
+      );
+      return;
+    }
+    if (now - this.#lastReminder >= this.#backoff.reminder) {
+      this.#lastReminder = now;
+      this.#log.warn(
+        `still no SPIFFE Workload API at ${endpoint.url} (for ${formatDuration(now - this.#unavailableSince)}); retrying`,
+        fields,
+      );
+      return;
+    }
+    this.#log.debug('workload api stream interrupted; reconnecting', fields);
   }
 
   #onMessage(message: X509SvidResponseMessage): void {
     if (this.#closed) return;
     this.#attempt = 0;
+    if (this.#unavailableSince !== undefined) {
+      this.#log.info('connected to the SPIFFE Workload API', { endpoint: this.#client.endpoint.url });
+      this.#unavailableSince = undefined;
+    }
     const first = message.svids[0];
     if (first === undefined) {
       this.#lastProblem = 'a response without any SVID';
