@@ -3,45 +3,92 @@
  *
  *   dev identity issuer → 3 keepers (:8443 :8543 :8643) → Nexus on SQLite (:8553) → bootstrap (2 of 3)
  *
- * Started again over existing data, Nexus recovers its root key from the keepers when they still
- * hold shares; otherwise the demo says how to restore from the recovery files it saved at first
- * start (`npm run demo -- --restore` does it for you). Ctrl-C stops everything.
+ * Keepers hold their shares in memory only, and the demo starts them fresh, so a demo started
+ * again over existing data always finds them empty: it restores the root key at once from the
+ * recovery files it saved at first start (`--reset` starts over instead). Only one demo runs per
+ * state directory, and none starts while its ports are taken. Ctrl-C stops everything.
+ *
+ * `--dir`, `--socket-dir` and `--ports` exist for tests (a private state directory and free ports).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Stack } from './stack.ts';
+import { acquireDemoLock, type DemoLock } from './demo-lock.ts';
+import { portOpen, Stack } from './stack.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-
-const { values: flags } = parseArgs({
-  options: {
-    restore: { type: 'boolean', default: false },
-    reset: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
 };
+const fail = (message: string, code = 1): never => {
+  process.stderr.write(`demo: ${message}\n`);
+  process.exit(code);
+};
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        restore: { type: 'boolean', default: false },
+        reset: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        dir: { type: 'string' },
+        'socket-dir': { type: 'string' },
+        ports: { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    return fail(`${err instanceof Error ? err.message : String(err)} (npm run demo -- --help)`, 2);
+  }
+}
+const flags = parseFlags();
 
 if (flags.help) {
-  out('Usage: npm run demo [-- --restore] [-- --reset]');
-  out('  --restore  restore the root key from the saved recovery files when keepers are empty');
+  out('Usage: npm run demo [-- --reset]');
+  out('  (default)  over existing data, restore the root key from the saved recovery files');
   out('  --reset    delete the demo data (.demo/) first and start from scratch');
+  out('  --restore  accepted for compatibility: restoring is the default');
+  out('For tests: --dir <state dir> --socket-dir <dir> --ports <keeper1,keeper2,keeper3,nexus,health>');
   process.exit(0);
 }
 
-const dir = join(ROOT, '.demo');
-if (flags.reset) {
-  const { rmSync } = await import('node:fs');
-  rmSync(dir, { recursive: true, force: true });
+const dir = flags.dir ?? join(ROOT, '.demo');
+const shownDir = relative(process.cwd(), dir) || '.';
+const socketDir = flags['socket-dir'] ?? `/tmp/spike-demo-${String(userInfo().uid)}`;
+const ports = parsePorts(flags.ports);
+
+// One demo per state directory: a second one would fight the first over its files and ports.
+const lock: DemoLock = acquireDemoLock(dir);
+if (!lock.acquired) {
+  fail(
+    `another demo is already running with ${shownDir}/ (pid ${String(lock.holder)}). ` +
+      'Use that one, or stop it first (Ctrl-C in its terminal).',
+  );
 }
-const socketDir = `/tmp/spike-demo-${String(userInfo().uid)}`;
-const stack = new Stack({ dir, socketDir });
-const recoveryDir = join(dir, 'recovery', 'recover');
+if (flags.reset) {
+  for (const entry of readdirSync(dir))
+    if (entry !== 'demo.pid') rmSync(join(dir, entry), { recursive: true, force: true });
+}
+const stack = new Stack({
+  dir,
+  socketDir,
+  ...(ports === undefined
+    ? {}
+    : { keeperPorts: ports.slice(0, 3), nexusPort: ports[3] ?? 0, healthPort: ports[4] ?? 0 }),
+});
+const busy = [];
+for (const port of [...stack.opts.keeperPorts, stack.opts.nexusPort, stack.opts.healthPort]) {
+  if (await portOpen(port)) busy.push(port);
+}
+if (busy.length > 0) {
+  lock.release();
+  fail(
+    `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use (another demo or SPIKE from another ` +
+      'directory?). Stop whatever listens there first.',
+  );
+}
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
@@ -49,7 +96,8 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     out('\nStopping Nexus, keepers and the identity issuer...');
     await stack.stop();
-    out('Stopped. Data is kept in .demo/ (npm run demo -- --reset starts over).');
+    lock.release();
+    out(`Stopped. Data is kept in ${shownDir}/ (npm run demo -- --reset starts over).`);
   }
   process.exit(code);
 }
@@ -67,7 +115,7 @@ try {
   await stack.startIssuer();
   step(`Starting 3 keepers on ${stack.opts.keeperPorts.map((p) => `:${String(p)}`).join(' ')}`);
   await stack.startKeepers();
-  step(`Starting Nexus on :${String(stack.opts.nexusPort)} (SQLite in .demo/nexus)`);
+  step(`Starting Nexus on :${String(stack.opts.nexusPort)} (SQLite in ${shownDir}/nexus)`);
   await stack.startNexus();
 
   if (!existing) {
@@ -75,7 +123,7 @@ try {
     const boot = await stack.runBootstrap();
     if (boot.code !== 0) {
       process.stderr.write(boot.stdout + boot.stderr);
-      throw new Error('bootstrap failed (logs in .demo/logs/)');
+      throw new Error(`bootstrap failed (logs in ${shownDir}/logs/)`);
     }
     if (!(await stack.waitNexusReady(30_000))) throw new Error('Nexus did not become ready after bootstrap');
     step(
@@ -84,43 +132,11 @@ try {
     for (const res of await stack.applyDemoPolicies()) {
       if (res.code !== 0) process.stderr.write(res.stderr);
     }
-    step('Saving recovery files (operator recover) to .demo/recovery/recover/');
+    step(`Saving recovery files (operator recover) to ${shownDir}/recovery/recover/`);
     const rec = await stack.runSpike('pilot-recover', ['operator', 'recover']);
     if (rec.code !== 0) process.stderr.write(rec.stderr);
   } else {
-    step('Existing data found: waiting for Nexus to recover its root key from the keepers');
-    const ready = await stack.waitNexusReady(8_000);
-    if (!ready) {
-      const files = existsSync(recoveryDir)
-        ? readdirSync(recoveryDir).filter((f) => f.startsWith('spike.recovery.'))
-        : [];
-      if (flags.restore && files.length > 0) {
-        step(`Keepers are empty: restoring from ${String(files.length)} recovery file(s)`);
-        for (const f of files.slice(0, stack.opts.threshold)) {
-          const res = await stack.runSpike(
-            'pilot-restore',
-            ['operator', 'restore'],
-            readFileSync(join(recoveryDir, f)),
-          );
-          out(`    ${f}: ${(res.stdout + res.stderr).trim().split('\n').at(-1) ?? ''}`);
-        }
-        if (!(await stack.waitNexusReady(15_000))) throw new Error('Nexus is still not ready after restore');
-      } else {
-        out('');
-        out('Nexus has data but the keepers are empty (they keep shares in memory only), so it cannot');
-        out('recover by itself. Restore the root key with two recovery files:');
-        out('');
-        for (const f of files.slice(0, 2)) {
-          out(
-            `  SPIFFE_ENDPOINT_SOCKET=${stack.endpoint('pilot-restore')} npx spike operator restore < ${join(recoveryDir, f)}`,
-          );
-        }
-        out('');
-        out('or restart the demo with:  npm run demo -- --restore');
-        out('(or start over with:       npm run demo -- --reset)');
-        out('');
-      }
-    }
+    await restoreFromRecoveryFiles();
   }
 
   await printStatus();
@@ -128,16 +144,20 @@ try {
   out('Try it (in another terminal, from this directory):');
   out('');
   out(`  export SPIFFE_ENDPOINT_SOCKET=${stack.endpoint('pilot')}`);
-  out('  npx spike secret put tenants/demo/db/creds username=SPIKE password=SPIKE_Rocks');
+  if (stack.opts.nexusPort !== 8553) out(`  export SPIKE_NEXUS_API_URL=${stack.nexusUrl}`);
+  out('  npx spike status');
+  out(
+    '  npx spike secret put tenants/demo/db/creds username=SPIKE password=-   # reads the password from stdin',
+  );
   out('  npx spike secret get tenants/demo/db/creds');
   out('  npx spike secret list -f json');
+  out('  npx spike run --path tenants/demo/db/creds -- env');
   out('  npx spike policy list');
   out('  echo hello | npx spike cipher encrypt | npx spike cipher decrypt');
   out('');
-  out('');
   out('The demo workload (SDK) with its own identity, spiffe://spike.ist/workload/demo:');
   out(`  SPIFFE_ENDPOINT_SOCKET=${stack.endpoint('demo')} npx node examples/demo-workload.ts`);
-  out('  Logs: .demo/logs/  (audit log: .demo/logs/audit.jsonl)');
+  out(`  Logs: ${shownDir}/logs/  (audit log: ${shownDir}/logs/audit.jsonl)`);
   out('');
   out('Press Ctrl-C to stop everything.');
   // Keep running until Ctrl-C (the signal handlers stop the stack).
@@ -147,14 +167,62 @@ try {
   await shutdown(1);
 }
 
+/**
+ * The keepers this demo started are empty, so Nexus cannot recover by itself: feed it shares
+ * from the recovery files saved at first start, as an operator would with `spike operator restore`.
+ */
+async function restoreFromRecoveryFiles(): Promise<void> {
+  const recoveryDir = stack.recoveryDir;
+  const files = existsSync(recoveryDir)
+    ? readdirSync(recoveryDir)
+        .filter((f) => /^spike\.recovery\.\d+\.txt$/.test(f))
+        .sort()
+    : [];
+  const needed = stack.opts.threshold;
+  if (files.length < needed) {
+    throw new Error(
+      `Nexus has data in ${shownDir}/ but the keepers start empty (they keep shares in memory only), and ` +
+        `only ${String(files.length)} of the ${String(needed)} recovery files needed are in ` +
+        `${relative(process.cwd(), recoveryDir)}/. Start over with: npm run demo -- --reset`,
+    );
+  }
+  const used = files.slice(0, needed);
+  step(
+    `Existing data: the keepers start empty, so restoring the root key from ${String(used.length)} of ` +
+      `${String(files.length)} saved recovery files (spike operator restore; npm run demo -- --reset starts over)`,
+  );
+  for (const f of used) {
+    const res = await stack.runSpike(
+      'pilot-restore',
+      ['operator', 'restore'],
+      readFileSync(join(recoveryDir, f)),
+    );
+    out(`    ${f}: ${(res.stdout + res.stderr).trim().split('\n').at(-1) ?? ''}`);
+    if (res.code !== 0) throw new Error(`restoring from ${f} failed (exit ${String(res.code)})`);
+  }
+  if (!(await stack.waitNexusReady(15_000))) throw new Error('Nexus is still not ready after the restore');
+}
+
 async function printStatus(): Promise<void> {
+  const state = (running: boolean): string => (running ? 'running' : 'stopped');
   out('');
   out('Component           Address                     State');
-  out(`identity issuer     ${socketDir.padEnd(27)} ${stack.isRunning('issuer') ? 'running' : 'stopped'}`);
+  out(`identity issuer     ${socketDir.padEnd(27)} ${state(stack.isRunning('issuer'))}`);
   stack.opts.keeperPorts.forEach((p, i) => {
     out(
-      `keeper ${String(i + 1)}            ${`https://localhost:${String(p)}`.padEnd(27)} ${stack.isRunning(i) ? 'running' : 'stopped'}`,
+      `keeper ${String(i + 1)}            ${`https://localhost:${String(p)}`.padEnd(27)} ${state(stack.isRunning(i))}`,
     );
   });
-  out(`nexus               ${stack.nexusUrl.padEnd(27)} ${await stack.nexusState()}`);
+  // Ask the health port only while our own Nexus runs: it could be someone else's otherwise.
+  const nexus = stack.isRunning('nexus') ? await stack.nexusState() : 'stopped';
+  out(`nexus               ${stack.nexusUrl.padEnd(27)} ${nexus}`);
+}
+
+function parsePorts(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const ports = value.split(',').map((p) => Number(p.trim()));
+  if (ports.length !== 5 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+    return fail('--ports needs five ports: keeper1,keeper2,keeper3,nexus,health', 2);
+  }
+  return ports;
 }
