@@ -9,6 +9,7 @@ import { registerEnvCommands } from './command/env-command.ts';
 import { registerOperatorCommands } from './command/operator-command.ts';
 import { registerPolicyCommands } from './command/policy-command.ts';
 import { registerSecretCommands } from './command/secret-command.ts';
+import { registerStatusCommand } from './command/status-command.ts';
 import { COMPLETION_SHELLS, completionScript } from './completion-script.ts';
 import type { CompletionShell } from './completion-script.ts';
 import { EXIT_CODE_HELP } from './exit-code.ts';
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo): Command {
   registerCipherCommands(program, io);
   registerOperatorCommands(program, io);
   registerEnvCommands(program, io);
+  registerStatusCommand(program, io);
 
   program
     .command('completion')

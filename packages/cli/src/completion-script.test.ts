@@ -37,7 +37,7 @@ describe('completion scripts', () => {
       bashComplete(script, ['spike', ''])
         .filter((w) => !w.startsWith('-'))
         .sort(),
-      ['cipher', 'completion', 'export', 'operator', 'policy', 'run', 'secret', 'version'],
+      ['cipher', 'completion', 'export', 'operator', 'policy', 'run', 'secret', 'status', 'version'],
     );
     assert.deepEqual(bashComplete(script, ['spike', 'sec']), ['secret']);
     assert.deepEqual(

@@ -32,6 +32,8 @@ export interface Authorizer {
   recover(peerId: string): boolean;
   restore(peerId: string): boolean;
   bootstrapVerify(peerId: string): boolean;
+  /** Our operator status route: the Pilot superuser only. */
+  status(peerId: string): boolean;
 }
 
 export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): Authorizer {
@@ -54,5 +56,6 @@ export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): 
     recover: (peerId) => isPilotRecover(peerId, trustRoots),
     restore: (peerId) => isPilotRestore(peerId, trustRoots),
     bootstrapVerify: (peerId) => isBootstrap(peerId, trustRoots),
+    status: (peerId) => isPilotSuperuser(peerId, trustRoots),
   };
 }

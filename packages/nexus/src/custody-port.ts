@@ -14,6 +14,12 @@ export interface RestoreResult {
   readonly restored: boolean;
 }
 
+export interface KeeperState {
+  readonly url: string;
+  /** `ok` holds its share, `reseeded` was given it again, `unreachable`, `unknown` not checked yet. */
+  readonly state: 'ok' | 'unreachable' | 'reseeded' | 'unknown';
+}
+
 export interface Custody {
   /** POST /v1/operator/recover: all shares as { "1": [32 ints], ... } (needs the root key). */
   recoverShards(): Record<string, number[]>;
@@ -22,6 +28,8 @@ export interface Custody {
    * Throws BadRequestError on bad input.
    */
   restoreShard(id: number, shard: Uint8Array): Promise<RestoreResult>;
+  /** POST /v1/operator/status: what the last push or heartbeat saw of each keeper. */
+  keeperStates?(): readonly KeeperState[];
   /** Begin recovery from keepers (sqlite backend). */
   start(): void;
   stop(): Promise<void>;

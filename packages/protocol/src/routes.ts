@@ -21,6 +21,11 @@ export const URL_KEEPER_CONTRIBUTE = '/v1/store/contribute';
 export const URL_KEEPER_SHARD = '/v1/store/shard';
 /** Our additive keeper probe (not in SPIKE): `{}` -> `{"hasShard":bool}`, never the share itself. */
 export const URL_KEEPER_STATUS = '/v1/keeper/status';
+/**
+ * Our additive operator status (not in SPIKE): `{}` -> version, readiness, root-key state and
+ * what Nexus last saw of each keeper; Pilot superuser only, answered while not ready too.
+ */
+export const URL_OPERATOR_STATUS = '/v1/operator/status';
 /** Our additive routes (not in SPIKE); plain HTTP GET allowed, no SVID needed. */
 export const URL_HEALTH = '/healthz';
 export const URL_READY = '/readyz';

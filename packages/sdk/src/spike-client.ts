@@ -23,6 +23,7 @@ import {
   URL_OPERATOR_DAMAGED,
   URL_OPERATOR_RECOVER,
   URL_OPERATOR_RESTORE,
+  URL_OPERATOR_STATUS,
   URL_POLICY,
   URL_SECRETS,
   URL_SECRETS_METADATA,
@@ -61,6 +62,7 @@ import type {
   PolicySummary,
   PolicyListReport,
   RecoveredShard,
+  NexusStatus,
   RestoreStatus,
   SecretListReport,
   SecretMetaDataContent,
@@ -114,6 +116,8 @@ export interface SpikeClient {
    * `listDamagedRows` gives them. A row that is not damaged is never removed (`not_found`).
    */
   removeDamagedRow(table: DamagedRowInfo['table'], id: string): Promise<void>;
+  /** Nexus's version, readiness, root-key state and keepers (needs the Pilot superuser role; ours, not SPIKE's). */
+  status(): Promise<NexusStatus>;
   /** Close connections, and the SVID source if the client created it. */
   close(): Promise<void>;
 }
@@ -312,6 +316,28 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
         collected: readInt(res, 'collected'),
         remaining: readInt(res, 'remaining'),
         restored: readBool(res, 'restored'),
+      };
+    },
+
+    async status() {
+      const res = await post(URL_OPERATOR_STATUS, ACTION_DEFAULT, {});
+      const keepers = res['keepers'];
+      if (!Array.isArray(keepers))
+        throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed status.');
+      return {
+        version: readString(res, 'version'),
+        ready: readBool(res, 'ready'),
+        backend: readString(res, 'backend'),
+        rootKey: readString(res, 'rootKey'),
+        shares: readInt(res, 'shares'),
+        threshold: readInt(res, 'threshold'),
+        keepers: keepers.map((k: unknown) => {
+          if (typeof k !== 'object' || k === null) {
+            throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed status.');
+          }
+          const o = k as Record<string, unknown>;
+          return { url: readString(o, 'url'), state: readString(o, 'state') };
+        }),
       };
     },
 

@@ -100,6 +100,20 @@ export interface RecoveredShard {
   shard: Uint8Array;
 }
 
+/** What `status()` reports (our additive `POST /v1/operator/status`; not in SPIKE). */
+export interface NexusStatus {
+  /** The Nexus release, e.g. `0.1.0`. */
+  version: string;
+  ready: boolean;
+  backend: string;
+  /** `installed`, `missing` (waiting for keepers or a restore), or `none` (memory backend). */
+  rootKey: string;
+  shares: number;
+  threshold: number;
+  /** What Nexus's last push or heartbeat saw: `ok`, `reseeded`, `unreachable`, `unknown`. */
+  keepers: { url: string; state: string }[];
+}
+
 export interface RestoreStatus {
   collected: number;
   remaining: number;

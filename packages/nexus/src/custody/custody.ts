@@ -189,6 +189,7 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
   }
 
   return {
+    keeperStates: () => sync.keeperHealth(),
     start() {
       if (recovery !== undefined || abort.signal.aborted) return;
       if (config.backend !== 'sqlite') return;

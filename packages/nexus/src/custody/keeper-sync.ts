@@ -31,9 +31,12 @@ export interface KeeperSync {
   heartbeat(): Promise<void>;
   /** Stop the timers and wait for a run in progress. */
   stop(): Promise<void>;
+  /** What the last push or heartbeat saw of each keeper, in SPIKE_NEXUS_KEEPER_PEERS order. */
+  keeperHealth(): { url: string; state: KeeperHealth }[];
 }
 
-type KeeperHealth = 'ok' | 'unreachable' | 'reseeded' | 'unknown';
+/** What the last push or heartbeat saw of a keeper (`unknown` before the first one). */
+export type KeeperHealth = 'ok' | 'unreachable' | 'reseeded' | 'unknown';
 
 /** Logged with the keeper's index and URL whenever a keeper is found holding a wrong share. */
 export const SUSPECT_KEEPER_MESSAGE =
@@ -139,6 +142,7 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
   }
 
   return {
+    keeperHealth: () => keeperPeers.map((url) => ({ url, state: health.get(url) ?? 'unknown' })),
     start() {
       if (started || stopped) return;
       started = true;

@@ -6,6 +6,7 @@ import { damagedListRoute, damagedRemoveRoute } from './damaged/damaged.ts';
 import type { RouteDeps } from './deps.ts';
 import { operatorRecoverRoute } from './operator/recover.ts';
 import { operatorRestoreRoute } from './operator/restore.ts';
+import { operatorStatusRoute } from './operator/status.ts';
 import { policyDeleteRoute } from './policy/delete.ts';
 import { policyGetRoute } from './policy/get.ts';
 import { policyListRoute } from './policy/list.ts';
@@ -33,6 +34,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
     cipherDecryptRoute(deps),
     operatorRecoverRoute(deps),
     operatorRestoreRoute(deps),
+    operatorStatusRoute(deps),
     bootstrapVerifyRoute(deps),
     // Our additions (not in SPIKE).
     damagedListRoute(deps),
