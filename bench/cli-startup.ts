@@ -46,6 +46,12 @@ const load = (): string =>
 
 const dir = await mkdtemp('/tmp/spike-clibench-');
 const stack = await Stack.withFreePorts({ dir, socketDir: join(dir, 's'), backend: 'memory' });
+// Ctrl-C: stop the stack's processes too.
+process.once('SIGINT', () => {
+  void stack.stop().finally(() => {
+    void rm(dir, { recursive: true, force: true }).finally(() => process.exit(130));
+  });
+});
 try {
   await stack.startIssuer();
   await stack.startNexus();
