@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SPIKE_BIN } from '@spike-ts/cli/testing';
+import { SPIKE_BIN } from './cli-harness.ts';
 
 const RECORDER = fileURLToPath(new URL('./record-loads.ts', import.meta.url));
 

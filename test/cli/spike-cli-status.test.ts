@@ -11,8 +11,8 @@ import type { X509Source } from '@spike-ts/identity';
 import { createMemoryAuditSink, createNexus, loadConfig } from '@spike-ts/nexus';
 import type { Nexus } from '@spike-ts/nexus';
 import { createSpikeClient } from '@spike-ts/sdk';
-import { runSpike, startIdentityLab } from '@spike-ts/cli/testing';
-import type { IdentityLab } from '@spike-ts/cli/testing';
+import { runSpike, startIdentityLab } from './cli-harness.ts';
+import type { IdentityLab } from './cli-harness.ts';
 import { freePorts } from '../../scripts/stack.ts';
 
 describe('spike status', () => {

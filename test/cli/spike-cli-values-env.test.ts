@@ -14,8 +14,8 @@ import { createX509Source } from '@spike-ts/identity';
 import type { X509Source } from '@spike-ts/identity';
 import { createMemoryAuditSink, createNexus, loadConfig } from '@spike-ts/nexus';
 import type { Nexus } from '@spike-ts/nexus';
-import { SPIKE_BIN, runSpike, startIdentityLab } from '@spike-ts/cli/testing';
-import type { IdentityLab, SpikeRun } from '@spike-ts/cli/testing';
+import { SPIKE_BIN, runSpike, startIdentityLab } from './cli-harness.ts';
+import type { IdentityLab, SpikeRun } from './cli-harness.ts';
 
 function ok(run: SpikeRun): SpikeRun {
   assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
