@@ -1,23 +1,21 @@
 /**
- * `createNexus`: wires state, authorization, routes, audit, the mTLS API server, the plain-HTTP
- * health listener and the custody layer. Usable in-process (tests) and from `main.ts`.
+ * `createNexus`: the main thread's API (built by `buildApi`, as every API thread builds its own),
+ * the plain-HTTP health listener, the custody layer and, with `SPIKE_NEXUS_API_THREADS` > 1, the
+ * API threads. Usable in-process (tests) and from `main.ts`.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { silentLogger, type Logger, type SecretStore } from '@spike-ts/core';
-import { createMtlsServer, isNexus, type X509Source } from '@spike-ts/identity';
-import { createAuditLog, openAuditSink, type AuditSink } from './audit.ts';
-import { createAuthorizer } from './authz.ts';
+import { silentLogger, type Logger, type PolicyChange, type SecretStore } from '@spike-ts/core';
+import { isNexus, type X509Source } from '@spike-ts/identity';
+import { buildApi, listenOn } from './api-builder.ts';
+import type { AuditSink } from './audit.ts';
 import type { NexusConfig } from './config.ts';
-import type { Custody, CustodyFactory } from './custody-port.ts';
+import type { CustodyFactory } from './custody-port.ts';
 import { createHealthServer } from './health.ts';
 import { tlsPeerId } from './http/peer.ts';
-import { createRequestHandler } from './http/router.ts';
-import { createSerialQueue } from './route/deps.ts';
 import { createRoutes } from './route/table.ts';
-import { createNexusState, type NexusState } from './state.ts';
-import { createStoreFromConfig } from './store-factory.ts';
+import type { NexusState } from './state.ts';
 import { createApiThreads, createCounters, type ApiThreads } from './threads/api-threads.ts';
 
 export interface NexusDeps {
@@ -68,63 +66,41 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   }
   // Assigned once the request handler exists; no policy changes before (the key comes later).
   let threads: ApiThreads | undefined = undefined;
-  const store =
-    deps.store ??
-    createStoreFromConfig(
-      config,
-      logger,
-      counters === undefined ? {} : { onCommit: (paths) => threads?.committed(paths) },
-    );
-  let state: NexusState;
-  try {
-    state = await createNexusState({
-      store,
-      logger,
-      ...(counters === undefined ? {} : { onPoliciesChanged: (change) => threads?.policyChanged(change) }),
-    });
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  const auditSink =
-    deps.auditSink ??
-    openAuditSink(config.audit, (err) =>
-      logger.error('audit sink failed; audit records are being lost', { err }),
-    );
-  const audit = createAuditLog(auditSink);
-
-  const custody: Custody | undefined =
-    store.persistent && deps.custodyFactory !== undefined
-      ? deps.custodyFactory({
-          state,
-          config,
-          source: deps.source,
-          logger: logger.child({ component: 'custody' }),
-        })
-      : undefined;
-
-  const routes = createRoutes({
+  const {
     store,
     state,
-    config,
-    authz: createAuthorizer(config.trustRoots, state.policies),
-    custody,
-    now: deps.now ?? Date.now,
-    policyQueue: createSerialQueue(),
-  });
-  const handler = createRequestHandler({
-    routes,
-    isReady: () => state.isReady(),
     audit,
+    custody,
+    handler,
+    server: api,
+  } = await buildApi({
+    config,
+    source: deps.source,
     logger,
-    maxBodySize: config.maxRequestBodySize,
-    peerId: (req) => {
-      // A request bridged from an API thread carries the caller its thread verified.
-      const bridged = threads === undefined ? null : threads.bridgedPeer(req);
-      if (bridged !== null) return bridged;
-      return tlsPeerId(req);
-    },
+    routes: createRoutes,
+    ...(deps.store === undefined ? {} : { store: deps.store }),
+    ...(deps.auditSink === undefined ? {} : { auditSink: deps.auditSink }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
+    ...(counters === undefined
+      ? {}
+      : {
+          storeHooks: { onCommit: (paths: readonly string[]) => threads?.committed(paths) },
+          onPoliciesChanged: (change: PolicyChange) => threads?.policyChanged(change),
+        }),
+    custody: (state, store) =>
+      store.persistent && deps.custodyFactory !== undefined
+        ? deps.custodyFactory({
+            state,
+            config,
+            source: deps.source,
+            logger: logger.child({ component: 'custody' }),
+          })
+        : undefined,
+    // A request bridged from an API thread carries the caller its thread verified.
+    peerId: (req) => {
+      const bridged = threads === undefined ? null : threads.bridgedPeer(req);
+      return bridged !== null ? bridged : tlsPeerId(req);
+    },
   });
 
   threads =
@@ -144,16 +120,6 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           policies: () => state.policies.all(),
         });
 
-  const api: HttpsServer = createMtlsServer(
-    deps.source,
-    {
-      headersTimeoutMs: config.headersTimeoutMs,
-      requestTimeoutMs: config.requestTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      logger,
-    },
-    handler,
-  );
   const health: HttpServer | null =
     config.health === null
       ? null
@@ -257,21 +223,4 @@ async function ensurePortFree(port: number, host: string | undefined): Promise<v
     probe.listen({ port, host, exclusive: true }, () => resolve());
   });
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-}
-
-function listenOn(
-  server: HttpServer | HttpsServer,
-  port: number,
-  host: string | undefined,
-  reusePort = false,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    // reusePort only with API threads: otherwise a second Nexus on the port must fail to start.
-    server.listen({ port, host, ...(reusePort ? { reusePort: true } : {}) }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

@@ -8,17 +8,12 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createLogger, zeroize } from '@spike-ts/core';
-import { createMtlsServer, createX509Source } from '@spike-ts/identity';
+import { createX509Source } from '@spike-ts/identity';
 import { ACTION_GET, URL_SECRETS } from '@spike-ts/protocol';
-import { createAuditLog, openAuditSink } from '../audit.ts';
-import { createAuthorizer } from '../authz.ts';
+import { buildApi, listenOn } from '../api-builder.ts';
 import { loadConfigFromProcess } from '../config.ts';
 import { tlsPeerId } from '../http/peer.ts';
-import { createRequestHandler } from '../http/router.ts';
-import { createSerialQueue } from '../route/deps.ts';
 import { secretGetRoute } from '../route/secret/get.ts';
-import { createNexusState } from '../state.ts';
-import { createStoreFromConfig } from '../store-factory.ts';
 import {
   BRIDGE_PEER_HEADER,
   COMMITS,
@@ -79,51 +74,10 @@ async function run(): Promise<void> {
     env: process.env,
     logger,
   });
-  // The read cache follows the main thread's commits: each drops the secrets it changed.
-  let commits: Mirror | undefined;
-  const store = createStoreFromConfig(config, logger, {
-    peerChanges: followCommits({
-      port: commitPort,
-      counters,
-      index: COMMITS,
-      logger,
-      onMirror: (mirror) => (commits = mirror),
-    }),
-  });
-  const state = await createNexusState({ store, logger, loadPoliciesFromStore: false });
-  const audit = createAuditLog(
-    openAuditSink(config.audit, (err) =>
-      logger.error('audit sink failed; audit records are being lost', { err }),
-    ),
-  );
-  const local = createRequestHandler({
-    routes: [
-      secretGetRoute({
-        store,
-        state,
-        config,
-        authz: createAuthorizer(config.trustRoots, state.policies),
-        custody: undefined,
-        now: Date.now,
-        policyQueue: createSerialQueue(),
-      }),
-    ],
-    isReady: () => state.isReady(),
-    audit,
-    logger,
-    maxBodySize: config.maxRequestBodySize,
-    peerId: tlsPeerId,
-  });
-
-  // Policies mirror the main thread's (see policy-feed.ts); never loaded from this connection.
-  const policies = createPolicyMirror({
-    engine: state.policies,
-    port: policyPort,
-    counters,
-    index: POLICY_CHANGES,
-    logger,
-  });
-
+  // The same API as the main thread's (`buildApi`), answering `secret get` only. Its read cache
+  // follows the main thread's commits (each drops the secrets it changed), and its policies
+  // mirror the main thread's (see policy-feed.ts), never loaded from this connection.
+  const feeds: { commits?: Mirror; policies?: Mirror } = {};
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   agent.createConnection = () => {
     const { port1, port2 } = new MessageChannel();
@@ -147,31 +101,43 @@ async function run(): Promise<void> {
     req.pipe(upstream);
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method === 'POST' && req.url === LOCAL_TARGET && state.isReady() && policies.current()) {
-      local(req, res);
-    } else {
-      forward(req, res);
-    }
-  };
-
-  const server = createMtlsServer(
+  const { store, state, audit, server } = await buildApi({
+    config,
     source,
-    {
-      headersTimeoutMs: config.headersTimeoutMs,
-      requestTimeoutMs: config.requestTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      logger,
+    logger,
+    routes: (deps) => [secretGetRoute(deps)],
+    storeHooks: {
+      peerChanges: followCommits({
+        port: commitPort,
+        counters,
+        index: COMMITS,
+        logger,
+        onMirror: (mirror) => (feeds.commits = mirror),
+      }),
     },
-    handler,
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: apiPort, host: apiHost, reusePort: true }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    loadPoliciesFromStore: false,
+    // Answer here once this thread has the key and the current policies; else the main thread.
+    front: (local) => (req, res) => {
+      if (
+        req.method === 'POST' &&
+        req.url === LOCAL_TARGET &&
+        state.isReady() &&
+        feeds.policies?.current() === true
+      ) {
+        local(req, res);
+      } else {
+        forward(req, res);
+      }
+    },
   });
+  feeds.policies = createPolicyMirror({
+    engine: state.policies,
+    port: policyPort,
+    counters,
+    index: POLICY_CHANGES,
+    logger,
+  });
+  await listenOn(server, apiPort, apiHost, true);
 
   port.on('message', (msg: MainToWorker) => {
     if (msg.type === 'root-key') {
@@ -185,8 +151,8 @@ async function run(): Promise<void> {
       server.closeAllConnections();
       server.close();
       agent.destroy();
-      policies.close();
-      commits?.close();
+      feeds.policies?.close();
+      feeds.commits?.close();
       void Promise.allSettled([audit.close(), store.close(), source.close()]).then(() => {
         state.close();
         port.close();

@@ -1,0 +1,139 @@
+/**
+ * The one composition of the Nexus API: store, state, audit log, authorizer, routes, request
+ * handler and mTLS server, built the same way for the main thread (`server.ts`) and for every API
+ * thread (`threads/api-worker.ts`). What differs between them is passed in: which routes, how
+ * the store learns of commits, where policies come from, and what stands in front of the handler.
+ */
+import type { Server as HttpServer, IncomingMessage, RequestListener } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Logger, PolicyChange, SecretStore } from '@spike-ts/core';
+import { createMtlsServer, type X509Source } from '@spike-ts/identity';
+import type { SqliteStoreOptions } from '@spike-ts/store';
+import { createAuditLog, openAuditSink, type AuditLog, type AuditSink } from './audit.ts';
+import { createAuthorizer } from './authz.ts';
+import type { NexusConfig } from './config.ts';
+import type { Custody } from './custody-port.ts';
+import { tlsPeerId } from './http/peer.ts';
+import { createRequestHandler } from './http/router.ts';
+import { createSerialQueue, type RouteDeps } from './route/deps.ts';
+import type { Route } from './route/route.ts';
+import { createNexusState, type NexusState } from './state.ts';
+import { createStoreFromConfig } from './store-factory.ts';
+
+export interface ApiBuildOptions {
+  readonly config: NexusConfig;
+  /** Our own X.509-SVID and trust bundles (the mTLS server presents and verifies with it). */
+  readonly source: X509Source;
+  readonly logger: Logger;
+  /** The routes this thread answers itself. */
+  readonly routes: (deps: RouteDeps) => readonly Route[];
+  /** Default: built from the configuration (with `storeHooks`). The API owns it and closes it. */
+  readonly store?: SecretStore;
+  /** SQLite hooks: the main thread reports its commits, an API thread follows them. */
+  readonly storeHooks?: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges'>;
+  /** Called after each change of the policy engine (the main thread posts it to API threads). */
+  readonly onPoliciesChanged?: (change: PolicyChange) => void;
+  /** False on API threads: their policies mirror the main thread's. Default true. */
+  readonly loadPoliciesFromStore?: boolean;
+  /** Default: the sink named by `config.audit`. */
+  readonly auditSink?: AuditSink;
+  /** Root-key custody, built once the state exists (the main thread only). */
+  readonly custody?: (state: NexusState, store: SecretStore) => Custody | undefined;
+  /** The caller's SPIFFE ID. Default: from the TLS peer certificate. */
+  readonly peerId?: (req: IncomingMessage) => string | undefined;
+  /**
+   * What the mTLS server calls: by default the request handler itself. An API thread puts its
+   * "answer here or hand to the main thread" choice in front of it.
+   */
+  readonly front?: (handler: RequestListener) => RequestListener;
+  /** Epoch milliseconds (tests). */
+  readonly now?: () => number;
+}
+
+export interface Api {
+  readonly store: SecretStore;
+  readonly state: NexusState;
+  readonly audit: AuditLog;
+  readonly custody: Custody | undefined;
+  /** The request pipeline over this thread's routes. */
+  readonly handler: RequestListener;
+  /** The mTLS API server (not listening yet). */
+  readonly server: HttpsServer;
+}
+
+/** Builds the API of one thread. If the state cannot be built, the store is closed again. */
+export async function buildApi(options: ApiBuildOptions): Promise<Api> {
+  const { config, logger } = options;
+  const store = options.store ?? createStoreFromConfig(config, logger, options.storeHooks ?? {});
+  let state: NexusState;
+  try {
+    state = await createNexusState({
+      store,
+      logger,
+      ...(options.onPoliciesChanged === undefined ? {} : { onPoliciesChanged: options.onPoliciesChanged }),
+      ...(options.loadPoliciesFromStore === undefined
+        ? {}
+        : { loadPoliciesFromStore: options.loadPoliciesFromStore }),
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const audit = createAuditLog(
+    options.auditSink ??
+      openAuditSink(config.audit, (err) =>
+        logger.error('audit sink failed; audit records are being lost', { err }),
+      ),
+  );
+  const custody = options.custody?.(state, store);
+  const now = options.now ?? Date.now;
+  const routes = options.routes({
+    store,
+    state,
+    config,
+    authz: createAuthorizer(config.trustRoots, state.policies),
+    custody,
+    now,
+    policyQueue: createSerialQueue(),
+  });
+  const handler = createRequestHandler({
+    routes,
+    isReady: () => state.isReady(),
+    audit,
+    logger,
+    maxBodySize: config.maxRequestBodySize,
+    peerId: options.peerId ?? tlsPeerId,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const server = createMtlsServer(
+    options.source,
+    {
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      logger,
+    },
+    options.front === undefined ? handler : options.front(handler),
+  );
+  return { store, state, audit, custody, handler, server };
+}
+
+/**
+ * Listens on `port` (0 = any free port). `reusePort` only with API threads: otherwise a second
+ * Nexus on the port must fail to start.
+ */
+export function listenOn(
+  server: HttpServer | HttpsServer,
+  port: number,
+  host: string | undefined,
+  reusePort = false,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ port, host, ...(reusePort ? { reusePort: true } : {}) }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
