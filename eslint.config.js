@@ -88,6 +88,31 @@ export default tseslint.config(
     },
   },
   {
+    // Shared HTTP plumbing sits below the servers and the bootstrap.
+    files: ['packages/http/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@spike-ts/nexus',
+                '@spike-ts/keeper',
+                '@spike-ts/bootstrap',
+                '@spike-ts/store',
+                '@spike-ts/sdk',
+                '@spike-ts/cli',
+              ],
+              message: 'http is plumbing below the servers: it imports none of them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The settings table sits below every component (identity included): it imports none of ours.
     files: ['packages/settings/src/**/*.ts'],
     ignores: ['**/*.test.ts'],

@@ -1,26 +1,17 @@
 /**
- * Bootstrap's network over SPIFFE mTLS: keepers must present a Keeper SVID, Nexus a Nexus SVID.
+ * Bootstrap's network over SPIFFE mTLS (the shared `createMtlsPost`): keepers must present a
+ * Keeper SVID, Nexus a Nexus SVID.
  */
-import { createMtlsClient, isKeeper, isNexus, type TrustRoots, type X509Source } from '@spike-ts/identity';
-import type { BootstrapTransport, Post } from './transport.ts';
+import { createMtlsPost } from '@spike-ts/http';
+import { isKeeper, isNexus, type TrustRoots, type X509Source } from '@spike-ts/identity';
+import type { BootstrapTransport } from './transport.ts';
 
 export function createMtlsTransport(source: X509Source, trustRoots: TrustRoots): BootstrapTransport {
-  const keepers = createMtlsClient(source, { authorizeServer: (id) => isKeeper(id.toString(), trustRoots) });
-  const nexus = createMtlsClient(source, { authorizeServer: (id) => isNexus(id.toString(), trustRoots) });
-  const post =
-    (client: typeof keepers): Post =>
-    async (url, body, timeoutMs) => {
-      const res = await client.request(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body,
-        timeoutMs,
-      });
-      return { status: res.status, body: res.body };
-    };
+  const keepers = createMtlsPost(source, { authorizeServer: (id) => isKeeper(id.toString(), trustRoots) });
+  const nexus = createMtlsPost(source, { authorizeServer: (id) => isNexus(id.toString(), trustRoots) });
   return {
-    postKeeper: post(keepers),
-    postNexus: post(nexus),
+    postKeeper: (url, body, timeoutMs) => keepers.post(url, body, timeoutMs),
+    postNexus: (url, body, timeoutMs) => nexus.post(url, body, timeoutMs),
     close() {
       keepers.close();
       nexus.close();

@@ -2,10 +2,10 @@
  * What bootstrap needs from the network: POST a JSON body to a keeper or to Nexus. The mTLS
  * implementation is in `mtls-transport.ts`; tests substitute fakes.
  */
-export interface PostResult {
-  readonly status: number;
-  readonly body: Buffer;
-}
+import type { PostResult } from '@spike-ts/http';
+
+export type { PostResult } from '@spike-ts/http';
+export { joinUrl } from '@spike-ts/http';
 
 /** Resolves with any HTTP answer; rejects only when no answer arrived (connection, TLS, timeout). */
 export type Post = (url: string, body: Uint8Array, timeoutMs: number) => Promise<PostResult>;
@@ -14,9 +14,4 @@ export interface BootstrapTransport {
   readonly postKeeper: Post;
   readonly postNexus: Post;
   close(): Promise<void>;
-}
-
-/** Join a base URL (which may carry a path prefix) and an API path. */
-export function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
 }

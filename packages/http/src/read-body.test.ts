@@ -2,7 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BodyTooLargeError, readBody } from './body.ts';
+import { BodyTooLargeError, readBody } from './read-body.ts';
 
 interface Outcome {
   readonly size?: number;

@@ -1,7 +1,9 @@
 /**
- * Size-limited request body reader. The limit is checked against `Content-Length` before any
- * byte is read and again while streaming, so a caller can never make the server buffer more
- * than `limit` bytes.
+ * Size-limited request body reader for every server (Nexus and keepers). The limit is checked
+ * against `Content-Length` before any byte is read and again while streaming, so a caller can
+ * never make the server buffer more than `limit` bytes; an aborted or broken connection is a
+ * `BodyReadError`. Chunks are zeroed once copied (a share in transit leaves one buffer behind,
+ * which the caller zeroes).
  */
 import type { IncomingMessage } from 'node:http';
 import { BadRequestError, BodyTooLargeError } from '@spike-ts/protocol';

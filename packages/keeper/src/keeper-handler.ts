@@ -19,7 +19,7 @@ import {
   encodeShardBody,
   parseJsonBody,
 } from '@spike-ts/protocol';
-import { BodyTooLargeError, readBody } from './read-body.ts';
+import { BodyTooLargeError, readBody } from '@spike-ts/http';
 import { isAllZero, type ShardHolder } from './shard-holder.ts';
 
 /** Keeper requests are tiny (`{"shard":[...]}` is under 200 bytes). */

@@ -3,6 +3,7 @@
  * transport is in `mtls-keeper-client.ts`. Shares travel as Buffers that are zeroed after use.
  */
 import { constantTimeEqual, type Logger } from '@spike-ts/core';
+import { joinUrl, type PostResult } from '@spike-ts/http';
 import { encodeShardBody, SHARD_SIZE, URL_KEEPER_CONTRIBUTE, URL_KEEPER_SHARD } from '@spike-ts/protocol';
 
 export type FetchShardResult =
@@ -30,11 +31,7 @@ export class KeeperRequestError extends Error {
 }
 
 /** Low-level POST, so tests can substitute the network. Rejects when no answer arrived. */
-export type KeeperPost = (url: string, body: Uint8Array) => Promise<{ status: number; body: Buffer }>;
-
-export function keeperUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
-}
+export type KeeperPost = (url: string, body: Uint8Array) => Promise<PostResult>;
 
 function parseShardResponse(body: Buffer): Uint8Array | undefined {
   let parsed: unknown;
@@ -65,7 +62,7 @@ export function createKeeperClientWith(post: KeeperPost, logger?: Logger): Keepe
     async fetchShard(base) {
       let res;
       try {
-        res = await post(keeperUrl(base, URL_KEEPER_SHARD), Buffer.from('{}'));
+        res = await post(joinUrl(base, URL_KEEPER_SHARD), Buffer.from('{}'));
       } catch (err) {
         throw new KeeperRequestError(base, `unreachable (${(err as Error).message})`, undefined, {
           cause: err,
@@ -88,7 +85,7 @@ export function createKeeperClientWith(post: KeeperPost, logger?: Logger): Keepe
       const body = encodeShardBody(shard);
       let status: number;
       try {
-        const res = await post(keeperUrl(base, URL_KEEPER_CONTRIBUTE), body);
+        const res = await post(joinUrl(base, URL_KEEPER_CONTRIBUTE), body);
         status = res.status;
         res.body.fill(0);
       } catch (err) {

@@ -1,9 +1,11 @@
 /**
- * The production keeper client: SPIFFE mTLS, and keepers must present a Keeper SVID.
+ * The production keeper client: SPIFFE mTLS (the shared `createMtlsPost`), and keepers must
+ * present a Keeper SVID.
  */
 import type { Logger } from '@spike-ts/core';
-import { createMtlsClient, isKeeper, type TrustRoots, type X509Source } from '@spike-ts/identity';
-import { createKeeperClientWith, type KeeperClient, type KeeperPost } from './keeper-client.ts';
+import { createMtlsPost } from '@spike-ts/http';
+import { isKeeper, type TrustRoots, type X509Source } from '@spike-ts/identity';
+import { createKeeperClientWith, type KeeperClient } from './keeper-client.ts';
 
 export interface MtlsKeeperClientOptions {
   readonly source: X509Source;
@@ -14,27 +16,16 @@ export interface MtlsKeeperClientOptions {
 
 /** The production client: SPIFFE mTLS, keepers must present a Keeper SVID. */
 export function createKeeperClient(options: MtlsKeeperClientOptions): KeeperClient {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const client = createMtlsClient(options.source, {
+  const keepers = createMtlsPost(options.source, {
     authorizeServer: (id) => isKeeper(id.toString(), options.trustRoots),
-    keepAlive: true,
-    timeoutMs,
+    timeoutMs: options.timeoutMs ?? 10_000,
   });
-  const post: KeeperPost = async (url, body) => {
-    const res = await client.request(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body,
-      timeoutMs,
-    });
-    return { status: res.status, body: res.body };
-  };
-  const inner = createKeeperClientWith(post, options.logger);
+  const inner = createKeeperClientWith((url, body) => keepers.post(url, body), options.logger);
   return {
     fetchShard: (url) => inner.fetchShard(url),
     contribute: (url, shard) => inner.contribute(url, shard),
     close() {
-      client.close();
+      keepers.close();
       return Promise.resolve();
     },
   };
