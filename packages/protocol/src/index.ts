@@ -1,4 +1,6 @@
 export * from './routes.ts';
+export * from './schema.ts';
+export * from './route-table.ts';
 export * from './error-code.ts';
 export * from './api-error.ts';
 export * from './wire.ts';

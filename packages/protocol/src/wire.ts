@@ -70,8 +70,9 @@ export interface SecretMetaDataContent {
   maxVersions: number;
 }
 export interface SecretMetadataResponse extends ErrorField {
-  /** Keyed by the decimal version number. */
-  versions: Record<string, SecretVersionInfo> | null;
+  /** Keyed by the decimal version number; left out of error bodies (Go's `omitempty`). */
+  versions?: Record<string, SecretVersionInfo> | null;
+  /** Every field zeroed in error bodies. */
   metadata: SecretMetaDataContent | null;
 }
 
@@ -199,6 +200,40 @@ export interface ShardGetResponse {
 export interface KeeperStatusResponse extends ErrorField {
   hasShard: boolean;
 }
+
+// --- operator status (our addition) -----------------------------------------------------
+
+/** `POST /v1/operator/status`: what an operator asks first (no secret, share or key material). */
+export interface NexusStatusResponse extends ErrorField {
+  version: string;
+  ready: boolean;
+  /** `memory` or `sqlite`. */
+  backend: string;
+  /** `installed`, `missing` or `none` (memory backend). */
+  rootKey: string;
+  shares: number;
+  threshold: number;
+  /** What the last push or heartbeat saw of each keeper: `ok`, `reseeded`, `unreachable`, `unknown`. */
+  keepers: { url: string; state: string }[];
+}
+
+// --- damaged store rows (our addition) ---------------------------------------------------
+
+/** One damaged row as `POST /v1/operator/damaged?action=list` reports it. */
+export interface DamagedRowView {
+  /** `policies` or `secrets`. */
+  table: string;
+  /** The row's lookup id, 64 lower-case hex digits. */
+  id: string;
+  /** `unreadable`, `misplaced` or `versions-without-secret`. */
+  kind: string;
+  /** The policy name or secret path of the row's place, when Nexus can tell it. */
+  name?: string;
+}
+export interface DamagedRowListResponse extends ErrorField {
+  rows: DamagedRowView[] | null;
+}
+export type DamagedRowRemoveResponse = ErrorField;
 
 export const SHARD_SIZE = 32;
 export const ROOT_KEY_SIZE = 32;

@@ -6,11 +6,14 @@
 import { SHARD_SIZE } from '@spike-ts/protocol';
 import { SpikeError } from './spike-error.ts';
 
+/** An answer read field by field; `K` is the field names its response type has. */
+type Fields<K extends string> = { readonly [F in K]?: unknown };
+
 function malformed(field: string): SpikeError {
   return new SpikeError('unknown', 200, `SPIKE Nexus sent a malformed answer (field '${field}').`);
 }
 
-export function readStringMap(body: Record<string, unknown>, field: string): Record<string, string> {
+export function readStringMap<K extends string>(body: Fields<K>, field: NoInfer<K>): Record<string, string> {
   const value = body[field];
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw malformed(field);
@@ -22,7 +25,7 @@ export function readStringMap(body: Record<string, unknown>, field: string): Rec
   return { ...out };
 }
 
-export function readStringArray(body: Record<string, unknown>, field: string): string[] {
+export function readStringArray<K extends string>(body: Fields<K>, field: NoInfer<K>): string[] {
   const value = body[field];
   if (value === null || value === undefined) return [];
   if (!Array.isArray(value)) throw malformed(field);
@@ -34,26 +37,26 @@ export function readStringArray(body: Record<string, unknown>, field: string): s
   return out;
 }
 
-export function readString(body: Record<string, unknown>, field: string, fallback?: string): string {
+export function readString<K extends string>(body: Fields<K>, field: NoInfer<K>, fallback?: string): string {
   const value = body[field];
   if (typeof value === 'string') return value;
   if ((value === undefined || value === null) && fallback !== undefined) return fallback;
   throw malformed(field);
 }
 
-export function readInt(body: Record<string, unknown>, field: string): number {
+export function readInt<K extends string>(body: Fields<K>, field: NoInfer<K>): number {
   const value = body[field];
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw malformed(field);
   return value;
 }
 
-export function readBool(body: Record<string, unknown>, field: string): boolean {
+export function readBool<K extends string>(body: Fields<K>, field: NoInfer<K>): boolean {
   const value = body[field];
   if (typeof value !== 'boolean') throw malformed(field);
   return value;
 }
 
-export function readObject(body: Record<string, unknown>, field: string): Record<string, unknown> {
+export function readObject<K extends string>(body: Fields<K>, field: NoInfer<K>): Record<string, unknown> {
   const value = body[field];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed(field);
   return value as Record<string, unknown>;
@@ -62,7 +65,7 @@ export function readObject(body: Record<string, unknown>, field: string): Record
 /** Strict standard base64 (what Go's encoding/json produces for []byte). */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export function readBase64(body: Record<string, unknown>, field: string): Uint8Array {
+export function readBase64<K extends string>(body: Fields<K>, field: NoInfer<K>): Uint8Array {
   const value = body[field];
   if (value === null || value === undefined) return new Uint8Array(0);
   if (typeof value !== 'string' || !BASE64.test(value)) throw malformed(field);

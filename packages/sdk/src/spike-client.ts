@@ -13,20 +13,27 @@
  */
 import {
   ErrorCode,
-  ACTION_DEFAULT,
-  ACTION_DELETE,
-  ACTION_GET,
-  ACTION_LIST,
-  ACTION_UNDELETE,
-  URL_CIPHER_DECRYPT,
-  URL_CIPHER_ENCRYPT,
-  URL_OPERATOR_DAMAGED,
-  URL_OPERATOR_RECOVER,
-  URL_OPERATOR_RESTORE,
-  URL_OPERATOR_STATUS,
-  URL_POLICY,
-  URL_SECRETS,
-  URL_SECRETS_METADATA,
+  CIPHER_DECRYPT,
+  CIPHER_ENCRYPT,
+  DAMAGED_DELETE,
+  DAMAGED_LIST,
+  OPERATOR_RECOVER,
+  OPERATOR_RESTORE,
+  OPERATOR_STATUS,
+  POLICY_DELETE,
+  POLICY_GET,
+  POLICY_LIST,
+  POLICY_UPSERT,
+  SECRET_DELETE,
+  SECRET_GET,
+  SECRET_LIST,
+  SECRET_METADATA,
+  SECRET_PUT,
+  SECRET_UNDELETE,
+  type PolicyReadResponse,
+  type ResponseBody,
+  type RouteSpec,
+  type SecretMetadataResponse,
 } from '@spike-ts/protocol';
 import type { NexusTransport } from './nexus-transport.ts';
 import {
@@ -125,16 +132,18 @@ export interface SpikeClient {
 /** Build the client methods over a transport; `onClose` releases what the factory opened. */
 export function createSpikeClientOver(transport: NexusTransport, onClose: () => Promise<void>): SpikeClient {
   let closed = false;
-  const post = (path: string, action: Parameters<NexusTransport['postJson']>[1], body: unknown) => {
+  // Every JSON call goes through a route spec: the body must have the spec's request type, and
+  // the answer can only be read for fields the spec's response type has.
+  const post = <Req, Decoded, Res>(spec: RouteSpec<Req, Decoded, Res>, body: Req): Promise<Answer<Res>> => {
     if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-    return transport.postJson(path, action, body);
+    return transport.postJson(spec.path, spec.action, body);
   };
 
   const listPoliciesReport = async (filter: PolicyFilter = {}): Promise<PolicyListReport> => {
     const body = { spiffeidPattern: filter.spiffeIdPattern ?? '', pathPattern: filter.pathPattern ?? '' };
-    const res = await post(URL_POLICY, ACTION_LIST, body);
+    const res = await post(POLICY_LIST, body);
     const damagedRows = readCount(res, 'damagedRows');
-    const list = res['policies'];
+    const list = res.policies;
     if (list === null || list === undefined) return { policies: [], damagedRows };
     if (!Array.isArray(list))
       throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed policy list.');
@@ -182,21 +191,21 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
 
     async putSecret(path, values) {
       const body = { path: checkSecretPath(path), values: checkSecretValues(values) };
-      await post(URL_SECRETS, ACTION_DEFAULT, body);
+      await post(SECRET_PUT, body);
     },
 
     async getSecret(path, version) {
       const body = { path: checkSecretPath(path), version: checkVersion(version) };
-      return readStringMap(await post(URL_SECRETS, ACTION_GET, body), 'data');
+      return readStringMap(await post(SECRET_GET, body), 'data');
     },
 
     async getSecretMetadata(path, version) {
       const body = { path: checkSecretPath(path), version: checkVersion(version) };
-      return readMetadata(await post(URL_SECRETS_METADATA, ACTION_GET, body));
+      return readMetadata(await post(SECRET_METADATA, body));
     },
 
     async deleteSecret(path, versions) {
-      await post(URL_SECRETS, ACTION_DELETE, {
+      await post(SECRET_DELETE, {
         path: checkSecretPath(path),
         versions: checkVersions(versions),
       });
@@ -204,15 +213,15 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
 
     async undeleteSecret(path, versions) {
       const body = { path: checkSecretPath(path), versions: checkVersions(versions) };
-      await post(URL_SECRETS, ACTION_UNDELETE, body);
+      await post(SECRET_UNDELETE, body);
     },
 
     async listSecrets() {
-      return readStringArray(await post(URL_SECRETS, ACTION_LIST, {}), 'keys');
+      return readStringArray(await post(SECRET_LIST, {}), 'keys');
     },
 
     async listSecretsReport() {
-      const res = await post(URL_SECRETS, ACTION_LIST, {});
+      const res = await post(SECRET_LIST, {});
       return { keys: readStringArray(res, 'keys'), damagedRows: readCount(res, 'damagedRows') };
     },
 
@@ -224,17 +233,17 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
         pathPattern: p.pathPattern,
         permissions: [...p.permissions],
       };
-      await post(URL_POLICY, ACTION_DEFAULT, body);
+      await post(POLICY_UPSERT, body);
     },
 
     async getPolicy(name) {
       const id = checkPolicyName(name);
-      return policyCall(id, async () => readPolicy(await post(URL_POLICY, ACTION_GET, { id })));
+      return policyCall(id, async () => readPolicy(await post(POLICY_GET, { id })));
     },
 
     async deletePolicy(name) {
       const id = checkPolicyName(name);
-      await policyCall(id, () => post(URL_POLICY, ACTION_DELETE, { id }));
+      await policyCall(id, () => post(POLICY_DELETE, { id }));
     },
 
     listPolicies,
@@ -242,8 +251,8 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     listPoliciesReport,
 
     async listDamagedRows() {
-      const res = await post(URL_OPERATOR_DAMAGED, ACTION_LIST, {});
-      const rows = res['rows'];
+      const res = await post(DAMAGED_LIST, {});
+      const rows = res.rows;
       if (rows === null || rows === undefined) return [];
       if (!Array.isArray(rows))
         throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed row list.');
@@ -264,12 +273,12 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     },
 
     async removeDamagedRow(table, id) {
-      await post(URL_OPERATOR_DAMAGED, ACTION_DELETE, checkDamagedRow(table, id));
+      await post(DAMAGED_DELETE, checkDamagedRow(table, id));
     },
 
     async encrypt(plaintext) {
       const body = { plaintext: Buffer.from(checkPlaintext(plaintext)).toString('base64') };
-      const res = await post(URL_CIPHER_ENCRYPT, ACTION_DEFAULT, body);
+      const res = await post(CIPHER_ENCRYPT, body);
       return {
         version: readInt(res, 'version'),
         nonce: readBase64(res, 'nonce'),
@@ -284,21 +293,21 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
         nonce: Buffer.from(d.nonce).toString('base64'),
         ciphertext: Buffer.from(d.ciphertext).toString('base64'),
       };
-      return readBase64(await post(URL_CIPHER_DECRYPT, ACTION_DEFAULT, body), 'plaintext');
+      return readBase64(await post(CIPHER_DECRYPT, body), 'plaintext');
     },
 
     async encryptStream(plaintext) {
       if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-      return transport.postBytes(URL_CIPHER_ENCRYPT, checkPlaintext(plaintext));
+      return transport.postBytes(CIPHER_ENCRYPT.path, checkPlaintext(plaintext));
     },
 
     async decryptStream(framed) {
       if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-      return transport.postBytes(URL_CIPHER_DECRYPT, checkPlaintext(framed, 'framed'));
+      return transport.postBytes(CIPHER_DECRYPT.path, checkPlaintext(framed, 'framed'));
     },
 
     async recover() {
-      const shards = readObject(await post(URL_OPERATOR_RECOVER, ACTION_DEFAULT, {}), 'shards');
+      const shards = readObject(await post(OPERATOR_RECOVER, {}), 'shards');
       const out: RecoveredShard[] = [];
       for (const [key, value] of Object.entries(shards)) {
         const id = Number(key);
@@ -311,7 +320,7 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
 
     async restore(id, shard) {
       const { id: shardId, shard: bytes } = checkShard(id, shard);
-      const res = await post(URL_OPERATOR_RESTORE, ACTION_DEFAULT, { id: shardId, shard: Array.from(bytes) });
+      const res = await post(OPERATOR_RESTORE, { id: shardId, shard: Array.from(bytes) });
       return {
         collected: readInt(res, 'collected'),
         remaining: readInt(res, 'remaining'),
@@ -320,8 +329,8 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     },
 
     async status() {
-      const res = await post(URL_OPERATOR_STATUS, ACTION_DEFAULT, {});
-      const keepers = res['keepers'];
+      const res = await post(OPERATOR_STATUS, {});
+      const keepers = res.keepers;
       if (!Array.isArray(keepers))
         throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed status.');
       return {
@@ -349,15 +358,18 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
   };
 }
 
+/** A Nexus answer: the fields of the response type, each still to be checked before use. */
+type Answer<Res> = { readonly [K in keyof ResponseBody<Res>]?: unknown };
+
 /** An optional non-negative count (absent = 0, as from servers that do not send it). */
-function readCount(res: Record<string, unknown>, field: string): number {
+function readCount<K extends string>(res: { readonly [F in K]?: unknown }, field: NoInfer<K>): number {
   if (res[field] === undefined || res[field] === null) return 0;
   const n = readInt(res, field);
   if (n < 0) throw new SpikeError('unknown', 200, `SPIKE Nexus sent a malformed answer (field '${field}').`);
   return n;
 }
 
-function readPolicy(res: Record<string, unknown>): Policy {
+function readPolicy(res: Answer<PolicyReadResponse>): Policy {
   const spiffeIdPattern =
     typeof res['spiffeidPattern'] === 'string' && res['spiffeidPattern'] !== ''
       ? res['spiffeidPattern']
@@ -373,8 +385,8 @@ function readPolicy(res: Record<string, unknown>): Policy {
   };
 }
 
-function readMetadata(res: Record<string, unknown>): SecretMetadataInfo {
-  const versionsRaw = res['versions'] ?? {};
+function readMetadata(res: Answer<SecretMetadataResponse>): SecretMetadataInfo {
+  const versionsRaw = res.versions ?? {};
   const metaRaw = readObject(res, 'metadata');
   if (typeof versionsRaw !== 'object' || versionsRaw === null || Array.isArray(versionsRaw)) {
     throw new SpikeError('unknown', 200, 'SPIKE Nexus sent malformed metadata.');

@@ -6,7 +6,7 @@
  * operate. Raw routes (cipher) authorize before the body is read and read it themselves.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Action } from '@spike-ts/protocol';
+import type { Action, AnyRouteSpec, ResponseBody, RouteSpec } from '@spike-ts/protocol';
 import type { Logger } from '@spike-ts/core';
 
 /** What the audit record says the request was about (names only, never values). */
@@ -28,6 +28,8 @@ export interface RouteContext {
 }
 
 interface RouteBase {
+  /** The contract this route implements (method, path, action, bodies, errors). */
+  readonly spec: AnyRouteSpec;
   readonly path: string;
   readonly action: Action;
   /** Short stable name for logs, e.g. `secret.get`. */
@@ -38,40 +40,97 @@ interface RouteBase {
   readonly allowWhenNotReady?: boolean;
 }
 
-export interface JsonRoute<TReq> extends RouteBase {
-  readonly kind: 'json';
-  /** Check the JSON types and build the request (throws BadRequestError → 400). */
-  decode(body: unknown): TReq;
+/** What a JSON route implements; the rest comes from its spec. */
+export interface JsonRouteImpl<TReq, TRes> {
   /** What to write into the audit record. */
   subject(req: TReq): AuditSubject;
   /** Is `peerId` allowed to do this? Runs before validation so strangers learn nothing. */
   authorize(peerId: string, req: TReq): boolean;
   /** Check values (throws BadRequestError → 400); may return a normalized request. */
   validate(req: TReq): TReq;
-  /** Do the work; the result is sent as the 200 JSON body. */
-  handle(req: TReq, ctx: RouteContext): Promise<Record<string, unknown>>;
+  /** Do the work; the result is sent as the 200 JSON body, in the shape the spec gives. */
+  handle(req: TReq, ctx: RouteContext): Promise<ResponseBody<TRes>>;
   /** Zero any key material the decoded request holds; runs whatever the outcome. */
   dispose?(req: TReq): void;
 }
 
-export type RawResult =
-  | { readonly kind: 'json'; readonly status: number; readonly body: Record<string, unknown> }
+export interface JsonRoute<TReq> extends RouteBase, Omit<JsonRouteImpl<TReq, unknown>, 'handle'> {
+  readonly kind: 'json';
+  /** Check the JSON types and build the request (throws BadRequestError → 400): the spec's decoder. */
+  decode(body: unknown): TReq;
+  handle(req: TReq, ctx: RouteContext): Promise<object>;
+}
+
+export type RawResult<TBody = object> =
+  | { readonly kind: 'json'; readonly status: number; readonly body: TBody }
   | { readonly kind: 'octets'; readonly status: number; readonly body: Uint8Array };
+
+/** What a raw route implements; the rest comes from its spec. */
+export interface RawRouteImpl<TRes> {
+  /** Runs before the body is read. */
+  authorize(peerId: string): boolean;
+  handle(ctx: RouteContext): Promise<RawResult<ResponseBody<TRes>>>;
+}
 
 export interface RawRoute extends RouteBase {
   readonly kind: 'raw';
-  /** Runs before the body is read. */
   authorize(peerId: string): boolean;
   handle(ctx: RouteContext): Promise<RawResult>;
 }
 
 export type Route = JsonRoute<unknown> | RawRoute;
 
-/** Erase the request type so routes of different types share one table. */
-export function jsonRoute<TReq>(route: Omit<JsonRoute<TReq>, 'kind'>): Route {
-  return { kind: 'json', ...route };
+function base(spec: AnyRouteSpec): RouteBase {
+  return {
+    spec,
+    path: spec.path,
+    action: spec.action,
+    name: spec.name,
+    errorBody: spec.errorBody,
+    ...(spec.allowWhenNotReady === true ? { allowWhenNotReady: true } : {}),
+  };
 }
 
-export function rawRoute(route: Omit<RawRoute, 'kind'>): Route {
-  return { kind: 'raw', ...route };
+/**
+ * Fields a handler's body has beyond the response type. `ResponseBody` alone would let an object
+ * with extra fields through (TypeScript checks excess fields only on literals it assigns
+ * directly), so `jsonRoute` infers the handler's body type and refuses any extra key.
+ */
+type ExtraFields<TOut, TRes> = Exclude<keyof TOut, keyof ResponseBody<TRes>>;
+type NoExtraFields<TOut, TRes> = [ExtraFields<TOut, TRes>] extends [never]
+  ? unknown
+  : { readonly 'handle returns fields the response type lacks': ExtraFields<TOut, TRes> };
+
+/** A JSON route implementing `spec`; the request type is erased so routes share one table. */
+export function jsonRoute<TWire, TReq, TRes, TOut extends ResponseBody<TRes>>(
+  spec: RouteSpec<TWire, TReq, TRes>,
+  impl: JsonRouteImpl<TReq, TRes> & {
+    handle(req: TReq, ctx: RouteContext): Promise<TOut>;
+  } & NoExtraFields<TOut, TRes>,
+): Route {
+  const route: JsonRoute<TReq> = {
+    kind: 'json',
+    ...base(spec as unknown as AnyRouteSpec),
+    decode: spec.decode,
+    subject: (req) => impl.subject(req),
+    authorize: (peerId, req) => impl.authorize(peerId, req),
+    validate: (req) => impl.validate(req),
+    handle: (req, ctx) => impl.handle(req, ctx),
+    ...(impl.dispose === undefined ? {} : { dispose: impl.dispose.bind(impl) }),
+  };
+  // Method parameters are bivariant, so the erased route still type-checks against `Route`.
+  return route;
+}
+
+/** A raw route implementing `spec` (it reads its own body; JSON and stream mode). */
+export function rawRoute<TWire, TReq, TRes>(
+  spec: RouteSpec<TWire, TReq, TRes>,
+  impl: RawRouteImpl<TRes>,
+): Route {
+  return {
+    kind: 'raw',
+    ...base(spec as unknown as AnyRouteSpec),
+    authorize: (peerId) => impl.authorize(peerId),
+    handle: (ctx) => impl.handle(ctx),
+  };
 }

@@ -5,15 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { aesGcmDecrypt, zeroize } from '@spike-ts/core';
-import {
-  ACTION_DEFAULT,
-  BadRequestError,
-  CIPHER_NONCE_SIZE,
-  decodeBootstrapVerifyRequest,
-  InternalError,
-  URL_BOOTSTRAP_VERIFY,
-  type DecodedBootstrapVerifyRequest,
-} from '@spike-ts/protocol';
+import { BOOTSTRAP_VERIFY, BadRequestError, CIPHER_NONCE_SIZE, InternalError } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
@@ -21,12 +13,7 @@ import { jsonRoute, type Route } from '../route.ts';
 const MAX_VERIFY_CIPHERTEXT = 4096;
 
 export function bootstrapVerifyRoute(deps: RouteDeps): Route {
-  return jsonRoute<DecodedBootstrapVerifyRequest>({
-    path: URL_BOOTSTRAP_VERIFY,
-    action: ACTION_DEFAULT,
-    name: 'bootstrap.verify',
-    errorBody: { hash: '' },
-    decode: decodeBootstrapVerifyRequest,
+  return jsonRoute(BOOTSTRAP_VERIFY, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.bootstrapVerify(peerId),
     validate(req) {

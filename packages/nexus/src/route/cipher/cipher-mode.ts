@@ -23,16 +23,6 @@ export function maxCiphertextSize(maxCipherSize: number): number {
   return maxCipherSize + CIPHER_TAG_SIZE;
 }
 
-export const CIPHER_ENCRYPT_ERROR_BODY: Readonly<Record<string, unknown>> = Object.freeze({
-  version: 0,
-  nonce: null,
-  ciphertext: null,
-});
-
-export const CIPHER_DECRYPT_ERROR_BODY: Readonly<Record<string, unknown>> = Object.freeze({
-  plaintext: null,
-});
-
 export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }

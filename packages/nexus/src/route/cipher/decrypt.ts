@@ -6,19 +6,19 @@
  */
 import { aesGcmDecrypt, DecryptionError, zeroize } from '@spike-ts/core';
 import {
-  ACTION_DEFAULT,
+  CIPHER_DECRYPT,
   BadRequestError,
   InternalError,
   PlainTextError,
   StreamErrorCode,
   decodeCipherDecryptRequest,
   parseJsonBody,
-  URL_CIPHER_DECRYPT,
+  type CipherDecryptResponse,
+  type ResponseBody,
 } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { rawRoute, type RawResult, type Route, type RouteContext } from '../route.ts';
 import {
-  CIPHER_DECRYPT_ERROR_BODY,
   CIPHER_NONCE_SIZE,
   CIPHER_VERSION,
   isStreamMode,
@@ -30,7 +30,10 @@ function open(deps: RouteDeps, nonce: Uint8Array, ciphertext: Uint8Array): Uint8
   return deps.state.withCipherKey((key) => aesGcmDecrypt(key, nonce, ciphertext));
 }
 
-async function decryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+async function decryptStream(
+  deps: RouteDeps,
+  ctx: RouteContext,
+): Promise<RawResult<ResponseBody<CipherDecryptResponse>>> {
   const body = await ctx.readBody();
   if (body.length < 1) throw new PlainTextError(StreamErrorCode.FailedToReadVersion);
   if (body[0] !== CIPHER_VERSION) throw new PlainTextError(StreamErrorCode.UnsupportedVersion);
@@ -48,7 +51,10 @@ async function decryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawRes
   }
 }
 
-async function decryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+async function decryptJson(
+  deps: RouteDeps,
+  ctx: RouteContext,
+): Promise<RawResult<ResponseBody<CipherDecryptResponse>>> {
   const req = decodeCipherDecryptRequest(parseJsonBody(await ctx.readBody()));
   if (req.version !== CIPHER_VERSION) throw new BadRequestError('unsupported cipher version');
   if (req.nonce.length !== CIPHER_NONCE_SIZE) throw new BadRequestError('nonce must be 12 bytes');
@@ -68,11 +74,7 @@ async function decryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResul
 }
 
 export function cipherDecryptRoute(deps: RouteDeps): Route {
-  return rawRoute({
-    path: URL_CIPHER_DECRYPT,
-    action: ACTION_DEFAULT,
-    name: 'cipher.decrypt',
-    errorBody: CIPHER_DECRYPT_ERROR_BODY,
+  return rawRoute(CIPHER_DECRYPT, {
     authorize: (peerId) => deps.authz.cipher(peerId),
     handle: (ctx) => (isStreamMode(ctx.req) ? decryptStream(deps, ctx) : decryptJson(deps, ctx)),
   });

@@ -6,23 +6,18 @@
  */
 import { aesGcmEncrypt, randomBytes, zeroize } from '@spike-ts/core';
 import {
-  ACTION_DEFAULT,
+  CIPHER_ENCRYPT,
   BadRequestError,
   PlainTextError,
   StreamErrorCode,
   decodeCipherEncryptRequest,
   parseJsonBody,
-  URL_CIPHER_ENCRYPT,
+  type CipherEncryptResponse,
+  type ResponseBody,
 } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { rawRoute, type RawResult, type Route, type RouteContext } from '../route.ts';
-import {
-  CIPHER_ENCRYPT_ERROR_BODY,
-  CIPHER_NONCE_SIZE,
-  CIPHER_VERSION,
-  isStreamMode,
-  toBase64,
-} from './cipher-mode.ts';
+import { CIPHER_NONCE_SIZE, CIPHER_VERSION, isStreamMode, toBase64 } from './cipher-mode.ts';
 
 function seal(deps: RouteDeps, plaintext: Uint8Array): { nonce: Uint8Array; ciphertext: Uint8Array } {
   const nonce = randomBytes(CIPHER_NONCE_SIZE);
@@ -30,7 +25,10 @@ function seal(deps: RouteDeps, plaintext: Uint8Array): { nonce: Uint8Array; ciph
   return { nonce, ciphertext };
 }
 
-async function encryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+async function encryptStream(
+  deps: RouteDeps,
+  ctx: RouteContext,
+): Promise<RawResult<ResponseBody<CipherEncryptResponse>>> {
   const plaintext = await ctx.readBody();
   try {
     if (plaintext.length > deps.config.maxCipherSize) {
@@ -47,7 +45,10 @@ async function encryptStream(deps: RouteDeps, ctx: RouteContext): Promise<RawRes
   }
 }
 
-async function encryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResult> {
+async function encryptJson(
+  deps: RouteDeps,
+  ctx: RouteContext,
+): Promise<RawResult<ResponseBody<CipherEncryptResponse>>> {
   const body = await ctx.readBody();
   let plaintext: Uint8Array | undefined;
   try {
@@ -67,11 +68,7 @@ async function encryptJson(deps: RouteDeps, ctx: RouteContext): Promise<RawResul
 }
 
 export function cipherEncryptRoute(deps: RouteDeps): Route {
-  return rawRoute({
-    path: URL_CIPHER_ENCRYPT,
-    action: ACTION_DEFAULT,
-    name: 'cipher.encrypt',
-    errorBody: CIPHER_ENCRYPT_ERROR_BODY,
+  return rawRoute(CIPHER_ENCRYPT, {
     authorize: (peerId) => deps.authz.cipher(peerId),
     handle: (ctx) => (isStreamMode(ctx.req) ? encryptStream(deps, ctx) : encryptJson(deps, ctx)),
   });

@@ -4,15 +4,7 @@
  * Pilot superuser only. Names of damaged rows (when the store can tell them) are confidential
  * metadata: they go here and to the log, never to the unauthenticated health listener.
  */
-import {
-  ACTION_DELETE,
-  ACTION_LIST,
-  BadRequestError,
-  decodeDamagedRowListRequest,
-  decodeDamagedRowRemoveRequest,
-  URL_OPERATOR_DAMAGED,
-  type DamagedRowRemoveRequest,
-} from '@spike-ts/protocol';
+import { BadRequestError, DAMAGED_DELETE, DAMAGED_LIST } from '@spike-ts/protocol';
 import { NotFoundError, type DamagedTable } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
@@ -20,12 +12,7 @@ import { jsonRoute, type Route } from '../route.ts';
 const ID_HEX = /^[0-9a-f]{64}$/;
 
 export function damagedListRoute(deps: RouteDeps): Route {
-  return jsonRoute<Record<string, never>>({
-    path: URL_OPERATOR_DAMAGED,
-    action: ACTION_LIST,
-    name: 'operator.damaged.list',
-    errorBody: { rows: null },
-    decode: decodeDamagedRowListRequest,
+  return jsonRoute(DAMAGED_LIST, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.damagedRows(peerId),
     validate: (req) => req,
@@ -45,12 +32,7 @@ export function damagedListRoute(deps: RouteDeps): Route {
 }
 
 export function damagedRemoveRoute(deps: RouteDeps): Route {
-  return jsonRoute<DamagedRowRemoveRequest>({
-    path: URL_OPERATOR_DAMAGED,
-    action: ACTION_DELETE,
-    name: 'operator.damaged.delete',
-    errorBody: {},
-    decode: decodeDamagedRowRemoveRequest,
+  return jsonRoute(DAMAGED_DELETE, {
     subject: (req) => ({ row: `${req.table}/${req.id}` }),
     authorize: (peerId) => deps.authz.damagedRows(peerId),
     validate(req) {

@@ -3,26 +3,12 @@
  * recovery files. Only the Pilot recover role; works while not ready; 400 with the memory
  * backend (no root key), as SPIKE.
  */
-import {
-  ACTION_DEFAULT,
-  BadRequestError,
-  decodeSecretListRequest,
-  URL_OPERATOR_RECOVER,
-} from '@spike-ts/protocol';
+import { OPERATOR_RECOVER, BadRequestError } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
-/** The recover body is `{}`; like every SPIKE request, unknown fields are ignored. */
-const decodeEmptyRequest = (body: unknown): Record<string, never> => decodeSecretListRequest(body);
-
 export function operatorRecoverRoute(deps: RouteDeps): Route {
-  return jsonRoute<Record<string, never>>({
-    path: URL_OPERATOR_RECOVER,
-    action: ACTION_DEFAULT,
-    name: 'operator.recover',
-    errorBody: { shards: null },
-    allowWhenNotReady: true,
-    decode: decodeEmptyRequest,
+  return jsonRoute(OPERATOR_RECOVER, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.recover(peerId),
     validate: (req) => req,

@@ -3,26 +3,13 @@
  * arrived the custody layer rebuilds and installs the root key. Only the Pilot restore role;
  * works while not ready; 400 with the memory backend, as SPIKE. The share is zeroed after use.
  */
-import {
-  ACTION_DEFAULT,
-  BadRequestError,
-  decodeRestoreRequest,
-  SHARD_SIZE,
-  URL_OPERATOR_RESTORE,
-  type DecodedRestoreRequest,
-} from '@spike-ts/protocol';
+import { OPERATOR_RESTORE, BadRequestError, SHARD_SIZE } from '@spike-ts/protocol';
 import { zeroize } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function operatorRestoreRoute(deps: RouteDeps): Route {
-  return jsonRoute<DecodedRestoreRequest>({
-    path: URL_OPERATOR_RESTORE,
-    action: ACTION_DEFAULT,
-    name: 'operator.restore',
-    errorBody: { collected: 0, remaining: 0, restored: false },
-    allowWhenNotReady: true,
-    decode: decodeRestoreRequest,
+  return jsonRoute(OPERATOR_RESTORE, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.restore(peerId),
     validate(req) {

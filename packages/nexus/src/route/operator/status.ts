@@ -4,21 +4,13 @@
  * push or heartbeat saw of each keeper. Pilot superuser only; answered while not ready. It
  * reveals no secret, share or key material.
  */
-import { ACTION_DEFAULT, decodeSecretListRequest, URL_OPERATOR_STATUS } from '@spike-ts/protocol';
+import { OPERATOR_STATUS } from '@spike-ts/protocol';
 import { NEXUS_VERSION } from '../../help.ts';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
-const decodeEmptyRequest = (body: unknown): Record<string, never> => decodeSecretListRequest(body);
-
 export function operatorStatusRoute(deps: RouteDeps): Route {
-  return jsonRoute<Record<string, never>>({
-    path: URL_OPERATOR_STATUS,
-    action: ACTION_DEFAULT,
-    name: 'operator.status',
-    errorBody: {},
-    allowWhenNotReady: true,
-    decode: decodeEmptyRequest,
+  return jsonRoute(OPERATOR_STATUS, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.status(peerId),
     validate: (req) => req,

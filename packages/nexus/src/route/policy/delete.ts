@@ -1,22 +1,11 @@
 /** `POST /v1/acl/policy?action=delete` — delete a policy by name; missing → 404. */
-import {
-  ACTION_DELETE,
-  decodePolicyDeleteRequest,
-  URL_POLICY,
-  validatePolicyName,
-  type PolicyDeleteRequest,
-} from '@spike-ts/protocol';
+import { POLICY_DELETE, validatePolicyName } from '@spike-ts/protocol';
 import { NotFoundError } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function policyDeleteRoute(deps: RouteDeps): Route {
-  return jsonRoute<PolicyDeleteRequest>({
-    path: URL_POLICY,
-    action: ACTION_DELETE,
-    name: 'policy.delete',
-    errorBody: {},
-    decode: decodePolicyDeleteRequest,
+  return jsonRoute(POLICY_DELETE, {
     subject: (req) => ({ policy: req.id }),
     authorize: (peerId) => deps.authz.policy(peerId, 'write'),
     validate: (req) => ({ id: validatePolicyName(req.id, 'id') }),

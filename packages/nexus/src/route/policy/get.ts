@@ -1,23 +1,12 @@
 /** `POST /v1/acl/policy?action=get` — read a policy; the name travels in `id`. */
-import {
-  ACTION_GET,
-  decodePolicyReadRequest,
-  URL_POLICY,
-  validatePolicyName,
-  type PolicyReadRequest,
-} from '@spike-ts/protocol';
+import { POLICY_GET, validatePolicyName } from '@spike-ts/protocol';
 import { NotFoundError } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
-import { EMPTY_POLICY_VIEW, policyView } from './policy-view.ts';
+import { policyView } from './policy-view.ts';
 
 export function policyGetRoute(deps: RouteDeps): Route {
-  return jsonRoute<PolicyReadRequest>({
-    path: URL_POLICY,
-    action: ACTION_GET,
-    name: 'policy.get',
-    errorBody: EMPTY_POLICY_VIEW,
-    decode: decodePolicyReadRequest,
+  return jsonRoute(POLICY_GET, {
     subject: (req) => ({ policy: req.id }),
     authorize: (peerId) => deps.authz.policy(peerId, 'read'),
     validate: (req) => ({ id: validatePolicyName(req.id, 'id') }),

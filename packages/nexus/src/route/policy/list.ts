@@ -5,19 +5,14 @@
  * fail the listing: they are counted in `damagedRows` (our additive field, present only when
  * above 0).
  */
-import { ACTION_LIST, decodePolicyListRequest, URL_POLICY, type PolicyListRequest } from '@spike-ts/protocol';
+import { POLICY_LIST } from '@spike-ts/protocol';
 import type { PolicyRecord } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 import { policyView } from './policy-view.ts';
 
 export function policyListRoute(deps: RouteDeps): Route {
-  return jsonRoute<Required<PolicyListRequest>>({
-    path: URL_POLICY,
-    action: ACTION_LIST,
-    name: 'policy.list',
-    errorBody: { policies: null },
-    decode: decodePolicyListRequest,
+  return jsonRoute(POLICY_LIST, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.policy(peerId, 'list'),
     validate: (req) => req,

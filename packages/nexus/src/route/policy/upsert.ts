@@ -5,25 +5,17 @@
  */
 import { checkReservedPathRule, compilePolicy, InvalidPolicyError, type PolicyRecord } from '@spike-ts/core';
 import {
-  ACTION_DEFAULT,
-  decodePolicyPutRequest,
-  URL_POLICY,
+  POLICY_UPSERT,
   validatePathPattern,
   validatePermissions,
   validatePolicyName,
   validateSpiffeIdPattern,
-  type DecodedPolicyPutRequest,
 } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function policyUpsertRoute(deps: RouteDeps): Route {
-  return jsonRoute<DecodedPolicyPutRequest>({
-    path: URL_POLICY,
-    action: ACTION_DEFAULT,
-    name: 'policy.upsert',
-    errorBody: {},
-    decode: decodePolicyPutRequest,
+  return jsonRoute(POLICY_UPSERT, {
     subject: (req) => ({ policy: req.name }),
     authorize: (peerId) => deps.authz.policy(peerId, 'write'),
     validate: (req) => ({

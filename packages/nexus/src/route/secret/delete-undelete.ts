@@ -7,15 +7,13 @@
 import { deleteSecretVersions, undeleteSecretVersions } from '@spike-ts/core';
 import type { SecretRecord } from '@spike-ts/core';
 import {
-  ACTION_DELETE,
-  ACTION_UNDELETE,
-  decodeSecretDeleteRequest,
-  decodeSecretUndeleteRequest,
-  URL_SECRETS,
+  SECRET_DELETE,
+  SECRET_UNDELETE,
   validateSecretPath,
   validateVersions,
-  type Action,
+  type RouteSpec,
   type SecretDeleteRequest,
+  type SecretDeleteResponse,
 } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
@@ -28,17 +26,10 @@ type VersionsChange = (
 
 function versionsRoute(
   deps: RouteDeps,
-  action: Action,
-  name: string,
-  decode: (body: unknown) => Required<SecretDeleteRequest>,
+  spec: RouteSpec<SecretDeleteRequest, Required<SecretDeleteRequest>, SecretDeleteResponse>,
   change: VersionsChange,
 ): Route {
-  return jsonRoute<Required<SecretDeleteRequest>>({
-    path: URL_SECRETS,
-    action,
-    name,
-    errorBody: {},
-    decode,
+  return jsonRoute(spec, {
     subject: (req) => ({ path: req.path }),
     authorize: (peerId, req) => deps.authz.secret(peerId, 'write', req.path),
     validate: (req) => ({ path: validateSecretPath(req.path), versions: validateVersions(req.versions) }),
@@ -54,15 +45,9 @@ function versionsRoute(
 }
 
 export function secretDeleteRoute(deps: RouteDeps): Route {
-  return versionsRoute(deps, ACTION_DELETE, 'secret.delete', decodeSecretDeleteRequest, deleteSecretVersions);
+  return versionsRoute(deps, SECRET_DELETE, deleteSecretVersions);
 }
 
 export function secretUndeleteRoute(deps: RouteDeps): Route {
-  return versionsRoute(
-    deps,
-    ACTION_UNDELETE,
-    'secret.undelete',
-    decodeSecretUndeleteRequest,
-    undeleteSecretVersions,
-  );
+  return versionsRoute(deps, SECRET_UNDELETE, undeleteSecretVersions);
 }

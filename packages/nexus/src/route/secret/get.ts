@@ -1,22 +1,11 @@
 /** `POST /v1/store/secrets?action=get` — read a live version (0 = current). */
 import { readLiveVersion } from '@spike-ts/core';
-import {
-  ACTION_GET,
-  decodeSecretGetRequest,
-  URL_SECRETS,
-  validateSecretPath,
-  type SecretGetRequest,
-} from '@spike-ts/protocol';
+import { SECRET_GET, validateSecretPath } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function secretGetRoute(deps: RouteDeps): Route {
-  return jsonRoute<Required<SecretGetRequest>>({
-    path: URL_SECRETS,
-    action: ACTION_GET,
-    name: 'secret.get',
-    errorBody: { data: null },
-    decode: decodeSecretGetRequest,
+  return jsonRoute(SECRET_GET, {
     subject: (req) => ({ path: req.path }),
     authorize: (peerId, req) => deps.authz.secret(peerId, 'read', req.path),
     validate: (req) => ({ path: validateSecretPath(req.path), version: req.version }),

@@ -4,22 +4,12 @@
  * counted in `damagedRows` (our additive field, present only when above 0; their names, when
  * known, go to the damaged-row route and the log).
  */
-import {
-  ACTION_LIST,
-  decodeSecretListRequest,
-  URL_SECRETS,
-  type SecretListRequest,
-} from '@spike-ts/protocol';
+import { SECRET_LIST } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function secretListRoute(deps: RouteDeps): Route {
-  return jsonRoute<SecretListRequest>({
-    path: URL_SECRETS,
-    action: ACTION_LIST,
-    name: 'secret.list',
-    errorBody: { keys: null },
-    decode: decodeSecretListRequest,
+  return jsonRoute(SECRET_LIST, {
     subject: () => ({}),
     authorize: (peerId) => deps.authz.secretList(peerId),
     validate: (req) => req,

@@ -1,23 +1,11 @@
 /** `POST /v1/store/secrets` — write a new version of a secret. */
 import { putSecretVersion } from '@spike-ts/core';
-import {
-  ACTION_DEFAULT,
-  decodeSecretPutRequest,
-  URL_SECRETS,
-  validateSecretPath,
-  validateSecretValues,
-  type SecretPutRequest,
-} from '@spike-ts/protocol';
+import { SECRET_PUT, validateSecretPath, validateSecretValues } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function secretPutRoute(deps: RouteDeps): Route {
-  return jsonRoute<SecretPutRequest>({
-    path: URL_SECRETS,
-    action: ACTION_DEFAULT,
-    name: 'secret.put',
-    errorBody: {},
-    decode: decodeSecretPutRequest,
+  return jsonRoute(SECRET_PUT, {
     subject: (req) => ({ path: req.path }),
     authorize: (peerId, req) => deps.authz.secret(peerId, 'write', req.path),
     validate: (req) => ({

@@ -1,0 +1,913 @@
+/**
+ * The route table: one typed spec per HTTP route of Nexus and the keeper, SPIKE's and our
+ * additive ones. A spec says how the route is reached (method, path, `?action=`), who may call it,
+ * the request (schema, example, decoder), the success body (schema, tied at compile time to the
+ * wire type in wire.ts), the zero-valued error body, and every error code it may answer.
+ *
+ * Nexus builds its routes from these specs, so a handler cannot return a body of another shape;
+ * the SDK posts through them, so a request body of the wrong shape does not compile; the route
+ * tests and `docs/api.md` iterate this table. To add a route: add its wire types to wire.ts and
+ * its decoder to decode.ts, add a spec here (and to `NEXUS_ROUTE_SPECS` or `KEEPER_ROUTE_SPECS`),
+ * then implement it in the server against the spec.
+ */
+import { ErrorCode } from './error-code.ts';
+import { StreamErrorCode } from './api-error.ts';
+import {
+  decodeBootstrapVerifyRequest,
+  decodeDamagedRowListRequest,
+  decodeDamagedRowRemoveRequest,
+  decodeCipherDecryptRequest,
+  decodeCipherEncryptRequest,
+  decodePolicyDeleteRequest,
+  decodePolicyListRequest,
+  decodePolicyPutRequest,
+  decodePolicyReadRequest,
+  decodeRestoreRequest,
+  decodeSecretDeleteRequest,
+  decodeSecretGetRequest,
+  decodeSecretListRequest,
+  decodeSecretMetadataRequest,
+  decodeSecretPutRequest,
+  decodeSecretUndeleteRequest,
+  decodeShardContributeRequest,
+  type DamagedRowRemoveRequest,
+  type DecodedBootstrapVerifyRequest,
+  type DecodedCipherDecryptRequest,
+  type DecodedCipherEncryptRequest,
+  type DecodedPolicyPutRequest,
+  type DecodedRestoreRequest,
+  type DecodedShardContributeRequest,
+} from './decode.ts';
+import {
+  ACTION_DEFAULT,
+  ACTION_DELETE,
+  ACTION_GET,
+  ACTION_LIST,
+  ACTION_UNDELETE,
+  URL_BOOTSTRAP_VERIFY,
+  URL_CIPHER_DECRYPT,
+  URL_CIPHER_ENCRYPT,
+  URL_KEEPER_CONTRIBUTE,
+  URL_KEEPER_SHARD,
+  URL_KEEPER_STATUS,
+  URL_OPERATOR_DAMAGED,
+  URL_OPERATOR_RECOVER,
+  URL_OPERATOR_RESTORE,
+  URL_OPERATOR_STATUS,
+  URL_POLICY,
+  URL_SECRETS,
+  URL_SECRETS_METADATA,
+  type Action,
+} from './routes.ts';
+import type { ObjectSchema, SchemaOf } from './schema.ts';
+import {
+  MAX_NAME_LENGTH,
+  MAX_PATH_PATTERN_LENGTH,
+  MAX_SECRET_PATH_LENGTH,
+  MAX_SPIFFE_ID_PATTERN_LENGTH,
+  MAX_VERSIONS_LIST_LENGTH,
+} from './validate.ts';
+import {
+  PERMISSIONS,
+  SHARD_SIZE,
+  type BootstrapVerifyRequest,
+  type BootstrapVerifyResponse,
+  type CipherDecryptRequest,
+  type CipherDecryptResponse,
+  type CipherEncryptRequest,
+  type CipherEncryptResponse,
+  type DamagedRowListResponse,
+  type DamagedRowRemoveResponse,
+  type KeeperStatusResponse,
+  type NexusStatusResponse,
+  type PolicyDeleteRequest,
+  type PolicyDeleteResponse,
+  type PolicyListRequest,
+  type PolicyListResponse,
+  type PolicyPutRequest,
+  type PolicyPutResponse,
+  type PolicyReadRequest,
+  type PolicyReadResponse,
+  type RecoverRequest,
+  type RecoverResponse,
+  type RestoreRequest,
+  type RestoreResponse,
+  type SecretDeleteRequest,
+  type SecretDeleteResponse,
+  type SecretGetRequest,
+  type SecretGetResponse,
+  type SecretListRequest,
+  type SecretListResponse,
+  type SecretMetadataRequest,
+  type SecretMetadataResponse,
+  type SecretPutRequest,
+  type SecretPutResponse,
+  type SecretUndeleteRequest,
+  type SecretUndeleteResponse,
+  type ShardContributeRequest,
+  type ShardContributeResponse,
+  type ShardGetRequest,
+  type ShardGetResponse,
+} from './wire.ts';
+
+/** A success body: the response type without its error field. */
+export type ResponseBody<R> = Omit<R, 'err'>;
+
+/** The parts of a spec that do not depend on its types (what tables and generators iterate). */
+interface RouteSpecBase {
+  /** Short stable name for logs and docs, e.g. `secret.get`. */
+  readonly name: string;
+  /** One line for humans (docs, OpenAPI `summary`). */
+  readonly summary: string;
+  readonly server: 'nexus' | 'keeper';
+  /** `spike`: SPIKE 0.8.2 has it; `ours`: an additive route SPIKE clients never call. */
+  readonly origin: 'spike' | 'ours';
+  readonly method: 'POST';
+  readonly path: string;
+  readonly action: Action;
+  /** Who may call it, in words. */
+  readonly callers: string;
+  /** The field the error code goes in: `err`, or `Err` on the keeper's shard route. */
+  readonly errorField: 'err' | 'Err';
+  /** Every wire code the route may answer; a server fault (500) is listed only where deliberate. */
+  readonly errors: readonly ErrorCode[];
+  /** Present when the route also takes `application/octet-stream` (plain-text error codes). */
+  readonly stream?: { readonly summary: string; readonly errors: readonly StreamErrorCode[] };
+  /** True when the route works while Nexus has no root key (operator recover and restore). */
+  readonly allowWhenNotReady?: boolean;
+}
+
+/** One route: `Req` is the wire request, `Decoded` what the decoder makes of it, `Res` the response type. */
+export interface RouteSpec<Req, Decoded, Res> extends RouteSpecBase {
+  readonly request: SchemaOf<Req>;
+  /** A request that decodes and validates (docs, OpenAPI `example`, route tests). */
+  readonly example: Req;
+  /** Checks JSON types and builds the request (throws `BadRequestError`). */
+  readonly decode: (body: unknown) => Decoded;
+  readonly response: SchemaOf<ResponseBody<Res>>;
+  /**
+   * The success body with every field zeroed: an error body is this plus the code. SPIKE's routes
+   * give every field; an additive route of ours may answer the code alone (`{}`).
+   */
+  readonly errorBody: Readonly<ResponseBody<Res>> | Readonly<Record<string, never>>;
+}
+
+/** Any spec, its types erased: what a table of different routes holds. */
+export interface AnyRouteSpec extends RouteSpecBase {
+  readonly request: ObjectSchema;
+  readonly example: unknown;
+  readonly decode: (body: unknown) => unknown;
+  readonly response: ObjectSchema;
+  readonly errorBody: Readonly<Record<string, unknown>>;
+}
+
+/** `path?action=…` as a client sends it. */
+export function routeTarget(spec: Pick<AnyRouteSpec, 'path' | 'action'>): string {
+  return spec.action === '' ? spec.path : `${spec.path}?action=${spec.action}`;
+}
+
+// --- schema pieces ---------------------------------------------------------------------------
+
+const str = (summary?: string, maxLength?: number) =>
+  ({
+    schema: { type: 'string', ...(maxLength === undefined ? {} : { maxLength }) },
+    ...(summary === undefined ? {} : { summary }),
+  }) as const;
+const base64 = { type: 'string', format: 'base64' } as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const version = { type: 'integer', minimum: 0 } as const;
+const shard = {
+  type: 'array',
+  items: { type: 'integer', minimum: 0, maximum: 255 },
+  minItems: SHARD_SIZE,
+  maxItems: SHARD_SIZE,
+} as const;
+const permissions = { type: 'array', items: { type: 'string', enum: PERMISSIONS } } as const;
+const EMPTY_OBJECT = { type: 'object', fields: {} } as const;
+
+const SECRET_PATH = str(
+  'Secret path: 1..500 of a-z A-Z 0-9 . _ - / ( ) ? + * | [ ] { } \\',
+  MAX_SECRET_PATH_LENGTH,
+);
+const VERSIONS = {
+  schema: { type: 'array', items: version, maxItems: MAX_VERSIONS_LIST_LENGTH },
+  optional: true,
+  summary: 'Versions; empty or 0 means the current one.',
+} as const;
+
+/** Errors every JSON route of Nexus may answer before its handler runs. */
+const NEXUS_GATE: readonly ErrorCode[] = [
+  ErrorCode.BadRequest,
+  ErrorCode.Unauthorized,
+  ErrorCode.BodyTooLarge,
+  ErrorCode.NotReady,
+];
+
+/** Go's zero `time.Time` as encoding/json writes it (policy error bodies). */
+export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
+
+// --- secrets ---------------------------------------------------------------------------------
+
+export const SECRET_PUT: RouteSpec<SecretPutRequest, SecretPutRequest, SecretPutResponse> = {
+  name: 'secret.put',
+  summary: 'Write a new version of a secret.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_SECRETS,
+  action: ACTION_DEFAULT,
+  callers: '`write` on the path',
+  request: {
+    type: 'object',
+    fields: {
+      path: SECRET_PATH,
+      values: {
+        schema: { type: 'map', values: { type: 'string' }, keys: 'value name' },
+        summary: 'Name → value.',
+      },
+    },
+  },
+  example: { path: 'tenants/demo/db', values: { username: 'admin' } },
+  decode: decodeSecretPutRequest,
+  response: EMPTY_OBJECT,
+  errorBody: {},
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
+export const SECRET_GET: RouteSpec<SecretGetRequest, Required<SecretGetRequest>, SecretGetResponse> = {
+  name: 'secret.get',
+  summary: 'Read a live version of a secret (0 or absent: the current one).',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_SECRETS,
+  action: ACTION_GET,
+  callers: '`read` on the path',
+  request: {
+    type: 'object',
+    fields: { path: SECRET_PATH, version: { schema: version, optional: true, summary: '0 means current.' } },
+  },
+  example: { path: 'tenants/demo/db', version: 0 },
+  decode: decodeSecretGetRequest,
+  response: {
+    type: 'object',
+    fields: { data: { schema: { type: 'map', values: { type: 'string' } }, nullable: true } },
+  },
+  errorBody: { data: null },
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+};
+
+const versionsSpec = (
+  name: string,
+  summary: string,
+  action: Action,
+): RouteSpec<SecretDeleteRequest, Required<SecretDeleteRequest>, SecretDeleteResponse> => ({
+  name,
+  summary,
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_SECRETS,
+  action,
+  callers: '`write` on the path',
+  request: { type: 'object', fields: { path: SECRET_PATH, versions: VERSIONS } },
+  example: { path: 'tenants/demo/db', versions: [1] },
+  decode: action === ACTION_DELETE ? decodeSecretDeleteRequest : decodeSecretUndeleteRequest,
+  response: EMPTY_OBJECT,
+  errorBody: {},
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+});
+
+export const SECRET_DELETE = versionsSpec(
+  'secret.delete',
+  'Soft-delete versions of a secret.',
+  ACTION_DELETE,
+);
+export const SECRET_UNDELETE: RouteSpec<
+  SecretUndeleteRequest,
+  Required<SecretUndeleteRequest>,
+  SecretUndeleteResponse
+> = versionsSpec('secret.undelete', 'Restore soft-deleted versions of a secret.', ACTION_UNDELETE);
+
+export const SECRET_LIST: RouteSpec<SecretListRequest, SecretListRequest, SecretListResponse> = {
+  name: 'secret.list',
+  summary: 'List every secret path, sorted.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_SECRETS,
+  action: ACTION_LIST,
+  callers: '`list` on `spike/system/secret`',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeSecretListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      keys: { schema: { type: 'array', items: { type: 'string' } }, nullable: true },
+      damagedRows: {
+        schema: { type: 'integer', minimum: 1 },
+        optional: true,
+        summary: 'Ours, only when above 0: damaged rows left out.',
+      },
+    },
+  },
+  errorBody: { keys: null },
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
+export const SECRET_METADATA: RouteSpec<
+  SecretMetadataRequest,
+  Required<SecretMetadataRequest>,
+  SecretMetadataResponse
+> = {
+  name: 'secret.metadata',
+  summary: 'Read the version metadata of a secret.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_SECRETS_METADATA,
+  action: ACTION_GET,
+  callers: '`read` on the path',
+  request: {
+    type: 'object',
+    fields: { path: SECRET_PATH, version: { schema: version, optional: true, summary: '0 means current.' } },
+  },
+  example: { path: 'tenants/demo/db' },
+  decode: decodeSecretMetadataRequest,
+  response: {
+    type: 'object',
+    fields: {
+      versions: {
+        optional: true,
+        schema: {
+          type: 'map',
+          keys: 'decimal version number',
+          values: {
+            type: 'object',
+            fields: {
+              createdTime: { schema: dateTime },
+              version: { schema: version },
+              deletedTime: { schema: dateTime, nullable: true, summary: 'null while live.' },
+            },
+          },
+        },
+        nullable: true,
+      },
+      metadata: {
+        schema: {
+          type: 'object',
+          fields: {
+            currentVersion: { schema: version, summary: '0 when every version is deleted.' },
+            oldestVersion: { schema: version },
+            createdTime: { schema: dateTime },
+            updatedTime: { schema: dateTime },
+            maxVersions: { schema: { type: 'integer', minimum: 0 } },
+          },
+        },
+        nullable: true,
+      },
+    },
+  },
+  // SPIKE's shape: Go leaves out the empty `versions` map and writes `metadata` zeroed.
+  errorBody: {
+    metadata: {
+      currentVersion: 0,
+      oldestVersion: 0,
+      createdTime: GO_ZERO_TIME,
+      updatedTime: GO_ZERO_TIME,
+      maxVersions: 0,
+    },
+  },
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+};
+
+// --- policies --------------------------------------------------------------------------------
+
+const POLICY_NAME = str('Policy name.', MAX_NAME_LENGTH);
+const SPIFFEID_PATTERN = str('RE2 pattern the caller SPIFFE ID must match.', MAX_SPIFFE_ID_PATTERN_LENGTH);
+const PATH_PATTERN = str('RE2 pattern the secret path must match.', MAX_PATH_PATTERN_LENGTH);
+
+export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest, PolicyPutResponse> = {
+  name: 'policy.upsert',
+  summary: 'Create or replace a policy by name.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_POLICY,
+  action: ACTION_DEFAULT,
+  callers: '`write` on `spike/system/acl`',
+  request: {
+    type: 'object',
+    fields: {
+      name: POLICY_NAME,
+      spiffeidPattern: SPIFFEID_PATTERN,
+      pathPattern: PATH_PATTERN,
+      permissions: { schema: permissions },
+    },
+  },
+  example: {
+    name: 'demo-read',
+    spiffeidPattern: '^spiffe://spike\\.ist/workload/demo$',
+    pathPattern: '^tenants/demo/.*$',
+    permissions: ['read'],
+  },
+  decode: decodePolicyPutRequest,
+  response: {
+    type: 'object',
+    fields: {
+      id: { schema: { type: 'string' }, optional: true, summary: 'Never sent (SPIKE never fills it).' },
+    },
+  },
+  errorBody: {},
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
+/** A policy on the wire; note SPIKE's misspelled `spiffiedPattern`, which its clients read. */
+const POLICY_VIEW = {
+  type: 'object',
+  fields: {
+    id: { schema: { type: 'string' }, summary: 'Always empty: policies are keyed by name.' },
+    name: { schema: { type: 'string' } },
+    spiffiedPattern: { schema: { type: 'string' }, summary: "SPIKE's spelling." },
+    spiffeidPattern: { schema: { type: 'string' }, summary: 'The same value, spelled right (ours).' },
+    pathPattern: { schema: { type: 'string' } },
+    permissions: { schema: permissions, nullable: true },
+    createdAt: { schema: dateTime },
+    updatedAt: { schema: dateTime },
+  },
+} as const;
+
+export const POLICY_GET: RouteSpec<PolicyReadRequest, PolicyReadRequest, PolicyReadResponse> = {
+  name: 'policy.get',
+  summary: 'Read a policy by name (sent in `id`).',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_POLICY,
+  action: ACTION_GET,
+  callers: '`read` on `spike/system/acl`',
+  request: { type: 'object', fields: { id: POLICY_NAME } },
+  example: { id: 'demo-read' },
+  decode: decodePolicyReadRequest,
+  response: POLICY_VIEW,
+  errorBody: {
+    id: '',
+    name: '',
+    spiffiedPattern: '',
+    spiffeidPattern: '',
+    pathPattern: '',
+    permissions: null,
+    createdAt: GO_ZERO_TIME,
+    updatedAt: GO_ZERO_TIME,
+  },
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+};
+
+export const POLICY_DELETE: RouteSpec<PolicyDeleteRequest, PolicyDeleteRequest, PolicyDeleteResponse> = {
+  name: 'policy.delete',
+  summary: 'Delete a policy by name (sent in `id`).',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_POLICY,
+  action: ACTION_DELETE,
+  callers: '`write` on `spike/system/acl`',
+  request: { type: 'object', fields: { id: POLICY_NAME } },
+  example: { id: 'demo-read' },
+  decode: decodePolicyDeleteRequest,
+  response: EMPTY_OBJECT,
+  errorBody: {},
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+};
+
+export const POLICY_LIST: RouteSpec<PolicyListRequest, Required<PolicyListRequest>, PolicyListResponse> = {
+  name: 'policy.list',
+  summary: 'List policies, optionally those with exactly this SPIFFE ID or path pattern.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_POLICY,
+  action: ACTION_LIST,
+  callers: '`list` on `spike/system/acl`',
+  request: {
+    type: 'object',
+    fields: {
+      spiffeidPattern: {
+        schema: { type: 'string' },
+        optional: true,
+        summary: 'Exact match; wins over pathPattern.',
+      },
+      pathPattern: { schema: { type: 'string' }, optional: true, summary: 'Exact match.' },
+    },
+  },
+  example: {},
+  decode: decodePolicyListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      policies: {
+        schema: { type: 'array', items: POLICY_VIEW },
+        nullable: true,
+        summary: 'Each entry is the whole policy (SPIKE clients read `id` and `name`).',
+      },
+      damagedRows: {
+        schema: { type: 'integer', minimum: 1 },
+        optional: true,
+        summary: 'Ours, only when above 0: damaged rows left out.',
+      },
+    },
+  },
+  errorBody: { policies: null },
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
+// --- cipher ----------------------------------------------------------------------------------
+
+export const CIPHER_ENCRYPT: RouteSpec<
+  CipherEncryptRequest,
+  DecodedCipherEncryptRequest,
+  CipherEncryptResponse
+> = {
+  name: 'cipher.encrypt',
+  summary: 'Encrypt with the cipher key (AES-256-GCM, fresh nonce).',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_CIPHER_ENCRYPT,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, lite workloads, `execute` on `spike/system/cipher/exec`',
+  request: {
+    type: 'object',
+    fields: {
+      plaintext: { schema: base64, summary: 'The bytes to encrypt.' },
+      algorithm: { schema: { type: 'string' }, optional: true, summary: 'Ignored (as SPIKE).' },
+    },
+  },
+  example: { plaintext: 'aGVsbG8=' },
+  decode: decodeCipherEncryptRequest,
+  response: {
+    type: 'object',
+    fields: {
+      version: { schema: { type: 'integer', minimum: 0 }, summary: 'Always 1.' },
+      nonce: { schema: base64, nullable: true },
+      ciphertext: { schema: base64, nullable: true, summary: 'Ciphertext and GCM tag.' },
+    },
+  },
+  errorBody: { version: 0, nonce: null, ciphertext: null },
+  errorField: 'err',
+  errors: NEXUS_GATE,
+  stream: {
+    summary: 'Raw plaintext in; `0x01 ‖ nonce(12) ‖ ciphertext‖tag(16)` out.',
+    errors: [StreamErrorCode.BadRequest],
+  },
+};
+
+export const CIPHER_DECRYPT: RouteSpec<
+  CipherDecryptRequest,
+  DecodedCipherDecryptRequest,
+  CipherDecryptResponse
+> = {
+  name: 'cipher.decrypt',
+  summary: 'Decrypt what cipher.encrypt produced; a ciphertext that does not authenticate is 500, as SPIKE.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_CIPHER_DECRYPT,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, lite workloads, `execute` on `spike/system/cipher/exec`',
+  request: {
+    type: 'object',
+    fields: {
+      version: { schema: { type: 'integer', minimum: 1, maximum: 1 } },
+      nonce: { schema: base64, summary: '12 bytes.' },
+      ciphertext: { schema: base64 },
+      algorithm: { schema: { type: 'string' }, optional: true, summary: 'Ignored (as SPIKE).' },
+    },
+  },
+  example: { version: 1, nonce: 'AAAAAAAAAAAAAAAA', ciphertext: 'AAAAAAAAAAAAAAAAAAAAAA==' },
+  decode: decodeCipherDecryptRequest,
+  response: { type: 'object', fields: { plaintext: { schema: base64, nullable: true } } },
+  errorBody: { plaintext: null },
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.Internal],
+  stream: {
+    summary: '`0x01 ‖ nonce(12) ‖ ciphertext‖tag(16)` in; raw plaintext out.',
+    errors: [
+      StreamErrorCode.FailedToReadVersion,
+      StreamErrorCode.UnsupportedVersion,
+      StreamErrorCode.FailedToReadNonce,
+      StreamErrorCode.DecryptionFailed,
+      StreamErrorCode.BadRequest,
+    ],
+  },
+};
+
+// --- operator / bootstrap --------------------------------------------------------------------
+
+export const OPERATOR_RECOVER: RouteSpec<RecoverRequest, RecoverRequest, RecoverResponse> = {
+  name: 'operator.recover',
+  summary: 'Every Shamir share of the root key, for the recovery files.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_OPERATOR_RECOVER,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot recover role only',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeSecretListRequest,
+  response: {
+    type: 'object',
+    fields: { shards: { schema: { type: 'map', keys: 'share index 1..n', values: shard }, nullable: true } },
+  },
+  errorBody: { shards: null },
+  errorField: 'err',
+  errors: NEXUS_GATE,
+  allowWhenNotReady: true,
+};
+
+export const OPERATOR_RESTORE: RouteSpec<RestoreRequest, DecodedRestoreRequest, RestoreResponse> = {
+  name: 'operator.restore',
+  summary: 'Hand Nexus one Shamir share; with enough of them it rebuilds the root key.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_OPERATOR_RESTORE,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot restore role only',
+  request: {
+    type: 'object',
+    fields: {
+      id: { schema: { type: 'integer', minimum: 1 }, summary: 'Share index.' },
+      shard: { schema: shard, summary: '32 integers 0..255, not all zero.' },
+    },
+  },
+  example: { id: 1, shard: Array.from({ length: SHARD_SIZE }, () => 5) },
+  decode: decodeRestoreRequest,
+  response: {
+    type: 'object',
+    fields: {
+      collected: { schema: { type: 'integer', minimum: 0 } },
+      remaining: { schema: { type: 'integer', minimum: 0 } },
+      restored: { schema: { type: 'boolean' } },
+    },
+  },
+  errorBody: { collected: 0, remaining: 0, restored: false },
+  errorField: 'err',
+  errors: [ErrorCode.BadRequest, ErrorCode.Unauthorized, ErrorCode.BodyTooLarge],
+  allowWhenNotReady: true,
+};
+
+export const OPERATOR_STATUS: RouteSpec<Record<string, never>, Record<string, never>, NexusStatusResponse> = {
+  name: 'operator.status',
+  summary: "This Nexus's version, readiness, root-key state, Shamir settings and keepers.",
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_OPERATOR_STATUS,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser only',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeSecretListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      version: { schema: { type: 'string' } },
+      ready: { schema: { type: 'boolean' } },
+      backend: { schema: { type: 'string', enum: ['memory', 'sqlite'] } },
+      rootKey: { schema: { type: 'string', enum: ['installed', 'missing', 'none'] } },
+      shares: { schema: { type: 'integer', minimum: 0 } },
+      threshold: { schema: { type: 'integer', minimum: 0 } },
+      keepers: {
+        schema: {
+          type: 'array',
+          items: {
+            type: 'object',
+            fields: {
+              url: { schema: { type: 'string' } },
+              state: { schema: { type: 'string', enum: ['ok', 'reseeded', 'unreachable', 'unknown'] } },
+            },
+          },
+        },
+      },
+    },
+  },
+  errorBody: {},
+  errorField: 'err',
+  errors: [ErrorCode.BadRequest, ErrorCode.Unauthorized, ErrorCode.BodyTooLarge],
+  allowWhenNotReady: true,
+};
+
+export const BOOTSTRAP_VERIFY: RouteSpec<
+  BootstrapVerifyRequest,
+  DecodedBootstrapVerifyRequest,
+  BootstrapVerifyResponse
+> = {
+  name: 'bootstrap.verify',
+  summary: 'Proof that Nexus holds the root key: SHA-256 (hex) of what Bootstrap encrypted with it.',
+  server: 'nexus',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_BOOTSTRAP_VERIFY,
+  action: ACTION_DEFAULT,
+  callers: 'Bootstrap only',
+  request: {
+    type: 'object',
+    fields: { nonce: { schema: base64, summary: '12 bytes.' }, ciphertext: { schema: base64 } },
+  },
+  example: { nonce: 'AAAAAAAAAAAAAAAA', ciphertext: 'AAAAAAAAAAAAAAAAAAAAAA==' },
+  decode: decodeBootstrapVerifyRequest,
+  response: { type: 'object', fields: { hash: { schema: { type: 'string', format: 'hex' } } } },
+  errorBody: { hash: '' },
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.Internal],
+};
+
+// --- damaged store rows (ours) --------------------------------------------------------------
+
+export const DAMAGED_LIST: RouteSpec<Record<string, never>, Record<string, never>, DamagedRowListResponse> = {
+  name: 'operator.damaged.list',
+  summary: "List the store's damaged rows (their names only when the store can tell them).",
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_OPERATOR_DAMAGED,
+  action: ACTION_LIST,
+  callers: 'Pilot superuser only',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeDamagedRowListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      rows: {
+        nullable: true,
+        schema: {
+          type: 'array',
+          items: {
+            type: 'object',
+            fields: {
+              table: { schema: { type: 'string', enum: ['policies', 'secrets'] } },
+              id: { schema: { type: 'string', format: 'hex' }, summary: '64 hex digits: the row place.' },
+              kind: {
+                schema: { type: 'string', enum: ['unreadable', 'misplaced', 'versions-without-secret'] },
+              },
+              name: { schema: { type: 'string' }, optional: true, summary: 'When the store can tell it.' },
+            },
+          },
+        },
+      },
+    },
+  },
+  errorBody: { rows: null },
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
+export const DAMAGED_DELETE: RouteSpec<
+  DamagedRowRemoveRequest,
+  DamagedRowRemoveRequest,
+  DamagedRowRemoveResponse
+> = {
+  name: 'operator.damaged.delete',
+  summary: 'Remove one damaged row (a row that opens is never removed).',
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_OPERATOR_DAMAGED,
+  action: ACTION_DELETE,
+  callers: 'Pilot superuser only',
+  request: {
+    type: 'object',
+    fields: {
+      table: { schema: { type: 'string', enum: ['policies', 'secrets'] } },
+      id: { schema: { type: 'string', format: 'hex' }, summary: '64 lower-case hex digits.' },
+    },
+  },
+  example: { table: 'secrets', id: '0'.repeat(64) },
+  decode: decodeDamagedRowRemoveRequest,
+  response: EMPTY_OBJECT,
+  errorBody: {},
+  errorField: 'err',
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+};
+
+// --- keeper ----------------------------------------------------------------------------------
+
+const KEEPER_ERRORS: readonly ErrorCode[] = [
+  ErrorCode.BadRequest,
+  ErrorCode.Unauthorized,
+  ErrorCode.BodyTooLarge,
+];
+
+export const KEEPER_CONTRIBUTE: RouteSpec<
+  ShardContributeRequest,
+  DecodedShardContributeRequest,
+  ShardContributeResponse
+> = {
+  name: 'keeper.contribute',
+  summary: 'Give the keeper its Shamir share.',
+  server: 'keeper',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_KEEPER_CONTRIBUTE,
+  action: ACTION_DEFAULT,
+  callers: 'Nexus, Bootstrap',
+  request: {
+    type: 'object',
+    fields: { shard: { schema: shard, summary: '32 integers 0..255, not all zero.' } },
+  },
+  example: { shard: Array.from({ length: SHARD_SIZE }, () => 5) },
+  decode: decodeShardContributeRequest,
+  response: EMPTY_OBJECT,
+  errorBody: {},
+  errorField: 'err',
+  errors: KEEPER_ERRORS,
+};
+
+export const KEEPER_SHARD: RouteSpec<ShardGetRequest, ShardGetRequest, ShardGetResponse> = {
+  name: 'keeper.shard',
+  summary: 'The share the keeper holds (400 when it holds none).',
+  server: 'keeper',
+  origin: 'spike',
+  method: 'POST',
+  path: URL_KEEPER_SHARD,
+  action: ACTION_DEFAULT,
+  callers: 'Nexus only',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeSecretListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      shard: { schema: shard, nullable: true },
+      Err: { schema: { type: 'string' }, summary: 'Empty on success (SPIKE has no JSON tag here).' },
+    },
+  },
+  errorBody: { shard: null, Err: '' },
+  errorField: 'Err',
+  errors: KEEPER_ERRORS,
+};
+
+export const KEEPER_STATUS: RouteSpec<Record<string, never>, Record<string, never>, KeeperStatusResponse> = {
+  name: 'keeper.status',
+  summary: 'Whether the keeper holds a share (never the share itself).',
+  server: 'keeper',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_KEEPER_STATUS,
+  action: ACTION_DEFAULT,
+  callers: 'Nexus, Bootstrap',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeSecretListRequest,
+  response: { type: 'object', fields: { hasShard: { schema: { type: 'boolean' } } } },
+  errorBody: { hasShard: false },
+  errorField: 'err',
+  errors: KEEPER_ERRORS,
+};
+
+/** Every Nexus route on the mTLS API, in the order the docs list them. */
+export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
+  SECRET_PUT,
+  SECRET_GET,
+  SECRET_DELETE,
+  SECRET_UNDELETE,
+  SECRET_LIST,
+  SECRET_METADATA,
+  POLICY_UPSERT,
+  POLICY_GET,
+  POLICY_DELETE,
+  POLICY_LIST,
+  CIPHER_ENCRYPT,
+  CIPHER_DECRYPT,
+  OPERATOR_RECOVER,
+  OPERATOR_RESTORE,
+  OPERATOR_STATUS,
+  BOOTSTRAP_VERIFY,
+  DAMAGED_LIST,
+  DAMAGED_DELETE,
+]);
+
+/** Every keeper route. */
+export const KEEPER_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
+  KEEPER_CONTRIBUTE,
+  KEEPER_SHARD,
+  KEEPER_STATUS,
+]);
+
+export const ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
+  ...NEXUS_ROUTE_SPECS,
+  ...KEEPER_ROUTE_SPECS,
+]);
