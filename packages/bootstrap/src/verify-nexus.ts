@@ -3,8 +3,7 @@
  * with the root key and a random 12-byte nonce -> `POST /v1/bootstrap/verify {nonce, ciphertext}`
  * (standard base64) -> Nexus answers `{"hash": hex(sha256(plaintext))}`, which must match.
  */
-import { createHash } from 'node:crypto';
-import { aesGcmEncrypt, constantTimeEqual, randomBytes } from '@spike-ts/core';
+import { aesGcmEncrypt, constantTimeEqual, randomBytes, sha256Hex } from '@spike-ts/core';
 import { URL_BOOTSTRAP_VERIFY } from '@spike-ts/protocol';
 import type { BootstrapConfig } from './config.ts';
 import { VerificationError } from './errors.ts';
@@ -24,7 +23,7 @@ export function createProofOfPossession(rootKey: Uint8Array): ProofOfPossession 
   const challenge = Buffer.from(Buffer.from(randomBytes(32)).toString('hex'), 'utf8');
   const nonce = randomBytes(12);
   const ciphertext = aesGcmEncrypt(rootKey, nonce, challenge);
-  const expectedHash = createHash('sha256').update(challenge).digest('hex');
+  const expectedHash = sha256Hex(challenge);
   challenge.fill(0);
   const body = Buffer.from(
     JSON.stringify({

@@ -9,18 +9,18 @@
  * lookup id and (for versions) the version number. A row copied to another path, version or
  * table, or edited in any byte, fails to open and surfaces as `StoreIntegrityError`.
  */
-import { createHmac, type KeyObject } from 'node:crypto';
 import {
   aesKeyObject,
   associatedData,
   DecryptionError,
   derivePurposeKey,
+  hmacSha256,
   envelopeKeyId,
   openEnvelope,
   sealEnvelope,
   zeroize,
 } from '@spike-ts/core';
-import type { PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
+import type { AesKeyObject, PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
 import { checkName, copyData, copyMetadata, copyPolicyRecord } from './record-copy.ts';
 import { StoreIntegrityError } from './store-error.ts';
 
@@ -59,16 +59,14 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function createRowCodec(rootKey: Uint8Array): RowCodec {
-  let storageKey: KeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage'));
-  let indexKey: KeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage-index'));
+  let storageKey: AesKeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage'));
+  let indexKey: AesKeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage-index'));
   let destroyed = false;
 
   const lookupId = (domain: string, name: string): Uint8Array => {
     if (destroyed || indexKey === undefined) throw new Error('row codec destroyed');
     // The domain ends in NUL, which separates it unambiguously from the name.
-    return new Uint8Array(
-      createHmac('sha256', indexKey).update(`${SCHEME}/${domain}\0`).update(name, 'utf8').digest(),
-    );
+    return hmacSha256(indexKey, [`${SCHEME}/${domain}\0`, name]);
   };
 
   const seal = (aad: Uint8Array, value: unknown): Uint8Array => {
@@ -194,7 +192,7 @@ function versionTimes(value: unknown, count: number): (readonly [number, number 
 }
 
 /** A key object from freshly derived bytes, which are zeroed right away. */
-function keyObject(derived: Uint8Array): KeyObject {
+function keyObject(derived: Uint8Array): AesKeyObject {
   try {
     return aesKeyObject(derived);
   } finally {

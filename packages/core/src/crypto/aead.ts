@@ -24,6 +24,9 @@ const ALGORITHM = 'aes-256-gcm';
  */
 export type AesKey = Uint8Array | KeyObject;
 
+/** A key held by node:crypto (see {@link aesKeyObject}). */
+export type AesKeyObject = KeyObject;
+
 function assertKey(key: AesKey): void {
   if (key instanceof KeyObject) {
     if (key.type === 'secret' && key.symmetricKeySize === AES_KEY_BYTES) return;

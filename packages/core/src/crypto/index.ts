@@ -9,10 +9,11 @@ export {
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
 } from './aead.ts';
-export type { AesKey } from './aead.ts';
+export type { AesKey, AesKeyObject } from './aead.ts';
 export { derivePurposeKey, PURPOSE_KEY_BYTES } from './kdf.ts';
 export type { KeyPurpose } from './kdf.ts';
 export { constantTimeEqual } from './compare.ts';
+export { sha256Hex, hmacSha256, randomUuid } from './digest.ts';
 export { zeroize } from './zeroize.ts';
 export {
   splitRootKey,

@@ -2,9 +2,9 @@
  * The request pipeline for the mTLS API: route match (`POST` + exact path + `?action=`) →
  * caller identity (401) → not-ready gate (503) → the route (JSON or raw) → one audit record.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, ERROR_CODES, parseJsonBody, PlainTextError } from '@spike-ts/protocol';
+import { randomUuid } from '@spike-ts/core';
 import type { Logger } from '@spike-ts/core';
 import type { AuditDecision, AuditLog } from '../audit.ts';
 import type { AuditSubject, Route, RouteContext } from '../route/route.ts';
@@ -58,7 +58,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     table.set(key, route);
   }
   const now = options.now ?? Date.now;
-  const newRequestId = options.newRequestId ?? randomUUID;
+  const newRequestId = options.newRequestId ?? randomUuid;
   // URL parsing is deterministic, so the parse of a target that names a route is kept (bounded)
   // instead of building a WHATWG URL for every request.
   const targets = new Map<string, Target>();

@@ -3,8 +3,7 @@
  * with AES-256-GCM keyed by the root key itself; we decrypt and answer the SHA-256 (hex) of the
  * plaintext. Only the Bootstrap role. Any failure is 500, as SPIKE.
  */
-import { createHash } from 'node:crypto';
-import { aesGcmDecrypt, zeroize } from '@spike-ts/core';
+import { aesGcmDecrypt, sha256Hex, zeroize } from '@spike-ts/core';
 import { BOOTSTRAP_VERIFY, BadRequestError, CIPHER_NONCE_SIZE, InternalError } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
@@ -25,7 +24,7 @@ export function bootstrapVerifyRoute(deps: RouteDeps): Route {
       let plaintext: Uint8Array | undefined;
       try {
         plaintext = deps.state.withRootKey((rootKey) => aesGcmDecrypt(rootKey, req.nonce, req.ciphertext));
-        const hash = createHash('sha256').update(plaintext).digest('hex');
+        const hash = sha256Hex(plaintext);
         return Promise.resolve({ hash });
       } catch (err) {
         return Promise.reject(new InternalError('bootstrap verification failed', { cause: err }));
