@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const ROOT = join(import.meta.dirname, '..');
 
 export const BIN = {
-  devIdentity: join(ROOT, 'packages/identity/bin/spike-dev-identity.js'),
+  devIdentity: join(ROOT, 'packages/dev-identity/bin/spike-dev-identity.js'),
   keeper: join(ROOT, 'packages/keeper/bin/spike-keeper.js'),
   nexus: join(ROOT, 'packages/nexus/bin/spike-nexus.js'),
   bootstrap: join(ROOT, 'packages/bootstrap/bin/spike-bootstrap.js'),

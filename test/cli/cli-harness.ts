@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createX509Source, defaultIdentities, startDevIssuer } from '@spike-ts/identity';
-import type { DevIssuer } from '@spike-ts/identity';
+import { defaultIdentities, startDevIssuer } from '@spike-ts/dev-identity';
+import type { DevIssuer } from '@spike-ts/dev-identity';
+import { createX509Source } from '@spike-ts/identity';
 
 export const SPIKE_BIN = fileURLToPath(new URL('../../packages/cli/bin/spike.js', import.meta.url));
 
@@ -114,6 +115,10 @@ export async function startIdentityLab(): Promise<IdentityLab> {
         SPIFFE_ENDPOINT_SOCKET: issuer.endpointFor(identity),
         SPIKE_NEXUS_API_URL: nexusUrl,
         SPIKE_SPIFFE_SOURCE_TIMEOUT: '10s',
+        // Under `npm test` the binary's coverage joins the report.
+        ...(process.env['NODE_V8_COVERAGE'] === undefined
+          ? {}
+          : { NODE_V8_COVERAGE: process.env['NODE_V8_COVERAGE'] }),
         ...extra,
       };
     },

@@ -1,12 +1,24 @@
+/**
+ * The `spike-dev-identity` executable as a child process: flags, help, refusal in production and
+ * a served Workload API socket.
+ */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createX509Source } from '../workload/x509-source.ts';
+import { createX509Source } from '@spike-ts/identity';
 
-const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'spike-dev-identity.js');
+const BIN = path.join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'packages',
+  'dev-identity',
+  'bin',
+  'spike-dev-identity.js',
+);
 
 function envWithout(...names: string[]): NodeJS.ProcessEnv {
   const env = { ...process.env };

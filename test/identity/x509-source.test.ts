@@ -1,18 +1,23 @@
+/**
+ * `createX509Source` (identity) against a real Workload API: the dev identity issuer's sockets
+ * and hand-made gRPC servers for rotation, reconnect and malformed answers.
+ */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { concatDer } from '../der.ts';
-import { createCa, issueSvid } from '../mint.ts';
-import type { MintedCa } from '../mint.ts';
-import { certificateSerialHex } from '../svid.ts';
-import type { X509Source } from '../types.ts';
-import { startDevIssuer } from '../dev-issuer/dev-issuer.ts';
-import type { IdentityLogger } from './logger.ts';
-import { loadWorkloadApi } from './proto.ts';
-import type { X509SvidResponseMessage } from './proto.ts';
-import { createX509Source, sourceTimeoutMs } from './x509-source.ts';
+import { startDevIssuer } from '@spike-ts/dev-identity';
+import {
+  certificateSerialHex,
+  concatDer,
+  createCa,
+  createX509Source,
+  issueSvid,
+  loadWorkloadApi,
+  sourceTimeoutMs,
+} from '@spike-ts/identity';
+import type { IdentityLogger, MintedCa, X509Source, X509SvidResponseMessage } from '@spike-ts/identity';
 
 const IDENTITIES = [{ name: 'nexus', spiffeId: 'spiffe://spike.ist/spike/nexus' }];
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateRootKey, shardToJson, splitRootKey } from '@spike-ts/core';
-import { startDevIssuer, type DevIssuer } from '@spike-ts/identity';
+import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
 import { call, type ClientCert, type Pki } from './harness.ts';
 import {
   KEEPER_BIN,

@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createX509Source, type DevIssuer } from '@spike-ts/identity';
+import type { DevIssuer } from '@spike-ts/dev-identity';
+import { createX509Source } from '@spike-ts/identity';
 import type { ClientCert, Pki } from './harness.ts';
 
 export const NEXUS_BIN = join(import.meta.dirname, '..', '..', 'packages', 'nexus', 'bin', 'spike-nexus.js');

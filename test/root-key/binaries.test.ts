@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDevIssuer, type DevIssuer } from '@spike-ts/identity';
+import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
 import { KEEPER_BIN, killAll, launch, NEXUS_BIN, waitForPort, type Child } from '../nexus/processes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDevIssuer, type DevIssuer } from '@spike-ts/identity';
+import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
 import { run, type RunResult } from './child-process.ts';
 import { requireSpireBinaries, type SpireBinaries } from './spire-binaries.ts';
 

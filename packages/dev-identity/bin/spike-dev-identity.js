@@ -11,4 +11,4 @@ if (!Number.isInteger(major) || major < 24) {
   );
   process.exit(1);
 }
-await import('../src/dev-issuer/main.ts');
+await import('../src/main.ts');

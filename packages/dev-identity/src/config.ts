@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseSpiffeId, parseTrustDomain } from '../spiffe-id.ts';
-import { parseGoDuration } from '../workload/duration.ts';
-import { MAX_UNIX_SOCKET_PATH_BYTES } from '../workload/endpoint.ts';
+import { parseSpiffeId, parseTrustDomain } from '@spike-ts/identity';
+import { parseGoDuration } from '@spike-ts/identity';
+import { MAX_UNIX_SOCKET_PATH_BYTES } from '@spike-ts/identity';
 
 export const DEFAULT_TRUST_DOMAIN = 'spike.ist';
 export const DEFAULT_STATE_DIR = '.dev-identity';

@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
-import { pemToDer, splitDer } from '../der.ts';
-import { parseOwnX509Svid } from '../svid.ts';
-import { loadWorkloadApi, workloadMetadata } from '../workload/proto.ts';
-import type { X509BundlesResponseMessage, X509SvidResponseMessage } from '../workload/proto.ts';
-import { WorkloadApiClient } from '../workload/workload-client.ts';
-import { fetchJwtBundles, fetchJwtSvid, validateJwtSvid } from '../workload/jwt.ts';
+import { pemToDer, splitDer } from '@spike-ts/identity';
+import { parseOwnX509Svid } from '@spike-ts/identity';
+import { loadWorkloadApi, workloadMetadata } from '@spike-ts/identity';
+import type { X509BundlesResponseMessage, X509SvidResponseMessage } from '@spike-ts/identity';
+import { WorkloadApiClient } from '@spike-ts/identity';
+import { fetchJwtBundles, fetchJwtSvid, validateJwtSvid } from '@spike-ts/identity';
 import { DevIssuerRefusedError, startDevIssuer } from './dev-issuer.ts';
 import type { DevIssuer } from './dev-issuer.ts';
 
@@ -284,15 +283,13 @@ describe('dev identity issuer lifecycle', () => {
       assert.equal(fs.existsSync(path.join(tmp, 's', 'nexus.sock')), false, 'socket removed on close');
       // A dead socket left behind by a crash must not block the next start.
       const socketPath = path.join(tmp, 's', 'nexus.sock');
-      const child = spawn(
-        process.execPath,
-        [
-          '-e',
-          `require('node:net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`,
-        ],
-        { stdio: 'ignore' },
-      );
-      await once(child, 'exit');
+      // Bind a socket elsewhere, give it a second name, then close it: the second name stays
+      // behind as a socket file nobody listens on (what a killed process leaves).
+      const bound = path.join(tmp, 'bound.sock');
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(bound, resolve));
+      fs.linkSync(bound, socketPath);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
       assert.ok(fs.statSync(path.join(tmp, 's', 'nexus.sock')).isSocket());
       const second = await startDevIssuer(opts);
       try {
@@ -322,7 +319,7 @@ describe('dev identity issuer lifecycle', () => {
     const tmp = fs.mkdtempSync('/tmp/spx-');
     try {
       const stateDir = path.join(tmp, 'state');
-      const { createCa } = await import('../mint.ts');
+      const { createCa } = await import('@spike-ts/identity');
       fs.mkdirSync(stateDir, { mode: 0o700 });
       const old = await createCa({ trustDomain: 'spike.ist', ttlMs: 60_000 });
       fs.writeFileSync(path.join(stateDir, 'ca.crt'), old.certPem);

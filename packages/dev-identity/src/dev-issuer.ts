@@ -6,8 +6,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { silentIdentityLogger } from '../workload/logger.ts';
-import type { IdentityLogger } from '../workload/logger.ts';
+import { silentIdentityLogger } from '@spike-ts/identity';
+import type { IdentityLogger } from '@spike-ts/identity';
 import { resolveConfig } from './config.ts';
 import type { DevIssuerConfig, DevIssuerSettings } from './config.ts';
 import { createJwtAuthority } from './jwt-authority.ts';

@@ -14,7 +14,7 @@ import {
   SignJWT,
 } from 'jose';
 import type { JSONWebKeySet, JWK, JWTPayload } from 'jose';
-import { parseSpiffeId } from '../spiffe-id.ts';
+import { parseSpiffeId } from '@spike-ts/identity';
 
 /** Algorithms the JWT-SVID standard allows; anything else (`none`, HS*) is rejected. */
 export const JWT_SVID_ALGORITHMS = [

@@ -13,7 +13,7 @@ import {
 import type { DevIssuerSettings } from './config.ts';
 import { DevIssuerRefusedError, startDevIssuer } from './dev-issuer.ts';
 import { helpText } from './help.ts';
-import type { IdentityLogger } from '../workload/logger.ts';
+import type { IdentityLogger } from '@spike-ts/identity';
 
 const BANNER = `
 ==============================================================================

@@ -7,10 +7,10 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pemToDer } from '../der.ts';
-import { createCa, importCa } from '../mint.ts';
-import type { MintedCa } from '../mint.ts';
-import type { IdentityLogger } from '../workload/logger.ts';
+import { pemToDer } from '@spike-ts/identity';
+import { createCa, importCa } from '@spike-ts/identity';
+import type { MintedCa } from '@spike-ts/identity';
+import type { IdentityLogger } from '@spike-ts/identity';
 
 export const CA_CERT_FILE = 'ca.crt';
 export const CA_KEY_FILE = 'ca.key';

@@ -4,12 +4,12 @@
  * subscribers about every change.
  */
 import { randomInt } from 'node:crypto';
-import { concatDer, derToPem } from '../der.ts';
-import { issueSvid } from '../mint.ts';
-import type { MintedCa, MintedSvid } from '../mint.ts';
-import { trustDomainId } from '../spiffe-id.ts';
-import type { IdentityLogger } from '../workload/logger.ts';
-import type { X509BundlesResponseMessage, X509SvidResponseMessage } from '../workload/proto.ts';
+import { concatDer, derToPem } from '@spike-ts/identity';
+import { issueSvid } from '@spike-ts/identity';
+import type { MintedCa, MintedSvid } from '@spike-ts/identity';
+import { trustDomainId } from '@spike-ts/identity';
+import type { IdentityLogger } from '@spike-ts/identity';
+import type { X509BundlesResponseMessage, X509SvidResponseMessage } from '@spike-ts/identity';
 import type { ResolvedIdentity } from './config.ts';
 
 export interface SvidAuthorityOptions {

@@ -3,17 +3,17 @@
  * identity (the file mode of the socket is the "attestation", see the dev issuer docs).
  */
 import * as grpc from '@grpc/grpc-js';
-import { parseSpiffeId } from '../spiffe-id.ts';
-import type { IdentityLogger } from '../workload/logger.ts';
-import { loadWorkloadApi, SECURITY_HEADER_MISSING, WORKLOAD_SECURITY_HEADER } from '../workload/proto.ts';
+import { parseSpiffeId } from '@spike-ts/identity';
+import type { IdentityLogger } from '@spike-ts/identity';
+import { loadWorkloadApi, SECURITY_HEADER_MISSING, WORKLOAD_SECURITY_HEADER } from '@spike-ts/identity';
 import type {
   JwtBundlesResponseMessage,
   JwtSvidRequestMessage,
   JwtSvidResponseMessage,
   ValidateJwtSvidRequestMessage,
   ValidateJwtSvidResponseMessage,
-} from '../workload/proto.ts';
-import { jsonToStruct } from '../workload/struct.ts';
+} from '@spike-ts/identity';
+import { jsonToStruct } from '@spike-ts/identity';
 import type { ResolvedIdentity } from './config.ts';
 import type { JwtAuthority } from './jwt-authority.ts';
 import type { SvidAuthority } from './svid-authority.ts';

@@ -20,6 +20,21 @@ export {
   workloadMetadata,
   WORKLOAD_SECURITY_HEADER,
   WORKLOAD_PROTO_PATH,
+  SECURITY_HEADER_MISSING,
+} from './workload/proto.ts';
+export type {
+  X509SvidMessage,
+  X509SvidResponseMessage,
+  X509BundlesResponseMessage,
+  JwtSvidRequestMessage,
+  JwtSvidMessage,
+  JwtSvidResponseMessage,
+  JwtBundlesResponseMessage,
+  ValidateJwtSvidRequestMessage,
+  ValidateJwtSvidResponseMessage,
+  StructValueMessage,
+  StructMessage,
+  WorkloadApiDefinition,
 } from './workload/proto.ts';
 export { WorkloadApiClient, isGrpcStatusError } from './workload/workload-client.ts';
 export type { WorkloadClientOptions, JwtSvid, ValidatedJwtSvid } from './workload/workload-client.ts';
@@ -34,10 +49,6 @@ export {
 export type { X509SourceOptions } from './workload/x509-source.ts';
 export { silentIdentityLogger } from './workload/logger.ts';
 export type { IdentityLogger } from './workload/logger.ts';
-export { startDevIssuer, DevIssuerRefusedError } from './dev-issuer/dev-issuer.ts';
-export type { DevIssuer, DevIssuerOptions } from './dev-issuer/dev-issuer.ts';
-export { DevIssuerConfigError, defaultIdentities, DEFAULT_IDENTITY_PATHS } from './dev-issuer/config.ts';
-export type { DevIdentitySpec, DevIssuerConfig, DevIssuerSettings } from './dev-issuer/config.ts';
 export * from './roles.ts';
 export * from './static-source.ts';
 export * from './mtls.ts';
