@@ -1,9 +1,11 @@
+/**
+ * The generated shell completion scripts, run by a real bash (child process).
+ */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { buildProgram } from './build-program.ts';
-import type { CliIo } from './cli-io.ts';
-import { completionScript } from './completion-script.ts';
+import { buildProgram, completionScript } from '@spike-ts/cli';
+import type { CliIo } from '@spike-ts/cli';
 
 const io: CliIo = {
   env: {},

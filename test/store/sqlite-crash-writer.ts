@@ -6,8 +6,8 @@
  *   `counter <c>`  secret `crash/counter` reached value c
  */
 import type { SecretRecord } from '@spike-ts/core';
-import { putVersion } from './contract-fixture.ts';
-import { createSqliteStore } from './sqlite-store.ts';
+import { createSqliteStore } from '@spike-ts/store';
+import { putVersion } from '@spike-ts/store/testing';
 
 const [dataDir, keyHex, first] = process.argv.slice(2);
 if (dataDir === undefined || keyHex === undefined || first === undefined) {

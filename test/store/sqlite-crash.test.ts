@@ -4,8 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { randomBytes } from '@spike-ts/core';
-import { createSqliteStore } from './sqlite-store.ts';
-import { rawDb, tempDataDir } from './sqlite-test-kit.ts';
+import { createSqliteStore } from '@spike-ts/store';
+import { rawDb, tempDataDir } from '@spike-ts/store/testing';
 
 const WRITER = fileURLToPath(new URL('./sqlite-crash-writer.ts', import.meta.url));
 

@@ -1,0 +1,6 @@
+/**
+ * Test helpers for suites outside this package (`@spike-ts/store/testing`, test code only):
+ * record fixtures and raw access to a SQLite data directory.
+ */
+export { putVersion, softDelete, samplePolicy } from './contract-fixture.ts';
+export { tempDataDir, rawDb, count } from './sqlite-test-kit.ts';
