@@ -198,8 +198,13 @@ describe('policy feed and mirror (API threads)', () => {
     const { engine } = p.mirror();
     try {
       p.main.upsert(policy('a', `^${TD}/workload/a$`, '^a/.*$', ['read']));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(engine.check(`${TD}/workload/a`, 'a/x', ['read']).allowed, true);
+      // Nothing asks the mirror to catch up: only the message's arrival can apply the change.
+      // Wait for it without a fixed delay (a loaded machine may take longer than any guess).
+      const allowed = () => engine.check(`${TD}/workload/a`, 'a/x', ['read']).allowed;
+      for (let turn = 0; turn < 2000 && !allowed(); turn++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(allowed(), true);
     } finally {
       p.close();
     }
