@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import boundaries from './boundaries.json' with { type: 'json' };
 
 /**
- * Package boundaries from boundaries.json (ADR 0015): each package may import only the packages
+ * Package boundaries from boundaries.json (ADR 0019): each package may import only the packages
  * listed for it; `node:crypto` only in the files listed under `nodeCrypto`; pure packages do no
  * I/O. Tests and `testing/` helpers are checked by test/architecture/import-graph.test.ts instead
  * (they may also import their package's devDependencies).
