@@ -10,6 +10,7 @@ import {
   pickSecretVersion,
   readLiveVersion,
   readSecretVersion,
+  resolveVersion,
   secretMetadataView,
   undeleteSecretVersions,
 } from './secret-versioning.ts';
@@ -330,3 +331,13 @@ function attemptRead(fn: () => unknown): unknown {
     return err instanceof NotFoundError ? 'not found' : err;
   }
 }
+
+describe('resolveVersion', () => {
+  it('decides once that 0 or absent means the current version', () => {
+    assert.equal(resolveVersion(0, 7), 7);
+    assert.equal(resolveVersion(undefined, 7), 7);
+    assert.equal(resolveVersion(3, 7), 3);
+    assert.equal(resolveVersion(9, 7), 9, 'a version above the current one is asked for as is');
+    assert.equal(resolveVersion(0, 0), 0, 'no current version: nothing to resolve to');
+  });
+});

@@ -117,10 +117,19 @@ export function putSecretVersion(
   return withVersions({ ...current, path }, pruned, { updatedTime: now, maxVersions: keep });
 }
 
+/**
+ * The one place "version 0 means the current version" is decided (SPIKE's rule for get,
+ * metadata, delete and undelete; absent counts as 0). The answer is 0 only when the secret has
+ * no current version (every version deleted).
+ */
+export function resolveVersion(version: number | undefined, currentVersion: number): number {
+  return version === undefined || version === 0 ? currentVersion : version;
+}
+
 /** Resolve `0` (and an empty list) to the current version, dropping duplicates. */
 function targets(versions: readonly number[], current: number): Set<number> {
   if (versions.length === 0) return new Set([current]);
-  return new Set(versions.map((v) => (v === 0 ? current : v)));
+  return new Set(versions.map((v) => resolveVersion(v, current)));
 }
 
 /**
@@ -177,7 +186,7 @@ function liveVersion(r: SecretRecord, version: number | undefined): SecretVersio
 }
 
 function liveOf(read: SecretVersionRead, version: number | undefined): SecretVersion {
-  const wanted = version === undefined || version === 0 ? read.metadata.currentVersion : version;
+  const wanted = resolveVersion(version, read.metadata.currentVersion);
   if (wanted === 0) throw new NotFoundError('secret has no live version');
   const found = read.version;
   if (found === undefined || found.version !== wanted || found.deletedTime !== null) {
@@ -191,7 +200,7 @@ function liveOf(read: SecretVersionRead, version: number | undefined): SecretVer
  * `version` (`0` = current) if the record keeps it. For backends that hold whole records.
  */
 export function pickSecretVersion(record: SecretRecord, version: number): SecretVersionRead {
-  const wanted = version === 0 ? record.metadata.currentVersion : version;
+  const wanted = resolveVersion(version, record.metadata.currentVersion);
   const found = wanted === 0 ? undefined : record.versions.find((v) => v.version === wanted);
   return { path: record.path, metadata: record.metadata, version: found };
 }

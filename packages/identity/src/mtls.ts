@@ -12,6 +12,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
 import { derToPem } from './der.ts';
+import { isSpikeCompatibleId } from './roles.ts';
 import type { SpiffeId } from './spiffe-id.ts';
 import { SvidValidationError, certificateSerialHex, verifyPeerX509Svid } from './svid.ts';
 import type { X509Bundles, X509Source } from './types.ts';
@@ -141,10 +142,27 @@ export function verifyTlsPeer(
 }
 
 const verifiedPeers = new WeakMap<net.Socket, VerifiedPeer>();
+/** The peer's ID as text when SPIKE accepts it, else null: decided once per connection. */
+const callerIds = new WeakMap<net.Socket, string | null>();
 
 /** Records a verified peer for a socket (used by the client and the server). */
 export function rememberPeer(socket: net.Socket, peer: VerifiedPeer): void {
   verifiedPeers.set(socket, peer);
+  const text = peer.id.toString();
+  callerIds.set(socket, isSpikeCompatibleId(text) ? text : null);
+}
+
+/**
+ * The caller of a request: the verified peer's SPIFFE ID as text, if SPIKE accepts it. Decided
+ * once, when the handshake was verified, and carried on the connection as a value, so serving a
+ * request neither parses nor re-checks the ID.
+ */
+export function getPeerCallerId(
+  reqOrSocket: http.IncomingMessage | net.Socket | null | undefined,
+): string | undefined {
+  if (reqOrSocket === null || reqOrSocket === undefined) return undefined;
+  const socket = 'socket' in reqOrSocket ? reqOrSocket.socket : reqOrSocket;
+  return (socket ? callerIds.get(socket) : undefined) ?? undefined;
 }
 
 /** The verified peer of a request or socket handled by an mTLS server or client here. */

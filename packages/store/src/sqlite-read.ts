@@ -3,7 +3,13 @@
  * against its neighbours; anything that does not fit throws `StoreIntegrityError`.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import type { PolicyRecord, SecretRecord, SecretVersion, SecretVersionRead } from '@spike-ts/core';
+import {
+  resolveVersion,
+  type PolicyRecord,
+  type SecretRecord,
+  type SecretVersion,
+  type SecretVersionRead,
+} from '@spike-ts/core';
 import type { RowCache } from './row-cache.ts';
 import type { RowCodec, SecretHead } from './row-codec.ts';
 import { blob, integer } from './sqlite-statements.ts';
@@ -114,7 +120,7 @@ export function readOneVersion(
     entry = cache.add(path, found.id, found.head);
   }
   const { id, head } = entry;
-  const wanted = version === 0 ? head.metadata.currentVersion : version;
+  const wanted = resolveVersion(version, head.metadata.currentVersion);
   if (wanted === 0 || !head.versions.includes(wanted)) {
     return { path, metadata: head.metadata, version: undefined };
   }

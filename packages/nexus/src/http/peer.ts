@@ -1,9 +1,11 @@
 /** The caller of a request, as its mTLS session proved it. */
 import type { IncomingMessage } from 'node:http';
-import { getPeerSpiffeId, isSpikeCompatibleId } from '@spike-ts/identity';
+import { getPeerCallerId } from '@spike-ts/identity';
 
-/** The SPIFFE ID of the client certificate of `req`'s TLS session, if it is one SPIKE accepts. */
+/**
+ * The SPIFFE ID of the client certificate of `req`'s TLS session, if it is one SPIKE accepts.
+ * Decided once per connection when the handshake was verified; a request only reads it.
+ */
 export function tlsPeerId(req: IncomingMessage): string | undefined {
-  const id = getPeerSpiffeId(req)?.toString();
-  return id !== undefined && isSpikeCompatibleId(id) ? id : undefined;
+  return getPeerCallerId(req);
 }
