@@ -76,6 +76,12 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
         'The request is larger than SPIKE Nexus accepts (api_body_too_large).',
         ExitCode.General,
       );
+    case 'api_rate_limited':
+      return new CliError(
+        'SPIKE Nexus is refusing requests from this SPIFFE ID for now: too many requests (api_rate_limited). ' +
+          'Wait a moment and retry, or ask an administrator about SPIKE_NEXUS_RATE_LIMIT_* on SPIKE Nexus.',
+        ExitCode.General,
+      );
     case 'api_internal_error':
       return new CliError(
         ctx.internal ??

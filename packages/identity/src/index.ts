@@ -52,4 +52,5 @@ export type { IdentityLogger } from './workload/logger.ts';
 export * from './roles.ts';
 export * from './static-source.ts';
 export * from './mtls.ts';
+export * from './listener-limits.ts';
 export * from './mtls-client.ts';

@@ -12,6 +12,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
 import { derToPem } from './der.ts';
+import { capConnections, createPeerConnectionLimit, timeoutCheckIntervalMs } from './listener-limits.ts';
 import { isSpikeCompatibleId } from './roles.ts';
 import type { SpiffeId } from './spiffe-id.ts';
 import { SvidValidationError, certificateSerialHex, verifyPeerX509Svid } from './svid.ts';
@@ -201,6 +202,10 @@ export interface MtlsServerOptions {
   headersTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   handshakeTimeoutMs?: number;
+  /** Most connections held at once, handshaking or not (default 1024; 0 = no cap). */
+  maxConnections?: number;
+  /** Most connections one verified SPIFFE ID holds at once (default 0 = no cap). */
+  maxConnectionsPerPeer?: number;
   /** Maximum size of request headers in bytes (default 16 KiB). */
   maxHeaderSize?: number;
   logger?: MtlsLogger;
@@ -234,15 +239,26 @@ export function createMtlsServer(
       requestTimeout,
       headersTimeout,
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      connectionsCheckingInterval: timeoutCheckIntervalMs(headersTimeout, requestTimeout),
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
     },
     handler,
   );
+  capConnections(server, opts.maxConnections ?? 1024);
+  const perPeer = createPeerConnectionLimit(opts.maxConnectionsPerPeer ?? 0);
 
   // Runs before the HTTP layer's own listener, so no request is parsed on a rejected socket.
   server.prependListener('secureConnection', (socket: tls.TLSSocket) => {
     try {
-      rememberPeer(socket, verifyTlsPeer(socket, source.getX509Bundles(), authorize, 'client', now()));
+      const peer = verifyTlsPeer(socket, source.getX509Bundles(), authorize, 'client', now());
+      rememberPeer(socket, peer);
+      if (!perPeer.admit(socket, peer.id.toString())) {
+        log?.warn('mTLS client has too many connections open; connection closed', {
+          spiffeId: peer.id.toString(),
+          remoteAddress: socket.remoteAddress,
+        });
+        socket.destroy();
+      }
     } catch (err) {
       log?.warn('mTLS client rejected', {
         reason: err instanceof Error ? err.message : String(err),

@@ -26,6 +26,10 @@ export interface KeeperServerOptions {
   maxBodyBytes?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Connections held at once, handshaking or not (default 256: only Nexus and Bootstrap call). */
+  maxConnections?: number;
 }
 
 export interface KeeperServer {
@@ -66,6 +70,8 @@ export function createKeeperServer(options: KeeperServerOptions): KeeperServer {
       authorizePeer: (id) => roles.isNexus(id.toString()) || roles.isBootstrap(id.toString()),
       headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      maxConnections: options.maxConnections ?? 256,
       logger,
     },
     handler,

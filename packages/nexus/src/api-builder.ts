@@ -13,6 +13,7 @@ import { createAuditLog, openAuditSink, type AuditLog, type AuditSink } from './
 import { createAuthorizer } from './authz.ts';
 import type { NexusConfig } from './config.ts';
 import type { Custody } from './custody-port.ts';
+import { apiListenerLimits, createCallerLimiter, limitCallers, threadRateLimit } from './http/limits.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRequestHandler } from './http/router.ts';
 import { createSerialQueue, type RouteDeps } from './route/deps.ts';
@@ -105,15 +106,20 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     peerId: options.peerId ?? tlsPeerId,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  const front = options.front === undefined ? handler : options.front(handler);
+  // Per-caller limits where callers connect, before anything else; requests an API thread hands
+  // to the main thread were counted by that thread (they reach `handler` directly).
+  const limiter = createCallerLimiter(threadRateLimit(config), options.now === undefined ? {} : { now });
   const server = createMtlsServer(
     options.source,
     {
       headersTimeoutMs: config.headersTimeoutMs,
       requestTimeoutMs: config.requestTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      ...apiListenerLimits(config),
       logger,
     },
-    options.front === undefined ? handler : options.front(handler),
+    limiter === undefined ? front : limitCallers(front, { limiter, peerId: tlsPeerId, audit, now }),
   );
   return { store, state, audit, custody, handler, server };
 }

@@ -306,3 +306,50 @@ describe('loadConfig reports every invalid variable at once', () => {
     );
   });
 });
+
+describe('connection and rate limits', () => {
+  it('defaults: caps on, rate limits off', () => {
+    const c = loadConfig(base, opts);
+    assert.equal(c.handshakeTimeoutMs, 10_000);
+    assert.equal(c.maxConnections, 1024);
+    assert.equal(c.maxConnectionsPerCaller, 128);
+    assert.equal(c.healthMaxConnections, 64);
+    assert.deepEqual(c.rateLimit, { requestsPerSecond: 0, burst: 1, concurrency: 0 });
+  });
+
+  it('reads every variable; the burst defaults to the rate', () => {
+    const c = loadConfig(
+      {
+        ...base,
+        SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT: '2s',
+        SPIKE_NEXUS_MAX_CONNECTIONS: '500',
+        SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER: '0',
+        SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS: '8',
+        SPIKE_NEXUS_RATE_LIMIT_RPS: '50',
+        SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY: '16',
+      },
+      opts,
+    );
+    assert.equal(c.handshakeTimeoutMs, 2000);
+    assert.equal(c.maxConnections, 500);
+    assert.equal(c.maxConnectionsPerCaller, 0);
+    assert.equal(c.healthMaxConnections, 8);
+    assert.deepEqual(c.rateLimit, { requestsPerSecond: 50, burst: 50, concurrency: 16 });
+    assert.equal(
+      loadConfig({ ...base, SPIKE_NEXUS_RATE_LIMIT_RPS: '50', SPIKE_NEXUS_RATE_LIMIT_BURST: '200' }, opts)
+        .rateLimit.burst,
+      200,
+    );
+  });
+
+  it('refuses values out of range, naming the variable', () => {
+    expectError({ SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT: '0s' }, 'SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT');
+    expectError({ SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT: '2h' }, 'SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT');
+    expectError({ SPIKE_NEXUS_MAX_CONNECTIONS: '0' }, 'SPIKE_NEXUS_MAX_CONNECTIONS');
+    expectError({ SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER: '-1' }, 'SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER');
+    expectError({ SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS: 'many' }, 'SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS');
+    expectError({ SPIKE_NEXUS_RATE_LIMIT_RPS: '1.5' }, 'SPIKE_NEXUS_RATE_LIMIT_RPS');
+    expectError({ SPIKE_NEXUS_RATE_LIMIT_BURST: '0' }, 'SPIKE_NEXUS_RATE_LIMIT_BURST');
+    expectError({ SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY: '100001' }, 'SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY');
+  });
+});

@@ -25,16 +25,23 @@ import {
   SPIKE_NEXUS_DB_OPERATION_TIMEOUT,
   SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION,
   SPIKE_NEXUS_HEALTH_ADDR,
+  SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS,
   SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT,
   SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL,
   SPIKE_NEXUS_KEEPER_PEERS,
   SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL,
+  SPIKE_NEXUS_MAX_CONNECTIONS,
+  SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER,
   SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
   SPIKE_NEXUS_MAX_SECRET_VERSIONS,
+  SPIKE_NEXUS_RATE_LIMIT_BURST,
+  SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY,
+  SPIKE_NEXUS_RATE_LIMIT_RPS,
   SPIKE_NEXUS_REQUEST_TIMEOUT,
   SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT,
   SPIKE_NEXUS_SHAMIR_SHARES,
   SPIKE_NEXUS_SHAMIR_THRESHOLD,
+  SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT,
   SPIKE_NEXUS_TLS_PORT,
   SPIKE_SPIFFE_SOURCE_TIMEOUT,
   SPIKE_SYSTEM_LOG_LEVEL,
@@ -68,6 +75,16 @@ export interface DbConfig {
   readonly skipSchemaCreation: boolean;
 }
 
+/** Per-caller request limits of the API (see `http/limits.ts`); 0 turns a limit off. */
+export interface RateLimitConfig {
+  /** Sustained requests per second per SPIFFE ID. */
+  readonly requestsPerSecond: number;
+  /** Requests a caller may send at once above the sustained rate (the bucket size). */
+  readonly burst: number;
+  /** Requests of one caller being handled at once. */
+  readonly concurrency: number;
+}
+
 export interface NexusConfig {
   readonly listen: ListenAddress;
   readonly backend: BackendKind;
@@ -94,6 +111,15 @@ export interface NexusConfig {
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Time a client has to complete the TLS handshake on the API port. */
+  readonly handshakeTimeoutMs: number;
+  /** Connections the API listener holds at once (handshaking or not). */
+  readonly maxConnections: number;
+  /** Connections one SPIFFE ID holds at once on the API listener (0 = no cap). */
+  readonly maxConnectionsPerCaller: number;
+  /** Connections the health listener holds at once. */
+  readonly healthMaxConnections: number;
+  readonly rateLimit: RateLimitConfig;
   readonly audit: AuditTarget;
   /** null = health listener disabled. */
   readonly health: ListenAddress | null;
@@ -225,6 +251,11 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: r.get(SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT),
+    handshakeTimeoutMs: r.get(SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT),
+    maxConnections: r.get(SPIKE_NEXUS_MAX_CONNECTIONS),
+    maxConnectionsPerCaller: r.get(SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER),
+    healthMaxConnections: r.get(SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS),
+    rateLimit: readRateLimit(r),
     audit: r.get(SPIKE_NEXUS_AUDIT_LOG) satisfies AuditTarget,
     health: r.get(SPIKE_NEXUS_HEALTH_ADDR),
     spiffeEndpointSocket: r.get(SPIFFE_ENDPOINT_SOCKET),
@@ -232,6 +263,15 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
   };
   r.done();
   return deepFreeze(config);
+}
+
+function readRateLimit(r: SettingsReader): RateLimitConfig {
+  const requestsPerSecond = r.get(SPIKE_NEXUS_RATE_LIMIT_RPS);
+  return {
+    requestsPerSecond,
+    burst: r.maybe(SPIKE_NEXUS_RATE_LIMIT_BURST) ?? Math.max(1, requestsPerSecond),
+    concurrency: r.get(SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY),
+  };
 }
 
 function resolveDataDir(r: SettingsReader, options: LoadConfigOptions): string {

@@ -30,6 +30,7 @@ describe('health server', async () => {
     headersTimeoutMs: 5000,
     requestTimeoutMs: 10_000,
     keepAliveTimeoutMs: 1000,
+    maxConnections: 16,
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;

@@ -129,6 +129,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           headersTimeoutMs: config.headersTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,
           keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+          maxConnections: config.healthMaxConnections,
         });
 
   let closed = false;

@@ -1,7 +1,8 @@
 /**
  * The wire error codes. A JSON error body is the route's response object with only `err` set,
  * e.g. `{"err":"api_not_found"}`; the keeper's shard route uses a capital `Err` field instead.
- * SPIKE only ever emits the first five on the wire; `api_body_too_large` is our addition (413).
+ * SPIKE only ever emits the first five on the wire; `api_body_too_large` (413) and
+ * `api_rate_limited` (429, with a `Retry-After` header) are our additions.
  */
 export const ErrorCode = {
   BadRequest: 'api_bad_request',
@@ -10,6 +11,7 @@ export const ErrorCode = {
   Internal: 'api_internal_error',
   NotReady: 'state_not_ready',
   BodyTooLarge: 'api_body_too_large',
+  RateLimited: 'api_rate_limited',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -36,6 +38,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.fr
     retryable: false,
     summary: 'The request body is larger than the server allows.',
   },
+  api_rate_limited: {
+    status: 429,
+    retryable: true,
+    summary: 'Too many requests from this caller; retry after the time the server gave.',
+  },
 });
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -54,6 +61,8 @@ export function errorCodeFromStatus(status: number): ErrorCode | undefined {
       return ErrorCode.NotFound;
     case 413:
       return ErrorCode.BodyTooLarge;
+    case 429:
+      return ErrorCode.RateLimited;
     case 500:
       return ErrorCode.Internal;
     case 503:

@@ -11,6 +11,7 @@ export type { HttpClient, NexusTransport } from './nexus-transport.ts';
 export {
   SpikeBadRequestError,
   SpikeBodyTooLargeError,
+  SpikeRateLimitedError,
   SpikeConnectionError,
   SpikeError,
   SpikeInternalError,

@@ -11,6 +11,7 @@ import {
   SpikeInternalError,
   SpikeNotFoundError,
   SpikeNotReadyError,
+  SpikeRateLimitedError,
   SpikeUnauthorizedError,
   isSpikeError,
 } from './spike-error.ts';
@@ -257,6 +258,7 @@ describe('SpikeClient against a fake Nexus over mTLS', () => {
       [413, 'api_body_too_large', SpikeBodyTooLargeError],
       [500, 'api_internal_error', SpikeInternalError],
       [503, 'state_not_ready', SpikeNotReadyError],
+      [429, 'api_rate_limited', SpikeRateLimitedError],
     ] as const;
     after(() => {
       fake.override = undefined;

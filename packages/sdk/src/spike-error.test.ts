@@ -8,6 +8,7 @@ import {
   SpikeInternalError,
   SpikeNotFoundError,
   SpikeNotReadyError,
+  SpikeRateLimitedError,
   SpikeUnauthorizedError,
   errorFromWire,
   isSpikeError,
@@ -21,6 +22,7 @@ describe('errorFromWire', () => {
     ['state_not_ready', 503, SpikeNotReadyError],
     ['api_body_too_large', 413, SpikeBodyTooLargeError],
     ['api_internal_error', 500, SpikeInternalError],
+    ['api_rate_limited', 429, SpikeRateLimitedError],
   ] as const;
 
   for (const [code, status, cls] of table) {

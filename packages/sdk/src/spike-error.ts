@@ -86,6 +86,17 @@ export class SpikeBodyTooLargeError extends SpikeError {
   }
 }
 
+/**
+ * 429 `api_rate_limited`: Nexus limits the requests of this SPIFFE ID (rate or requests in
+ * flight) and refused this one; retrying later is safe.
+ */
+export class SpikeRateLimitedError extends SpikeError {
+  constructor(message = 'Too many requests.', status = 429) {
+    super(ErrorCode.RateLimited, status, message);
+    this.name = 'SpikeRateLimitedError';
+  }
+}
+
 /** 500 `api_internal_error`: the server failed (also: a cipher text that does not decrypt). */
 export class SpikeInternalError extends SpikeError {
   constructor(message = 'SPIKE Nexus failed to handle the request.', status = 500) {
@@ -164,5 +175,7 @@ function errorForCode(code: ErrorCode, status: number): SpikeError {
       return new SpikeBodyTooLargeError(summary, status);
     case ErrorCode.Internal:
       return new SpikeInternalError(summary, status);
+    case ErrorCode.RateLimited:
+      return new SpikeRateLimitedError(summary, status);
   }
 }

@@ -119,7 +119,7 @@ export const SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT = setting({
   default: '10s',
   rule: durationRule(100, 10 * MINUTE),
   also: 'Nexus: ≤ `SPIKE_NEXUS_REQUEST_TIMEOUT`',
-  doc: 'Time to receive the request headers',
+  doc: 'Time to receive the request headers, counted from the end of the TLS handshake for the first request (so also the idle timeout before it, as Go’s `ReadHeaderTimeout`) and from the first byte for later ones; held to within a second (Nexus API and health listener, keeper)',
   origin: 'SPIKE',
   readers: ['nexus', 'keeper'],
 });
@@ -263,7 +263,7 @@ export const SPIKE_NEXUS_REQUEST_TIMEOUT = setting({
   name: 'SPIKE_NEXUS_REQUEST_TIMEOUT',
   default: '30s',
   rule: durationRule(1, DAY),
-  doc: 'Time to receive the whole request',
+  doc: 'Time to receive the whole request (headers and body), counted as the header timeout; held to within a second',
   origin: 'ours',
   readers: ['nexus'],
 });
@@ -273,6 +273,70 @@ export const SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT = setting({
   default: '65s',
   rule: durationRule(1, DAY),
   doc: 'Idle keep-alive connections are closed after this',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT = setting({
+  name: 'SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT',
+  default: '10s',
+  rule: durationRule(1, HOUR),
+  doc: 'Time a client has to complete the TLS handshake on the API port, counted from the TCP connection',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_MAX_CONNECTIONS = setting({
+  name: 'SPIKE_NEXUS_MAX_CONNECTIONS',
+  default: '1024',
+  rule: intRule(1, 1_000_000),
+  doc: 'Connections the API listener holds at once, handshaking or not; more are closed as they arrive. Keep the sum of the caps below the open-file limit. See [operations](operations.md#connection-limits-and-rate-limits)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER = setting({
+  name: 'SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER',
+  default: '128',
+  rule: intRule(0, 1_000_000),
+  doc: 'Connections one SPIFFE ID holds at once on the API listener (`0` = no cap); more are closed right after the handshake',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS = setting({
+  name: 'SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS',
+  default: '64',
+  rule: intRule(1, 1_000_000),
+  doc: 'Connections the health listener holds at once (it answers one request per connection)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_RATE_LIMIT_RPS = setting({
+  name: 'SPIKE_NEXUS_RATE_LIMIT_RPS',
+  default: '0',
+  rule: intRule(0, 1_000_000),
+  doc: 'Sustained requests per second per SPIFFE ID (`0` = no rate limit); over it: 429 `api_rate_limited` with `Retry-After`. With API threads each thread enforces its share. See [operations](operations.md#connection-limits-and-rate-limits) and [ADR 0016](adr/0016-connection-and-rate-limits.md)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_RATE_LIMIT_BURST = setting({
+  name: 'SPIKE_NEXUS_RATE_LIMIT_BURST',
+  default: undefined,
+  defaultDoc: 'the rate (at least 1)',
+  rule: intRule(1, 1_000_000),
+  doc: 'Requests one SPIFFE ID may send at once above the sustained rate (the token bucket size)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY = setting({
+  name: 'SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY',
+  default: '0',
+  rule: intRule(0, 100_000),
+  doc: 'Requests of one SPIFFE ID being handled at once (`0` = no cap); over it: 429 `api_rate_limited` with `Retry-After: 1`',
   origin: 'ours',
   readers: ['nexus'],
 });
@@ -502,6 +566,13 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
   SPIKE_NEXUS_REQUEST_TIMEOUT,
   SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT,
+  SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT,
+  SPIKE_NEXUS_MAX_CONNECTIONS,
+  SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER,
+  SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS,
+  SPIKE_NEXUS_RATE_LIMIT_RPS,
+  SPIKE_NEXUS_RATE_LIMIT_BURST,
+  SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY,
   SPIKE_NEXUS_HEALTH_ADDR,
   SPIKE_NEXUS_AUDIT_LOG,
   SPIKE_NEXUS_DB_JOURNAL_MODE,

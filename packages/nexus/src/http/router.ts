@@ -89,7 +89,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     const shapeRoute =
       route ?? (target === undefined ? undefined : table.get(routeKey(target.path, target.action)));
 
-    let caller: string | null = null;
+    // Known before the route: every record of a verified session names its caller.
+    const peerId = options.peerId(req);
+    const caller: string | null = peerId ?? null;
     let decision: AuditDecision = 'none';
     let subject: AuditSubject = {};
 
@@ -117,13 +119,11 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       fail(ErrorCode.BadRequest, shapeRoute);
       return;
     }
-    const peerId = options.peerId(req);
     if (peerId === undefined) {
       decision = 'denied';
       fail(ErrorCode.Unauthorized, route);
       return;
     }
-    caller = peerId;
     if (route.allowWhenNotReady !== true && !options.isReady()) {
       fail(ErrorCode.NotReady, route);
       return;
