@@ -108,6 +108,20 @@ describe('Nexus listener deadlines', () => {
       await closedWithin(socket, since, REQUEST_MS + SLACK_MS, 'dripping body');
     });
 
+    it('closes a connection that keeps dripping a body after an early answer', async () => {
+      const socket = await tlsAs();
+      const since = Date.now();
+      const reply = readUntil(socket, '\r\n\r\n');
+      socket.write('POST /v1/nowhere HTTP/1.1\r\nHost: nexus\r\nContent-Length: 100000\r\n\r\n');
+      drip(
+        socket,
+        Array.from({ length: 1000 }, () => 'x'),
+        200,
+      );
+      assert.match(await reply, /^HTTP\/1\.1 400 /);
+      await closedWithin(socket, since, REQUEST_MS + SLACK_MS, 'body after the answer');
+    });
+
     it('closes a keep-alive connection whose second request stops half-way', async () => {
       const socket = await tlsAs();
       const reply = readUntil(socket, '\r\n\r\n');

@@ -55,8 +55,9 @@ Nexus also reads the [shared variables](#shared-by-every-component). Its own SVI
 Nexus ID, or it exits 1.
 `,
   keeper: `
-Plus the shared variables. Fixed: request timeout 30 s, keep-alive 5 s, body limit 4 KiB. The
-keeper has no storage and no other settings (as SPIKE).
+Plus the shared variables. Fixed: request timeout 30 s, keep-alive 5 s, TLS handshake 10 s, at
+most 256 connections at once, body limit 4 KiB. The header and request timeouts hold to within a
+second. The keeper has no storage and no other settings (as SPIKE).
 `,
   bootstrap: `
 Plus the shared variables. Flags: \`-init\`/\`--init\` (accepted for SPIKE compatibility, no
