@@ -317,7 +317,7 @@ export const SPIKE_NEXUS_RATE_LIMIT_RPS = setting({
   name: 'SPIKE_NEXUS_RATE_LIMIT_RPS',
   default: '0',
   rule: intRule(0, 1_000_000),
-  doc: 'Sustained requests per second per SPIFFE ID (`0` = no rate limit); over it: 429 `api_rate_limited` with `Retry-After`. With API threads each thread enforces its share. See [operations](operations.md#connection-limits-and-rate-limits) and [ADR 0019](adr/0019-connection-and-rate-limits.md)',
+  doc: 'Sustained requests per second per SPIFFE ID (`0` = no rate limit); over it: 429 `api_rate_limited` with `Retry-After`. With API threads each thread enforces its share. See [operations](operations.md#connection-limits-and-rate-limits) and [ADR 0021](adr/0021-connection-and-rate-limits.md)',
   origin: 'ours',
   readers: ['nexus'],
 });

@@ -11,7 +11,7 @@
  * With API threads every thread enforces its share (value ÷ threads, rounded up), so a caller
  * never gets more than the configured total. See ADR 0015.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUuid } from '@spike-ts/core';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ErrorCode, ERROR_CODES } from '@spike-ts/protocol';
 import type { AuditLog } from '../audit.ts';
@@ -157,7 +157,7 @@ function targetOf(rawUrl: string | undefined): { route: string; action: string }
  */
 export function limitCallers(handler: RequestListener, options: CallerLimitOptions): RequestListener {
   const now = options.now ?? Date.now;
-  const newRequestId = options.newRequestId ?? randomUUID;
+  const newRequestId = options.newRequestId ?? randomUuid;
   return (req: IncomingMessage, res: ServerResponse) => {
     const caller = options.peerId(req);
     if (caller === undefined) {
