@@ -1,8 +1,8 @@
 /**
  * Child processes for the SPIRE suite: long-running ones (SPIRE server and agent, keepers, Nexus,
  * load clients) with their output kept in memory for failure messages, and one-shot runs (SPIRE
- * CLIs, bootstrap, `spike`). Every child can run as its own unix uid/gid, which is how the SPIRE
- * agent's unix workload attestor tells our Node processes apart.
+ * CLIs, bootstrap, `spike`). Children run as the test's own user; the SPIRE suite tells them apart
+ * by the executable they start from (see spire-harness.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +14,6 @@ export interface ChildOptions {
   /** Short name used in error messages. */
   name: string;
   env: Record<string, string>;
-  uid?: number;
-  gid?: number;
   cwd?: string;
 }
 
@@ -52,8 +50,6 @@ export function launch(
   const proc = spawn(command, [...args], {
     env: opts.env,
     cwd: opts.cwd ?? '/',
-    uid: opts.uid,
-    gid: opts.gid ?? opts.uid,
     stdio: [opts.keepStdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
@@ -111,8 +107,6 @@ export function run(
     const proc = spawn(command, [...args], {
       env: opts.env,
       cwd: opts.cwd ?? '/',
-      uid: opts.uid,
-      gid: opts.gid ?? opts.uid,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     live.add(proc);

@@ -1,9 +1,9 @@
 /**
  * Child process for the SPIRE suite: runs our Workload API client (`createX509Source`) as whatever
- * uid it was started with, against `SPIFFE_ENDPOINT_SOCKET`, and prints one JSON line: the SVID's
- * SPIFFE ID, serial and bundles, the JWT bundles, the subject of a JWT-SVID verified locally with
- * those bundles, and which errors made it retry (also as `retry <CODE>` lines on stderr) — or the
- * error when no SVID arrived within the timeout.
+ * role it was started as (the Node.js link it runs from), against `SPIFFE_ENDPOINT_SOCKET`, and
+ * prints one JSON line: the SVID's SPIFFE ID, serial and bundles, the JWT bundles, the subject of
+ * a JWT-SVID verified locally with those bundles, and which errors made it retry (also as
+ * `retry <CODE>` lines on stderr) — or the error when no SVID arrived within the timeout.
  *
  *   node fetch-svid.ts <timeoutMs>
  */

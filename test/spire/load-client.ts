@@ -1,6 +1,6 @@
 /**
  * Child process for the SPIRE suite: a steady read load on one secret through the SDK (one client,
- * keep-alive mTLS connections) with the SVID of whatever uid it was started with. Every answer is
+ * keep-alive mTLS connections) with the SVID of whatever role it was started as. Every answer is
  * checked against the expected values; every failure is counted. The serial of each X.509-SVID
  * the client's source receives is recorded, so the test can see the client rotate.
  *

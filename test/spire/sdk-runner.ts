@@ -1,6 +1,6 @@
 /**
- * Child process for the SPIRE suite: makes SDK calls as whatever uid it was started with (so with
- * that uid's SPIRE-issued SVID) and prints one JSON line per call — `{ ok, value }` or
+ * Child process for the SPIRE suite: makes SDK calls as whatever role it was started as (so with
+ * that role's SPIRE-issued SVID) and prints one JSON line per call — `{ ok, value }` or
  * `{ ok: false, code, status, message }`. Byte arguments and results travel as `{ b64: ... }`.
  *
  *   node sdk-runner.ts '[{"method":"putSecret","args":["a/b",{"k":"v"}]}, ...]'

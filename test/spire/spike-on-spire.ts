@@ -1,13 +1,12 @@
 /**
  * Runs our components as real processes on a `SpireHarness`: keepers, Nexus (SQLite), one-shot
- * bootstrap and `spike` CLI runs, SDK calls and load clients. Each runs as the uid of its role
- * (`spawn(process.execPath, [bin], { uid, gid, env })`), so the SPIRE agent's unix attestor gives
- * it that role's SVID; nothing else tells them apart. Each role has a private HOME (and data dir)
- * owned by its uid under the harness's temp dir.
+ * bootstrap and `spike` CLI runs, SDK calls and load clients. Each runs from its role's own link of
+ * the Node.js binary (`spawn(await spire.nodeFor(role), [bin], { env })`), so the SPIRE agent's
+ * unix attestor gives it that role's SVID; nothing else tells them apart. Each role has a private
+ * HOME (and data dir) under the harness's temp dir.
  */
 import http from 'node:http';
-import { statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { launch, run, tail, waitUntil, type ManagedChild, type RunResult } from './child-process.ts';
 import { REPO_ROOT } from './spire-binaries.ts';
 import type { SpireHarness } from './spire-harness.ts';
@@ -43,34 +42,6 @@ async function listeningPort(child: ManagedChild, pattern = /listening on \S*:(\
   });
 }
 
-/**
- * Our components run as other uids: they must be able to reach and read the repository,
- * `node_modules` and the Node binary. Fails with a clear message instead of a confusing EACCES.
- */
-export function checkReadableByOtherUids(): void {
-  const dirs = new Set<string>();
-  for (const target of [REPO_ROOT, join(REPO_ROOT, 'node_modules'), dirname(process.execPath)]) {
-    for (let d = target; ; d = dirname(d)) {
-      dirs.add(d);
-      if (d === dirname(d)) break;
-    }
-  }
-  const problems: string[] = [];
-  for (const dir of dirs) {
-    if ((statSync(dir).mode & 0o005) !== 0o005) problems.push(`${dir} (directory, needs o+rx)`);
-  }
-  for (const file of [process.execPath, ...Object.values(BIN)]) {
-    const mode = statSync(file).mode;
-    if ((mode & 0o004) === 0) problems.push(`${file} (needs o+r)`);
-  }
-  if (problems.length > 0) {
-    throw new Error(
-      'the SPIRE suite runs each component as its own uid, but other users cannot read: ' +
-        `${problems.join(', ')}. Run the suite from a world-readable checkout.`,
-    );
-  }
-}
-
 export class SpikeOnSpire {
   readonly spire: SpireHarness;
   readonly keepers: Listening[] = [];
@@ -80,7 +51,6 @@ export class SpikeOnSpire {
   readonly #loads = new Set<ManagedChild>();
 
   constructor(spire: SpireHarness) {
-    checkReadableByOtherUids();
     this.spire = spire;
   }
 
@@ -93,11 +63,11 @@ export class SpikeOnSpire {
     return this.keepers.map((k) => `https://127.0.0.1:${String(k.port)}`).join(',');
   }
 
-  /** The role's private HOME, owned by its uid (created on first use). */
+  /** The role's private HOME (created on first use). */
   async home(role: string): Promise<string> {
     let dir = this.#homes.get(role);
     if (dir === undefined) {
-      dir = await this.spire.privateDir(role, this.spire.role(role).uid);
+      dir = await this.spire.privateDir(role);
       this.#homes.set(role, dir);
     }
     return dir;
@@ -118,31 +88,34 @@ export class SpikeOnSpire {
     return { ...env, ...extra };
   }
 
-  /** Starts a Node process as `role`'s uid. */
+  /** Starts a Node process from `role`'s Node.js link. */
   async launchNode(
     role: string,
     file: string,
     args: readonly string[] = [],
     opts: { keepStdin?: boolean; env?: Record<string, string>; name?: string } = {},
   ): Promise<ManagedChild> {
-    const { uid } = this.spire.role(role);
-    return launch(process.execPath, [file, ...args], {
+    this.spire.role(role);
+    return launch(await this.spire.nodeFor(role), [file, ...args], {
       name: opts.name ?? `${role}:${file.split('/').at(-1) ?? file}`,
-      uid,
       env: await this.env(role, opts.env),
       ...(opts.keepStdin === true ? { keepStdin: true } : {}),
     });
   }
 
+  /**
+   * Runs a Node process to completion from `role`'s Node.js link, or from the link named `exe`
+   * (with `role`'s environment), e.g. one that has no registration entry.
+   */
   async runNode(
     role: string,
     file: string,
     args: readonly string[],
-    opts: { env?: Record<string, string>; input?: string | Buffer; uid?: number } = {},
+    opts: { env?: Record<string, string>; input?: string | Buffer; exe?: string } = {},
   ): Promise<RunResult> {
-    return run(process.execPath, [file, ...args], {
+    this.spire.role(role);
+    return run(await this.spire.nodeFor(opts.exe ?? role), [file, ...args], {
       name: `${role}:${file.split('/').at(-1) ?? file}`,
-      uid: opts.uid ?? this.spire.role(role).uid,
       env: await this.env(role, opts.env),
       input: opts.input ?? '',
     });

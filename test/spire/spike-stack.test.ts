@@ -1,8 +1,9 @@
 /**
  * The whole SPIKE stack on real SPIRE, every process holding only the SVID the SPIRE agent gave
- * its uid: 3 keepers and Nexus on SQLite, bootstrap, secrets and policies through the `spike` CLI
- * and the SDK, Nexus killed with SIGKILL and recovering from the keepers, operator recover and
- * restore when the keepers are empty too, and a SPIRE agent restart under a steady SDK load.
+ * its role (selected by the role's own Node.js link, all under the test's uid): 3 keepers and
+ * Nexus on SQLite, bootstrap, secrets and policies through the `spike` CLI and the SDK, Nexus
+ * killed with SIGKILL and recovering from the keepers, operator recover and restore when the
+ * keepers are empty too, and a SPIRE agent restart under a steady SDK load.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,7 +55,7 @@ describe('SPIKE on SPIRE: keepers, Nexus, bootstrap, CLI and SDK with SPIRE-issu
     assert.match(again.stdout + again.stderr, /already initialized/);
   });
 
-  it('secrets round-trip through the spike CLI (Pilot superuser by uid)', async () => {
+  it('secrets round-trip through the spike CLI (Pilot superuser)', async () => {
     ok(await pilot(['secret', 'put', 'app/db', 'user=admin', 'pass=s3cr3t']));
     ok(await pilot(['secret', 'put', 'app/db', 'user=admin2', 'pass=s3cr3t2']));
     assert.equal(ok(await pilot(['secret', 'get', 'app/db'])).stdout, 'pass: s3cr3t2\nuser: admin2\n');

@@ -1,7 +1,7 @@
 /**
  * Config files for the SPIRE test deployment (HCL): server with SQLite, join-token attestation and
  * an in-memory CA key; agent with a disk key manager (so it restarts without a new join token) and
- * the unix workload attestor; both with the `experimental` fast-sync knobs.
+ * the unix workload attestor (with `unix:path` selectors); both with the `experimental` fast-sync knobs.
  */
 import net from 'node:net';
 
@@ -76,7 +76,12 @@ plugins {
     }
   }
   WorkloadAttestor "unix" {
-    plugin_data {}
+    plugin_data {
+      # unix:path selectors tell our roles apart; no unix:sha256 (every role's link is the same
+      # Node.js binary, and hashing it on every attestation would cost ~120 MB of reads).
+      discover_workload_path = true
+      workload_size_limit = -1
+    }
   }
 }
 `;

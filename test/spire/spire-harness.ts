@@ -1,14 +1,20 @@
 /**
  * A private SPIRE deployment for one test file: `spire-server` and `spire-agent` on loopback with
  * their sockets in a fresh short temp dir, join-token node attestation, the unix workload
- * attestor, and one registration entry per SPIKE role selected by unix uid. The fast-sync
- * `experimental` knobs make new entries reach workloads in about two seconds.
+ * attestor with `discover_workload_path`, and one registration entry per SPIKE role. The
+ * fast-sync `experimental` knobs make new entries reach workloads in about two seconds.
+ *
+ * Everything runs as the user running the tests; no root needed. Roles are told apart by the
+ * executable's path: each role runs its own hard link of the Node.js binary (`<dir>/exe/<role>/node`,
+ * a copy where a link is impossible), and its entry selects `unix:uid:<our uid>` together with
+ * `unix:path:<that link>` (ADR 0019). The attestor reads the path the process was started from, so
+ * two links of one file are two workloads.
  *
  * `close()` kills both processes and removes the temp dir; call it from `after`, so it also runs
  * when a test fails.
  */
 import { rmSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants, copyFile, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launch, run, tail, waitUntil, type ManagedChild, type RunResult } from './child-process.ts';
 import { requireSpireBinaries, type SpireBinaries } from './spire-binaries.ts';
@@ -19,32 +25,29 @@ export { TRUST_DOMAIN };
 export const NODE_ID = `spiffe://${TRUST_DOMAIN}/spire-agent`;
 
 export interface SpireRole {
-  /** Short name (`nexus`, `keeper`, `pilot`, ...). */
+  /** Short name (`nexus`, `keeper`, `pilot`, ...); also the folder of the role's Node.js link. */
   readonly name: string;
-  /** Unix uid (and gid) the role's processes run as; the entry's `unix:uid` selector. */
-  readonly uid: number;
   readonly spiffeId: string;
 }
 
-const ROLE_TABLE: ReadonlyArray<readonly [name: string, uid: number, path: string]> = [
-  ['nexus', 1001, '/spike/nexus'],
-  ['keeper', 1002, '/spike/keeper'],
-  ['bootstrap', 1003, '/spike/bootstrap'],
-  ['pilot', 1004, '/spike/pilot/role/superuser'],
-  ['pilot-recover', 1005, '/spike/pilot/role/recover'],
-  ['pilot-restore', 1006, '/spike/pilot/role/restore'],
-  ['demo', 1007, '/workload/demo'],
+const ROLE_TABLE: ReadonlyArray<readonly [name: string, path: string]> = [
+  ['nexus', '/spike/nexus'],
+  ['keeper', '/spike/keeper'],
+  ['bootstrap', '/spike/bootstrap'],
+  ['pilot', '/spike/pilot/role/superuser'],
+  ['pilot-recover', '/spike/pilot/role/recover'],
+  ['pilot-restore', '/spike/pilot/role/restore'],
+  ['demo', '/workload/demo'],
 ];
 
-/** SPIKE's roles and the demo workload, each with its own uid. */
-export const SPIKE_ROLES: readonly SpireRole[] = ROLE_TABLE.map(([name, uid, path]) => ({
+/** SPIKE's roles and the demo workload. */
+export const SPIKE_ROLES: readonly SpireRole[] = ROLE_TABLE.map(([name, path]) => ({
   name,
-  uid,
   spiffeId: `spiffe://${TRUST_DOMAIN}${path}`,
 }));
 
-/** A uid with no registration entry. */
-export const UNREGISTERED_UID = 1099;
+/** The uid everything runs as, and the `unix:uid` selector of every entry. */
+export const OUR_UID = process.getuid?.() ?? 0;
 
 export interface SpireOptions {
   /** `-x509SVIDTTL` of every role entry, seconds (default: the server's, 1 h). */
@@ -54,7 +57,7 @@ export interface SpireOptions {
 }
 
 export interface SpireHarness {
-  /** The temp dir holding configs, sockets and data (mode 0755). */
+  /** The temp dir holding configs, sockets, data and the roles' Node.js links (mode 0700). */
   readonly dir: string;
   readonly binaries: SpireBinaries;
   readonly serverSocket: string;
@@ -65,16 +68,20 @@ export interface SpireHarness {
   role(name: string): SpireRole;
   /** Runs a `spire-server` admin command against this server (`-socketPath` added). */
   serverCli(args: readonly string[]): Promise<RunResult>;
-  /** Runs a `spire-agent api ...` command against this agent (`-socketPath` added), as `uid`. */
-  agentApi(args: readonly string[], uid?: number): Promise<RunResult>;
-  /** Creates a workload entry `spiffeId` ⇐ `unix:uid:<uid>`; returns the entry ID. */
-  createEntry(spiffeId: string, uid: number, x509SvidTtlSeconds?: number): Promise<string>;
-  /** Waits until a process running as `uid` is issued `spiffeId` by the agent. */
-  waitForSvid(uid: number, spiffeId: string, timeoutMs?: number): Promise<void>;
+  /**
+   * The Node.js executable a process of `name` runs: a hard link of this Node.js binary (or a copy)
+   * at `<dir>/exe/<name>/node`, made on first use. Every role has one; any other name gives an
+   * executable with no registration entry until `createEntry` names it.
+   */
+  nodeFor(name: string): Promise<string>;
+  /** Creates a workload entry `spiffeId` ⇐ `unix:uid:<our uid>` + `unix:path:<exe>`; returns its ID. */
+  createEntry(spiffeId: string, exe: string, x509SvidTtlSeconds?: number): Promise<string>;
+  /** Waits until a process started from `exe` is issued `spiffeId` (asks with our own client). */
+  waitForSvid(exe: string, spiffeId: string, timeoutMs?: number): Promise<void>;
   /** `spire-server bundle show` in PEM. */
   bundlePem(): Promise<string>;
-  /** A fresh directory under the temp dir owned by `uid`, mode 0700. */
-  privateDir(name: string, uid: number): Promise<string>;
+  /** A fresh directory under the temp dir, mode 0700. */
+  privateDir(name: string): Promise<string>;
   stopAgent(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the agent again; it reuses its attested identity from its data dir (disk key manager). */
   startAgent(): Promise<void>;
@@ -84,25 +91,34 @@ export interface SpireHarness {
   close(): Promise<void>;
 }
 
+/** Our Workload API client as a one-shot child: prints the SVID it got as JSON. */
+const FETCH_SVID = join(import.meta.dirname, 'fetch-svid.ts');
+
 /** Environment for the SPIRE binaries: nothing inherited but PATH. */
 const spireEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
 
+/**
+ * Hard-links `target` at `path`; copies it where a link is refused (another file system, or a
+ * binary owned by another user under `fs.protected_hardlinks`).
+ */
+async function linkOrCopy(target: string, path: string): Promise<void> {
+  try {
+    await link(target, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EACCES') throw err;
+    await copyFile(target, path, constants.COPYFILE_FICLONE);
+  }
+}
+
 export async function startSpire(options: SpireOptions = {}): Promise<SpireHarness> {
   const binaries = options.binaries ?? requireSpireBinaries();
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      'the SPIRE suite must run as root: the unix workload attestor tells our components apart by ' +
-        'uid, so the suite starts each of them as its own uid (1001-1007)',
-    );
-  }
   const roles = new Map((options.roles ?? SPIKE_ROLES).map((r) => [r.name, r] as const));
   const dir = await mkdtemp('/tmp/spx-');
   // If the test process dies without running `after`, still leave no temp dir behind (the
   // children are killed by child-process.ts's own exit hook).
   const removeOnExit = (): void => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeOnExit);
-  // Other uids must reach the agent socket and their own data dirs below this one.
-  await chmod(dir, 0o755);
   const serverSocket = join(dir, 'admin', 'api.sock');
   const agentSocket = join(dir, 'agent.sock');
   let server: ManagedChild | undefined;
@@ -115,13 +131,7 @@ export async function startSpire(options: SpireOptions = {}): Promise<SpireHarne
       env: spireEnv(),
       timeoutMs: 30_000,
     });
-  const agentApi = (args: readonly string[], uid?: number): Promise<RunResult> =>
-    run(binaries.agent, ['api', ...args, '-socketPath', agentSocket], {
-      name: `spire-agent api ${args.slice(0, 2).join(' ')}`,
-      env: spireEnv(),
-      uid,
-      timeoutMs: 30_000,
-    });
+  const exes = new Map<string, Promise<string>>();
   const must = async (what: string, result: Promise<RunResult>): Promise<string> => {
     const r = await result;
     if (r.code !== 0) throw new Error(`${what} failed (exit ${String(r.code)}): ${r.stderr}${r.stdout}`);
@@ -164,10 +174,23 @@ export async function startSpire(options: SpireOptions = {}): Promise<SpireHarne
       return r;
     },
     serverCli,
-    agentApi,
-    async createEntry(spiffeId, uid, ttl) {
+    nodeFor(name) {
+      if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`bad executable name ${JSON.stringify(name)}`);
+      let exe = exes.get(name);
+      if (exe === undefined) {
+        const folder = join(dir, 'exe', name);
+        exe = mkdir(folder, { recursive: true, mode: 0o700 }).then(async () => {
+          await linkOrCopy(process.execPath, join(folder, 'node'));
+          return join(folder, 'node');
+        });
+        exes.set(name, exe);
+      }
+      return exe;
+    },
+    async createEntry(spiffeId, exe, ttl) {
       const args = ['entry', 'create', '-parentID', NODE_ID, '-spiffeID', spiffeId];
-      args.push('-selector', `unix:uid:${String(uid)}`, '-output', 'json');
+      args.push('-selector', `unix:uid:${String(OUR_UID)}`, '-selector', `unix:path:${exe}`);
+      args.push('-output', 'json');
       if (ttl !== undefined) args.push('-x509SVIDTTL', String(ttl));
       const out = await must(`entry create ${spiffeId}`, serverCli(args));
       const parsed = JSON.parse(out) as { results: Array<{ entry?: { id?: string } }> };
@@ -175,32 +198,30 @@ export async function startSpire(options: SpireOptions = {}): Promise<SpireHarne
       if (id === undefined) throw new Error(`entry create ${spiffeId}: no entry ID in ${out}`);
       return id;
     },
-    async waitForSvid(uid, spiffeId, timeoutMs = 30_000) {
-      let last = '';
+    async waitForSvid(exe, spiffeId, timeoutMs = 30_000) {
+      // fetch-svid.ts retries PERMISSION_DENIED (no entry reached the agent yet) until its timeout.
+      const r = await run(exe, [FETCH_SVID, String(timeoutMs)], {
+        name: `fetch-svid ${spiffeId}`,
+        env: { ...spireEnv(), SPIFFE_ENDPOINT_SOCKET: `unix://${agentSocket}` },
+        timeoutMs: timeoutMs + 30_000,
+      });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('{')) ?? '';
+      let got: unknown;
       try {
-        await waitUntil(
-          `an X.509-SVID for uid ${String(uid)} (${spiffeId})`,
-          timeoutMs,
-          async () => {
-            const r = await agentApi(['fetch', 'x509', '-output', 'json', '-timeout', '3s'], uid);
-            last = r.stderr + r.stdout;
-            if (r.code !== 0) return undefined;
-            const body = JSON.parse(r.stdout) as { svids?: Array<{ spiffe_id?: string }> };
-            return body.svids?.some((s) => s.spiffe_id === spiffeId) === true ? true : undefined;
-          },
-          250,
+        got = (JSON.parse(line) as { spiffeId?: unknown }).spiffeId;
+      } catch {
+        got = undefined;
+      }
+      if (r.code !== 0 || got !== spiffeId) {
+        throw new Error(
+          `no X.509-SVID ${spiffeId} for ${exe} (exit ${String(r.code)}): ${r.stdout}${r.stderr}\n${logs()}`,
         );
-      } catch (err) {
-        throw new Error(`${(err as Error).message}; last answer: ${last}\n${logs()}`, { cause: err });
       }
     },
     bundlePem: () => must('bundle show', serverCli(['bundle', 'show'])),
-    async privateDir(name, uid) {
+    async privateDir(name) {
       const path = join(dir, 'home', name);
       await mkdir(path, { recursive: true, mode: 0o700 });
-      await chmod(join(dir, 'home'), 0o755);
-      await chown(path, uid, uid);
-      await chmod(path, 0o700);
       return path;
     },
     async stopAgent(signal = 'SIGTERM') {
@@ -248,10 +269,12 @@ export async function startSpire(options: SpireOptions = {}): Promise<SpireHarne
     if (token === undefined) throw new Error(`token generate: no token in ${tokenOut}`);
     // Entries created before the agent starts are fetched right after it attests.
     for (const role of roles.values()) {
-      await harness.createEntry(role.spiffeId, role.uid, options.x509SvidTtlSeconds);
+      await harness.createEntry(role.spiffeId, await harness.nodeFor(role.name), options.x509SvidTtlSeconds);
     }
     await startAgent(token);
-    await Promise.all([...roles.values()].map((r) => harness.waitForSvid(r.uid, r.spiffeId)));
+    await Promise.all(
+      [...roles.values()].map(async (r) => harness.waitForSvid(await harness.nodeFor(r.name), r.spiffeId)),
+    );
   } catch (err) {
     await harness.close();
     throw err;

@@ -1,6 +1,7 @@
 /**
  * Our Workload API client (`createX509Source`, `fetchJwtBundles`, `fetchJwtSvid`) against a real
- * SPIRE agent: every role's uid gets its own SPIFFE ID, an unregistered uid is retried on
+ * SPIRE agent: every role's process gets its own SPIFFE ID although all run as one uid (the
+ * entries tell them apart by executable path), a process no entry selects is retried on
  * PERMISSION_DENIED and then times out with a clear error (or succeeds once an entry appears), and
  * the X.509 and JWT bundles are exactly what `spire-server bundle show` reports.
  */
@@ -8,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { launch, tail, waitUntil } from './child-process.ts';
-import { startSpire, UNREGISTERED_UID, type SpireHarness } from './spire-harness.ts';
+import { OUR_UID, startSpire, type SpireHarness } from './spire-harness.ts';
 import { SCRIPT, SpikeOnSpire } from './spike-on-spire.ts';
 
 interface FetchReport {
@@ -50,7 +51,7 @@ describe('our Workload API client against a real SPIRE agent', () => {
     await spire?.close();
   });
 
-  it('gives each uid the SPIFFE ID of its registration entry, with a SPIRE-signed chain', async () => {
+  it('gives each role the SPIFFE ID of its registration entry, all under one uid, with a SPIRE-signed chain', async () => {
     const roles = [...spire.roles.values()];
     const reports = await Promise.all(
       roles.map(async (role) => {
@@ -62,15 +63,15 @@ describe('our Workload API client against a real SPIRE agent', () => {
     const bundle = pemToDerBase64(await spire.bundlePem());
     roles.forEach((role, i) => {
       const report = reports[i]!;
-      assert.equal(report.uid, role.uid);
-      assert.equal(report.spiffeId, role.spiffeId, `uid ${String(role.uid)}`);
+      assert.equal(report.uid, OUR_UID, 'every role runs as the test user');
+      assert.equal(report.spiffeId, role.spiffeId, role.name);
       assert.equal(report.chainLength, 1, 'SPIRE without an upstream CA signs leaves with its root');
       assert.deepEqual(report.bundles, { 'spike.ist': bundle });
       // A JWT-SVID for the same identity verifies locally against SPIRE's JWT bundle.
       assert.equal(report.jwtSpiffeId, role.spiffeId);
       assert.equal(report.jwtSubject, role.spiffeId);
     });
-    assert.equal(new Set(reports.map((r) => r.serial)).size, roles.length, 'every uid has its own SVID');
+    assert.equal(new Set(reports.map((r) => r.serial)).size, roles.length, 'every role has its own SVID');
   });
 
   it('returns the X.509 and JWT bundles that spire-server bundle show reports', async () => {
@@ -98,8 +99,9 @@ describe('our Workload API client against a real SPIRE agent', () => {
     assert.deepEqual(got.map(pick), jwt.map(pick));
   });
 
-  it('retries PERMISSION_DENIED for an unregistered uid, then fails with a timeout that says why', async () => {
-    const r = await stack.runNode('demo', SCRIPT.fetchSvid, ['3000'], { uid: UNREGISTERED_UID });
+  it('retries PERMISSION_DENIED for a process no entry selects, then fails with a timeout that says why', async () => {
+    // Same uid, same Node.js binary, same script as the demo role: only the path differs.
+    const r = await stack.runNode('demo', SCRIPT.fetchSvid, ['3000'], { exe: 'unregistered' });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const report = parseReport(r.stdout);
     assert.equal(report.ok, false);
@@ -114,12 +116,11 @@ describe('our Workload API client against a real SPIRE agent', () => {
     );
   });
 
-  it('keeps retrying until an entry for the uid appears, then gets that identity', async () => {
-    const uid = UNREGISTERED_UID - 1;
+  it('keeps retrying until an entry for the process appears, then gets that identity', async () => {
+    const exe = await spire.nodeFor('late');
     const spiffeId = 'spiffe://spike.ist/workload/late';
-    const child = launch(process.execPath, [SCRIPT.fetchSvid, '30000'], {
+    const child = launch(exe, [SCRIPT.fetchSvid, '30000'], {
       name: 'late-fetch',
-      uid,
       env: await stack.env('demo', { HOME: '/' }),
     });
     try {
@@ -127,7 +128,7 @@ describe('our Workload API client against a real SPIRE agent', () => {
         if (!child.running()) throw new Error(`fetch-svid exited early:\n${child.output()}`);
         return child.output().includes('retry PERMISSION_DENIED') ? true : undefined;
       });
-      await spire.createEntry(spiffeId, uid);
+      await spire.createEntry(spiffeId, exe);
       assert.equal(await child.exited, 0, tail(child.output()));
       const report = parseReport(
         child

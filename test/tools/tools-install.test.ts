@@ -1,0 +1,142 @@
+/**
+ * `npm run tools:install` (scripts/tools-install.ts): where the tools cache lives, that a cached
+ * build of the pinned version is reused without Go, that a wrong or missing build is rebuilt, and
+ * that a machine without Go or a C compiler gets a message saying what to install. Every run here
+ * uses its own empty tools folder and a PATH without Go, so nothing is downloaded or built.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toolBinDir, toolsRoot, TOOLS } from '../../scripts/tools/registry.ts';
+import { goMinor, SPIRE } from '../../scripts/tools/spire.ts';
+
+const INSTALLER = join(import.meta.dirname, '..', '..', 'scripts', 'tools-install.ts');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function install(env: Record<string, string>, args: string[] = []): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [INSTALLER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Writes fake SPIRE binaries that print `version` for `--version`. */
+async function fakeSpire(binDir: string, version: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  for (const name of SPIRE.binaries) {
+    await writeFile(join(binDir, name), `#!/bin/sh\necho "${version}"\n`);
+    await chmod(join(binDir, name), 0o755);
+  }
+}
+
+describe('tools cache location', () => {
+  it('is SPIKE_TOOLS_DIR when set, else under XDG_CACHE_HOME, else under ~/.cache', () => {
+    assert.equal(toolsRoot({ SPIKE_TOOLS_DIR: '/opt/t', XDG_CACHE_HOME: '/x', HOME: '/h' }), '/opt/t');
+    assert.equal(toolsRoot({ XDG_CACHE_HOME: '/x', HOME: '/h' }), '/x/spike-ts/tools');
+    assert.equal(toolsRoot({ HOME: '/h' }), '/h/.cache/spike-ts/tools');
+    assert.equal(toolsRoot({ SPIKE_TOOLS_DIR: '  ', HOME: '/h' }), '/h/.cache/spike-ts/tools');
+    // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+    assert.equal(toolsRoot({ XDG_CACHE_HOME: 'rel/cache', HOME: '/h' }), '/h/.cache/spike-ts/tools');
+    assert.equal(toolBinDir(SPIRE, { HOME: '/h' }), '/h/.cache/spike-ts/tools/spire/v1.15.3/bin');
+  });
+
+  it('is outside the checkout, so every clone reuses one build', () => {
+    const repo = join(import.meta.dirname, '..', '..');
+    assert.ok(!toolsRoot({ HOME: '/h' }).startsWith(repo));
+  });
+
+  it('every tool has a distinct name and at least one binary', () => {
+    assert.equal(new Set(TOOLS.map((t) => t.name)).size, TOOLS.length);
+    for (const tool of TOOLS) assert.ok(tool.binaries.length > 0, tool.name);
+  });
+});
+
+describe('Go version parsing for the SPIRE build', () => {
+  it('reads major and minor from `go env GOVERSION`', () => {
+    assert.deepEqual(goMinor('go1.26.8\n'), [1, 26]);
+    assert.deepEqual(goMinor('go1.9'), [1, 9]);
+    assert.equal(goMinor('devel +abc'), undefined);
+  });
+});
+
+describe('npm run tools:install', () => {
+  let dir = '';
+  let emptyPath = '';
+  let n = 0;
+  /** A fresh tools folder and an environment whose PATH has neither Go nor a C compiler. */
+  const fresh = (): { tools: string; env: Record<string, string> } => {
+    const tools = join(dir, `tools-${String(++n)}`);
+    return { tools, env: { PATH: emptyPath, HOME: join(dir, 'home'), SPIKE_TOOLS_DIR: tools } };
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'spike-tools-test-'));
+    emptyPath = join(dir, 'empty-path');
+    await mkdir(emptyPath);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reuses a cached build of the pinned version without needing Go', async () => {
+    const { tools, env } = fresh();
+    await fakeSpire(join(tools, 'spire', 'v1.15.3', 'bin'), '1.15.3');
+    const r = await install(env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`== tools: .*cached in ${tools}`));
+    assert.match(r.stdout, /== tools: spire v1\.15\.3: reusing /);
+  });
+
+  it('without Go or a C compiler, fails with what to install (and leaves no half-built folder)', async () => {
+    const { tools, env } = fresh();
+    const r = await install(env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /== tools: spire v1\.15\.3: building \(spire-server and spire-agent not built yet\)/,
+    );
+    assert.match(r.stderr, /cannot build spire v1\.15\.3: this machine lacks Go >= 1\.26/);
+    assert.match(r.stderr, /a C compiler \(gcc/);
+    assert.match(r.stderr, /Install them and run the command again/);
+    assert.deepEqual(await readdir(join(tools, 'spire')).catch(() => []), []);
+  });
+
+  it('does not reuse binaries that report another version', async () => {
+    const { tools, env } = fresh();
+    await fakeSpire(join(tools, 'spire', 'v1.15.3', 'bin'), '1.14.0');
+    const r = await install(env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /spire-server does not report v1\.15\.3 \(got "1\.14\.0"\)/);
+    assert.match(r.stderr, /lacks Go/);
+  });
+
+  it('does not reuse a build missing one binary', async () => {
+    const { tools, env } = fresh();
+    const bin = join(tools, 'spire', 'v1.15.3', 'bin');
+    await fakeSpire(bin, '1.15.3');
+    await rm(join(bin, 'spire-agent'));
+    const r = await install(env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /building \(spire-agent not built yet\)/);
+  });
+
+  it('refuses an unknown tool name', async () => {
+    const { env } = fresh();
+    const r = await install(env, ['no-such-tool']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown tool no-such-tool; known: spire/);
+  });
+});
