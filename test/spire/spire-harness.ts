@@ -14,7 +14,7 @@
  * when a test fails.
  */
 import { rmSync } from 'node:fs';
-import { constants, copyFile, link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants, copyFile, link, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launch, run, tail, waitUntil, type ManagedChild, type RunResult } from './child-process.ts';
 import { requireSpireBinaries, type SpireBinaries } from './spire-binaries.ts';
@@ -114,7 +114,8 @@ async function linkOrCopy(target: string, path: string): Promise<void> {
 export async function startSpire(options: SpireOptions = {}): Promise<SpireHarness> {
   const binaries = options.binaries ?? requireSpireBinaries();
   const roles = new Map((options.roles ?? SPIKE_ROLES).map((r) => [r.name, r] as const));
-  const dir = await mkdtemp('/tmp/spx-');
+  // The real path: the attestor reports the resolved path of each process's executable.
+  const dir = await realpath(await mkdtemp('/tmp/spx-'));
   // If the test process dies without running `after`, still leave no temp dir behind (the
   // children are killed by child-process.ts's own exit hook).
   const removeOnExit = (): void => rmSync(dir, { recursive: true, force: true });
