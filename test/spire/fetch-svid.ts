@@ -15,15 +15,17 @@ import type { IdentityLogger } from '@spike-ts/identity';
 
 const timeoutMs = Number(process.argv[2] ?? '10000');
 const retries: string[] = [];
+/** Every reconnect is logged with its gRPC `code`: the first at warn, later ones at debug. */
+const noteRetry = (_msg: string, fields?: Record<string, unknown>): void => {
+  if (typeof fields?.['code'] === 'string' && typeof fields['retryInMs'] === 'number') {
+    retries.push(fields['code']);
+    process.stderr.write(`retry ${fields['code']}\n`);
+  }
+};
 const logger: IdentityLogger = {
-  debug: () => undefined,
+  debug: noteRetry,
   info: () => undefined,
-  warn: (_msg, fields) => {
-    if (typeof fields?.['code'] === 'string') {
-      retries.push(fields['code']);
-      process.stderr.write(`retry ${fields['code']}\n`);
-    }
-  },
+  warn: noteRetry,
   error: () => undefined,
 };
 const b64 = (der: Uint8Array): string => Buffer.from(der).toString('base64');
