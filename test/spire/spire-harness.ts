@@ -7,7 +7,7 @@
  * Everything runs as the user running the tests; no root needed. Roles are told apart by the
  * executable's path: each role runs its own hard link of the Node.js binary (`<dir>/exe/<role>/node`,
  * a copy where a link is impossible), and its entry selects `unix:uid:<our uid>` together with
- * `unix:path:<that link>` (ADR 0021). The attestor reads the path the process was started from, so
+ * `unix:path:<that link>` (ADR 0022). The attestor reads the path the process was started from, so
  * two links of one file are two workloads.
  *
  * `close()` kills both processes and removes the temp dir; call it from `after`, so it also runs
