@@ -149,6 +149,9 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
       policies.stderr,
       /Warning: 2 damaged policy row\(s\) could not be read \(they grant nothing/,
     );
+    // The warning names the damaged policies (swapped rows name each other).
+    const among = `Among them: ${names.map((n) => `'${String(n)}'`).join(', ')}.`;
+    assert.ok(policies.stderr.includes(among), policies.stderr);
     const listed = await spike(['operator', 'damaged', 'list', '-f', 'json']);
     assert.equal(listed.code, 0, listed.stderr);
     const rows = JSON.parse(listed.stdout) as Row[];

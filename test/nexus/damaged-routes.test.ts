@@ -89,9 +89,10 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
 
     const keys = await send('/v1/store/secrets?action=list', {}, ID.superuser);
     assert.equal(keys.status, 200);
-    const body = keys.json() as { keys: string[]; damagedRows: number };
+    const body = keys.json() as { keys: string[]; damagedRows: number; damagedNames?: string[] };
     assert.equal(body.keys.length, 2);
     assert.equal(body.damagedRows, 1);
+    assert.equal(body.damagedNames, undefined, 'a flipped byte hides the name');
     const policies = await send('/v1/acl/policy?action=list', {}, ID.superuser);
     assert.equal(policies.status, 200);
     assert.equal((policies.json()['policies'] as unknown[]).length, 1);
@@ -160,5 +161,50 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
     const after = (await send('/v1/store/secrets?action=list', {}, ID.superuser)).json();
     assert.equal((after['keys'] as string[]).length, 2);
     assert.equal(after['damagedRows'], undefined);
+  });
+
+  it('swapped policy rows: the policy list names both damaged policies; the health count stays nameless', async () => {
+    for (const name of ['swap-x', 'swap-y']) {
+      const r = await send(
+        '/v1/acl/policy',
+        {
+          name,
+          spiffeidPattern: '^spiffe://spike\\.ist/x$',
+          pathPattern: '^apps/.*$',
+          permissions: ['read'],
+        },
+        ID.superuser,
+      );
+      assert.equal(r.status, 200);
+    }
+    const rows = db.prepare('SELECT name_id, envelope FROM policies').all();
+    assert.equal(rows.length, 3);
+    // Swap the two rows just written: find them as the ones the list shows besides the older one.
+    const before = (await send('/v1/acl/policy?action=list', {}, ID.superuser)).json();
+    assert.equal((before['policies'] as unknown[]).length, 3);
+    const update = db.prepare('UPDATE policies SET envelope = ? WHERE name_id = ?');
+    // Try each pair until the list reports exactly the two new names as damaged.
+    let named: unknown;
+    for (let i = 0; i < rows.length && named === undefined; i++) {
+      for (let j = i + 1; j < rows.length && named === undefined; j++) {
+        const [a, b] = [rows[i]!, rows[j]!];
+        update.run(b['envelope'] as Uint8Array, a['name_id'] as Uint8Array);
+        update.run(a['envelope'] as Uint8Array, b['name_id'] as Uint8Array);
+        const list = (await send('/v1/acl/policy?action=list', {}, ID.superuser)).json();
+        assert.equal(list['damagedRows'], 2);
+        if (JSON.stringify(list['damagedNames']) === JSON.stringify(['swap-x', 'swap-y'])) {
+          named = list['damagedNames'];
+        } else {
+          update.run(a['envelope'] as Uint8Array, a['name_id'] as Uint8Array);
+          update.run(b['envelope'] as Uint8Array, b['name_id'] as Uint8Array);
+        }
+      }
+    }
+    assert.deepEqual(named, ['swap-x', 'swap-y']);
+    const health = t.nexus.healthAddress();
+    assert.ok(health !== null);
+    const ready = await healthGet(health.port, '/readyz');
+    assert.deepEqual(JSON.parse(ready.body), { ready: true, damagedRows: 2 });
+    assert.doesNotMatch(ready.body, /swap/);
   });
 });

@@ -313,6 +313,11 @@ export const SECRET_LIST: RouteSpec<SecretListRequest, SecretListRequest, Secret
         optional: true,
         summary: 'Ours, only when above 0: damaged rows left out.',
       },
+      damagedNames: {
+        schema: { type: 'array', items: { type: 'string' } },
+        optional: true,
+        summary: 'Ours, only when some are known: names of the damaged rows left out that Nexus could tell.',
+      },
     },
   },
   errorBody: { keys: null },
@@ -523,6 +528,11 @@ export const POLICY_LIST: RouteSpec<PolicyListRequest, Required<PolicyListReques
         schema: { type: 'integer', minimum: 1 },
         optional: true,
         summary: 'Ours, only when above 0: damaged rows left out.',
+      },
+      damagedNames: {
+        schema: { type: 'array', items: { type: 'string' } },
+        optional: true,
+        summary: 'Ours, only when some are known: names of the damaged rows left out that Nexus could tell.',
       },
     },
   },

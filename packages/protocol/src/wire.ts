@@ -49,6 +49,8 @@ export interface SecretListResponse extends ErrorField {
   keys: string[] | null;
   /** Our addition, present only when above 0: secret rows that are damaged and not listed. */
   damagedRows?: number;
+  /** Our addition: the paths of those rows that could be told, when there are any. */
+  damagedNames?: string[];
 }
 
 export interface SecretMetadataRequest {
@@ -122,6 +124,8 @@ export interface PolicyListResponse extends ErrorField {
   policies: PolicyListItem[] | null;
   /** Our addition, present only when above 0: policy rows that are damaged (they grant nothing). */
   damagedRows?: number;
+  /** Our addition: the names of those policies that could be told, when there are any. */
+  damagedNames?: string[];
 }
 
 // --- cipher ------------------------------------------------------------------------------

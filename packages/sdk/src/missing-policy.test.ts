@@ -85,6 +85,7 @@ describe('a missing policy on a Nexus that answers 500 for it (SPIKE 0.8.2)', ()
       assert.deepEqual(await spike.listPoliciesReport(), {
         policies: [{ id: '', name: 'present' }],
         damagedRows: 1,
+        damagedNames: [],
       });
     } finally {
       fake.policyFaults.names.delete('absent');

@@ -312,15 +312,21 @@ describe('SpikeClient against a fake Nexus over mTLS', () => {
     });
     it('list reports read the additive damagedRows count; a server without it reports 0', async () => {
       fake.override = { status: 200, body: '{"keys":["a"]}' };
-      assert.deepEqual(await spike.listSecretsReport(), { keys: ['a'], damagedRows: 0 });
-      fake.override = { status: 200, body: '{"keys":["a"],"damagedRows":2}' };
-      assert.deepEqual(await spike.listSecretsReport(), { keys: ['a'], damagedRows: 2 });
+      assert.deepEqual(await spike.listSecretsReport(), { keys: ['a'], damagedRows: 0, damagedNames: [] });
+      fake.override = { status: 200, body: '{"keys":["a"],"damagedRows":2,"damagedNames":["b"]}' };
+      assert.deepEqual(await spike.listSecretsReport(), { keys: ['a'], damagedRows: 2, damagedNames: ['b'] });
       assert.deepEqual(await spike.listSecrets(), ['a']);
       fake.override = { status: 200, body: '{"policies":[{"id":"","name":"p"}],"damagedRows":1}' };
       assert.deepEqual(await spike.listPoliciesReport(), {
         policies: [{ id: '', name: 'p' }],
         damagedRows: 1,
+        damagedNames: [],
       });
+      fake.override = { status: 200, body: '{"keys":[],"damagedRows":1,"damagedNames":[7]}' };
+      await assert.rejects(
+        spike.listSecretsReport(),
+        (err: unknown) => isSpikeError(err) && err.code === 'unknown',
+      );
       for (const bad of ['-1', '1.5', '"2"']) {
         fake.override = { status: 200, body: `{"keys":[],"damagedRows":${bad}}` };
         await assert.rejects(

@@ -143,15 +143,16 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     const body = { spiffeidPattern: filter.spiffeIdPattern ?? '', pathPattern: filter.pathPattern ?? '' };
     const res = await post(POLICY_LIST, body);
     const damagedRows = readCount(res, 'damagedRows');
+    const damagedNames = readStringArray(res, 'damagedNames');
     const list = res.policies;
-    if (list === null || list === undefined) return { policies: [], damagedRows };
+    if (list === null || list === undefined) return { policies: [], damagedRows, damagedNames };
     if (!Array.isArray(list))
       throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed policy list.');
     const policies = list.map((item: unknown) => {
       const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
       return { id: readString(o, 'id', ''), name: readString(o, 'name') };
     });
-    return { policies, damagedRows };
+    return { policies, damagedRows, damagedNames };
   };
 
   const listPolicies = async (filter: PolicyFilter = {}): Promise<PolicySummary[]> =>
@@ -222,7 +223,11 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
 
     async listSecretsReport() {
       const res = await post(SECRET_LIST, {});
-      return { keys: readStringArray(res, 'keys'), damagedRows: readCount(res, 'damagedRows') };
+      return {
+        keys: readStringArray(res, 'keys'),
+        damagedRows: readCount(res, 'damagedRows'),
+        damagedNames: readStringArray(res, 'damagedNames'),
+      };
     },
 
     async putPolicy(policy) {

@@ -53,12 +53,16 @@ export interface PolicySummary {
 export interface PolicyListReport {
   policies: PolicySummary[];
   damagedRows: number;
+  /** Names of the damaged policies Nexus could tell (possibly fewer than `damagedRows`). */
+  damagedNames: string[];
 }
 
 /** `listSecretsReport`: the readable secret paths and the damaged secret rows left out. */
 export interface SecretListReport {
   keys: string[];
   damagedRows: number;
+  /** Paths of the damaged secrets Nexus could tell (possibly fewer than `damagedRows`). */
+  damagedNames: string[];
 }
 
 /** One damaged store row as SPIKE-TS Nexus reports it (`listDamagedRows`). */

@@ -16,12 +16,25 @@ import { confirm } from '../read-input.ts';
 
 const ID_HEX = /^[0-9a-f]{64}$/;
 
-/** One line for stderr after a listing that left damaged rows out (nothing when there are none). */
-export function damagedWarning(count: number, what: 'secret' | 'policy'): string {
+/** Most names a warning spells out. */
+const MAX_NAMES_SHOWN = 10;
+
+/**
+ * One line for stderr after a listing that left damaged rows out (nothing when there are none),
+ * naming the ones Nexus could tell.
+ */
+export function damagedWarning(
+  count: number,
+  what: 'secret' | 'policy',
+  names: readonly string[] = [],
+): string {
   if (count === 0) return '';
   const effect = what === 'policy' ? 'they grant nothing and are not listed' : 'they are not listed';
+  const shownNames = names.slice(0, MAX_NAMES_SHOWN).map((n) => `'${shown(n)}'`);
+  if (names.length > MAX_NAMES_SHOWN) shownNames.push(`and ${String(names.length - MAX_NAMES_SHOWN)} more`);
+  const named = shownNames.length === 0 ? '' : ` Among them: ${shownNames.join(', ')}.`;
   return (
-    `Warning: ${String(count)} damaged ${what} row(s) could not be read (${effect}). ` +
+    `Warning: ${String(count)} damaged ${what} row(s) could not be read (${effect}).${named} ` +
     "Run 'spike operator damaged list' and see the operations guide.\n"
   );
 }

@@ -136,11 +136,15 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         throw new CliError('--path-pattern and --spiffeid-pattern cannot be used together.', ExitCode.Usage);
       }
       await withNexus(io, 'superuser', async ({ client }) => {
-        const { policies: list, damagedRows } = await client.listPoliciesReport({
+        const {
+          policies: list,
+          damagedRows,
+          damagedNames,
+        } = await client.listPoliciesReport({
           ...(opts.pathPattern === undefined ? {} : { pathPattern: opts.pathPattern }),
           ...(opts.spiffeidPattern === undefined ? {} : { spiffeIdPattern: opts.spiffeidPattern }),
         });
-        io.stderr.write(damagedWarning(damagedRows, 'policy'));
+        io.stderr.write(damagedWarning(damagedRows, 'policy', damagedNames));
         if (format !== 'human') {
           io.stdout.write(renderDocument(list, format));
         } else if (list.length === 0) {

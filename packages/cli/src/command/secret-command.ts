@@ -84,8 +84,8 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
     .action(async (opts: FormatOpts) => {
       const format = parseOutputFormat(opts.format);
       await withNexus(io, 'superuser', async ({ client }) => {
-        const { keys, damagedRows } = await client.listSecretsReport();
-        io.stderr.write(damagedWarning(damagedRows, 'secret'));
+        const { keys, damagedRows, damagedNames } = await client.listSecretsReport();
+        io.stderr.write(damagedWarning(damagedRows, 'secret', damagedNames));
         if (format !== 'human') {
           io.stdout.write(renderDocument(keys, format));
         } else if (keys.length === 0) {

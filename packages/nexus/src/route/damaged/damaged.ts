@@ -5,11 +5,20 @@
  * metadata: they go here and to the log, never to the unauthenticated health listener.
  */
 import { BadRequestError, DAMAGED_DELETE, DAMAGED_LIST } from '@spike-ts/protocol';
-import { NotFoundError, type DamagedTable } from '@spike-ts/core';
+import { NotFoundError, type DamagedRow, type DamagedTable } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 const ID_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The additive `damagedNames` field of the secret and policy lists: the names of the damaged rows
+ * that could be told (sorted), for a caller already allowed to list every name. Empty: no field.
+ */
+export function damagedNames(rows: readonly DamagedRow[]): { damagedNames?: string[] } {
+  const names = rows.flatMap((r) => (r.name === undefined ? [] : [r.name]));
+  return names.length === 0 ? {} : { damagedNames: names.sort() };
+}
 
 export function damagedListRoute(deps: RouteDeps): Route {
   return jsonRoute(DAMAGED_LIST, {

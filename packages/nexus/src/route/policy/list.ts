@@ -8,6 +8,7 @@
 import { POLICY_LIST } from '@spike-ts/protocol';
 import type { PolicyRecord } from '@spike-ts/core';
 import type { RouteDeps } from '../deps.ts';
+import { damagedNames } from '../damaged/damaged.ts';
 import { jsonRoute, type Route } from '../route.ts';
 import { policyView } from './policy-view.ts';
 
@@ -28,7 +29,7 @@ export function policyListRoute(deps: RouteDeps): Route {
       ctx.logger.warn("policy list: damaged policy rows were left out; see 'spike operator damaged list'", {
         damagedRows: scan.damaged.length,
       });
-      return { policies, damagedRows: scan.damaged.length };
+      return { policies, damagedRows: scan.damaged.length, ...damagedNames(scan.damaged) };
     },
   });
 }

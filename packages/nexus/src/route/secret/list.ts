@@ -6,6 +6,7 @@
  */
 import { SECRET_LIST } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
+import { damagedNames } from '../damaged/damaged.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function secretListRoute(deps: RouteDeps): Route {
@@ -21,7 +22,7 @@ export function secretListRoute(deps: RouteDeps): Route {
       ctx.logger.warn("secret list: damaged secret rows were left out; see 'spike operator damaged list'", {
         damagedRows: scan.damaged.length,
       });
-      return { keys, damagedRows: scan.damaged.length };
+      return { keys, damagedRows: scan.damaged.length, ...damagedNames(scan.damaged) };
     },
   });
 }
