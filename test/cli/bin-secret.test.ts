@@ -97,10 +97,30 @@ describe('spike secret (binary)', () => {
     ) as MetaDoc;
     assert.equal(json.metadata.currentVersion, 2);
     assert.deepEqual(Object.keys(json.versions).sort(), ['1', '2']);
-    const yaml = parseYaml(
-      ok(await spike(['secret', 'metadata', 'get', 'tenants/demo/db/creds', '-f', 'yaml'])).stdout,
-    ) as MetaDoc;
-    assert.equal(yaml.metadata.oldestVersion, 1);
+    // YAML as SPIKE's CLI prints it: Go's lowercased field names, versions first, integer keys.
+    const yamlText = ok(
+      await spike(['secret', 'metadata', 'get', 'tenants/demo/db/creds', '-f', 'yaml']),
+    ).stdout;
+    assert.match(yamlText, /^versions:\n {2}1:\n/);
+    assert.match(yamlText, /\n {2}2:\n/);
+    const yaml = parseYaml(yamlText) as Record<string, Record<string, Record<string, unknown>>>;
+    assert.deepEqual(Object.keys(yaml), ['versions', 'metadata']);
+    assert.deepEqual(Object.keys(yaml['metadata'] ?? {}), [
+      'currentversion',
+      'oldestversion',
+      'createdtime',
+      'updatedtime',
+      'maxversions',
+    ]);
+    assert.equal(yaml['metadata']?.['currentversion'], 2);
+    assert.equal(yaml['metadata']?.['oldestversion'], 1);
+    assert.equal(yaml['metadata']?.['maxversions'], 10);
+    assert.deepEqual(Object.keys(yaml['versions'] ?? {}), ['1', '2']);
+    const v1 = yaml['versions']?.['1'] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(v1), ['createdtime', 'version', 'deletedtime']);
+    assert.equal(v1['version'], 1);
+    assert.equal(v1['deletedtime'], null);
+    assert.match(String(v1['createdtime']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
   });
 
   it('deletes and undeletes, and the default undelete revives a fully deleted secret', async () => {

@@ -150,11 +150,45 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
         'superuser',
         async ({ client }) => {
           const meta = await client.getSecretMetadata(secretPathArg(path), version);
-          io.stdout.write(format === 'human' ? humanMetadata(meta) : renderDocument(meta, format));
+          io.stdout.write(
+            format === 'human' ? humanMetadata(meta) : renderDocument(metadataDocument(meta, format), format),
+          );
         },
         { notFound: notFound(path, version) },
       );
     });
+}
+
+/**
+ * `secret metadata get -f json|yaml`: every key SPIKE's CLI prints, so scripts written against it
+ * keep working. Its JSON has the wire names (`currentVersion`, `createdTime`, ...); its YAML has Go's
+ * lowercased field names (`currentversion`, `createdtime`, ...), `versions` before `metadata`, and
+ * the versions keyed by integers (a Map, so the keys are not rendered as quoted strings).
+ */
+export function metadataDocument(meta: SecretMetadataInfo, format: 'json' | 'yaml'): unknown {
+  if (format === 'json') return meta;
+  const versions = new Map<number | string, Record<string, unknown>>();
+  const keys = Object.keys(meta.versions)
+    .map((k) => (/^(0|[1-9]\d{0,15})$/.test(k) ? Number(k) : k))
+    .sort((a, b) =>
+      typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+    );
+  for (const key of keys) {
+    const v = meta.versions[String(key)];
+    if (v === undefined) continue;
+    versions.set(key, { createdtime: v.createdTime, version: v.version, deletedtime: v.deletedTime });
+  }
+  const m = meta.metadata;
+  return {
+    versions,
+    metadata: {
+      currentversion: m.currentVersion,
+      oldestversion: m.oldestVersion,
+      createdtime: m.createdTime,
+      updatedtime: m.updatedTime,
+      maxversions: m.maxVersions,
+    },
+  };
 }
 
 /**
