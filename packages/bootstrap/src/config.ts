@@ -22,7 +22,7 @@ import {
   SPIKE_NEXUS_SHAMIR_THRESHOLD,
   SPIKE_SYSTEM_LOG_LEVEL,
   KEEPERS_REQUIRED,
-  keeperCountRule,
+  readKeeperPeers,
   type Env,
 } from '@spike-ts/settings';
 import { BootstrapConfigError } from './errors.ts';
@@ -83,19 +83,7 @@ export function loadBootstrapConfig(env: Env, flags: { force?: boolean } = {}): 
       [SPIKE_NEXUS_SHAMIR_SHARES],
     );
     const backendStore = r.get(SPIKE_NEXUS_BACKEND_STORE);
-    let keeperPeers: readonly string[] = [];
-    if (backendStore !== 'memory') {
-      keeperPeers = r.maybe(SPIKE_NEXUS_KEEPER_PEERS) ?? [];
-      r.require(r.isSet(SPIKE_NEXUS_KEEPER_PEERS), SPIKE_NEXUS_KEEPER_PEERS, KEEPERS_REQUIRED, [
-        SPIKE_NEXUS_BACKEND_STORE,
-      ]);
-      r.require(
-        keeperPeers.length === 0 || keeperPeers.length === shares,
-        SPIKE_NEXUS_KEEPER_PEERS,
-        keeperCountRule(keeperPeers.length, shares),
-        [SPIKE_NEXUS_SHAMIR_SHARES],
-      );
-    }
+    const keeperPeers = backendStore === 'memory' ? [] : readKeeperPeers(r, true, shares);
     const keeperRetryInitialMs = r.get(SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL);
     const keeperRetryMaxMs = r.get(SPIKE_BOOTSTRAP_KEEPER_RETRY_MAX_INTERVAL);
     r.require(

@@ -28,7 +28,6 @@ import {
   SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS,
   SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT,
   SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL,
-  SPIKE_NEXUS_KEEPER_PEERS,
   SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL,
   SPIKE_NEXUS_MAX_CONNECTIONS,
   SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER,
@@ -45,8 +44,7 @@ import {
   SPIKE_NEXUS_TLS_PORT,
   SPIKE_SPIFFE_SOURCE_TIMEOUT,
   SPIKE_SYSTEM_LOG_LEVEL,
-  KEEPERS_REQUIRED,
-  keeperCountRule,
+  readKeeperPeers,
   type Env,
   type ListenAddress,
 } from '@spike-ts/settings';
@@ -190,18 +188,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite',
     [SPIKE_NEXUS_BACKEND_STORE],
   );
-  const keeperPeers = r.maybe(SPIKE_NEXUS_KEEPER_PEERS) ?? [];
-  if (backend === 'sqlite') {
-    r.require(r.isSet(SPIKE_NEXUS_KEEPER_PEERS), SPIKE_NEXUS_KEEPER_PEERS, KEEPERS_REQUIRED, [
-      SPIKE_NEXUS_BACKEND_STORE,
-    ]);
-    r.require(
-      keeperPeers.length === 0 || keeperPeers.length === shamirShares,
-      SPIKE_NEXUS_KEEPER_PEERS,
-      keeperCountRule(keeperPeers.length, shamirShares),
-      [SPIKE_NEXUS_SHAMIR_SHARES],
-    );
-  }
+  const keeperPeers = readKeeperPeers(r, backend === 'sqlite', shamirShares);
 
   const headersTimeoutMs = r.get(SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT);
   const requestTimeoutMs = r.get(SPIKE_NEXUS_REQUEST_TIMEOUT);

@@ -196,6 +196,20 @@ const VERSIONS = {
 } as const;
 
 /** Errors every JSON route of Nexus may answer before its handler runs. */
+/** Our additive fields of the secret and policy lists: what a damaged row left out. */
+const DAMAGED_ROW_FIELDS = {
+  damagedRows: {
+    schema: { type: 'integer', minimum: 1 },
+    optional: true,
+    summary: 'Ours, only when above 0: damaged rows left out.',
+  },
+  damagedNames: {
+    schema: { type: 'array', items: { type: 'string' } },
+    optional: true,
+    summary: 'Ours, only when some are known: names of the damaged rows left out that Nexus could tell.',
+  },
+} as const;
+
 const NEXUS_GATE: readonly ErrorCode[] = [
   ErrorCode.BadRequest,
   ErrorCode.Unauthorized,
@@ -308,16 +322,7 @@ export const SECRET_LIST: RouteSpec<SecretListRequest, SecretListRequest, Secret
     type: 'object',
     fields: {
       keys: { schema: { type: 'array', items: { type: 'string' } }, nullable: true },
-      damagedRows: {
-        schema: { type: 'integer', minimum: 1 },
-        optional: true,
-        summary: 'Ours, only when above 0: damaged rows left out.',
-      },
-      damagedNames: {
-        schema: { type: 'array', items: { type: 'string' } },
-        optional: true,
-        summary: 'Ours, only when some are known: names of the damaged rows left out that Nexus could tell.',
-      },
+      ...DAMAGED_ROW_FIELDS,
     },
   },
   errorBody: { keys: null },
@@ -524,16 +529,7 @@ export const POLICY_LIST: RouteSpec<PolicyListRequest, Required<PolicyListReques
         nullable: true,
         summary: 'Each entry is the whole policy (SPIKE clients read `id` and `name`).',
       },
-      damagedRows: {
-        schema: { type: 'integer', minimum: 1 },
-        optional: true,
-        summary: 'Ours, only when above 0: damaged rows left out.',
-      },
-      damagedNames: {
-        schema: { type: 'array', items: { type: 'string' } },
-        optional: true,
-        summary: 'Ours, only when some are known: names of the damaged rows left out that Nexus could tell.',
-      },
+      ...DAMAGED_ROW_FIELDS,
     },
   },
   errorBody: { policies: null },
