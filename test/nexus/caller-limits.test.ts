@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closedWithin, openMany, openTls } from '../listeners/slow-clients.ts';
 import { ID, call, createPki, startNexus, type Pki, type TestNexus } from './harness.ts';
+import { ErrorCode, NEXUS_ROUTE_SPECS, routeTarget } from '@spike-ts/protocol';
 
 const LIST = '/v1/store/secrets?action=list';
 
@@ -46,6 +47,18 @@ describe('per-caller request rate', () => {
     assert.equal(rec?.route, '/v1/store/secrets');
     assert.equal(rec?.action, 'list');
     assert.equal(rec?.requestId, refused.headers['x-request-id']);
+  });
+
+  it('every Nexus route declares the 429 it answers over the limit (route table)', async () => {
+    const su = await pki.cert(ID.superuser);
+    // The superuser's bucket is empty: every route is refused before it is chosen.
+    for (const spec of NEXUS_ROUTE_SPECS) {
+      const r = await call(t.port, pki, { path: routeTarget(spec), body: spec.example, client: su });
+      assert.equal(r.status, 429, spec.name);
+      assert.deepEqual(r.json(), { err: ErrorCode.RateLimited }, spec.name);
+      assert.equal(spec.errorField, 'err', spec.name);
+      assert.ok(spec.errors.includes(ErrorCode.RateLimited), `${spec.name} does not declare the 429`);
+    }
   });
 
   it('does not let one noisy caller take the others’ share', async () => {

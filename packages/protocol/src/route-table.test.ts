@@ -42,6 +42,14 @@ describe('route table', () => {
       assert.equal(internal, ['cipher.decrypt', 'bootstrap.verify'].includes(spec.name), spec.name);
     }
     for (const spec of NEXUS_ROUTE_SPECS) {
+      // The per-caller limits of the API listener answer 429 before any route is chosen.
+      assert.ok(spec.errors.includes(ErrorCode.RateLimited), `${spec.name} lacks api_rate_limited`);
+    }
+    for (const spec of KEEPER_ROUTE_SPECS) {
+      // Keepers have no per-caller request limits.
+      assert.ok(!spec.errors.includes(ErrorCode.RateLimited), `${spec.name} lists api_rate_limited`);
+    }
+    for (const spec of NEXUS_ROUTE_SPECS) {
       // Behind the not-ready gate unless exempt; recover is exempt but still needs the root key.
       if (spec.allowWhenNotReady !== true) assert.ok(spec.errors.includes(ErrorCode.NotReady), spec.name);
     }

@@ -129,7 +129,10 @@ interface RouteSpecBase {
   readonly callers: string;
   /** The field the error code goes in: `err`, or `Err` on the keeper's shard route. */
   readonly errorField: 'err' | 'Err';
-  /** Every wire code the route may answer; a server fault (500) is listed only where deliberate. */
+  /**
+   * Every wire code the route may answer; a server fault (500) is listed only where deliberate.
+   * Nexus's 429 `api_rate_limited` is answered before the route is chosen: `{"err":…}` only.
+   */
   readonly errors: readonly ErrorCode[];
   /** Present when the route also takes `application/octet-stream` (plain-text error codes). */
   readonly stream?: { readonly summary: string; readonly errors: readonly StreamErrorCode[] };
@@ -195,7 +198,6 @@ const VERSIONS = {
   summary: 'Versions; empty or 0 means the current one.',
 } as const;
 
-/** Errors every JSON route of Nexus may answer before its handler runs. */
 /** Our additive fields of the secret and policy lists: what a damaged row left out. */
 const DAMAGED_ROW_FIELDS = {
   damagedRows: {
@@ -210,12 +212,20 @@ const DAMAGED_ROW_FIELDS = {
   },
 } as const;
 
-const NEXUS_GATE: readonly ErrorCode[] = [
+/**
+ * Errors every route of Nexus may answer, the not-ready gate aside. 429 `api_rate_limited` comes
+ * from the per-caller limits of the API listener, before a route is chosen, so its body is
+ * `{"err":"api_rate_limited"}` alone, not the route's zeroed error body (ADR 0015).
+ */
+const NEXUS_LISTENER: readonly ErrorCode[] = [
   ErrorCode.BadRequest,
   ErrorCode.Unauthorized,
   ErrorCode.BodyTooLarge,
-  ErrorCode.NotReady,
+  ErrorCode.RateLimited,
 ];
+
+/** Errors every JSON route of Nexus behind the not-ready gate may answer before its handler runs. */
+const NEXUS_GATE: readonly ErrorCode[] = [...NEXUS_LISTENER, ErrorCode.NotReady];
 
 /** Go's zero `time.Time` as encoding/json writes it (policy error bodies). */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -670,7 +680,7 @@ export const OPERATOR_RESTORE: RouteSpec<RestoreRequest, DecodedRestoreRequest, 
   },
   errorBody: { collected: 0, remaining: 0, restored: false },
   errorField: 'err',
-  errors: [ErrorCode.BadRequest, ErrorCode.Unauthorized, ErrorCode.BodyTooLarge],
+  errors: NEXUS_LISTENER,
   allowWhenNotReady: true,
 };
 
@@ -711,7 +721,7 @@ export const OPERATOR_STATUS: RouteSpec<Record<string, never>, Record<string, ne
   },
   errorBody: {},
   errorField: 'err',
-  errors: [ErrorCode.BadRequest, ErrorCode.Unauthorized, ErrorCode.BodyTooLarge],
+  errors: NEXUS_LISTENER,
   allowWhenNotReady: true,
 };
 
