@@ -11,13 +11,13 @@ import { startDevIssuer } from '@spike-ts/dev-identity';
 import {
   certificateSerialHex,
   concatDer,
-  createCa,
   createX509Source,
-  issueSvid,
   loadWorkloadApi,
   sourceTimeoutMs,
 } from '@spike-ts/identity';
-import type { IdentityLogger, MintedCa, X509Source, X509SvidResponseMessage } from '@spike-ts/identity';
+import { createCa, issueSvid } from '@spike-ts/identity/mint';
+import type { IdentityLogger, X509Source, X509SvidResponseMessage } from '@spike-ts/identity';
+import type { MintedCa } from '@spike-ts/identity/mint';
 
 const IDENTITIES = [{ name: 'nexus', spiffeId: 'spiffe://spike.ist/spike/nexus' }];
 

@@ -5,14 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '@spike-ts/core';
-import {
-  bundlesFromCas,
-  createCa,
-  createStaticX509Source,
-  issueSvid,
-  svidFromMinted,
-  trustRootsFromEnv,
-} from '@spike-ts/identity';
+import { createStaticX509Source, trustRootsFromEnv } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted } from '@spike-ts/identity/mint';
 import { createKeeperServer, type KeeperServer } from '@spike-ts/keeper';
 import { closedWithin, openMany, openRaw, openTls } from './slow-clients.ts';
 

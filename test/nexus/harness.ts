@@ -7,14 +7,8 @@ import { request } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  bundlesFromCas,
-  createCa,
-  createStaticX509Source,
-  issueSvid,
-  svidFromMinted,
-  type MintedCa,
-} from '@spike-ts/identity';
+import { createStaticX509Source } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted, type MintedCa } from '@spike-ts/identity/mint';
 import { createMemoryStore, createSqliteStore } from '@spike-ts/store';
 import { createLogger, randomBytes, type SecretStore } from '@spike-ts/core';
 import {

@@ -6,7 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundlesFromCas, createStaticX509Source, issueSvid, svidFromMinted } from '@spike-ts/identity';
+import { createStaticX509Source } from '@spike-ts/identity';
+import { bundlesFromCas, issueSvid, svidFromMinted } from '@spike-ts/identity/mint';
 import { createSpikeClient, type SpikeClient } from '@spike-ts/sdk';
 import { ID, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
 

@@ -10,19 +10,15 @@ import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { aesGcmDecrypt, combineShares, constantTimeEqual, silentLogger, type Share } from '@spike-ts/core';
 import {
-  bundlesFromCas,
-  createCa,
   createMtlsServer,
   createStaticX509Source,
   getPeerSpiffeId,
   isBootstrap,
-  issueSvid,
-  svidFromMinted,
   trustRootsFromEnv,
-  type MintedCa,
   type StaticX509Source,
   type X509Bundles,
 } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted, type MintedCa } from '@spike-ts/identity/mint';
 import { createKeeperServer, type KeeperServer } from '@spike-ts/keeper';
 import { runBootstrap } from './bootstrap.ts';
 import { loadBootstrapConfig } from './config.ts';

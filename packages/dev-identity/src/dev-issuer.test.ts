@@ -319,7 +319,7 @@ describe('dev identity issuer lifecycle', () => {
     const tmp = fs.mkdtempSync('/tmp/spx-');
     try {
       const stateDir = path.join(tmp, 'state');
-      const { createCa } = await import('@spike-ts/identity');
+      const { createCa } = await import('@spike-ts/identity/mint');
       fs.mkdirSync(stateDir, { mode: 0o700 });
       const old = await createCa({ trustDomain: 'spike.ist', ttlMs: 60_000 });
       fs.writeFileSync(path.join(stateDir, 'ca.crt'), old.certPem);

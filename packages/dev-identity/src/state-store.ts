@@ -8,8 +8,8 @@ import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pemToDer } from '@spike-ts/identity';
-import { createCa, importCa } from '@spike-ts/identity';
-import type { MintedCa } from '@spike-ts/identity';
+import { createCa, importCa } from '@spike-ts/identity/mint';
+import type { MintedCa } from '@spike-ts/identity/mint';
 import type { IdentityLogger } from '@spike-ts/identity';
 
 export const CA_CERT_FILE = 'ca.crt';

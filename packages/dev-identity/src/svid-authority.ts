@@ -5,8 +5,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { concatDer, derToPem } from '@spike-ts/identity';
-import { issueSvid } from '@spike-ts/identity';
-import type { MintedCa, MintedSvid } from '@spike-ts/identity';
+import { issueSvid } from '@spike-ts/identity/mint';
+import type { MintedCa, MintedSvid } from '@spike-ts/identity/mint';
 import { trustDomainId } from '@spike-ts/identity';
 import type { IdentityLogger } from '@spike-ts/identity';
 import type { X509BundlesResponseMessage, X509SvidResponseMessage } from '@spike-ts/identity';

@@ -1,7 +1,7 @@
+// CA and SVID minting (development issuer, tests) is the separate entry `@spike-ts/identity/mint`.
 export * from './types.ts';
 export * from './spiffe-id.ts';
 export * from './der.ts';
-export * from './mint.ts';
 export * from './svid.ts';
 export { parseGoDuration, formatDuration, DurationSyntaxError } from './workload/duration.ts';
 export {

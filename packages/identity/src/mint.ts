@@ -1,13 +1,16 @@
 /**
  * Minting of SPIFFE CA certificates and X.509-SVIDs with the profile SPIRE uses (ECDSA P-256,
- * SHA-256). Used by the development issuer and by tests, which also use the knobs on
- * {@link issueSvid} to build deliberately invalid leaves.
+ * SHA-256), and turning minted material into an SVID and bundles. Used by the development issuer
+ * and by tests, which also use the knobs on {@link issueSvid} to build deliberately invalid
+ * leaves. Exported as `@spike-ts/identity/mint` only, never from the package's main entry, so the
+ * SDK, the CLI and the servers do not load CA-minting code (test/architecture checks this).
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { derToPem } from './der.ts';
 import { parseSpiffeId, parseTrustDomain, trustDomainId } from './spiffe-id.ts';
+import type { X509Bundles, X509Svid } from './types.ts';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -271,4 +274,35 @@ export async function importCa(input: {
     privateKey,
     publicKey,
   };
+}
+
+/**
+ * Turns minted material into an {@link X509Svid}. The chain is the leaf followed by the
+ * intermediates: those of `caChain` (issuing CAs, nearest first; self-signed roots are
+ * skipped) when given, otherwise the ones recorded at issuance.
+ */
+export function svidFromMinted(m: MintedSvid, caChain?: readonly MintedCa[]): X509Svid {
+  const intermediates = caChain
+    ? caChain.filter((ca) => ca.parent !== undefined).map((ca) => ca.certDer)
+    : m.intermediatesDer;
+  const certChainDer = [m.certDer, ...intermediates];
+  return {
+    spiffeId: m.spiffeId,
+    certChainDer,
+    certChainPem: certChainDer.map((der) => derToPem(der)).join(''),
+    privateKeyPem: m.keyPem,
+    hint: '',
+    notAfter: m.notAfter,
+  };
+}
+
+/** Bundles map from CAs: each CA's root is trusted for the CA's trust domain. */
+export function bundlesFromCas(cas: readonly MintedCa[]): X509Bundles {
+  const map = new Map<string, Uint8Array[]>();
+  for (const ca of cas) {
+    const list = map.get(ca.trustDomain) ?? [];
+    if (!list.some((d) => Buffer.compare(d, ca.rootDer) === 0)) list.push(ca.rootDer);
+    map.set(ca.trustDomain, list);
+  }
+  return map;
 }

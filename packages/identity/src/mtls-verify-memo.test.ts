@@ -2,9 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
-import { createCa, issueSvid } from './mint.ts';
+import { bundlesFromCas, createCa, issueSvid } from './mint.ts';
 import { PeerNotAuthorizedError, verifyTlsPeer } from './mtls.ts';
-import { bundlesFromCas } from './static-source.ts';
 import { SvidValidationError } from './svid.ts';
 
 const TD = 'spike.ist';

@@ -6,7 +6,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { createCa, issueSvid } from './mint.ts';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted } from './mint.ts';
 import type { MintedCa, MintedSvid } from './mint.ts';
 import {
   createMtlsServer,
@@ -25,7 +25,7 @@ import {
 import type { MtlsClient, MtlsClientOptions } from './mtls-client.ts';
 import { DEFAULT_TRUST_ROOTS, isKeeper, isNexus, isPilotSuperuser, roleSpiffeId } from './roles.ts';
 import type { SpiffeId } from './spiffe-id.ts';
-import { bundlesFromCas, createStaticX509Source, svidFromMinted } from './static-source.ts';
+import { createStaticX509Source } from './static-source.ts';
 import type { StaticX509Source } from './static-source.ts';
 import { SvidValidationError } from './svid.ts';
 import type { X509Bundles } from './types.ts';

@@ -1,14 +1,9 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSecureContext } from 'node:tls';
-import { createCa, issueSvid } from './mint.ts';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted } from './mint.ts';
 import type { MintedCa, MintedSvid } from './mint.ts';
-import {
-  SourceClosedError,
-  bundlesFromCas,
-  createStaticX509Source,
-  svidFromMinted,
-} from './static-source.ts';
+import { SourceClosedError, createStaticX509Source } from './static-source.ts';
 import { verifyPeerX509Svid } from './svid.ts';
 
 describe('static X.509 source', () => {

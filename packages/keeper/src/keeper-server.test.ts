@@ -7,18 +7,14 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '@spike-ts/core';
 import {
   MtlsConnectionError,
-  bundlesFromCas,
-  createCa,
   createMtlsClient,
   createStaticX509Source,
   isKeeper,
-  issueSvid,
-  svidFromMinted,
   trustRootsFromEnv,
-  type MintedCa,
   type MtlsClient,
   type X509Bundles,
 } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted, type MintedCa } from '@spike-ts/identity/mint';
 import { createKeeperServer, KeeperIdentityError, type KeeperServer } from './keeper-server.ts';
 
 const TD = 'spike.ist';

@@ -14,16 +14,12 @@ import {
   verifyKeyCheckValue,
 } from '@spike-ts/core';
 import {
-  bundlesFromCas,
-  createCa,
   createStaticX509Source,
-  issueSvid,
-  svidFromMinted,
   trustRootsFromEnv,
-  type MintedCa,
   type StaticX509Source,
   type X509Bundles,
 } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted, type MintedCa } from '@spike-ts/identity/mint';
 import { createKeeperServer, type KeeperServer } from '@spike-ts/keeper';
 import type { Custody, CustodyDeps } from '../custody-port.ts';
 import { createCustodyWith } from './custody.ts';

@@ -10,19 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constantTimeEqual, randomBytes, silentLogger, splitRootKey } from '@spike-ts/core';
 import {
-  bundlesFromCas,
-  createCa,
   createMtlsClient,
   createStaticX509Source,
   isNexus,
-  issueSvid,
-  svidFromMinted,
   trustRootsFromEnv,
-  type MintedCa,
   type MtlsClient,
   type StaticX509Source,
   type X509Bundles,
 } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted, type MintedCa } from '@spike-ts/identity/mint';
 import { createKeeperServer, type KeeperServer } from '@spike-ts/keeper';
 import {
   BootstrapRefusedError,

@@ -3,14 +3,10 @@
  * Throwaway SPIFFE PKI for client tests: one CA for `spike.ist` and SVIDs for the SPIKE roles.
  * Test-only; never exported from the package entry.
  */
-import {
-  bundlesFromCas,
-  createCa,
-  createStaticX509Source,
-  issueSvid,
-  svidFromMinted,
-} from '@spike-ts/identity';
-import type { MintedCa, MintedSvid, StaticX509Source } from '@spike-ts/identity';
+import { createStaticX509Source } from '@spike-ts/identity';
+import type { StaticX509Source } from '@spike-ts/identity';
+import { bundlesFromCas, createCa, issueSvid, svidFromMinted } from '@spike-ts/identity/mint';
+import type { MintedCa, MintedSvid } from '@spike-ts/identity/mint';
 
 export const TEST_IDS = {
   nexus: 'spiffe://spike.ist/spike/nexus',
