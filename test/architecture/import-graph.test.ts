@@ -1,7 +1,8 @@
 /**
  * The import graph, read from the sources: package edges follow boundaries.json (no upward
  * arrow), no file imports in a cycle, `node:crypto` stays in the crypto and X.509 code, clients
- * never reach server or dev-issuer code, and suites that spawn processes live under test/.
+ * never reach server or dev-issuer code nor the CA-minting code (`devOnly`: imported only by the
+ * dev issuer and tests), and suites that spawn processes live under test/.
  * ESLint enforces the same table file by file (eslint.config.js); this test also sees relative
  * paths, subpath exports, package.json declarations and whole-graph properties.
  */
@@ -21,6 +22,8 @@ interface PackageRule {
   pure?: boolean;
 }
 const table: Record<string, PackageRule> = boundaries.packages;
+/** Files that only the listed packages' code (and tests, scripts, benchmarks) may import. */
+const devOnly: Record<string, string[]> = boundaries.devOnly;
 
 interface Manifest {
   name: string;
@@ -245,7 +248,7 @@ describe('import graph', () => {
     assert.deepEqual(cycles, [], 'files that import each other (directly or through others)');
   });
 
-  it('the SDK and the CLI load no server, storage or dev-issuer code', () => {
+  it('the SDK and the CLI load no server, storage, dev-issuer or CA-minting code', () => {
     const next = new Map<string, string[]>();
     for (const e of edges) if (e.to !== undefined) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
     for (const client of boundaries.clients) {
@@ -254,20 +257,47 @@ describe('import graph', () => {
         ...Object.values(manifest.exports ?? {}).filter((f) => !f.includes('/testing/')),
         ...Object.values(manifest.bin ?? {}),
       ].map((f) => join(ROOT, 'packages', client, f));
-      const seen = new Set<string>();
-      const todo = [...entries];
+      // Each reached file remembers the file that first imported it, to print the chain.
+      const seen = new Map<string, string | undefined>();
+      const todo: [string, string | undefined][] = entries.map((f) => [f, undefined]);
       while (todo.length > 0) {
-        const f = todo.pop()!;
+        const [f, by] = todo.pop()!;
         if (seen.has(f)) continue;
-        seen.add(f);
-        todo.push(...(next.get(f) ?? []));
+        seen.set(f, by);
+        todo.push(...(next.get(f) ?? []).map((t): [string, string] => [t, f]));
       }
-      const reached = [...seen].map(rel);
+      const reached = [...seen.keys()].map(rel);
       const allowed = new Set([client, ...table[client]!.imports]);
       const foreign = reached.filter((f) => !allowed.has(packageOf(join(ROOT, f)) ?? client));
       assert.deepEqual(foreign, [], `${client} loads code outside ${[...allowed].join(', ')}`);
+      const chain = (f: string): string => {
+        const path: string[] = [];
+        for (let at: string | undefined = join(ROOT, f); at !== undefined; at = seen.get(at))
+          path.unshift(rel(at));
+        return path.join(' -> ');
+      };
+      const minting = reached.filter((f) => f in devOnly).map(chain);
+      assert.deepEqual(
+        minting,
+        [],
+        `${client} reaches dev-only code (boundaries.json devOnly; type-only imports count too)`,
+      );
       assert.ok(reached.length > 5, `${client}: the walk found its files`);
     }
+  });
+
+  it('dev-only files (CA minting) are imported only by the packages boundaries.json names and by tests', () => {
+    assert.ok(Object.keys(devOnly).length > 0);
+    const bad: string[] = [];
+    for (const [file, users] of Object.entries(devOnly)) {
+      assert.ok(existsSync(join(ROOT, file)), `boundaries.json devOnly names a missing file: ${file}`);
+      for (const e of edges) {
+        if (e.to === undefined || rel(e.to) !== file || !inPackages(e) || isTestFile(e.from)) continue;
+        if (!users.includes(packageOf(e.from)!))
+          bad.push(`${rel(e.from)}: '${e.spec}' (only ${users.join(', ')} and tests may import ${file})`);
+      }
+    }
+    assert.deepEqual(bad, []);
   });
 
   it('suites under packages/*/src spawn no processes (those live under test/)', () => {
