@@ -1,7 +1,8 @@
 /**
  * What `spike` loads at start-up, recorded by a module resolution hook (not timed): the help,
  * the version and the completion scripts load no gRPC, X.509 or SDK code, and `spike secret get`
- * loads none of the other commands' helpers. Start-up times are in docs/benchmarks.md.
+ * loads none of the other commands' helpers, no dev identity issuer, JWT library or server code.
+ * Start-up times are in docs/benchmarks.md.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,5 +91,28 @@ describe('spike start-up: modules loaded', () => {
       urls.filter((u) => u.endsWith('/packages/identity/src/mint.ts')),
       [],
     );
+  });
+
+  it('spike secret get loads no dev issuer, JWT or server code, only the client side of identity', async () => {
+    const { code, urls } = await loads(['secret', 'get', 'app/db']);
+    assert.equal(code, 7, 'no agent socket: no SVID');
+    assert.ok(
+      urls.some((u) => u.endsWith('/packages/identity/src/mtls-client.ts')),
+      'the recorder saw the SDK',
+    );
+    const notNeeded = urls.filter((u) =>
+      [
+        // the dev identity issuer, its JWT library, its Workload API server
+        /\/packages\/dev-identity\//,
+        /\/node_modules\/@spike-ts\/dev-identity\//,
+        /\/node_modules\/jose\//,
+        /workload-server\.ts$/,
+        // the servers and their HTTP, storage and core code
+        /\/packages\/(nexus|keeper|bootstrap|http|store|core)\/src\//,
+        // identity's server and certificate-minting code (the client entry point leaves them out)
+        /\/packages\/identity\/src\/(index|mint|static-source|mtls-server|listener-limits)\.ts$/,
+      ].some((re) => re.test(u)),
+    );
+    assert.deepEqual(notNeeded, []);
   });
 });

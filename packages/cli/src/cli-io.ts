@@ -3,7 +3,7 @@
  * Everything the CLI touches outside itself, passed in so commands can be run in-process by tests:
  * environment, the three standard streams, the SVID source and the SDK client factory.
  */
-import type { X509Source } from '@spike-ts/identity';
+import type { X509Source } from '@spike-ts/identity/client';
 import type { SpikeClient } from '@spike-ts/sdk';
 
 export interface OutputStream {

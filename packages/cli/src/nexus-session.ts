@@ -5,7 +5,7 @@
  * and close everything. The identity library and the error translation (which needs the SDK)
  * are imported on first use, so building the command tree loads neither.
  */
-import type { X509Source } from '@spike-ts/identity';
+import type { X509Source } from '@spike-ts/identity/client';
 import type { SpikeClient } from '@spike-ts/sdk';
 import type { CliIo } from './cli-io.ts';
 import type { ErrorContext } from './describe-error.ts';
@@ -54,7 +54,7 @@ export async function openIdentity(io: CliIo, timeoutMs?: number): Promise<X509S
 /** Throw unless `spiffeId` has the Pilot `role` for the configured trust roots. */
 export async function requireRole(spiffeId: string, role: PilotRole, env: CliIo['env']): Promise<void> {
   const { isPilotRecover, isPilotRestore, isPilotSuperuser, trustRootsFromEnv } =
-    await import('@spike-ts/identity');
+    await import('@spike-ts/identity/client');
   const roots = trustRootsFromEnv({ ...env });
   const ok =
     role === 'superuser'

@@ -4,8 +4,8 @@
  * whole source timeout when the agent socket does not even exist, so that case fails at once.
  */
 import { existsSync } from 'node:fs';
-import { createX509Source, resolveWorkloadEndpoint } from '@spike-ts/identity';
-import type { X509Source } from '@spike-ts/identity';
+import { createX509Source, resolveWorkloadEndpoint } from '@spike-ts/identity/client';
+import type { X509Source } from '@spike-ts/identity/client';
 
 export async function openWorkloadSource(
   env: Readonly<Record<string, string | undefined>>,

@@ -52,5 +52,6 @@ export type { IdentityLogger } from './workload/logger.ts';
 export * from './roles.ts';
 export * from './static-source.ts';
 export * from './mtls.ts';
+export * from './mtls-server.ts';
 export * from './listener-limits.ts';
 export * from './mtls-client.ts';

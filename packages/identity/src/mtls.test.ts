@@ -8,13 +8,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { bundlesFromCas, createCa, issueSvid, svidFromMinted } from './mint.ts';
 import type { MintedCa, MintedSvid } from './mint.ts';
-import {
-  createMtlsServer,
-  getPeerSpiffeId,
-  getVerifiedPeer,
-  verifyTlsPeer,
-  PeerNotAuthorizedError,
-} from './mtls.ts';
+import { createMtlsServer } from './mtls-server.ts';
+import { getPeerSpiffeId, getVerifiedPeer, verifyTlsPeer, PeerNotAuthorizedError } from './mtls.ts';
 import type { MtlsLogger } from './mtls.ts';
 import {
   MtlsConnectionError,

@@ -5,7 +5,7 @@
  * from the options or `SPIKE_NEXUS_API_URL`.
  */
 import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
-import { createMtlsClient, createX509Source, isNexus, trustRootsFromEnv } from '@spike-ts/identity';
+import { createMtlsClient, createX509Source, isNexus, trustRootsFromEnv } from '@spike-ts/identity/client';
 import {
   readSetting,
   SettingsError,

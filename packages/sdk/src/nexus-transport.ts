@@ -6,7 +6,7 @@
  */
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_OCTET_STREAM } from '@spike-ts/protocol';
 import type { Action } from '@spike-ts/protocol';
-import { MtlsConnectionError } from '@spike-ts/identity';
+import { MtlsConnectionError } from '@spike-ts/identity/client';
 import { SpikeConnectionError, SpikeError, errorFromWire, isSpikeError } from './spike-error.ts';
 
 /** What the SDK needs from an HTTP client (the identity package's mTLS client fits). */

@@ -4,7 +4,7 @@
  * to SPIKE's wire names (`spiffeidPattern` in requests, `spiffiedPattern` in answers).
  */
 import type { Permission, SecretMetaDataContent, SecretVersionInfo } from '@spike-ts/protocol';
-import type { X509Source } from '@spike-ts/identity';
+import type { X509Source } from '@spike-ts/identity/client';
 
 export type { Permission, SecretMetaDataContent, SecretVersionInfo };
 
