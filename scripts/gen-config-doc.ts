@@ -8,4 +8,4 @@ import { renderConfigurationDoc } from '@spike-ts/settings';
 
 const target = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
 writeFileSync(target, renderConfigurationDoc());
-console.log(`wrote ${target}`);
+process.stdout.write(`wrote ${target}\n`);
