@@ -14,6 +14,7 @@ import {
   createX509Source,
   loadWorkloadApi,
   sourceTimeoutMs,
+  silentIdentityLogger,
 } from '@spike-ts/identity';
 import { createCa, issueSvid } from '@spike-ts/identity/mint';
 import type { IdentityLogger, X509Source, X509SvidResponseMessage } from '@spike-ts/identity';
@@ -395,13 +396,20 @@ describe('createX509Source against a scripted agent', () => {
       );
       agent.steps.push((call) => call.write(good));
       await agent.start(tmp);
+      const warnings: string[] = [];
       source = await createX509Source({
         endpoint: `unix://${agent.socket}`,
         timeoutMs: 10_000,
         backoffStepMs: 100,
+        logger: { ...silentIdentityLogger, warn: (msg: string) => warnings.push(msg) },
       });
       assert.equal(source.getX509Svid().spiffeId, 'spiffe://example.test/app');
       assert.equal(agent.calls, 2);
+      // The agent is there: the warning says the process has no identity, not that nothing answers.
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.match(warnings[0] ?? '', /has no identity for this process \(PERMISSION_DENIED\)/);
+      assert.match(warnings[0] ?? '', /registration entry/);
+      assert.doesNotMatch(warnings[0] ?? '', /nothing answers|Start the SPIRE agent/);
     } finally {
       await source?.close();
       agent.stop();

@@ -16,7 +16,7 @@ import { splitDer } from '../der.ts';
 import { parseSpiffeId } from '../spiffe-id.ts';
 import { readSetting, SPIKE_SPIFFE_SOURCE_TIMEOUT } from '@spike-ts/settings';
 import { formatDuration } from './duration.ts';
-import { SPIFFE_ENDPOINT_SOCKET_ENV } from './endpoint.ts';
+import { SPIFFE_ENDPOINT_SOCKET_ENV, type WorkloadEndpoint } from './endpoint.ts';
 import { trustDomainFromBundleKey } from './jwt.ts';
 import { silentIdentityLogger } from './logger.ts';
 import type { IdentityLogger } from './logger.ts';
@@ -184,14 +184,8 @@ class WorkloadX509Source implements X509Source {
     if (this.#unavailableSince === undefined) {
       this.#unavailableSince = now;
       this.#lastReminder = now;
-      const what =
-        endpoint.kind === 'unix' && !existsSync(endpoint.path)
-          ? `the SPIFFE Workload API socket ${endpoint.path} does not exist`
-          : `nothing answers at the SPIFFE Workload API ${endpoint.url} (${codeName})`;
       this.#log.warn(
-        `cannot get an X.509-SVID: ${what}. Start the SPIRE agent (or, for development only, ` +
-          `\`npx spike-dev-identity\`) and point ${SPIFFE_ENDPOINT_SOCKET_ENV} at its socket. ` +
-          `Retrying quietly; a reminder follows every ${formatDuration(this.#backoff.reminder)}.`,
+        `cannot get an X.509-SVID: ${unavailableAdvice(endpoint, codeName, this.#backoff.reminder)}`,
         fields,
       );
       return;
@@ -299,4 +293,28 @@ class WorkloadX509Source implements X509Source {
     reject?.(new Error('X509Source was closed before the first SVID arrived'));
     return Promise.resolve();
   }
+}
+
+/**
+ * The first warning while no SVID arrives: what is wrong, and what to do about it. A Workload API
+ * that answers PERMISSION_DENIED is there but has no identity for this process, which starting
+ * an agent would not fix.
+ */
+function unavailableAdvice(endpoint: WorkloadEndpoint, codeName: string, reminderMs: number): string {
+  const quietly = `Retrying quietly; a reminder follows every ${formatDuration(reminderMs)}.`;
+  if (codeName === 'PERMISSION_DENIED')
+    return (
+      `the SPIFFE Workload API ${endpoint.url} answers but has no identity for this process ` +
+      `(PERMISSION_DENIED). Register it: a SPIRE registration entry whose selectors match this ` +
+      `process (see docs/spire.md), or, with \`spike-dev-identity\`, the socket of the identity it ` +
+      `should have. ${quietly}`
+    );
+  const what =
+    endpoint.kind === 'unix' && !existsSync(endpoint.path)
+      ? `the SPIFFE Workload API socket ${endpoint.path} does not exist`
+      : `nothing answers at the SPIFFE Workload API ${endpoint.url} (${codeName})`;
+  return (
+    `${what}. Start the SPIRE agent (or, for development only, \`npx spike-dev-identity\`) and ` +
+    `point ${SPIFFE_ENDPOINT_SOCKET_ENV} at its socket. ${quietly}`
+  );
 }
