@@ -5,7 +5,7 @@
 import type { PostResult } from '@spike-ts/http';
 
 export type { PostResult } from '@spike-ts/http';
-export { joinUrl } from '@spike-ts/http';
+export { joinUrl } from '@spike-ts/protocol';
 
 /** Resolves with any HTTP answer; rejects only when no answer arrived (connection, TLS, timeout). */
 export type Post = (url: string, body: Uint8Array, timeoutMs: number) => Promise<PostResult>;

@@ -4,7 +4,6 @@
  * identity and protocol.
  */
 export { BodyReadError, BodyTooLargeError, readBody } from './read-body.ts';
-export { joinUrl } from './join-url.ts';
 export {
   createMtlsPost,
   type MtlsPost,

@@ -39,6 +39,16 @@ export const ACTION_DELETE: Action = 'delete';
 export const ACTION_UNDELETE: Action = 'undelete';
 export const ACTION_LIST: Action = 'list';
 
+/**
+ * Joins a base URL (which may carry a path prefix and trailing slashes) and an API path — the one
+ * place every client (SDK, Nexus's keeper client, bootstrap) builds a route's URL.
+ */
+export function joinUrl(base: string, path: string): string {
+  let end = base.length;
+  while (end > 0 && base.charCodeAt(end - 1) === 0x2f /* '/' */) end -= 1;
+  return base.slice(0, end) + path;
+}
+
 /** Content type that switches the cipher routes to stream mode. */
 export const CONTENT_TYPE_OCTET_STREAM = 'application/octet-stream';
 export const CONTENT_TYPE_JSON = 'application/json';

@@ -4,7 +4,7 @@
  * accepts only a server presenting a Nexus SPIFFE ID, keep-alive connections, and the Nexus URL
  * from the options or `SPIKE_NEXUS_API_URL`.
  */
-import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
+import { DEFAULT_NEXUS_API_URL, joinUrl } from '@spike-ts/protocol';
 import { createMtlsClient, createX509Source, isNexus, trustRootsFromEnv } from '@spike-ts/identity/client';
 import {
   readSetting,
@@ -85,7 +85,7 @@ export function resolveNexusUrl(value: string | undefined): string {
       'nexusUrl',
     );
   }
-  return (url.origin + url.pathname).replace(/\/+$/, '');
+  return joinUrl(url.origin + url.pathname, '');
 }
 
 /** A variable by the settings table's rule; an invalid value is a bad request naming it. */

@@ -4,7 +4,7 @@
  * `SpikeError`: transport failures become `SpikeConnectionError` (with the URL), error statuses
  * and `err` fields become the error class of their wire code.
  */
-import { CONTENT_TYPE_JSON, CONTENT_TYPE_OCTET_STREAM } from '@spike-ts/protocol';
+import { CONTENT_TYPE_JSON, CONTENT_TYPE_OCTET_STREAM, joinUrl } from '@spike-ts/protocol';
 import type { Action } from '@spike-ts/protocol';
 import { MtlsConnectionError } from '@spike-ts/identity/client';
 import { SpikeConnectionError, SpikeError, errorFromWire, isSpikeError } from './spike-error.ts';
@@ -31,7 +31,7 @@ export interface NexusTransport {
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export function createNexusTransport(client: HttpClient, baseUrl: string, timeoutMs: number): NexusTransport {
-  const base = baseUrl.replace(/\/+$/, '');
+  const base = joinUrl(baseUrl, '');
 
   const send = async (
     path: string,
@@ -39,7 +39,7 @@ export function createNexusTransport(client: HttpClient, baseUrl: string, timeou
     contentType: string,
     body: Uint8Array,
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> => {
-    const url = base + path + (action === '' ? '' : `?action=${action}`);
+    const url = joinUrl(base, path) + (action === '' ? '' : `?action=${action}`);
     try {
       return await client.request(url, {
         method: 'POST',

@@ -3,8 +3,14 @@
  * transport is in `mtls-keeper-client.ts`. Shares travel as Buffers that are zeroed after use.
  */
 import { constantTimeEqual, type Logger } from '@spike-ts/core';
-import { joinUrl, type PostResult } from '@spike-ts/http';
-import { encodeShardBody, SHARD_SIZE, URL_KEEPER_CONTRIBUTE, URL_KEEPER_SHARD } from '@spike-ts/protocol';
+import type { PostResult } from '@spike-ts/http';
+import {
+  encodeShardBody,
+  joinUrl,
+  SHARD_SIZE,
+  URL_KEEPER_CONTRIBUTE,
+  URL_KEEPER_SHARD,
+} from '@spike-ts/protocol';
 
 export type FetchShardResult =
   { readonly kind: 'shard'; readonly shard: Uint8Array } | { readonly kind: 'empty' };
