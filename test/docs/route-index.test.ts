@@ -7,7 +7,7 @@ import { API_DOC, renderRouteIndex, withRouteIndex } from '../../scripts/route-i
 describe('docs/api.md route index', () => {
   const doc = readFileSync(API_DOC, 'utf8');
 
-  it('is the one the route table generates (run `node scripts/route-index.ts` after changing the table)', () => {
+  it('is the one the route table generates (run `npm run docs:routes` after changing the table)', () => {
     assert.equal(withRouteIndex(doc), doc);
   });
 
