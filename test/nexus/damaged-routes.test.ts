@@ -46,16 +46,9 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
     return row['id'] as Uint8Array;
   };
 
-  before(async () => {
-    pki = await createPki();
-    t = await startNexus(pki, { backend: 'sqlite', rootKey: randomBytes(32) });
-    const c = client(t, pki);
-    send = async (path, body, as) => c({ path, body, client: await pki.cert(as) });
-    for (const p of ['apps/a', 'apps/b', 'apps/c']) {
-      const r = await send('/v1/store/secrets', { path: p, values: { k: p } }, ID.superuser);
-      assert.equal(r.status, 200);
-    }
-    for (const name of ['p1', 'p2']) {
+  /** Creates read policies on `apps/` for a workload nobody runs (what the damage tests tamper with). */
+  const createPolicies = async (...names: string[]): Promise<void> => {
+    for (const name of names) {
       const r = await send(
         '/v1/acl/policy',
         {
@@ -68,6 +61,18 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
       );
       assert.equal(r.status, 200);
     }
+  };
+
+  before(async () => {
+    pki = await createPki();
+    t = await startNexus(pki, { backend: 'sqlite', rootKey: randomBytes(32) });
+    const c = client(t, pki);
+    send = async (path, body, as) => c({ path, body, client: await pki.cert(as) });
+    for (const p of ['apps/a', 'apps/b', 'apps/c']) {
+      const r = await send('/v1/store/secrets', { path: p, values: { k: p } }, ID.superuser);
+      assert.equal(r.status, 200);
+    }
+    await createPolicies('p1', 'p2');
     db = new DatabaseSync(join(t.config.dataDir, SQLITE_FILE_NAME));
   });
   after(async () => {
@@ -164,19 +169,7 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
   });
 
   it('swapped policy rows: the policy list names both damaged policies; the health count stays nameless', async () => {
-    for (const name of ['swap-x', 'swap-y']) {
-      const r = await send(
-        '/v1/acl/policy',
-        {
-          name,
-          spiffeidPattern: '^spiffe://spike\\.ist/x$',
-          pathPattern: '^apps/.*$',
-          permissions: ['read'],
-        },
-        ID.superuser,
-      );
-      assert.equal(r.status, 200);
-    }
+    await createPolicies('swap-x', 'swap-y');
     const rows = db.prepare('SELECT name_id, envelope FROM policies').all();
     assert.equal(rows.length, 3);
     // Swap the two rows just written: find them as the ones the list shows besides the older one.

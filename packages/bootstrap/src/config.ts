@@ -18,11 +18,10 @@ import {
   SPIKE_NEXUS_API_URL,
   SPIKE_NEXUS_BACKEND_STORE,
   SPIKE_NEXUS_KEEPER_PEERS,
-  SPIKE_NEXUS_SHAMIR_SHARES,
-  SPIKE_NEXUS_SHAMIR_THRESHOLD,
   SPIKE_SYSTEM_LOG_LEVEL,
   KEEPERS_REQUIRED,
   readKeeperPeers,
+  readShamirSplit,
   type Env,
 } from '@spike-ts/settings';
 import { BootstrapConfigError } from './errors.ts';
@@ -74,14 +73,7 @@ function withUsageExit<T>(read: () => T): T {
 export function loadBootstrapConfig(env: Env, flags: { force?: boolean } = {}): BootstrapConfig {
   return withUsageExit(() => {
     const r = new SettingsReader(env);
-    const shares = r.get(SPIKE_NEXUS_SHAMIR_SHARES);
-    const threshold = r.get(SPIKE_NEXUS_SHAMIR_THRESHOLD);
-    r.require(
-      threshold <= shares,
-      SPIKE_NEXUS_SHAMIR_THRESHOLD,
-      'must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
-      [SPIKE_NEXUS_SHAMIR_SHARES],
-    );
+    const { shares, threshold } = readShamirSplit(r);
     const backendStore = r.get(SPIKE_NEXUS_BACKEND_STORE);
     const keeperPeers = backendStore === 'memory' ? [] : readKeeperPeers(r, true, shares);
     const keeperRetryInitialMs = r.get(SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL);

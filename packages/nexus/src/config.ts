@@ -39,12 +39,12 @@ import {
   SPIKE_NEXUS_REQUEST_TIMEOUT,
   SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT,
   SPIKE_NEXUS_SHAMIR_SHARES,
-  SPIKE_NEXUS_SHAMIR_THRESHOLD,
   SPIKE_NEXUS_TLS_HANDSHAKE_TIMEOUT,
   SPIKE_NEXUS_TLS_PORT,
   SPIKE_SPIFFE_SOURCE_TIMEOUT,
   SPIKE_SYSTEM_LOG_LEVEL,
   readKeeperPeers,
+  readShamirSplit,
   type Env,
   type ListenAddress,
 } from '@spike-ts/settings';
@@ -166,14 +166,7 @@ export function loadConfigFromProcess(): NexusConfig {
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConfig {
   const r = new SettingsReader(env);
   const backend = r.get(SPIKE_NEXUS_BACKEND_STORE);
-  const shamirShares = r.get(SPIKE_NEXUS_SHAMIR_SHARES);
-  const shamirThreshold = r.get(SPIKE_NEXUS_SHAMIR_THRESHOLD);
-  r.require(
-    shamirThreshold <= shamirShares,
-    SPIKE_NEXUS_SHAMIR_THRESHOLD,
-    'must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
-    [SPIKE_NEXUS_SHAMIR_SHARES],
-  );
+  const { shares: shamirShares, threshold: shamirThreshold } = readShamirSplit(r);
   const shamirMaxShareCount = r.get(SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT);
   r.require(
     shamirMaxShareCount >= shamirShares,

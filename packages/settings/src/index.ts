@@ -5,7 +5,7 @@
  */
 export * from './table.ts';
 export * from './reader.ts';
-export { readKeeperPeers } from './keeper-peers.ts';
+export { readKeeperPeers, readShamirSplit } from './custody-rules.ts';
 export { RuleBroken, describeMs, type AuditSink, type ListenAddress, type Rule } from './rules.ts';
 export { DurationSyntaxError, formatDuration, parseGoDuration } from './go-duration.ts';
 export { renderConfigurationDoc, SPIKE_VARIABLES_NOT_READ } from './doc.ts';

@@ -1,6 +1,7 @@
 /**
- * SPIKE_NEXUS_KEEPER_PEERS with its cross-variable rules (required for a persistent backend,
- * exactly SPIKE_NEXUS_SHAMIR_SHARES entries), read the same way by Nexus and bootstrap.
+ * The root-key custody settings whose rules span several variables (Shamir shares and threshold;
+ * SPIKE_NEXUS_KEEPER_PEERS: required for a persistent backend, exactly SPIKE_NEXUS_SHAMIR_SHARES
+ * entries), read the same way by Nexus and bootstrap.
  */
 import type { SettingsReader } from './reader.ts';
 import {
@@ -9,6 +10,7 @@ import {
   SPIKE_NEXUS_BACKEND_STORE,
   SPIKE_NEXUS_KEEPER_PEERS,
   SPIKE_NEXUS_SHAMIR_SHARES,
+  SPIKE_NEXUS_SHAMIR_THRESHOLD,
 } from './table.ts';
 
 /**
@@ -29,4 +31,17 @@ export function readKeeperPeers(r: SettingsReader, required: boolean, shares: nu
     );
   }
   return peers;
+}
+
+/** Reads the Shamir share count and threshold; a threshold above the count is reported through `r`. */
+export function readShamirSplit(r: SettingsReader): { readonly shares: number; readonly threshold: number } {
+  const shares = r.get(SPIKE_NEXUS_SHAMIR_SHARES);
+  const threshold = r.get(SPIKE_NEXUS_SHAMIR_THRESHOLD);
+  r.require(
+    threshold <= shares,
+    SPIKE_NEXUS_SHAMIR_THRESHOLD,
+    'must not be greater than SPIKE_NEXUS_SHAMIR_SHARES',
+    [SPIKE_NEXUS_SHAMIR_SHARES],
+  );
+  return { shares, threshold };
 }
