@@ -5,5 +5,11 @@
  */
 export { startDevIssuer, DevIssuerRefusedError } from './dev-issuer.ts';
 export type { DevIssuer, DevIssuerOptions } from './dev-issuer.ts';
-export { DevIssuerConfigError, defaultIdentities, DEFAULT_IDENTITY_PATHS } from './config.ts';
+export {
+  DevIssuerConfigError,
+  defaultIdentities,
+  parseIdentityFlag,
+  DEFAULT_IDENTITY_PATHS,
+  DEFAULT_TRUST_DOMAIN,
+} from './config.ts';
 export type { DevIdentitySpec, DevIssuerConfig, DevIssuerSettings } from './config.ts';

@@ -12,6 +12,7 @@ export {
   type ListenAddress,
 } from './config.ts';
 export { createNexusState, NotReadyError, RootKeyConflictError, type NexusState } from './state.ts';
+export { createCustody } from './custody/index.ts';
 export type { Custody, CustodyDeps, CustodyFactory, RestoreResult } from './custody-port.ts';
 export {
   createAuditLog,

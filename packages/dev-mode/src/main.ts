@@ -1,0 +1,156 @@
+/**
+ * `spike-dev`: the entry point. `main(argv)` refuses production, parses the command line, starts
+ * the dev stack, prints what a developer needs (the DEVELOPMENT ONLY banner, the Nexus URL, the
+ * socket directory, the environment to export) and serves until SIGINT/SIGTERM. It resolves with
+ * the exit code once everything is stopped; the caller exits with it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, type Logger } from '@spike-ts/core';
+import { DevIssuerConfigError, DevIssuerRefusedError } from '@spike-ts/dev-identity';
+import { NexusIdentityError, ConfigError } from '@spike-ts/nexus';
+import { readSetting, SPIKE_SYSTEM_LOG_LEVEL, type Env } from '@spike-ts/settings';
+import { DEV_MODE_VERSION, HELP_TEXT, parseDevModeArgs, type DevModeArgs } from './args.ts';
+import { startDevStack, type DevStack } from './dev-stack.ts';
+import { startBanner } from './start-banner.ts';
+
+/** Exit codes (the CLI's conventions, ADR 0011). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface MainIo {
+  readonly env: Env;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Where SIGINT/SIGTERM handlers go (default `process`). */
+  readonly signals: SignalSource;
+}
+
+/** What `main` needs of `process` to learn about SIGINT and SIGTERM. */
+export interface SignalSource {
+  once(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
+  removeListener(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+/** Runs `spike-dev` with `argv` (without the node and script paths); resolves with the exit code. */
+export async function main(argv: readonly string[], io: Partial<MainIo> = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const signals = io.signals ?? process;
+  const fail = async (message: string, code: number): Promise<number> => {
+    await write(stderr, `spike-dev: ${message}\n`);
+    return code;
+  };
+
+  if (env['NODE_ENV'] === 'production') {
+    return fail(
+      'refusing to start: NODE_ENV=production. spike-dev is for DEVELOPMENT ONLY (secrets in memory, ' +
+        'a throwaway CA, identities for whoever opens a socket). In production run spike-nexus and ' +
+        'spike-keeper with SPIRE (docs/install.md).',
+      EXIT_USAGE,
+    );
+  }
+  const parsed = parseDevModeArgs(argv);
+  if (parsed.kind === 'help') {
+    await write(stdout, HELP_TEXT);
+    return EXIT_OK;
+  }
+  if (parsed.kind === 'version') {
+    await write(stdout, `spike-dev ${DEV_MODE_VERSION}\n`);
+    return EXIT_OK;
+  }
+  if (parsed.kind === 'usage-error') {
+    return fail(`${parsed.message}. Run 'spike-dev --help'.`, EXIT_USAGE);
+  }
+  const args = parsed.args;
+
+  let logger: Logger;
+  try {
+    logger = createLogger({
+      level: readSetting(env, SPIKE_SYSTEM_LOG_LEVEL),
+      sink: (line) => stderr.write(line),
+      base: {},
+    });
+  } catch (err) {
+    return fail(`invalid configuration: ${(err as Error).message}`, EXIT_USAGE);
+  }
+
+  const socketDir = args.socketDir ?? join('/tmp', `spike-dev-${String(userInfo().uid)}`);
+  // The dev CA of an in-memory run is as throwaway as its secrets.
+  const identityStateDir = mkdtempSync(join(tmpdir(), 'spike-dev-ca-'));
+  const removeState = (): void => rmSync(identityStateDir, { recursive: true, force: true });
+
+  let stack: DevStack;
+  try {
+    stack = await startDevStack(stackOptions(args, socketDir, identityStateDir, env, logger));
+  } catch (err) {
+    removeState();
+    return fail(startFailure(err, args), startFailureCode(err));
+  }
+
+  await write(stdout, startBanner(stack));
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      signals.removeListener('SIGINT', stop);
+      signals.removeListener('SIGTERM', stop);
+      void write(stderr, `spike-dev: ${signal} received, stopping (secrets in memory are discarded)\n`)
+        .then(() => stack.close())
+        .then(
+          () => EXIT_OK,
+          async (err: unknown) => {
+            await write(stderr, `spike-dev: error while stopping: ${(err as Error).message}\n`);
+            return EXIT_FAILURE;
+          },
+        )
+        .then((code) => {
+          removeState();
+          resolve(code);
+        });
+    };
+    signals.once('SIGINT', stop);
+    signals.once('SIGTERM', stop);
+  });
+}
+
+function stackOptions(
+  args: DevModeArgs,
+  socketDir: string,
+  identityStateDir: string,
+  env: Env,
+  logger: Logger,
+): Parameters<typeof startDevStack>[0] {
+  return {
+    port: args.port,
+    socketDir,
+    identityStateDir,
+    extraIdentities: args.identities,
+    env,
+    logger,
+  };
+}
+
+function startFailure(err: unknown, args: DevModeArgs): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ConfigError) return `invalid configuration: ${message}`;
+  if (err instanceof DevIssuerConfigError || err instanceof DevIssuerRefusedError) return message;
+  if (err instanceof NexusIdentityError) return message;
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return (
+      `cannot start Nexus: port ${String(args.port)} on 127.0.0.1 is in use (another spike-dev, the demo ` +
+      `or SPIKE?). Stop it, or choose another port with --port (0: any free port).`
+    );
+  }
+  return `could not start: ${message}`;
+}
+
+function startFailureCode(err: unknown): number {
+  return err instanceof ConfigError || err instanceof DevIssuerConfigError ? EXIT_USAGE : EXIT_FAILURE;
+}
