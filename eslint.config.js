@@ -54,7 +54,7 @@ function boundaryConfigs() {
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '.tools/**', '.cache/**', 'bench/results/**', 'coverage/**'],
+    ignores: ['**/node_modules/**', '.tools/**', '.cache/**', 'bench/results/**', 'coverage/**', 'dist/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -62,7 +62,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['eslint.config.js', 'packages/*/bin/*.js'],
+          allowDefaultProject: ['eslint.config.js', 'packages/*/bin/*.js', 'test/packaging/consumer/*.mjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },
