@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolBinDir, toolsRoot, TOOLS } from '../../scripts/tools/registry.ts';
 import { goMinor, SPIRE } from '../../scripts/tools/spire.ts';
+import { HELM } from '../../scripts/tools/helm.ts';
 import { NODE22, nodePlatformPackage } from '../../scripts/tools/node22.ts';
 
 const INSTALLER = join(import.meta.dirname, '..', '..', 'scripts', 'tools-install.ts');
@@ -48,6 +49,16 @@ async function fakeNode22(binDir: string, version: string): Promise<void> {
   await mkdir(binDir, { recursive: true });
   await writeFile(join(binDir, 'node'), `#!/bin/sh\necho "v${version}"\n`);
   await chmod(join(binDir, 'node'), 0o755);
+}
+
+/** Writes a fake helm that answers `helm version --short` as a v4.3.2 build does (`v4.3.2+g<commit>`). */
+async function fakeHelm(binDir: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  await writeFile(
+    join(binDir, 'helm'),
+    '#!/bin/sh\n[ "$1 $2" = "version --short" ] && echo "v4.3.2+gabc1234"\n',
+  );
+  await chmod(join(binDir, 'helm'), 0o755);
 }
 
 describe('tools cache location', () => {
@@ -113,11 +124,13 @@ describe('npm run tools:install', () => {
     const { tools, env } = fresh();
     await fakeSpire(join(tools, 'spire', 'v1.15.3', 'bin'), '1.15.3');
     await fakeNode22(join(tools, 'node22', NODE22.version, 'bin'), NODE22.version);
+    await fakeHelm(join(tools, 'helm', HELM.version, 'bin'));
     const r = await install(env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`== tools: .*cached in ${tools}`));
     assert.match(r.stdout, /== tools: spire v1\.15\.3: reusing /);
     assert.match(r.stdout, new RegExp(`== tools: node22 ${NODE22.version}: reusing `));
+    assert.match(r.stdout, /== tools: helm v4\.3\.2: reusing /);
   });
 
   it('without npm or tar, cannot fetch Node.js 22 and says what to install', async () => {
@@ -162,6 +175,20 @@ describe('npm run tools:install', () => {
     const r = await install(env);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /building \(spire-agent not built yet\)/);
+  });
+
+  it('helm: reuses a cached helm that reports the pinned version; without Go says what to install', async () => {
+    const { tools, env } = fresh();
+    await fakeHelm(join(tools, 'helm', 'v4.3.2', 'bin'));
+    const reused = await install(env, ['helm']);
+    assert.equal(reused.code, 0, reused.stderr);
+    assert.match(reused.stdout, /== tools: helm v4\.3\.2: reusing /);
+
+    const empty = fresh();
+    const r = await install(empty.env, ['helm']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /cannot build helm v4\.3\.2: this machine lacks Go >= 1\.26/);
+    assert.doesNotMatch(r.stderr, /C compiler/, 'helm is pure Go');
   });
 
   it('refuses an unknown tool name', async () => {
