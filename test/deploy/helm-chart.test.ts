@@ -194,6 +194,8 @@ describe('Helm chart deploy/helm/spike', () => {
     ] as const) {
       assert.equal(r.nexus.spec.replicas, 1);
       assert.equal(r.keeper.spec.replicas, n);
+      // An upgrade restarts no keeper by itself (each restart empties one).
+      assert.equal(r.keeper.spec.updateStrategy?.type, 'OnDelete');
       assert.equal(r.bootstrap.metadata.annotations?.['helm.sh/hook'], 'post-install');
       assert.equal(podSpec(r.bootstrap).restartPolicy, 'Never');
       assert.deepEqual(
@@ -431,12 +433,19 @@ describe('Helm chart deploy/helm/spike', () => {
       [['nexus.shamirThreshold=0'], /nexus\.shamirThreshold must be from 1/],
       [['keeper.replicas=0'], /keeper\.replicas must be at least 1/],
       [['pilot.roles={admin}'], /pilot\.roles: "admin" is not a Pilot role/],
+      [['keeper.updateStrategy=Recreate'], /keeper\.updateStrategy must be OnDelete or RollingUpdate/],
     ];
     for (const [set, message] of cases) {
       const r = helm(['template', RELEASE, CHART, '--namespace', NS, ...set.flatMap((s) => ['--set', s])]);
       assert.notEqual(r.status, 0, set.join(' '));
       assert.match(r.stderr, message);
     }
+  });
+
+  it('keepers roll one at a time with minReadySeconds when RollingUpdate is chosen', () => {
+    const keeper = only(render(['keeper.updateStrategy=RollingUpdate']), 'StatefulSet', `${FULL}-keeper`);
+    assert.equal(keeper.spec.updateStrategy?.type, 'RollingUpdate');
+    assert.equal(keeper.spec.minReadySeconds, 30);
   });
 
   it('switches: no bootstrap Job, no ClusterSPIFFEIDs, no NetworkPolicies when turned off', () => {

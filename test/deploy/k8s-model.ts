@@ -35,6 +35,8 @@ export interface ManifestSpec {
   // StatefulSet, Job
   readonly replicas?: number;
   readonly serviceName?: string;
+  readonly updateStrategy?: { readonly type: string };
+  readonly minReadySeconds?: number;
   readonly template?: { readonly metadata: { readonly labels: Labels }; readonly spec: PodSpec };
   readonly volumeClaimTemplates?: ReadonlyArray<{ readonly metadata: { readonly name: string } }>;
   readonly podFailurePolicy?: {

@@ -57,6 +57,9 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+
 {{- $n := int .Values.keeper.replicas -}}
 {{- $t := int .Values.nexus.shamirThreshold -}}
 {{- if lt $n 1 -}}{{- fail "keeper.replicas must be at least 1" -}}{{- end -}}
+{{- if not (has .Values.keeper.updateStrategy (list "OnDelete" "RollingUpdate")) -}}
+{{- fail (printf "keeper.updateStrategy must be OnDelete or RollingUpdate, got %q" .Values.keeper.updateStrategy) -}}
+{{- end -}}
 {{- if or (lt $t 1) (gt $t $n) -}}
 {{- fail (printf "nexus.shamirThreshold must be from 1 to keeper.replicas (%d), got %d" $n $t) -}}
 {{- end -}}
