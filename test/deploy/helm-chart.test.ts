@@ -21,15 +21,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import {
-  hasRole,
-  SPIKE_ROLES,
-  trustRootsFromEnv,
-  type SpikeRole,
-} from '../../packages/identity/src/roles.ts';
-import { loadConfig } from '../../packages/nexus/src/config.ts';
-import { loadKeeperConfig } from '../../packages/keeper/src/config.ts';
-import { loadBootstrapConfig } from '../../packages/bootstrap/src/config.ts';
+import { hasRole, SPIKE_ROLES, trustRootsFromEnv, type SpikeRole } from '@spike-ts/identity';
+import { loadConfig } from '@spike-ts/nexus';
+import { loadKeeperConfig } from '@spike-ts/keeper';
+import { loadBootstrapConfig } from '@spike-ts/bootstrap';
 import { missingBinaries, toolBinDir } from '../../scripts/tools/registry.ts';
 import { HELM } from '../../scripts/tools/helm.ts';
 import {
