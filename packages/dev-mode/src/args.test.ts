@@ -7,7 +7,7 @@ describe('parseDevModeArgs', () => {
   it('defaults: SPIKE port 8553, no socket dir, no extra identities', () => {
     assert.deepEqual(parseDevModeArgs([]), {
       kind: 'run',
-      args: { port: DEFAULT_NEXUS_PORT, socketDir: undefined, identities: [] },
+      args: { port: DEFAULT_NEXUS_PORT, socketDir: undefined, dataDir: undefined, identities: [] },
     });
     assert.equal(DEFAULT_NEXUS_PORT, 8553);
   });
@@ -19,6 +19,8 @@ describe('parseDevModeArgs', () => {
         '0',
         '--socket-dir',
         '/tmp/x',
+        '--data-dir',
+        'dev-data',
         '--identity',
         'a=spiffe://spike.ist/workload/a',
         '--identity',
@@ -29,6 +31,7 @@ describe('parseDevModeArgs', () => {
         args: {
           port: 0,
           socketDir: '/tmp/x',
+          dataDir: 'dev-data',
           identities: [
             { name: 'a', spiffeId: 'spiffe://spike.ist/workload/a' },
             { name: 'b', spiffeId: 'spiffe://spike.ist/workload/b' },
@@ -57,6 +60,8 @@ describe('parseDevModeArgs', () => {
       ['--identity', 'noequals'],
       ['--identity', '=spiffe://spike.ist/x'],
       ['--socket-dir', ''],
+      ['--data-dir', ''],
+      ['--data-dir'],
       ['--help=yes'],
     ]) {
       const parsed = parseDevModeArgs(argv);

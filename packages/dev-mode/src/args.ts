@@ -1,6 +1,6 @@
 /**
- * The command line of `spike-dev`: a few flags (Nexus's port, where the sockets go, extra
- * workload identities), `--help` and `--version`. Everything else,
+ * The command line of `spike-dev`: a few flags (Nexus's port, where the sockets go, an optional
+ * SQLite data directory, extra workload identities), `--help` and `--version`. Everything else,
  * positional arguments included, is a usage error (exit 2), as for the other executables.
  */
 import { parseArgs } from 'node:util';
@@ -17,6 +17,8 @@ export interface DevModeArgs {
   readonly port: number;
   /** Directory of the Workload API sockets; default `/tmp/spike-dev-<uid>`. */
   readonly socketDir: string | undefined;
+  /** SQLite data directory (with in-process keepers); undefined: the in-memory store. */
+  readonly dataDir: string | undefined;
   /** Identities served in addition to SPIKE's roles and the demo workload. */
   readonly identities: readonly DevIdentitySpec[];
 }
@@ -37,6 +39,7 @@ export function parseDevModeArgs(argv: readonly string[]): ParsedArgs {
       options: {
         port: { type: 'string' },
         'socket-dir': { type: 'string' },
+        'data-dir': { type: 'string' },
         identity: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -59,7 +62,12 @@ export function parseDevModeArgs(argv: readonly string[]): ParsedArgs {
       };
     }
   }
-  if (values['socket-dir'] === '') return { kind: 'usage-error', message: '--socket-dir needs a directory' };
+  for (const [flag, value] of [
+    ['--socket-dir', values['socket-dir']],
+    ['--data-dir', values['data-dir']],
+  ] as const) {
+    if (value === '') return { kind: 'usage-error', message: `${flag} needs a directory` };
+  }
   let identities: DevIdentitySpec[];
   try {
     identities = (values.identity ?? []).map(parseIdentityFlag);
@@ -69,7 +77,7 @@ export function parseDevModeArgs(argv: readonly string[]): ParsedArgs {
   }
   return {
     kind: 'run',
-    args: { port, socketDir: values['socket-dir'], identities },
+    args: { port, socketDir: values['socket-dir'], dataDir: values['data-dir'], identities },
   };
 }
 
@@ -77,8 +85,13 @@ export const HELP_TEXT = `spike-dev — SPIKE in one process, for DEVELOPMENT ON
 
 Starts the dev identity issuer (a SPIFFE Workload API with its own throwaway CA, one unix
 socket per identity) and SPIKE Nexus in this one process, built from the same code as
-spike-dev-identity and spike-nexus. Secrets are kept in memory only (SPIKE's memory backend:
-no root key, no keepers) and are gone when it stops.
+spike-dev-identity and spike-nexus. By default secrets are kept in memory only (SPIKE's memory
+backend: no root key, no keepers) and are gone when it stops.
+
+With --data-dir, Nexus keeps them in a SQLite file there and three keepers (2 of 3) run in this
+process too: at first start the real bootstrap creates the root key and 'spike operator
+recover' saves recovery files into the data directory; at every later start the keepers are
+empty (they hold shares in memory only) and 'spike operator restore' feeds Nexus those files.
 
 Refuses to start when NODE_ENV=production. Nexus listens on 127.0.0.1 only.
 
@@ -88,6 +101,10 @@ Options:
   --port <n>                 Nexus API port on 127.0.0.1 (default ${String(DEFAULT_NEXUS_PORT)}; 0: any free port).
   --socket-dir <dir>         Directory of the Workload API sockets (default /tmp/spike-dev-<uid>;
                              unix socket paths are limited to 107 bytes).
+  --data-dir <dir>           Keep secrets in <dir>/nexus (SQLite) across restarts, with three
+                             in-process keepers. <dir> also holds the dev CA (identity/) and
+                             the recovery files (recovery/recover/: key material, keep it private).
+                             One spike-dev per data directory.
   --identity <name>=<id>     Also serve the SPIFFE ID <id> (in trust domain spike.ist) on
                              <socket-dir>/<name>.sock, for a workload. Repeatable.
   -h, --help                 Show this help.
@@ -102,7 +119,8 @@ Identities served (one socket each, in the socket directory):
   nexus, keeper, bootstrap                                       (used inside this process)
 
 Other SPIKE_* variables (limits, log level, audit sink) are read as spike-nexus reads them;
-spike-dev sets the store, the listen address, the trust roots and SPIFFE_ENDPOINT_SOCKET itself.
+spike-dev sets the store, the listen addresses, the keeper peers, the trust roots and
+SPIFFE_ENDPOINT_SOCKET itself.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM (or help/version), 1 could not start, 2 usage error or
 NODE_ENV=production.

@@ -1,10 +1,12 @@
 /**
- * The dev-mode stack: the dev identity issuer and Nexus in this one process, each started through
- * its package's own exported start function and configured by its own configuration loader from
- * an environment composed here, so dev mode runs the same code as `spike-dev-identity` and
- * `spike-nexus` and has no configuration rules of its own.
+ * The dev-mode stack: the dev identity issuer and Nexus in this one process and, with a SQLite
+ * data directory, three keepers and the root-key ceremony too. Each is started through its
+ * package's own exported start function and configured by its own configuration loader from an
+ * environment composed here, so dev mode runs the same code as `spike-dev-identity`,
+ * `spike-nexus`, `spike-keeper` and `spike-bootstrap` and has no configuration rules of its own.
  */
 import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '@spike-ts/core';
 import {
   defaultIdentities,
@@ -14,8 +16,20 @@ import {
   type DevIssuer,
 } from '@spike-ts/dev-identity';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
+import { createKeeperServer, loadKeeperConfig } from '@spike-ts/keeper';
 import { createCustody, createNexus, loadConfig, type Nexus, type NexusConfig } from '@spike-ts/nexus';
 import type { Env } from '@spike-ts/settings';
+import { provideRootKey } from './root-key.ts';
+
+/** Keepers started with a data directory, and how many of their shares rebuild the root key. */
+export const DEV_KEEPERS = 3;
+export const DEV_THRESHOLD = 2;
+
+/**
+ * Where Nexus keeps secrets: SPIKE's memory backend (no root key, no keepers), or SQLite in
+ * `<dataDir>/nexus` with in-process keepers and the recovery files in `<dataDir>/recovery`.
+ */
+export type DevStore = { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly dataDir: string };
 
 export interface DevStackOptions {
   /** Nexus's API port on 127.0.0.1 (0: any free port). */
@@ -24,6 +38,9 @@ export interface DevStackOptions {
   readonly socketDir: string;
   /** Where the dev CA lives. */
   readonly identityStateDir: string;
+  readonly store: DevStore;
+  /** One progress line for the developer (start-up steps of the SQLite mode). */
+  readonly progress?: (line: string) => void;
   /** Identities served besides SPIKE's roles and the demo workload. */
   readonly extraIdentities: readonly DevIdentitySpec[];
   /** The environment the components' configuration loaders read (besides what is set here). */
@@ -37,6 +54,11 @@ export interface DevStack {
   readonly nexusConfig: NexusConfig;
   /** `https://127.0.0.1:<port>`: what `SPIKE_NEXUS_API_URL` must say. */
   readonly nexusUrl: string;
+  readonly store: DevStore;
+  /** The keepers' URLs (none with the memory store). */
+  readonly keeperUrls: readonly string[];
+  /** How the root key came to be (undefined with the memory store). */
+  readonly rootKey: 'bootstrapped' | 'restored' | undefined;
   /** Stops Nexus, then the issuer (which removes its sockets). Idempotent. */
   close(): Promise<void>;
 }
@@ -50,7 +72,12 @@ const OWNED = new Set([
   'SPIKE_NEXUS_BACKEND_STORE',
   'SPIKE_NEXUS_TLS_PORT',
   'SPIKE_NEXUS_KEEPER_PEERS',
+  'SPIKE_NEXUS_SHAMIR_SHARES',
+  'SPIKE_NEXUS_SHAMIR_THRESHOLD',
+  'SPIKE_NEXUS_DATA_DIR',
   'SPIKE_NEXUS_API_URL',
+  'SPIKE_PILOT_RECOVERY_DIR',
+  'SPIKE_BOOTSTRAP_FORCE',
   'SPIKE_NEXUS_API_THREADS',
   'SPIKE_KEEPER_TLS_PORT',
   'SPIKE_TRUST_ROOT_NEXUS',
@@ -77,9 +104,13 @@ export function componentEnv(
   return { ...out, ...fixed, SPIFFE_ENDPOINT_SOCKET: endpoint };
 }
 
-/** Starts the issuer, then Nexus on the in-memory store; undoes what started when a step fails. */
+/**
+ * Starts the issuer, the keepers (SQLite only), Nexus, and gives Nexus its root key (SQLite
+ * only); undoes what started when a step fails.
+ */
 export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
-  const { logger } = opts;
+  const { logger, store } = opts;
+  const progress = opts.progress ?? (() => undefined);
   const issuer = await startDevIssuer({
     trustDomain: DEFAULT_TRUST_DOMAIN,
     stateDir: opts.identityStateDir,
@@ -99,10 +130,25 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     }
   };
   try {
+    const keeperUrls = store.kind === 'sqlite' ? await startKeepers(opts, issuer, started) : [];
+    const custody = {
+      SPIKE_NEXUS_KEEPER_PEERS: keeperUrls.join(','),
+      SPIKE_NEXUS_SHAMIR_SHARES: String(DEV_KEEPERS),
+      SPIKE_NEXUS_SHAMIR_THRESHOLD: String(DEV_THRESHOLD),
+    };
     const nexusEnv = componentEnv(
       opts.env,
       issuer.endpointFor('nexus'),
-      { SPIKE_NEXUS_BACKEND_STORE: 'memory', SPIKE_NEXUS_TLS_PORT: `127.0.0.1:${String(opts.port)}` },
+      {
+        SPIKE_NEXUS_TLS_PORT: `127.0.0.1:${String(opts.port)}`,
+        ...(store.kind === 'memory'
+          ? { SPIKE_NEXUS_BACKEND_STORE: 'memory' }
+          : {
+              SPIKE_NEXUS_BACKEND_STORE: 'sqlite',
+              SPIKE_NEXUS_DATA_DIR: join(store.dataDir, 'nexus'),
+              ...custody,
+            }),
+      },
       // No plain-HTTP health listener unless asked for: it would take SPIKE's :8554 on every interface.
       { SPIKE_NEXUS_HEALTH_ADDR: 'off' },
     );
@@ -126,18 +172,67 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     });
     started.push(() => nexus.close());
     const address = await nexus.listen();
+    const nexusUrl = `https://127.0.0.1:${String(address.port)}`;
+
+    const rootKey =
+      store.kind === 'memory'
+        ? undefined
+        : await provideRootKey({
+            recoveryParent: join(store.dataDir, 'recovery'),
+            nexusUrl,
+            threshold: DEV_THRESHOLD,
+            endpointFor: (name) => issuer.endpointFor(name),
+            bootstrapEnv: componentEnv(opts.env, issuer.endpointFor('bootstrap'), {
+              ...custody,
+              SPIKE_NEXUS_BACKEND_STORE: 'sqlite',
+              SPIKE_NEXUS_API_URL: nexusUrl,
+            }),
+            isReady: () => nexus.state.isReady(),
+            isInitialized: () => nexus.store.isInitialized(),
+            progress,
+            logger,
+          });
     let closing: Promise<void> | undefined;
     return {
       issuer,
       nexus,
       nexusConfig,
-      nexusUrl: `https://127.0.0.1:${String(address.port)}`,
+      nexusUrl,
+      store,
+      keeperUrls,
+      rootKey,
       close: () => (closing ??= undo()),
     };
   } catch (err) {
     await undo();
     throw err;
   }
+}
+
+/** Starts the keepers on free 127.0.0.1 ports, sharing the keeper identity; returns their URLs. */
+async function startKeepers(
+  opts: DevStackOptions,
+  issuer: DevIssuer,
+  started: Array<() => Promise<void>>,
+): Promise<string[]> {
+  const env = componentEnv(opts.env, issuer.endpointFor('keeper'), { SPIKE_KEEPER_TLS_PORT: '127.0.0.1:0' });
+  const config = loadKeeperConfig(env);
+  const logger = opts.logger.child({ component: 'keeper' });
+  const source = await createX509Source({ endpoint: issuer.endpointFor('keeper'), env, logger });
+  started.push(() => source.close());
+  const urls: string[] = [];
+  for (let i = 1; i <= DEV_KEEPERS; i++) {
+    const keeper = createKeeperServer({
+      source,
+      trustRoots: config.trustRoots,
+      logger: logger.child({ keeper: i }),
+      headersTimeoutMs: config.headersTimeoutMs,
+    });
+    started.push(() => keeper.close());
+    const address = await keeper.listen(config.port, config.host);
+    urls.push(`https://127.0.0.1:${String(address.port)}`);
+  }
+  return urls;
 }
 
 function userName(): string | undefined {

@@ -6,13 +6,14 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '@spike-ts/core';
 import { DevIssuerConfigError, DevIssuerRefusedError } from '@spike-ts/dev-identity';
 import { NexusIdentityError, ConfigError } from '@spike-ts/nexus';
 import { readSetting, SPIKE_SYSTEM_LOG_LEVEL, type Env } from '@spike-ts/settings';
 import { DEV_MODE_VERSION, HELP_TEXT, parseDevModeArgs, type DevModeArgs } from './args.ts';
-import { startDevStack, type DevStack } from './dev-stack.ts';
+import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
+import { startDevStack, type DevStack, type DevStackOptions } from './dev-stack.ts';
 import { startBanner } from './start-banner.ts';
 
 /** Exit codes (the CLI's conventions, ADR 0011). */
@@ -83,15 +84,41 @@ export async function main(argv: readonly string[], io: Partial<MainIo> = {}): P
   }
 
   const socketDir = args.socketDir ?? join('/tmp', `spike-dev-${String(userInfo().uid)}`);
-  // The dev CA of an in-memory run is as throwaway as its secrets.
-  const identityStateDir = mkdtempSync(join(tmpdir(), 'spike-dev-ca-'));
-  const removeState = (): void => rmSync(identityStateDir, { recursive: true, force: true });
+  const dataDir = args.dataDir === undefined ? undefined : resolve(args.dataDir);
+  let release: () => void;
+  let identityStateDir: string;
+  try {
+    if (dataDir === undefined) {
+      // The dev CA of an in-memory run is as throwaway as its secrets.
+      const dir = mkdtempSync(join(tmpdir(), 'spike-dev-ca-'));
+      identityStateDir = dir;
+      release = () => rmSync(dir, { recursive: true, force: true });
+    } else {
+      // Kept with the data, so restarts reuse the CA.
+      identityStateDir = join(dataDir, 'identity');
+      release = lockDataDir(dataDir);
+    }
+  } catch (err) {
+    return fail(
+      err instanceof DataDirInUseError ? err.message : `could not start: ${(err as Error).message}`,
+      1,
+    );
+  }
 
   let stack: DevStack;
   try {
-    stack = await startDevStack(stackOptions(args, socketDir, identityStateDir, env, logger));
+    stack = await startDevStack({
+      port: args.port,
+      socketDir,
+      identityStateDir,
+      extraIdentities: args.identities,
+      store: dataDir === undefined ? { kind: 'memory' } : { kind: 'sqlite', dataDir },
+      progress: (line) => stderr.write(`spike-dev: ${line}\n`),
+      env,
+      logger,
+    } satisfies DevStackOptions);
   } catch (err) {
-    removeState();
+    release();
     return fail(startFailure(err, args), startFailureCode(err));
   }
 
@@ -101,7 +128,11 @@ export async function main(argv: readonly string[], io: Partial<MainIo> = {}): P
     const stop = (signal: NodeJS.Signals): void => {
       signals.removeListener('SIGINT', stop);
       signals.removeListener('SIGTERM', stop);
-      void write(stderr, `spike-dev: ${signal} received, stopping (secrets in memory are discarded)\n`)
+      const note =
+        stack.store.kind === 'memory'
+          ? 'secrets in memory are discarded'
+          : `secrets stay in ${stack.store.dataDir}`;
+      void write(stderr, `spike-dev: ${signal} received, stopping (${note})\n`)
         .then(() => stack.close())
         .then(
           () => EXIT_OK,
@@ -111,30 +142,13 @@ export async function main(argv: readonly string[], io: Partial<MainIo> = {}): P
           },
         )
         .then((code) => {
-          removeState();
+          release();
           resolve(code);
         });
     };
     signals.once('SIGINT', stop);
     signals.once('SIGTERM', stop);
   });
-}
-
-function stackOptions(
-  args: DevModeArgs,
-  socketDir: string,
-  identityStateDir: string,
-  env: Env,
-  logger: Logger,
-): Parameters<typeof startDevStack>[0] {
-  return {
-    port: args.port,
-    socketDir,
-    identityStateDir,
-    extraIdentities: args.identities,
-    env,
-    logger,
-  };
 }
 
 function startFailure(err: unknown, args: DevModeArgs): string {

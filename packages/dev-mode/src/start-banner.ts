@@ -3,6 +3,7 @@
  * the Workload API sockets are, and the lines to paste so the `spike` CLI (superuser) and SDK
  * workloads get their identities.
  */
+import { join } from 'node:path';
 import type { DevStack } from './dev-stack.ts';
 
 /** The identities used inside this process; the rest are printed for the developer. */
@@ -14,16 +15,27 @@ export function startBanner(stack: DevStack): string {
   const socket = (name: string): string => issuer.endpointFor(name);
   const named = issuer.config.identities.filter((i) => !INTERNAL.has(i.name));
   const width = Math.max(...named.map((i) => i.name.length)) + 2;
+  const { store } = stack;
+  const storeLines =
+    store.kind === 'memory'
+      ? [`Nexus         ${nexusUrl}  (in-memory store)`]
+      : [
+          `Nexus         ${nexusUrl}  (SQLite in ${join(store.dataDir, 'nexus')}; root key ${String(stack.rootKey)})`,
+          `Keepers       ${stack.keeperUrls.join(' ')}  (in this process, 2 of 3)`,
+          `Recovery      ${join(store.dataDir, 'recovery', 'recover')}  (key material: keep it private)`,
+        ];
   return [
     '',
     '==============================================================================',
     '  spike-dev: DEVELOPMENT ONLY — NOT FOR PRODUCTION',
-    '  Secrets are kept in memory only and are gone when spike-dev stops.',
+    store.kind === 'memory'
+      ? '  Secrets are kept in memory only and are gone when spike-dev stops.'
+      : '  Secrets persist in the data directory, next to the recovery files that open them.',
     '  Identities come from a throwaway dev CA: any process that can open an',
     '  identity socket gets that identity. Use SPIRE and spike-nexus for anything real.',
     '==============================================================================',
     '',
-    `Nexus         ${nexusUrl}  (in-memory store)`,
+    ...storeLines,
     `Workload API  ${issuer.config.socketDir}/<identity>.sock  (trust domain ${td})`,
     '',
     'Identities (SPIFFE_ENDPOINT_SOCKET for each):',
