@@ -11,6 +11,8 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolBinDir, toolsRoot, TOOLS } from '../../scripts/tools/registry.ts';
+import { REDOCLY } from '../../scripts/tools/redocly.ts';
+import { pythonMinor, SCHEMATHESIS } from '../../scripts/tools/schemathesis.ts';
 import { goMinor, SPIRE } from '../../scripts/tools/spire.ts';
 import { HELM } from '../../scripts/tools/helm.ts';
 import { NODE22, nodePlatformPackage } from '../../scripts/tools/node22.ts';
@@ -49,6 +51,13 @@ async function fakeNode22(binDir: string, version: string): Promise<void> {
   await mkdir(binDir, { recursive: true });
   await writeFile(join(binDir, 'node'), `#!/bin/sh\necho "v${version}"\n`);
   await chmod(join(binDir, 'node'), 0o755);
+}
+
+/** Writes a fake `name` that prints `output` (any arguments). */
+async function fakeVersioned(binDir: string, name: string, output: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  await writeFile(join(binDir, name), `#!/bin/sh\necho "${output}"\n`);
+  await chmod(join(binDir, name), 0o755);
 }
 
 /** Writes a fake helm that answers `helm version --short` as a v4.3.2 build does (`v4.3.2+g<commit>`). */
@@ -101,6 +110,14 @@ describe('the npm package holding Node.js 22', () => {
   });
 });
 
+describe('Python version parsing for the schemathesis venv', () => {
+  it('reads major and minor from the interpreter version', () => {
+    assert.deepEqual(pythonMinor('3.11.7'), [3, 11]);
+    assert.deepEqual(pythonMinor('3.13.0\n'), [3, 13]);
+    assert.equal(pythonMinor('Python'), undefined);
+  });
+});
+
 describe('npm run tools:install', () => {
   let dir = '';
   let emptyPath = '';
@@ -125,6 +142,12 @@ describe('npm run tools:install', () => {
     await fakeSpire(join(tools, 'spire', 'v1.15.3', 'bin'), '1.15.3');
     await fakeNode22(join(tools, 'node22', NODE22.version, 'bin'), NODE22.version);
     await fakeHelm(join(tools, 'helm', HELM.version, 'bin'));
+    await fakeVersioned(join(tools, 'redocly', REDOCLY.version, 'bin'), 'redocly', REDOCLY.version);
+    await fakeVersioned(
+      join(tools, 'schemathesis', SCHEMATHESIS.version, 'bin'),
+      'schemathesis',
+      `python -m schemathesis.cli, version ${SCHEMATHESIS.version}`,
+    );
     const r = await install(env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`== tools: .*cached in ${tools}`));
@@ -189,6 +212,14 @@ describe('npm run tools:install', () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /cannot build helm v4\.3\.2: this machine lacks Go >= 1\.26/);
     assert.doesNotMatch(r.stderr, /C compiler/, 'helm is pure Go');
+  });
+
+  it('without npm on PATH, the OpenAPI linter fails with what to install', async () => {
+    const { tools, env } = fresh();
+    const r = await install(env, ['redocly']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /cannot build redocly 2\.77\.0: this machine lacks npm/);
+    assert.deepEqual(await readdir(join(tools, 'redocly')).catch(() => []), []);
   });
 
   it('refuses an unknown tool name', async () => {
