@@ -52,6 +52,28 @@ describe('main', () => {
     assert.match(err.text(), /SIGTERM received/);
   });
 
+  it('a signal during start-up stops everything once the start has ended, without serving', async () => {
+    const dir = socketDir();
+    const out = capture();
+    const err = capture();
+    const signals = new EventEmitter();
+    const done = main(['--port', '0', '--socket-dir', dir], {
+      env: { PATH: process.env['PATH'] },
+      stdout: out.stream,
+      stderr: err.stream,
+      signals,
+    });
+    // main has installed its handlers and is now starting (its first await is inside the start).
+    assert.equal(signals.listenerCount('SIGINT'), 1);
+    signals.emit('SIGINT', 'SIGINT');
+    assert.equal(signals.listenerCount('SIGINT'), 0, 'a second Ctrl-C gets the default: quit at once');
+    assert.equal(await done, 0);
+    assert.match(err.text(), /SIGINT received while starting; stopping as soon as the start has ended/);
+    assert.match(err.text(), /SIGINT received, stopping/);
+    assert.doesNotMatch(out.text(), /spike-dev: ready/);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
   it('resolves with 2 for NODE_ENV=production and for usage errors, creating nothing', async () => {
     const dir = socketDir();
     const err = capture();

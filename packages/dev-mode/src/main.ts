@@ -105,6 +105,24 @@ export async function main(argv: readonly string[], io: Partial<MainIo> = {}): P
     );
   }
 
+  // From here on SIGINT/SIGTERM stop dev mode cleanly; during start-up, once the start has ended
+  // (the listeners are gone after the first signal, so a second one ends the process at once).
+  let signalled: NodeJS.Signals | undefined;
+  let stopServing: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals.removeListener('SIGINT', onSignal);
+    signals.removeListener('SIGTERM', onSignal);
+    signalled = signal;
+    if (stopServing !== undefined) stopServing(signal);
+    else
+      stderr.write(
+        `spike-dev: ${signal} received while starting; stopping as soon as the start has ended ` +
+          '(send it again to quit at once)\n',
+      );
+  };
+  signals.once('SIGINT', onSignal);
+  signals.once('SIGTERM', onSignal);
+
   let stack: DevStack;
   try {
     stack = await startDevStack({
@@ -118,36 +136,29 @@ export async function main(argv: readonly string[], io: Partial<MainIo> = {}): P
       logger,
     } satisfies DevStackOptions);
   } catch (err) {
+    signals.removeListener('SIGINT', onSignal);
+    signals.removeListener('SIGTERM', onSignal);
     release();
     return fail(startFailure(err, args), startFailureCode(err));
   }
 
+  const stop = async (signal: NodeJS.Signals): Promise<number> => {
+    const note =
+      stack.store.kind === 'memory'
+        ? 'secrets in memory are discarded'
+        : `secrets stay in ${stack.store.dataDir}`;
+    await write(stderr, `spike-dev: ${signal} received, stopping (${note})\n`);
+    // Each component's stop is awaited and its failure logged; none is skipped.
+    await stack.close();
+    release();
+    return EXIT_OK;
+  };
+  if (signalled !== undefined) return stop(signalled);
   await write(stdout, startBanner(stack));
-
   return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      signals.removeListener('SIGINT', stop);
-      signals.removeListener('SIGTERM', stop);
-      const note =
-        stack.store.kind === 'memory'
-          ? 'secrets in memory are discarded'
-          : `secrets stay in ${stack.store.dataDir}`;
-      void write(stderr, `spike-dev: ${signal} received, stopping (${note})\n`)
-        .then(() => stack.close())
-        .then(
-          () => EXIT_OK,
-          async (err: unknown) => {
-            await write(stderr, `spike-dev: error while stopping: ${(err as Error).message}\n`);
-            return EXIT_FAILURE;
-          },
-        )
-        .then((code) => {
-          release();
-          resolve(code);
-        });
-    };
-    signals.once('SIGINT', stop);
-    signals.once('SIGTERM', stop);
+    stopServing = (signal) => void stop(signal).then(resolve);
+    // A signal may have come while the banner was written.
+    if (signalled !== undefined) stopServing(signalled);
   });
 }
 
