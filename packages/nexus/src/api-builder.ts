@@ -9,7 +9,8 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Logger, PolicyChange, SecretStore } from '@spike-ts/core';
 import { createMtlsServer, type X509Source } from '@spike-ts/identity';
 import type { SqliteStoreOptions } from '@spike-ts/store';
-import { createAuditLog, openAuditSink, type AuditLog, type AuditSink } from './audit.ts';
+import { createAuditLog, type AuditLog, type AuditSink } from './audit.ts';
+import { MUTATING_ROUTES, openAuditOutput, type AuditOutput } from './audit-shipping.ts';
 import { createAuthorizer } from './authz.ts';
 import type { NexusConfig } from './config.ts';
 import type { Custody } from './custody-port.ts';
@@ -36,8 +37,13 @@ export interface ApiBuildOptions {
   readonly onPoliciesChanged?: (change: PolicyChange) => void;
   /** False on API threads: their policies mirror the main thread's. Default true. */
   readonly loadPoliciesFromStore?: boolean;
-  /** Default: the sink named by `config.audit`. */
+  /**
+   * Where audit records go. Default: the sinks the configuration names (`openAuditOutput`).
+   * API threads pass a sink that forwards to the main thread.
+   */
   readonly auditSink?: AuditSink;
+  /** The main thread: audit output built from the configuration around this local sink. */
+  readonly auditOutput?: AuditOutput;
   /** Root-key custody, built once the state exists (the main thread only). */
   readonly custody?: (state: NexusState, store: SecretStore) => Custody | undefined;
   /** The caller's SPIFFE ID. Default: from the TLS peer certificate. */
@@ -80,12 +86,9 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     await store.close();
     throw err;
   }
-  const audit = createAuditLog(
-    options.auditSink ??
-      openAuditSink(config.audit, (err) =>
-        logger.error('audit sink failed; audit records are being lost', { err }),
-      ),
-  );
+  const output =
+    options.auditOutput ?? (options.auditSink === undefined ? openAuditOutput(config, logger) : undefined);
+  const audit = createAuditLog(output?.sink ?? (options.auditSink as AuditSink));
   const custody = options.custody?.(state, store);
   const now = options.now ?? Date.now;
   const routes = options.routes({
@@ -104,6 +107,9 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     logger,
     maxBodySize: config.maxRequestBodySize,
     peerId: options.peerId ?? tlsPeerId,
+    ...(output?.syslog === undefined
+      ? {}
+      : { writeAllowed: (name: string) => !MUTATING_ROUTES.has(name) || output.writesAllowed() }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const front = options.front === undefined ? handler : options.front(handler);

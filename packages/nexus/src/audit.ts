@@ -3,7 +3,7 @@
  * who did what to which path or policy, the decision and the outcome. It never holds secret
  * values, cipher payloads or shards: the record type has no field that could carry them.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 
 export type AuditDecision = 'allowed' | 'denied' | 'none';
 
@@ -43,8 +43,27 @@ export type AuditTarget =
   | { readonly kind: 'file'; readonly path: string };
 
 export interface AuditSink {
-  write(line: string): void;
+  /** One or more complete lines, each ending in `\n`. Never waits. */
+  write(lines: string): void;
+  /** Reopens the sink's file, if it has one (SIGHUP, after logrotate renamed it). */
+  reopen?(): void;
   close(): Promise<void>;
+}
+
+/** Writes every line to each sink in turn (the local sink and the syslog aggregator). */
+export function teeAuditSinks(sinks: readonly AuditSink[]): AuditSink {
+  if (sinks.length === 1) return sinks[0] as AuditSink;
+  return {
+    write(lines) {
+      for (const sink of sinks) sink.write(lines);
+    },
+    reopen() {
+      for (const sink of sinks) sink.reopen?.();
+    },
+    close: async () => {
+      await Promise.all(sinks.map((s) => s.close()));
+    },
+  };
 }
 
 /** Longest resource name kept in a record; longer names are cut (they are invalid anyway). */
@@ -128,31 +147,58 @@ export function openAuditSink(target: AuditTarget, onError?: (err: Error) => voi
       };
     }
     case 'file': {
-      const stream = createWriteStream(target.path, { flags: 'a', mode: 0o600 });
-      let failed = false;
-      stream.on('error', (err) => {
-        failed = true;
-        onError?.(err);
-      });
+      // `reopen` (SIGHUP) starts a new stream on the same path, logrotate's `create` style: the
+      // old stream gets what was written before and is closed once it has written it.
+      const open = (): { stream: WriteStream; failed: boolean } => {
+        const state = { stream: createWriteStream(target.path, { flags: 'a', mode: 0o600 }), failed: false };
+        state.stream.on('error', (err) => {
+          state.failed = true;
+          onError?.(err);
+        });
+        return state;
+      };
+      let current = open();
       const batch = batched((chunk) => {
-        if (!failed) stream.write(chunk);
+        if (!current.failed) current.stream.write(chunk);
       });
+      const finish = (state: { stream: WriteStream; failed: boolean }): Promise<void> =>
+        new Promise<void>((resolve) => {
+          if (state.failed || state.stream.destroyed) {
+            resolve();
+            return;
+          }
+          state.stream.end(() => resolve());
+        });
       return {
-        write: (line) => {
-          if (!failed) batch.add(line);
+        write: (line) => batch.add(line),
+        reopen: () => {
+          batch.flush();
+          const old = current;
+          current = open();
+          void finish(old);
         },
-        close: () =>
-          new Promise<void>((resolve) => {
-            batch.flush();
-            if (failed || stream.destroyed) {
-              resolve();
-              return;
-            }
-            stream.end(() => resolve());
-          }),
+        close: () => {
+          batch.flush();
+          return finish(current);
+        },
       };
     }
   }
+}
+
+/**
+ * A sink that hands its lines, batched per event-loop turn, to `send` (an API thread posts its
+ * records to the main thread, which writes them to the configured sinks).
+ */
+export function forwardingAuditSink(send: (chunk: string) => void): AuditSink {
+  const batch = batched(send);
+  return {
+    write: (lines) => batch.add(lines),
+    close: () => {
+      batch.flush();
+      return Promise.resolve();
+    },
+  };
 }
 
 /** An in-memory sink for tests: keeps every line. */
@@ -160,7 +206,9 @@ export function createMemoryAuditSink(): AuditSink & { readonly lines: string[];
   const lines: string[] = [];
   return {
     lines,
-    write: (line) => void lines.push(line),
+    write: (chunk) => {
+      for (const line of chunk.split('\n')) if (line !== '') lines.push(`${line}\n`);
+    },
     close: () => Promise.resolve(),
     records: () => lines.map((l) => JSON.parse(l) as AuditRecord),
   };

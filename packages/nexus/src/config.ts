@@ -4,8 +4,10 @@
  * start-up into a frozen object. Unlike SPIKE, invalid values are a start-up error that names
  * every invalid variable and its rule; values themselves are never echoed.
  */
+import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve, sep } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import {
   SettingsError,
   SettingsReader,
@@ -13,6 +15,14 @@ import {
   SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT,
   SPIKE_NEXUS_API_THREADS,
   SPIKE_NEXUS_AUDIT_LOG,
+  SPIKE_NEXUS_AUDIT_SYSLOG,
+  SPIKE_NEXUS_AUDIT_SYSLOG_FACILITY,
+  SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE,
+  SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA,
+  SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT,
+  SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY,
+  SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN,
+  SYSLOG_FACILITY_NAMES,
   SPIKE_NEXUS_BACKEND_STORE,
   SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE,
   SPIKE_NEXUS_DATA_DIR,
@@ -47,6 +57,7 @@ import {
   readShamirSplit,
   type Env,
   type ListenAddress,
+  type Setting,
 } from '@spike-ts/settings';
 import { readTrustRoots, type TrustRoots } from '@spike-ts/identity';
 import type { LogLevel } from '@spike-ts/core';
@@ -81,6 +92,19 @@ export interface RateLimitConfig {
   readonly burst: number;
   /** Requests of one caller being handled at once. */
   readonly concurrency: number;
+}
+
+/** Audit shipping to a syslog aggregator (`SPIKE_NEXUS_AUDIT_SYSLOG*`, ADR 0029). */
+export interface AuditSyslogConfig {
+  readonly host: string;
+  readonly port: number;
+  /** `block`: mutations are refused while the aggregator cannot take records; `buffer`: not. */
+  readonly policy: 'block' | 'buffer';
+  readonly queueSize: number;
+  /** RFC 5424 facility number. */
+  readonly facility: number;
+  /** PEM text read at start; null = plain TCP. */
+  readonly tls: { readonly caPem: string; readonly certPem?: string; readonly keyPem?: string } | null;
 }
 
 export interface NexusConfig {
@@ -119,6 +143,8 @@ export interface NexusConfig {
   readonly healthMaxConnections: number;
   readonly rateLimit: RateLimitConfig;
   readonly audit: AuditTarget;
+  /** null = audit records stay local. */
+  readonly auditSyslog: AuditSyslogConfig | null;
   /** null = health listener disabled. */
   readonly health: ListenAddress | null;
   readonly spiffeEndpointSocket: string;
@@ -237,12 +263,86 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     healthMaxConnections: r.get(SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS),
     rateLimit: readRateLimit(r),
     audit: r.get(SPIKE_NEXUS_AUDIT_LOG) satisfies AuditTarget,
+    auditSyslog: readAuditSyslog(r),
     health: r.get(SPIKE_NEXUS_HEALTH_ADDR),
     spiffeEndpointSocket: r.get(SPIFFE_ENDPOINT_SOCKET),
     spiffeSourceTimeoutMs: r.get(SPIKE_SPIFFE_SOURCE_TIMEOUT),
   };
   r.done();
   return deepFreeze(config);
+}
+
+/** The contents of the file a setting names, or undefined (with a problem naming it). */
+function readPemFile(r: SettingsReader, setting: Setting<string>): string | undefined {
+  const path = r.maybe(setting);
+  if (path === undefined || !r.valid(setting)) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    r.problem(setting, `must be the path of a readable file (reading it failed: ${code})`);
+    return undefined;
+  }
+}
+
+function readAuditSyslog(r: SettingsReader): AuditSyslogConfig | null {
+  const target = r.get(SPIKE_NEXUS_AUDIT_SYSLOG);
+  const tlsSettings = [
+    SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA,
+    SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT,
+    SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY,
+  ];
+  if (target === null || !target.tls) {
+    for (const s of tlsSettings) {
+      r.require(!r.isSet(s), s, 'is only used with SPIKE_NEXUS_AUDIT_SYSLOG=tls://host:port', [
+        SPIKE_NEXUS_AUDIT_SYSLOG,
+      ]);
+    }
+  }
+  const policy = r.get(SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN);
+  const queueSize = r.get(SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE);
+  const facility = SYSLOG_FACILITY_NAMES.indexOf(r.get(SPIKE_NEXUS_AUDIT_SYSLOG_FACILITY));
+  if (target === null) return null;
+  let tls: AuditSyslogConfig['tls'] = null;
+  if (target.tls) {
+    r.require(
+      r.isSet(SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA),
+      SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA,
+      'is required with SPIKE_NEXUS_AUDIT_SYSLOG=tls://host:port',
+    );
+    r.require(
+      r.isSet(SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT) === r.isSet(SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY),
+      r.isSet(SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT)
+        ? SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY
+        : SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT,
+      'SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT and SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY must be set together',
+    );
+    const caPem = readPemFile(r, SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA);
+    const certPem = readPemFile(r, SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT);
+    const keyPem = readPemFile(r, SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY);
+    if (caPem !== undefined) {
+      try {
+        createSecureContext({ ca: caPem });
+      } catch {
+        r.problem(SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA, 'must be a PEM file of CA certificates');
+      }
+    }
+    if (certPem !== undefined && keyPem !== undefined) {
+      try {
+        createSecureContext({ cert: certPem, key: keyPem });
+      } catch {
+        r.problem(
+          SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY,
+          'must be the PEM private key of the PEM certificate in SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT',
+        );
+      }
+    }
+    tls = {
+      caPem: caPem ?? '',
+      ...(certPem === undefined || keyPem === undefined ? {} : { certPem, keyPem }),
+    };
+  }
+  return { host: target.host, port: target.port, policy, queueSize, facility, tls };
 }
 
 function readRateLimit(r: SettingsReader): RateLimitConfig {

@@ -4,6 +4,7 @@ export {
   ConfigError,
   FORBIDDEN_DATA_DIRS,
   type NexusConfig,
+  type AuditSyslogConfig,
   type LoadConfigOptions,
   type BackendKind,
   type DbConfig,
@@ -18,6 +19,7 @@ export {
   createAuditLog,
   openAuditSink,
   createMemoryAuditSink,
+  teeAuditSinks,
   type AuditLog,
   type AuditRecord,
   type AuditSink,
@@ -25,3 +27,12 @@ export {
   type AuditDecision,
 } from './audit.ts';
 export { createHealthServer, type HealthServerOptions } from './health.ts';
+export {
+  frameSyslog,
+  openSyslogSink,
+  type SyslogPolicy,
+  type SyslogSink,
+  type SyslogSinkOptions,
+  type SyslogStats,
+} from './audit-syslog.ts';
+export { MUTATING_ROUTES, openAuditOutput, type AuditOutput } from './audit-shipping.ts';

@@ -1,7 +1,7 @@
 /**
  * `spike-nexus`: the composition root. Loads the configuration from the environment (as each
  * API thread does, through the same `loadConfigFromProcess`), obtains the X.509-SVID from the
- * Workload API, builds the Nexus and serves until SIGINT/SIGTERM.
+ * Workload API, builds the Nexus and serves until SIGINT/SIGTERM. SIGHUP reopens the audit file.
  */
 import { createLogger, serverArgs } from '@spike-ts/core';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
@@ -73,6 +73,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // logrotate (`create` mode) renames the audit file, then sends SIGHUP from `postrotate`.
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reopening the audit log file');
+    nexus.reopenAuditLog();
+  });
 
   try {
     const address = await nexus.listen();

@@ -10,6 +10,8 @@ import { silentLogger, type Logger, type PolicyChange, type SecretStore } from '
 import { isNexus, type X509Source } from '@spike-ts/identity';
 import { buildApi, listenOn } from './api-builder.ts';
 import type { AuditSink } from './audit.ts';
+import { openAuditOutput } from './audit-shipping.ts';
+import type { SyslogStats } from './audit-syslog.ts';
 import type { NexusConfig } from './config.ts';
 import type { CustodyFactory } from './custody-port.ts';
 import { createHealthServer } from './health.ts';
@@ -24,7 +26,10 @@ export interface NexusDeps {
   readonly logger?: Logger;
   /** Default: built from the configuration. The Nexus owns it and closes it. */
   readonly store?: SecretStore;
-  /** Default: the sink named by `config.audit`. */
+  /**
+   * Default: the sink named by `config.audit`. Audit shipping (`config.auditSyslog`) is added
+   * either way.
+   */
   readonly auditSink?: AuditSink;
   /** Root-key custody (keepers, recover/restore). Ignored with the memory backend. */
   readonly custodyFactory?: CustodyFactory;
@@ -41,6 +46,10 @@ export interface Nexus {
   address(): AddressInfo;
   /** The health listener's address, or null when it is disabled or not listening. */
   healthAddress(): AddressInfo | null;
+  /** Reopens the audit file (SIGHUP after logrotate moved it); no-op for other sinks. */
+  reopenAuditLog(): void;
+  /** Counters of audit shipping to the syslog aggregator, or null when it is off. */
+  auditShipping(): SyslogStats | null;
   close(): Promise<void>;
 }
 
@@ -66,43 +75,43 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   }
   // Assigned once the request handler exists; no policy changes before (the key comes later).
   let threads: ApiThreads | undefined = undefined;
-  const {
-    store,
-    state,
-    audit,
-    custody,
-    handler,
-    server: api,
-  } = await buildApi({
-    config,
-    source: deps.source,
-    logger,
-    routes: createRoutes,
-    ...(deps.store === undefined ? {} : { store: deps.store }),
-    ...(deps.auditSink === undefined ? {} : { auditSink: deps.auditSink }),
-    ...(deps.now === undefined ? {} : { now: deps.now }),
-    ...(counters === undefined
-      ? {}
-      : {
-          storeHooks: { onCommit: (paths: readonly string[]) => threads?.committed(paths) },
-          onPoliciesChanged: (change: PolicyChange) => threads?.policyChanged(change),
-        }),
-    custody: (state, store) =>
-      store.persistent && deps.custodyFactory !== undefined
-        ? deps.custodyFactory({
-            state,
-            config,
-            source: deps.source,
-            logger: logger.child({ component: 'custody' }),
-          })
-        : undefined,
-    // A request bridged from an API thread carries the caller its thread verified.
-    peerId: (req) => {
-      const bridged = threads === undefined ? null : threads.bridgedPeer(req);
-      return bridged !== null ? bridged : tlsPeerId(req);
-    },
-  });
-
+  const auditOutput = openAuditOutput(config, logger, deps.auditSink);
+  let built;
+  try {
+    built = await buildApi({
+      config,
+      source: deps.source,
+      logger,
+      routes: createRoutes,
+      ...(deps.store === undefined ? {} : { store: deps.store }),
+      auditOutput,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+      ...(counters === undefined
+        ? {}
+        : {
+            storeHooks: { onCommit: (paths: readonly string[]) => threads?.committed(paths) },
+            onPoliciesChanged: (change: PolicyChange) => threads?.policyChanged(change),
+          }),
+      custody: (state, store) =>
+        store.persistent && deps.custodyFactory !== undefined
+          ? deps.custodyFactory({
+              state,
+              config,
+              source: deps.source,
+              logger: logger.child({ component: 'custody' }),
+            })
+          : undefined,
+      // A request bridged from an API thread carries the caller its thread verified.
+      peerId: (req) => {
+        const bridged = threads === undefined ? null : threads.bridgedPeer(req);
+        return bridged !== null ? bridged : tlsPeerId(req);
+      },
+    });
+  } catch (err) {
+    await auditOutput.sink.close();
+    throw err;
+  }
+  const { store, state, audit, custody, handler, server: api } = built;
   threads =
     counters === undefined
       ? undefined
@@ -118,6 +127,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
             state.onReady(() => state.withRootKey(fn));
           },
           policies: () => state.policies.all(),
+          onAudit: (lines) => auditOutput.sink.write(lines),
         });
 
   const health: HttpServer | null =
@@ -191,6 +201,12 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     healthAddress() {
       const a = health?.address();
       return a === undefined || a === null || typeof a === 'string' ? null : a;
+    },
+    reopenAuditLog() {
+      auditOutput.sink.reopen?.();
+    },
+    auditShipping() {
+      return auditOutput.syslog?.stats() ?? null;
     },
     async close() {
       if (closed) return;

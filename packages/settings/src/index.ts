@@ -6,6 +6,13 @@
 export * from './table.ts';
 export * from './reader.ts';
 export { readKeeperPeers, readShamirSplit } from './custody-rules.ts';
-export { RuleBroken, describeMs, type AuditSink, type ListenAddress, type Rule } from './rules.ts';
+export {
+  RuleBroken,
+  describeMs,
+  type AuditSink,
+  type ListenAddress,
+  type Rule,
+  type SyslogTarget,
+} from './rules.ts';
 export { DurationSyntaxError, formatDuration, parseGoDuration } from './go-duration.ts';
 export { renderConfigurationDoc, SPIKE_VARIABLES_NOT_READ } from './doc.ts';

@@ -260,6 +260,36 @@ export const auditSinkRule: Rule<AuditSink> = {
   },
 };
 
+/** Where audit records are shipped over syslog: `tcp://` or `tls://` host and port. */
+export interface SyslogTarget {
+  readonly tls: boolean;
+  /** A DNS name or an IP address (IPv6 without brackets). */
+  readonly host: string;
+  readonly port: number;
+}
+
+const SYSLOG_TEXT =
+  'must be off, tcp://host:port or tls://host:port (IPv6 in brackets), with a port from 1 to 65535';
+
+/** `off` (null), `tcp://host:port` or `tls://host:port`. */
+export const syslogTargetRule: Rule<SyslogTarget | null> = {
+  text: SYSLOG_TEXT,
+  parse(value) {
+    if (value.toLowerCase() === 'off') return null;
+    const m = /^(tcp|tls):\/\/(?:\[([0-9a-fA-F:.]{2,45})\]|([a-zA-Z0-9.-]{1,253})):([0-9]{1,5})$/.exec(value);
+    if (m === null) throw new RuleBroken(SYSLOG_TEXT);
+    const port = Number(m[4]);
+    if (port < 1 || port > 65535) throw new RuleBroken(SYSLOG_TEXT);
+    return Object.freeze({ tls: m[1] === 'tls', host: m[2] ?? m[3] ?? '', port });
+  },
+};
+
+/** A file path (the reader checks that it can be read). */
+export const filePathRule: Rule<string> = {
+  text: 'must be the path of a readable file',
+  parse: (value) => value,
+};
+
 /** A directory path; relative paths are resolved by the reader against its working directory. */
 export const pathRule: Rule<string> = {
   text: 'must be a directory path',

@@ -10,12 +10,14 @@ import {
   choiceRule,
   durationRule,
   exactTrueRule,
+  filePathRule,
   httpsUrlListRule,
   httpsUrlRule,
   intRule,
   listenOrOffRule,
   listenRule,
   pathRule,
+  syslogTargetRule,
   textRule,
   trustDomainListRule,
   type Rule,
@@ -44,6 +46,35 @@ export interface Setting<T> {
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 export type BackendName = 'sqlite' | 'memory';
 export type JournalModeName = 'WAL' | 'DELETE' | 'TRUNCATE' | 'PERSIST';
+export type SyslogPolicyName = 'block' | 'buffer';
+export const SYSLOG_FACILITY_NAMES = Object.freeze([
+  'kern',
+  'user',
+  'mail',
+  'daemon',
+  'auth',
+  'syslog',
+  'lpr',
+  'news',
+  'uucp',
+  'cron',
+  'authpriv',
+  'ftp',
+  'ntp',
+  'audit',
+  'alert',
+  'clock',
+  'local0',
+  'local1',
+  'local2',
+  'local3',
+  'local4',
+  'local5',
+  'local6',
+  'local7',
+] as const);
+/** Syslog facility names in RFC 5424 order: the index is the facility number. */
+export type SyslogFacilityName = (typeof SYSLOG_FACILITY_NAMES)[number];
 
 const MIB = 1024 * 1024;
 const SECOND = 1000;
@@ -359,6 +390,75 @@ export const SPIKE_NEXUS_AUDIT_LOG = setting({
   readers: ['nexus'],
 });
 
+export const SPIKE_NEXUS_AUDIT_SYSLOG = setting({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG',
+  default: 'off',
+  rule: syslogTargetRule,
+  doc: 'Also ship every audit record to a syslog aggregator: RFC 5424 over TCP (octet-counted), `tls://` verifies the server against `SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA` and its name. See [operations](operations.md#audit-shipping) and [ADR 0029](adr/0029-audit-shipping-over-syslog.md)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN = setting<SyslogPolicyName>({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN',
+  default: 'block',
+  rule: choiceRule<SyslogPolicyName>(['block', 'buffer']),
+  doc: 'While the aggregator cannot take records (disconnected or queue full): `block` refuses mutations with 503 `state_not_ready` (fail closed; reads go on), `buffer` keeps serving and counts the records that do not fit the queue as dropped',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE = setting({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE',
+  default: '10000',
+  rule: intRule(1, 1_000_000),
+  doc: 'Audit records held in memory for the aggregator; a record that finds the queue full is dropped and counted',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_SYSLOG_FACILITY = setting<SyslogFacilityName>({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG_FACILITY',
+  default: 'authpriv',
+  rule: choiceRule<SyslogFacilityName>(SYSLOG_FACILITY_NAMES),
+  doc: 'Syslog facility of the audit records (severity is always informational)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA = setting({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA',
+  default: undefined,
+  defaultDoc: 'none',
+  rule: filePathRule,
+  also: 'required with `tls://`; read at start',
+  doc: "PEM file of the CA certificates that sign the aggregator's certificate",
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT = setting({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT',
+  default: undefined,
+  defaultDoc: 'none (no client certificate)',
+  rule: filePathRule,
+  also: 'only with `tls://`, together with `SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY`',
+  doc: 'PEM client certificate (chain) Nexus presents to the aggregator, if it asks for one',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY = setting({
+  name: 'SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY',
+  default: undefined,
+  defaultDoc: 'none',
+  rule: filePathRule,
+  also: 'together with `SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT`',
+  doc: 'PEM private key of that client certificate',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
 export const SPIKE_NEXUS_DB_JOURNAL_MODE = setting<JournalModeName>({
   name: 'SPIKE_NEXUS_DB_JOURNAL_MODE',
   default: 'WAL',
@@ -575,6 +675,13 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY,
   SPIKE_NEXUS_HEALTH_ADDR,
   SPIKE_NEXUS_AUDIT_LOG,
+  SPIKE_NEXUS_AUDIT_SYSLOG,
+  SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN,
+  SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE,
+  SPIKE_NEXUS_AUDIT_SYSLOG_FACILITY,
+  SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA,
+  SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT,
+  SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY,
   SPIKE_NEXUS_DB_JOURNAL_MODE,
   SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS,
   SPIKE_NEXUS_DB_MAX_OPEN_CONNS,

@@ -1,6 +1,7 @@
 /**
  * The request pipeline for the mTLS API: route match (`POST` + exact path + `?action=`) →
- * caller identity (401) → not-ready gate (503) → the route (JSON or raw) → one audit record.
+ * caller identity (401) → not-ready gate (503) → audit write gate (503, ADR 0029) → the route
+ * (JSON or raw) → one audit record.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, ERROR_CODES, parseJsonBody, PlainTextError } from '@spike-ts/protocol';
@@ -20,6 +21,11 @@ export interface RequestHandlerOptions {
   readonly maxBodySize: number;
   /** The caller's SPIFFE ID if present and SPIKE-compatible, else undefined. */
   readonly peerId: (req: IncomingMessage) => string | undefined;
+  /**
+   * False when the route named must be refused now: a mutation while the audit aggregator cannot
+   * take records under the `block` policy. Default: always allowed.
+   */
+  readonly writeAllowed?: (routeName: string) => boolean;
   readonly now?: () => number;
   readonly newRequestId?: () => string;
 }
@@ -125,6 +131,12 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       return;
     }
     if (route.allowWhenNotReady !== true && !options.isReady()) {
+      fail(ErrorCode.NotReady, route);
+      return;
+    }
+    if (options.writeAllowed !== undefined && !options.writeAllowed(route.name)) {
+      // Fail closed: no mutation without an audit trail the aggregator can take. Retryable.
+      res.setHeader('Retry-After', '1');
       fail(ErrorCode.NotReady, route);
       return;
     }

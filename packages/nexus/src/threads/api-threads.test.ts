@@ -54,6 +54,7 @@ describe('API threads: a worker that exits is restarted with backoff', () => {
       logger,
       onRootKey: (fn) => fn(new Uint8Array(32).fill(7)),
       policies: () => [],
+      onAudit: () => undefined,
       workerUrl: pathToFileURL(script),
       restart: { firstMs: 40, maxMs: 160, stableMs: 10_000 },
     });

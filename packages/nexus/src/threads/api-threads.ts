@@ -14,7 +14,8 @@
  * catches up with both, synchronously, before it answers a read, so a write or policy change
  * acknowledged on one connection is seen by the next request on any other. The root key is
  * posted to each worker once the main thread has it; until a worker has installed it, the worker
- * hands its reads to the main thread too.
+ * hands its reads to the main thread too. A worker's audit records go to the main thread over a
+ * port of their own, so the audit file and the syslog connection have one writer (ADR 0029).
  */
 import http from 'node:http';
 import type { IncomingMessage, RequestListener } from 'node:http';
@@ -46,6 +47,8 @@ export interface ApiWorkerData {
   readonly policyPort: MessagePort;
   /** The secret paths each commit of the main thread changed (`readonly string[]` bodies). */
   readonly commitPort: MessagePort;
+  /** The worker's audit lines (string bodies) go to the main thread's audit sinks. */
+  readonly auditPort: MessagePort;
   /** Where the main thread's API server is bound (the port actually bound, never 0). */
   readonly port: number;
   readonly host: string | undefined;
@@ -69,6 +72,8 @@ export interface ApiThreadsOptions {
   readonly onRootKey: (fn: (key: Uint8Array) => void) => void;
   /** The main thread's policies now, in evaluation order. */
   readonly policies: () => readonly CompiledPolicy[];
+  /** Audit lines of a worker (one or more records, each ending in a newline). */
+  readonly onAudit: (lines: string) => void;
   /** The worker script (tests replace it). */
   readonly workerUrl?: URL;
   /**
@@ -159,17 +164,22 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
       policyFeed.subscribe(policies.port1, policySnapshot(options.policies()));
       const commits = new MessageChannel();
       commitFeed.subscribe(commits.port1, []);
+      const audit = new MessageChannel();
+      audit.port1.on('message', (lines: unknown) => {
+        if (typeof lines === 'string') options.onAudit(lines);
+      });
       const workerData: ApiWorkerData = {
         index,
         counters: options.counters,
         policyPort: policies.port2,
         commitPort: commits.port2,
+        auditPort: audit.port2,
         port,
         host,
       };
       const worker = new Worker(options.workerUrl ?? WORKER_URL, {
         workerData,
-        transferList: [policies.port2, commits.port2],
+        transferList: [policies.port2, commits.port2, audit.port2],
       });
       workers.add(worker);
       let listening = false;
@@ -196,6 +206,7 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
         commitFeed.unsubscribe(commits.port1);
         commits.port1.close();
         policies.port1.close();
+        audit.port1.close();
         if (!listening) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
         // A worker that fails at Nexus's start fails the start; any later exit is retried.
         if (!stopping && (listening || isRestart)) scheduleRestart(index, port, host, Date.now() - startedAt);

@@ -11,6 +11,7 @@ import { createLogger, zeroize } from '@spike-ts/core';
 import { createX509Source } from '@spike-ts/identity';
 import { ACTION_GET, URL_SECRETS } from '@spike-ts/protocol';
 import { buildApi, listenOn } from '../api-builder.ts';
+import { forwardingAuditSink } from '../audit.ts';
 import { loadConfigFromProcess } from '../config.ts';
 import { tlsPeerId } from '../http/peer.ts';
 import { secretGetRoute } from '../route/secret/get.ts';
@@ -50,7 +51,15 @@ function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | st
 
 if (parentPort === null) throw new Error('api-worker.ts runs as a worker thread only');
 const port: MessagePort = parentPort;
-const { index, counters, policyPort, commitPort, port: apiPort, host: apiHost } = workerData as ApiWorkerData;
+const {
+  index,
+  counters,
+  policyPort,
+  commitPort,
+  auditPort,
+  port: apiPort,
+  host: apiHost,
+} = workerData as ApiWorkerData;
 const send = (msg: WorkerToMain, transfer?: readonly MessagePort[]): void =>
   port.postMessage(msg, transfer as never);
 
@@ -106,6 +115,8 @@ async function run(): Promise<void> {
     source,
     logger,
     routes: (deps) => [secretGetRoute(deps)],
+    // The main thread writes this thread's records to its own sinks (file, syslog).
+    auditSink: forwardingAuditSink((lines) => auditPort.postMessage(lines)),
     storeHooks: {
       peerChanges: followCommits({
         port: commitPort,
@@ -155,6 +166,7 @@ async function run(): Promise<void> {
       feeds.commits?.close();
       void Promise.allSettled([audit.close(), store.close(), source.close()]).then(() => {
         state.close();
+        auditPort.close();
         port.close();
       });
     }

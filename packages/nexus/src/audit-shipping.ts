@@ -1,0 +1,66 @@
+/**
+ * Where the main thread's audit records go: the local sink (`SPIKE_NEXUS_AUDIT_LOG`, or the one
+ * a test passes in) and, with `SPIKE_NEXUS_AUDIT_SYSLOG`, the syslog aggregator too. API threads
+ * forward their records here. Also the write gate of the `block` policy: which routes count as
+ * mutations, refused while the aggregator cannot take records (ADR 0029).
+ */
+import { createSecureContext } from 'node:tls';
+import type { Logger } from '@spike-ts/core';
+import { openAuditSink, teeAuditSinks, type AuditSink } from './audit.ts';
+import { openSyslogSink, type SyslogSink } from './audit-syslog.ts';
+import type { NexusConfig } from './config.ts';
+
+/**
+ * Routes that change what Nexus stores. With the `block` policy they are refused while the
+ * aggregator cannot take records. Reads, the cipher API and the operator's break-the-glass
+ * recover/restore never wait for the aggregator (their records are queued or counted as dropped).
+ */
+export const MUTATING_ROUTES: ReadonlySet<string> = new Set([
+  'secret.put',
+  'secret.delete',
+  'secret.undelete',
+  'policy.upsert',
+  'policy.delete',
+  'operator.damaged.delete',
+]);
+
+export interface AuditOutput {
+  /** The sink the main thread's audit log writes to (and API threads' records go to). */
+  readonly sink: AuditSink;
+  /** The syslog sink, when audit shipping is on. */
+  readonly syslog: SyslogSink | undefined;
+  /** False while mutations must be refused (the `block` policy and the aggregator cannot take records). */
+  writesAllowed(): boolean;
+}
+
+export function openAuditOutput(config: NexusConfig, logger: Logger, local?: AuditSink): AuditOutput {
+  const primary =
+    local ??
+    openAuditSink(config.audit, (err) =>
+      logger.error('audit sink failed; audit records are being lost', { err }),
+    );
+  const s = config.auditSyslog;
+  if (s === null) return { sink: primary, syslog: undefined, writesAllowed: () => true };
+  const syslog = openSyslogSink({
+    host: s.host,
+    port: s.port,
+    policy: s.policy,
+    queueSize: s.queueSize,
+    facility: s.facility,
+    ...(s.tls === null
+      ? {}
+      : {
+          tls: createSecureContext({
+            ca: s.tls.caPem,
+            ...(s.tls.certPem === undefined ? {} : { cert: s.tls.certPem, key: s.tls.keyPem }),
+            minVersion: 'TLSv1.2',
+          }),
+        }),
+    logger,
+  });
+  return {
+    sink: teeAuditSinks([primary, syslog]),
+    syslog,
+    writesAllowed: () => syslog.acceptingWrites(),
+  };
+}
