@@ -298,8 +298,8 @@ export function openSyslogSink(options: SyslogSinkOptions): SyslogSink {
     },
     async close() {
       if (closing) return;
-      // Give what is queued a short time to leave, then stop.
-      if (connected && queued() > 0) {
+      // Give what is queued a short time to leave (a connection being made or retried included).
+      if (queued() > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, CLOSE_DRAIN_MS);
           drained = () => {

@@ -59,7 +59,7 @@ import {
   type ListenAddress,
   type Setting,
 } from '@spike-ts/settings';
-import { readTrustRoots, type TrustRoots } from '@spike-ts/identity';
+import { pemToDer, readTrustRoots, type TrustRoots } from '@spike-ts/identity';
 import type { LogLevel } from '@spike-ts/core';
 import type { AuditTarget } from './audit.ts';
 
@@ -285,6 +285,16 @@ function readPemFile(r: SettingsReader, setting: Setting<string>): string | unde
   }
 }
 
+/** At least one well-formed PEM certificate block, each a DER SEQUENCE (the TLS stack parses the rest). */
+function isCertificatePem(text: string): boolean {
+  try {
+    const ders = pemToDer(text, 'CERTIFICATE');
+    return ders.length > 0 && ders.every((der) => der[0] === 0x30);
+  } catch {
+    return false;
+  }
+}
+
 function readAuditSyslog(r: SettingsReader): AuditSyslogConfig | null {
   const target = r.get(SPIKE_NEXUS_AUDIT_SYSLOG);
   const tlsSettings = [
@@ -321,9 +331,7 @@ function readAuditSyslog(r: SettingsReader): AuditSyslogConfig | null {
     const certPem = readPemFile(r, SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT);
     const keyPem = readPemFile(r, SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY);
     if (caPem !== undefined) {
-      try {
-        createSecureContext({ ca: caPem });
-      } catch {
+      if (!isCertificatePem(caPem)) {
         r.problem(SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA, 'must be a PEM file of CA certificates');
       }
     }
