@@ -332,6 +332,12 @@ export class Stack {
     return p !== undefined && p.child.exitCode === null && p.child.signalCode === null;
   }
 
+  /** Sends `signal` to the running Nexus without waiting (SIGHUP: reopen the audit file). */
+  signalNexus(signal: NodeJS.Signals): void {
+    if (this.nexus === undefined) throw new Error('Nexus is not running');
+    this.nexus.child.kill(signal);
+  }
+
   async stopNexus(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await stopProc(this.nexus, signal);
     this.nexus = undefined;

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MtlsClient } from '@spike-ts/identity';
 import { BIN } from '../../scripts/stack.ts';
-import { Drill } from './drill-kit.ts';
+import { Drill, waitFor } from './drill-kit.ts';
 
 const CONNECTIONS = 24;
 
@@ -18,14 +18,21 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
   let drill: Drill;
   let pilot: MtlsClient;
   let demo: MtlsClient;
+  let auditDir: string;
+  let auditFile: string;
 
   before(async () => {
-    drill = await Drill.start({ nexusEnv: { SPIKE_NEXUS_API_THREADS: '3' } });
+    auditDir = await mkdtemp('/tmp/spx-audit-');
+    auditFile = join(auditDir, 'audit.jsonl');
+    drill = await Drill.start({
+      nexusEnv: { SPIKE_NEXUS_API_THREADS: '3', SPIKE_NEXUS_AUDIT_LOG: auditFile },
+    });
     pilot = await drill.mtlsAs('pilot', 'nexus');
     demo = await drill.mtlsAs('demo', 'nexus');
   });
   after(async () => {
     await drill.close();
+    await rm(auditDir, { recursive: true, force: true });
   });
 
   const call = async (
@@ -103,6 +110,52 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
       );
       assert.equal(res.status, 401, `connection ${String(i)}`);
     }
+  });
+
+  it("writes every thread's audit records to the one audit file, and SIGHUP reopens it for all", async () => {
+    /** Request ids of the reads of `threads/audit/<tag>-*` in one audit file. */
+    const readsIn = async (file: string, tag: string): Promise<string[]> =>
+      (await readFile(file, 'utf8'))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { requestId: string; action: string; path?: string })
+        .filter((r) => r.action === 'get' && r.path?.startsWith(`threads/audit/${tag}-`) === true)
+        .map((r) => r.requestId);
+    const reads = async (tag: string): Promise<void> => {
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const res = await call(pilot, '/v1/store/secrets?action=get', {
+          path: `threads/audit/${tag}-${String(i)}`,
+        });
+        assert.equal(res.status, 404);
+      }
+    };
+    await reads('a');
+    await waitFor(
+      'the first records',
+      20_000,
+      async () => (await readsIn(auditFile, 'a')).length === CONNECTIONS,
+    );
+    await rename(auditFile, `${auditFile}.1`);
+    drill.stack.signalNexus('SIGHUP');
+    await waitFor('the reopened file', 20_000, async () => {
+      try {
+        await readFile(auditFile);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    await reads('b');
+    await waitFor(
+      'the second records',
+      20_000,
+      async () => (await readsIn(auditFile, 'b')).length === CONNECTIONS,
+    );
+    const first = await readsIn(`${auditFile}.1`, 'a');
+    const second = await readsIn(auditFile, 'b');
+    assert.equal(first.length, CONNECTIONS);
+    assert.equal(new Set([...first, ...second]).size, 2 * CONNECTIONS, 'one record per read, none twice');
+    assert.deepEqual(await readsIn(auditFile, 'a'), [], 'nothing of before in the new file');
   });
 
   it('answers an oversized body with 413 on every thread and stores nothing', async () => {
