@@ -13,4 +13,25 @@ export {
   StoreIntegrityError,
   StoreSchemaError,
   InvalidRecordError,
+  StoreUnavailableError,
 } from './store-error.ts';
+export { openPostgresStore, runPostgresMigrations, isUnavailable } from './postgres-store.ts';
+export type { PostgresStoreOptions, PostgresMigrateOptions } from './postgres-store.ts';
+export {
+  describeConnection,
+  PostgresPasswordError,
+  PostgresTlsConfigError,
+  type PostgresConnection,
+  type PostgresPoolOptions,
+  type PostgresSslMode,
+} from './postgres-connection.ts';
+export {
+  PG_SCHEMA,
+  PG_MIGRATIONS,
+  latestPgSchemaVersion,
+  migratePostgres,
+  checkPostgresSchema,
+  runtimeGrants,
+  PgSchemaMismatchError,
+} from './postgres-schema.ts';
+export type { MigrationResult } from './postgres-schema.ts';

@@ -3,18 +3,13 @@
  * against its neighbours; anything that does not fit throws `StoreIntegrityError`.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import {
-  resolveVersion,
-  type PolicyRecord,
-  type SecretRecord,
-  type SecretVersion,
-  type SecretVersionRead,
-} from '@spike-ts/core';
+import { resolveVersion, type PolicyRecord, type SecretRecord, type SecretVersionRead } from '@spike-ts/core';
 import type { RowCache } from './row-cache.ts';
 import type { RowCodec, SecretHead } from './row-codec.ts';
 import { blob, integer } from './sqlite-statements.ts';
 import type { Statements } from './sqlite-statements.ts';
 import { StoreIntegrityError } from './store-error.ts';
+import { assembleSecret, openHeadAt, openPolicyAt, orphanVersionsError } from './secret-rows.ts';
 
 /**
  * Runs `fn` in a read transaction, so rows read by several statements come from one snapshot
@@ -45,9 +40,7 @@ export function readSecret(
 ): SecretRecord | undefined {
   const found = readJoined(s, codec, path, id, lazy);
   if (found !== undefined) return found;
-  if (s.anyVersion.get(id) !== undefined) {
-    throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
-  }
+  if (s.anyVersion.get(id) !== undefined) throw orphanVersionsError();
   return undefined;
 }
 
@@ -63,12 +56,7 @@ export function readSecretSnapshot(
   return readJoined(s, codec, path, id) ?? inReadTransaction(db, () => readSecret(s, codec, path, id));
 }
 
-/**
- * `lazy`: when the head lists every version's times, versions are built from them and their rows
- * are opened only when a caller reads `data` (a write re-seals only the versions it changes, so a
- * put opens none of the versions it keeps). Opening checks the row against the head's times.
- * For writes only: integrity errors of unopened rows surface when (and if) they are read.
- */
+/** The joined `secrets` + `secret_versions` rows of one secret, assembled (undefined: no head row). */
 function readJoined(
   s: Statements,
   codec: RowCodec,
@@ -79,23 +67,14 @@ function readJoined(
   const rows = s.getSecretRows.all(id);
   const first = rows[0];
   if (first === undefined) return undefined;
-  const head = openHeadOf(codec, id, path, blob(first, 'head', 'table secrets'));
   // A secret without version rows joins to one row whose version columns are NULL.
   const versionRows = rows.length === 1 && first['version'] === null ? [] : rows;
   const where = 'table secret_versions';
-  const numbers = versionRows.map((r) => integer(r, 'version', where));
-  if (numbers.length !== head.versions.length || numbers.some((n, i) => n !== head.versions[i])) {
-    throw new StoreIntegrityError('table secret_versions: version rows do not match the secret');
-  }
-  const versions = versionRows.map((r, i) => {
-    const number = numbers[i] as number;
-    const sealed = blob(r, 'envelope', where);
-    const known = head.times?.[i];
-    if (known === undefined) return codec.openVersion(id, number, sealed);
-    if (lazy) return lazyVersion(codec, id, number, sealed, known[0], known[1]);
-    return checkTimes(codec.openVersion(id, number, sealed), known[0], known[1]);
-  });
-  return Object.freeze({ path, versions: Object.freeze(versions), metadata: head.metadata });
+  const versions = versionRows.map((r) => ({
+    version: integer(r, 'version', where),
+    envelope: blob(r, 'envelope', where),
+  }));
+  return assembleSecret(codec, path, id, blob(first, 'head', 'table secrets'), versions, lazy);
 }
 
 /**
@@ -146,58 +125,16 @@ function readHead(
   const id = codec.pathId(path);
   const row = s.getHead.get(id);
   if (row === undefined) {
-    if (checkOrphans && s.anyVersion.get(id) !== undefined) {
-      throw new StoreIntegrityError('table secret_versions: rows without a secrets row');
-    }
+    if (checkOrphans && s.anyVersion.get(id) !== undefined) throw orphanVersionsError();
     return undefined;
   }
-  const head = openHeadOf(codec, id, path, blob(row, 'envelope', 'table secrets'));
+  const head = openHeadAt(codec, id, path, blob(row, 'envelope', 'table secrets'));
   return { id, head };
-}
-
-/** Opens a `secrets` row and checks it belongs to `path` (a row moved to another id fails). */
-function openHeadOf(codec: RowCodec, id: Uint8Array, path: string, envelope: Uint8Array): SecretHead {
-  const head = codec.openHead(id, envelope);
-  if (head.path !== path) throw new StoreIntegrityError('table secrets: row belongs to another path');
-  return head;
-}
-
-/** A version whose row is opened (and checked against the head's times) on first use of `data`. */
-function lazyVersion(
-  codec: RowCodec,
-  id: Uint8Array,
-  version: number,
-  sealed: Uint8Array,
-  createdTime: number,
-  deletedTime: number | null,
-): SecretVersion {
-  let data: Readonly<Record<string, string>> | undefined;
-  return Object.freeze({
-    version,
-    createdTime,
-    deletedTime,
-    get data(): Readonly<Record<string, string>> {
-      data ??= checkTimes(codec.openVersion(id, version, sealed), createdTime, deletedTime).data;
-      return data;
-    },
-  });
-}
-
-/** An opened version row must carry the times its secret's head lists for it. */
-function checkTimes(opened: SecretVersion, createdTime: number, deletedTime: number | null): SecretVersion {
-  if (opened.createdTime !== createdTime || opened.deletedTime !== deletedTime) {
-    throw new StoreIntegrityError(
-      `table secret_versions, version ${opened.version}: times differ from the secret's`,
-    );
-  }
-  return opened;
 }
 
 export function readPolicy(s: Statements, codec: RowCodec, name: string): PolicyRecord | undefined {
   const id = codec.nameId(name);
   const row = s.getPolicy.get(id);
   if (row === undefined) return undefined;
-  const policy = codec.openPolicy(id, blob(row, 'envelope', 'table policies'));
-  if (policy.name !== name) throw new StoreIntegrityError('table policies: row belongs to another policy');
-  return policy;
+  return openPolicyAt(codec, id, name, blob(row, 'envelope', 'table policies'));
 }

@@ -49,3 +49,15 @@ export class InvalidRecordError extends Error {
     super(`invalid record: ${message}`);
   }
 }
+
+/**
+ * The database cannot be reached right now (connection refused or lost, server shutting down or
+ * starting, timeouts). Like a locked store, a request that meets it is answered 503
+ * `state_not_ready`: retry later. Nothing about the caller's data is in the message.
+ */
+export class StoreUnavailableError extends NotReadyError {
+  override readonly name: string = 'StoreUnavailableError';
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`the database is unavailable: ${reason}`, options);
+  }
+}

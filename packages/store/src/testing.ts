@@ -4,3 +4,6 @@
  */
 export { putVersion, softDelete, samplePolicy } from './contract-fixture.ts';
 export { tempDataDir, rawDb, count } from './sqlite-test-kit.ts';
+export { startTestCluster, findPostgresBinDir } from './postgres-test-cluster.ts';
+export type { TestCluster, TestClusterOptions, TestRole, TlsFiles } from './postgres-test-cluster.ts';
+export { socketConnection, preparedDatabase, asDdlRole } from './postgres-test-kit.ts';

@@ -1,0 +1,656 @@
+/**
+ * PostgreSQL `SecretStore` (driver: `pg`, node-postgres), for one or many Nexus processes on one
+ * database. Rows are encoded exactly as in the SQLite backend (`row-codec.ts`): every row is an
+ * AES-256-GCM envelope bound to its place, found by a keyed lookup id, under a root key checked
+ * against the stored key-check value; see `sqlite-store.ts` for what is protected and what leaks
+ * (the same holds here, with "file" read as "database", plus whatever the server's own logs and
+ * statistics keep). The tables live in the schema `spike` (`postgres-schema.ts`).
+ *
+ * Concurrency: an update of one secret runs in one transaction that first takes a transaction-
+ * scoped advisory lock on the secret's lookup id, then reads the rows, runs the mutator and
+ * writes. Every writer of that secret, in this process or another, takes the same lock, so the
+ * version numbers come from the rows as committed, never from process memory: concurrent writes
+ * from several processes never lose a version or reuse a number. Reads need no lock: each read
+ * is one statement, hence one snapshot.
+ *
+ * Durability: a caller's promise resolves after its COMMIT returned, with
+ * `synchronous_commit = on` forced for the session. PostgreSQL shares one WAL flush among
+ * concurrent commits (its own group commit), so there is no batching here.
+ *
+ * No read cache yet: every read goes to the database, so a write acknowledged by any process is
+ * seen by the next read everywhere.
+ *
+ * Failures: a lost or refused connection, a server shutting down or starting, and timeouts
+ * surface as `StoreUnavailableError` (503); the pool replaces broken connections by itself.
+ */
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import {
+  computeKeyCheckValue,
+  resolveVersion,
+  silentLogger,
+  verifyKeyCheckValue,
+  WrongRootKeyError,
+} from '@spike-ts/core';
+import type {
+  DamagedRow,
+  DamagedTable,
+  Logger,
+  PolicyRecord,
+  PolicyScan,
+  SecretMutation,
+  SecretPathScan,
+  SecretRecord,
+  SecretStore,
+  SecretVersionRead,
+} from '@spike-ts/core';
+import { parseDamagedPlace } from './damaged-place.ts';
+import { scanPolicies, scanSecrets, tryOpen, type PlacedRow } from './damage-scan.ts';
+import {
+  describeConnection,
+  poolConfig,
+  type PostgresConnection,
+  type PostgresPoolOptions,
+} from './postgres-connection.ts';
+import {
+  checkPostgresSchema,
+  latestPgSchemaVersion,
+  migratePostgres,
+  PG_MIGRATIONS,
+  PG_SCHEMA,
+  readPgSchemaVersion,
+  runtimeGrants,
+  type MigrationResult,
+} from './postgres-schema.ts';
+import { checkName, checkVersionNumber, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
+import { checkRootKey } from './root-key.ts';
+import { createRowCodec, type RowCodec } from './row-codec.ts';
+import {
+  assembleSecret,
+  checkTimes,
+  openHeadAt,
+  openPolicyAt,
+  orphanVersionsError,
+  type VersionRow,
+} from './secret-rows.ts';
+import { planSecretWrite } from './secret-write.ts';
+import {
+  InvalidRecordError,
+  StoreClosedError,
+  StoreIntegrityError,
+  StoreLockedError,
+  StoreUnavailableError,
+} from './store-error.ts';
+
+export interface PostgresStoreOptions {
+  readonly connection: PostgresConnection;
+  readonly pool?: PostgresPoolOptions;
+  /**
+   * `migrate` (default): apply missing migrations at open (needs a role that may run DDL).
+   * `check`: run no DDL; refuse to open unless the schema is at the version this build needs.
+   */
+  readonly schema?: 'migrate' | 'check';
+  /** How long opening keeps trying to reach a database that refuses connections. Default 30 s. */
+  readonly initializationTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+const S = PG_SCHEMA;
+const KEY_CHECK = 'key-check';
+/** First half of the advisory lock key of a secret's writers ("SPKS"); the second is from its id. */
+const SECRET_LOCK = 0x53504b53;
+
+const SQL = {
+  getMeta: `SELECT value FROM ${S}.meta WHERE key = $1`,
+  insertMeta: `INSERT INTO ${S}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+  lockSecret: 'SELECT pg_advisory_xact_lock($1, $2)',
+  // The head and the wanted version rows of one place in one statement (one snapshot). Version
+  // rows are returned even without a head, so orphans are seen; `$2 = 0` returns every version.
+  readSecret: `SELECT s.envelope AS head, v.version::text AS version, v.envelope AS envelope
+    FROM (SELECT $1::bytea AS id) k
+    LEFT JOIN ${S}.secrets s ON s.path_id = k.id
+    LEFT JOIN ${S}.secret_versions v ON v.path_id = k.id
+      AND ($2::bigint = 0 OR v.version = $2::bigint OR s.path_id IS NULL)
+    ORDER BY v.version`,
+  // Every write of one secret update in one statement: the head, pruned and changed versions.
+  writeSecret: `WITH head AS (
+      INSERT INTO ${S}.secrets (path_id, envelope) VALUES ($1, $2)
+      ON CONFLICT (path_id) DO UPDATE SET envelope = EXCLUDED.envelope, revision = ${S}.secrets.revision + 1
+    ), gone AS (
+      DELETE FROM ${S}.secret_versions WHERE path_id = $1 AND version = ANY($3::bigint[])
+    )
+    INSERT INTO ${S}.secret_versions (path_id, version, envelope)
+    SELECT $1, u.version, u.envelope FROM unnest($4::bigint[], $5::bytea[]) AS u(version, envelope)
+    ON CONFLICT (path_id, version) DO UPDATE SET envelope = EXCLUDED.envelope`,
+  // Secret heads and the places of version rows without a head, in one snapshot.
+  scanSecrets: `SELECT 'h' AS kind, path_id AS id, envelope FROM ${S}.secrets
+    UNION ALL
+    SELECT DISTINCT 'o', v.path_id, NULL::bytea FROM ${S}.secret_versions v
+    WHERE NOT EXISTS (SELECT 1 FROM ${S}.secrets s WHERE s.path_id = v.path_id)`,
+  scanPolicies: `SELECT 'p' AS kind, name_id AS id, envelope FROM ${S}.policies`,
+  getPolicy: `SELECT envelope FROM ${S}.policies WHERE name_id = $1`,
+  lockPolicy: `SELECT envelope FROM ${S}.policies WHERE name_id = $1 FOR UPDATE`,
+  upsertPolicy: `INSERT INTO ${S}.policies (name_id, envelope) VALUES ($1, $2)
+    ON CONFLICT (name_id) DO UPDATE SET envelope = EXCLUDED.envelope, revision = ${S}.policies.revision + 1`,
+  deletePolicy: `DELETE FROM ${S}.policies WHERE name_id = $1`,
+  lockHead: `SELECT envelope FROM ${S}.secrets WHERE path_id = $1 FOR UPDATE`,
+  deleteHead: `DELETE FROM ${S}.secrets WHERE path_id = $1`,
+  deleteVersions: `DELETE FROM ${S}.secret_versions WHERE path_id = $1`,
+} as const;
+
+interface ScanRow {
+  kind: 'h' | 'o' | 'p';
+  id: unknown;
+  envelope: unknown;
+}
+interface SecretRow {
+  head: unknown;
+  version: string | null;
+  envelope: unknown;
+}
+
+function bytes(value: unknown, column: string, where: string): Uint8Array {
+  if (!(value instanceof Uint8Array))
+    throw new StoreIntegrityError(`${where}: column ${column} is not bytes`);
+  return value;
+}
+
+function versionNumber(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new StoreIntegrityError('table secret_versions: column version is not a version number');
+  }
+  return n;
+}
+
+/** SQLSTATE classes and codes that mean "the database is not usable right now". */
+const UNAVAILABLE_CLASSES = ['08', '53', '57'];
+const UNAVAILABLE_CODES = new Set(['55P03', '40001', '40P01']);
+/** Node socket errors of a connection that failed or broke. */
+const SOCKET_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOENT',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/** Whether `err` says the database could not be reached or went away (rather than refused us). */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) {
+    const code = err.code ?? '';
+    return UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code);
+  }
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && SOCKET_ERRORS.has(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error/i.test(
+    err.message,
+  );
+}
+
+/** Short, credential-free text of a driver error. */
+function reasonOf(err: unknown): string {
+  if (err instanceof pg.DatabaseError) return `${err.message} (SQLSTATE ${err.code ?? '?'})`;
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== undefined && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+/** Our own errors pass; a database that went away becomes `StoreUnavailableError`. */
+function storeError(err: unknown): unknown {
+  return isUnavailable(err) ? new StoreUnavailableError(reasonOf(err), { cause: err }) : err;
+}
+
+/** Connection failures at start that may go away by waiting (the server is starting or restarting). */
+function worthRetrying(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return err.code === '57P03';
+  return isUnavailable(err);
+}
+
+/**
+ * Opens the pool, waits (up to the initialization timeout) for the database to accept
+ * connections, then migrates or checks the schema. Rejects with `StoreUnavailableError` when the
+ * database stays unreachable, `StoreSchemaError` for a schema it cannot use, or the driver's error
+ * (authentication, TLS, a missing database) at once.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<SecretStore> {
+  const logger = (opts.logger ?? silentLogger).child({ store: 'postgres' });
+  const pool = new pg.Pool(poolConfig(opts.connection, opts.pool));
+  // A connection that breaks while idle in the pool is dropped by the pool; it only needs noting.
+  pool.on('error', (err) => logger.warn('an idle database connection failed', { reason: reasonOf(err) }));
+  try {
+    const client = await connectAtStart(pool, opts);
+    try {
+      if (opts.schema === 'check') {
+        await checkPostgresSchema(client);
+      } else if ((await readPgSchemaVersion(client)) !== latestPgSchemaVersion()) {
+        // DDL only when something is missing: a current schema needs no rights beyond the runtime grants.
+        const result = await migratePostgres(client);
+        if (result.applied.length > 0) {
+          logger.info('database schema migrated', { from: result.from, to: result.to });
+        }
+      }
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return createPostgresStore(pool, logger);
+}
+
+/**
+ * A checked-out client has no `error` listener of the pool's: a connection lost between two
+ * statements would be an uncaught exception. It surfaces through the next statement instead.
+ */
+function ignoreClientError(): void {
+  // the next query on this client fails with the connection's error
+}
+
+async function connectAtStart(
+  pool: pg.Pool,
+  opts: Pick<PostgresStoreOptions, 'connection' | 'initializationTimeoutMs'>,
+): Promise<PoolClient> {
+  const timeoutMs = opts.initializationTimeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const client = await pool.connect();
+      client.on('error', ignoreClientError);
+      return client;
+    } catch (err) {
+      const left = deadline - Date.now();
+      if (!worthRetrying(err)) throw err;
+      if (left <= 0) {
+        throw new StoreUnavailableError(
+          `cannot connect to PostgreSQL (${describeConnection(opts.connection)}) within ${String(timeoutMs)} ms: ${reasonOf(err)}`,
+          { cause: err },
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250, left)));
+    }
+  }
+}
+
+export interface PostgresMigrateOptions {
+  readonly connection: PostgresConnection;
+  readonly pool?: PostgresPoolOptions;
+  readonly initializationTimeoutMs?: number;
+  /** Also give this role exactly the runtime grants (`runtimeGrants`), in the same transaction. */
+  readonly grantRuntimeRole?: string;
+}
+
+/**
+ * What `spike-nexus migrate` does: waits for the database like a starting Nexus, applies the
+ * missing migrations as the connecting (DDL) role and optionally grants the runtime role.
+ */
+export async function runPostgresMigrations(opts: PostgresMigrateOptions): Promise<MigrationResult> {
+  const grants = opts.grantRuntimeRole === undefined ? [] : runtimeGrants(opts.grantRuntimeRole);
+  const pool = new pg.Pool({ ...poolConfig(opts.connection, opts.pool, 'spike-nexus-migrate'), max: 1 });
+  pool.on('error', () => undefined);
+  try {
+    const client = await connectAtStart(pool, opts);
+    try {
+      return await migratePostgres(client, PG_MIGRATIONS, grants);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    throw storeError(err);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
+  let codec: RowCodec | undefined;
+  let closed = false;
+  const inFlight = new Set<Promise<unknown>>();
+
+  const usable = (): RowCodec => {
+    if (closed) throw new StoreClosedError();
+    if (codec === undefined) throw new StoreLockedError();
+    return codec;
+  };
+
+  /** Runs one store call: checks it may start, maps driver errors, and tracks it for `close`. */
+  const run = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = (async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw storeError(err);
+      }
+    })();
+    inFlight.add(p);
+    const done = (): void => {
+      inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  };
+
+  // Writes of one place from this process run in call order (another process's writes are
+  // ordered by the database locks alone).
+  const tails = new Map<string, Promise<unknown>>();
+  const inOrder = <T>(place: string, fn: () => Promise<T>): Promise<T> => {
+    const before = tails.get(place) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    tails.set(place, tail);
+    void tail.then(() => {
+      if (tails.get(place) === tail) tails.delete(place);
+    });
+    return mine;
+  };
+  const placeKey = (table: string, id: Uint8Array): string => `${table}:${Buffer.from(id).toString('hex')}`;
+
+  const query = async <R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[],
+    client?: PoolClient,
+  ): Promise<R[]> => (await (client ?? pool).query<R>(sql, params)).rows;
+
+  const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    client.on('error', ignoreClientError);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        // The connection is unusable: the pool must not hand it out again.
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed');
+      }
+      throw err;
+    } finally {
+      client.off('error', ignoreClientError);
+      client.release(broken);
+    }
+  };
+
+  const readKeyCheck = async (): Promise<Uint8Array | undefined> => {
+    const row = (await query<{ value: unknown }>(SQL.getMeta, [KEY_CHECK]))[0];
+    return row === undefined ? undefined : bytes(row.value, 'value', 'table meta');
+  };
+
+  /** The rows of one secret place: the head (if any) and the version rows asked for. */
+  const readRows = async (
+    id: Uint8Array,
+    version: number,
+    client?: PoolClient,
+  ): Promise<{ head: Uint8Array | undefined; versions: VersionRow[] }> => {
+    const rows = await query<SecretRow>(SQL.readSecret, [id, version], client);
+    const first = rows[0];
+    const head =
+      first?.head === null || first === undefined
+        ? undefined
+        : bytes(first.head, 'envelope', 'table secrets');
+    const where = 'table secret_versions';
+    const versions = rows
+      .filter((r) => r.version !== null)
+      .map((r) => ({ version: versionNumber(r.version), envelope: bytes(r.envelope, 'envelope', where) }));
+    if (head === undefined && versions.length > 0) throw orphanVersionsError();
+    return { head, versions };
+  };
+
+  const readSecret = async (
+    c: RowCodec,
+    path: string,
+    id: Uint8Array,
+    client?: PoolClient,
+    lazy = false,
+  ): Promise<SecretRecord | undefined> => {
+    const { head, versions } = await readRows(id, 0, client);
+    return head === undefined ? undefined : assembleSecret(c, path, id, head, versions, lazy);
+  };
+
+  /** Rows of a scan statement, by kind: policies, secret heads, places of orphan version rows. */
+  const scanRows = async (
+    sql: string,
+  ): Promise<{ policies: PlacedRow[]; heads: PlacedRow[]; orphans: Uint8Array[] }> => {
+    const out = { policies: [] as PlacedRow[], heads: [] as PlacedRow[], orphans: [] as Uint8Array[] };
+    for (const r of await query<ScanRow>(sql, [])) {
+      const where =
+        r.kind === 'p' ? 'table policies' : r.kind === 'h' ? 'table secrets' : 'table secret_versions';
+      const id = bytes(r.id, 'id', where);
+      if (r.kind === 'o') out.orphans.push(id);
+      else
+        (r.kind === 'p' ? out.policies : out.heads).push({
+          id,
+          envelope: bytes(r.envelope, 'envelope', where),
+        });
+    }
+    return out;
+  };
+  const scanSecretRows = async (c: RowCodec): Promise<SecretPathScan> => {
+    const { heads, orphans } = await scanRows(SQL.scanSecrets);
+    return scanSecrets(heads, orphans, c);
+  };
+  const scanPolicyRows = async (c: RowCodec): Promise<PolicyScan> =>
+    scanPolicies((await scanRows(SQL.scanPolicies)).policies, c);
+
+  const damagedError = (table: DamagedTable, damaged: readonly DamagedRow[]): StoreIntegrityError =>
+    new StoreIntegrityError(
+      `table ${table}: ${String(damaged.length)} damaged row(s) (${damaged.map((d) => d.kind).join(', ')})`,
+    );
+
+  const lockKey = (id: Uint8Array): number => Buffer.from(id.buffer, id.byteOffset, 4).readInt32BE(0);
+
+  return {
+    kind: 'postgres',
+    persistent: true,
+
+    unlock(rootKey: Uint8Array): Promise<void> {
+      return run(async () => {
+        if (closed) throw new StoreClosedError();
+        checkRootKey(rootKey);
+        let kcv = await readKeyCheck();
+        if (kcv === undefined) {
+          // Fresh database: record the key-check value. ON CONFLICT + re-read settles a race with
+          // another Nexus initializing the same database.
+          const inserted = await pool.query(SQL.insertMeta, [KEY_CHECK, computeKeyCheckValue(rootKey)]);
+          if ((inserted.rowCount ?? 0) > 0) logger.info('store initialized: key-check value recorded');
+          kcv = await readKeyCheck();
+        }
+        if (kcv === undefined || !verifyKeyCheckValue(rootKey, kcv)) throw new WrongRootKeyError();
+        const next = createRowCodec(rootKey);
+        codec?.destroy();
+        codec = next;
+      });
+    },
+    isUnlocked: () => !closed && codec !== undefined,
+    isInitialized(): Promise<boolean> {
+      return run(async () => {
+        if (closed) throw new StoreClosedError();
+        return (await readKeyCheck()) !== undefined;
+      });
+    },
+
+    getSecret(path: string): Promise<SecretRecord | undefined> {
+      return run(() => {
+        const c = usable();
+        checkName(path, 'path');
+        return readSecret(c, path, c.pathId(path));
+      });
+    },
+
+    getSecretVersion(path: string, version: number): Promise<SecretVersionRead | undefined> {
+      return run(async () => {
+        const c = usable();
+        checkName(path, 'path');
+        checkVersionNumber(version);
+        const id = c.pathId(path);
+        const rows = await readRows(id, version);
+        if (rows.head === undefined) return undefined;
+        const head = openHeadAt(c, id, path, rows.head);
+        const wanted = resolveVersion(version, head.metadata.currentVersion);
+        const index = head.versions.indexOf(wanted);
+        if (wanted === 0 || index < 0) return { path, metadata: head.metadata, version: undefined };
+        const row = rows.versions.find((r) => r.version === wanted);
+        if (row === undefined) {
+          throw new StoreIntegrityError('table secret_versions: a version row the secret lists is missing');
+        }
+        const opened = c.openVersion(id, wanted, row.envelope);
+        const times = head.times?.[index];
+        return {
+          path,
+          metadata: head.metadata,
+          version: times === undefined ? opened : checkTimes(opened, times[0], times[1]),
+        };
+      });
+    },
+
+    updateSecret<T>(
+      path: string,
+      mutate: (current: SecretRecord | undefined) => SecretMutation<T>,
+    ): Promise<T> {
+      return run(async () => {
+        const c = usable();
+        checkName(path, 'path');
+        const id = c.pathId(path);
+        return inOrder(placeKey('secrets', id), () =>
+          transaction(async (client) => {
+            // Every writer of this secret, in any process, serializes here.
+            await client.query(SQL.lockSecret, [SECRET_LOCK, lockKey(id)]);
+            const current = await readSecret(c, path, id, client, true);
+            const mutation = mutate(current);
+            if (typeof mutation !== 'object' || mutation === null) {
+              throw new InvalidRecordError('mutator must return { next, result }');
+            }
+            const { result } = mutation;
+            if (mutation.next === undefined) return result;
+            const next = copySecretRecord(mutation.next, path, new Set(current?.versions));
+            const plan = planSecretWrite(c, current, next, id);
+            if (plan.head !== undefined) {
+              await client.query(SQL.writeSecret, [
+                plan.pathId,
+                plan.head,
+                plan.removed,
+                plan.versions.map(([v]) => v),
+                plan.versions.map(([, envelope]) => Buffer.from(envelope)),
+              ]);
+            }
+            return result;
+          }),
+        );
+      });
+    },
+
+    listSecretPaths(): Promise<string[]> {
+      return run(async () => {
+        const scan = await scanSecretRows(usable());
+        if (scan.damaged.length > 0) throw damagedError('secrets', scan.damaged);
+        return scan.paths;
+      });
+    },
+    scanSecretPaths(): Promise<SecretPathScan> {
+      return run(() => scanSecretRows(usable()));
+    },
+
+    getPolicy(name: string): Promise<PolicyRecord | undefined> {
+      return run(async () => {
+        const c = usable();
+        checkName(name, 'policy name');
+        const id = c.nameId(name);
+        const row = (await query<{ envelope: unknown }>(SQL.getPolicy, [id]))[0];
+        if (row === undefined) return undefined;
+        return openPolicyAt(c, id, name, bytes(row.envelope, 'envelope', 'table policies'));
+      });
+    },
+    listPolicies(): Promise<PolicyRecord[]> {
+      return run(async () => {
+        const scan = await scanPolicyRows(usable());
+        if (scan.damaged.length > 0) throw damagedError('policies', scan.damaged);
+        return scan.policies;
+      });
+    },
+    scanPolicies(): Promise<PolicyScan> {
+      return run(() => scanPolicyRows(usable()));
+    },
+    putPolicy(policy: PolicyRecord): Promise<void> {
+      return run(async () => {
+        const c = usable();
+        const copy = copyPolicyRecord(policy);
+        const id = c.nameId(copy.name);
+        const envelope = c.sealPolicy(id, copy);
+        await inOrder(placeKey('policies', id), () => query(SQL.upsertPolicy, [id, envelope]));
+      });
+    },
+    deletePolicy(name: string): Promise<boolean> {
+      return run(async () => {
+        const c = usable();
+        checkName(name, 'policy name');
+        const id = c.nameId(name);
+        const r = await inOrder(placeKey('policies', id), () => pool.query(SQL.deletePolicy, [id]));
+        return (r.rowCount ?? 0) > 0;
+      });
+    },
+
+    listDamagedRows(): Promise<DamagedRow[]> {
+      return run(async () => {
+        const c = usable();
+        // One statement, one snapshot of both tables.
+        const { policies, heads, orphans } = await scanRows(
+          `${SQL.scanPolicies} UNION ALL ${SQL.scanSecrets}`,
+        );
+        return [...scanPolicies(policies, c).damaged, ...scanSecrets(heads, orphans, c).damaged];
+      });
+    },
+    removeDamagedRow(table: DamagedTable, id: string): Promise<boolean> {
+      return run(async () => {
+        const c = usable();
+        const place = parseDamagedPlace(table, id);
+        const removed = await transaction(async (client) => {
+          if (place.table === 'policies') {
+            const row = (await query<{ envelope: unknown }>(SQL.lockPolicy, [place.id], client))[0];
+            if (row === undefined) return false;
+            const envelope = bytes(row.envelope, 'envelope', 'table policies');
+            if (tryOpen(() => c.openPolicy(place.id, envelope)) !== undefined) return false;
+            await client.query(SQL.deletePolicy, [place.id]);
+            return true;
+          }
+          await client.query(SQL.lockSecret, [SECRET_LOCK, lockKey(place.id)]);
+          const head = (await query<{ envelope: unknown }>(SQL.lockHead, [place.id], client))[0];
+          if (head !== undefined) {
+            const envelope = bytes(head.envelope, 'envelope', 'table secrets');
+            if (tryOpen(() => c.openHead(place.id, envelope)) !== undefined) return false;
+            await client.query(SQL.deleteHead, [place.id]);
+            await client.query(SQL.deleteVersions, [place.id]);
+            return true;
+          }
+          const r = await client.query(SQL.deleteVersions, [place.id]);
+          return (r.rowCount ?? 0) > 0;
+        });
+        if (removed) logger.warn('damaged row removed', { table: place.table, id });
+        return removed;
+      });
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      // Calls already started finish (their writes commit) before the pool ends.
+      await Promise.allSettled([...inFlight]);
+      await pool.end();
+      codec?.destroy();
+      codec = undefined;
+    },
+  };
+}
