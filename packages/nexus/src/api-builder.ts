@@ -71,7 +71,7 @@ export interface Api {
 /** Builds the API of one thread. If the state cannot be built, the store is closed again. */
 export async function buildApi(options: ApiBuildOptions): Promise<Api> {
   const { config, logger } = options;
-  const store = options.store ?? createStoreFromConfig(config, logger, options.storeHooks ?? {});
+  const store = options.store ?? (await createStoreFromConfig(config, logger, options.storeHooks ?? {}));
   let state: NexusState;
   try {
     state = await createNexusState({

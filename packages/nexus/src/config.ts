@@ -43,6 +43,10 @@ import {
   SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER,
   SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
   SPIKE_NEXUS_MAX_SECRET_VERSIONS,
+  SPIKE_NEXUS_POSTGRES_PASSWORD_FILE,
+  SPIKE_NEXUS_POSTGRES_SSLMODE,
+  SPIKE_NEXUS_POSTGRES_SSLROOTCERT,
+  SPIKE_NEXUS_POSTGRES_URL,
   SPIKE_NEXUS_RATE_LIMIT_BURST,
   SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY,
   SPIKE_NEXUS_RATE_LIMIT_RPS,
@@ -58,6 +62,8 @@ import {
   type Env,
   type ListenAddress,
   type Setting,
+  type PostgresSslModeName,
+  type PostgresUrl,
 } from '@spike-ts/settings';
 import { pemToDer, readTrustRoots, type TrustRoots } from '@spike-ts/identity';
 import type { LogLevel } from '@spike-ts/core';
@@ -67,15 +73,25 @@ import type { AuditTarget } from './audit.ts';
 export { SettingsError as ConfigError };
 export type { Env, ListenAddress } from '@spike-ts/settings';
 
-export type BackendKind = 'sqlite' | 'memory';
+export type BackendKind = 'sqlite' | 'postgres' | 'memory';
 /** Journal modes that keep acknowledged writes durable (MEMORY and OFF are refused). */
 export type JournalMode = 'WAL' | 'DELETE' | 'TRUNCATE' | 'PERSIST';
 export type { TrustRoots } from '@spike-ts/identity';
 
+/** Where the PostgreSQL backend connects (`SPIKE_NEXUS_POSTGRES_*`). */
+export interface PostgresConfig {
+  readonly url: PostgresUrl;
+  /** Absolute path of the password file, or undefined (no password authentication). */
+  readonly passwordFile: string | undefined;
+  readonly sslMode: PostgresSslModeName;
+  /** Absolute path of the CA file, or undefined (the system's CA store). */
+  readonly sslRootCert: string | undefined;
+}
+
 export interface DbConfig {
   readonly journalMode: JournalMode;
   readonly busyTimeoutMs: number;
-  /** Accepted and validated for SPIKE compatibility; node:sqlite uses a single connection. */
+  /** PostgreSQL: the pool size. SQLite: validated only (node:sqlite uses a single connection). */
   readonly maxOpenConns: number;
   readonly maxIdleConns: number;
   readonly connMaxLifetimeMs: number;
@@ -128,6 +144,8 @@ export interface NexusConfig {
   readonly keeperUpdateIntervalMs: number;
   readonly keeperHeartbeatIntervalMs: number;
   readonly db: DbConfig;
+  /** Set exactly when the backend is `postgres`. */
+  readonly postgres: PostgresConfig | undefined;
   readonly trustRoots: TrustRoots;
   readonly logLevel: LogLevel;
   readonly headersTimeoutMs: number;
@@ -207,7 +225,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite',
     [SPIKE_NEXUS_BACKEND_STORE],
   );
-  const keeperPeers = readKeeperPeers(r, backend === 'sqlite', shamirShares);
+  const keeperPeers = readKeeperPeers(r, backend !== 'memory', shamirShares);
 
   const headersTimeoutMs = r.get(SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT);
   const requestTimeoutMs = r.get(SPIKE_NEXUS_REQUEST_TIMEOUT);
@@ -236,6 +254,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     initializationTimeoutMs: r.get(SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT),
     skipSchemaCreation: r.get(SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION),
   };
+  const postgres = readPostgres(r, backend === 'postgres', options.cwd ?? '/');
 
   const config: NexusConfig = {
     listen: r.get(SPIKE_NEXUS_TLS_PORT),
@@ -252,6 +271,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     keeperUpdateIntervalMs: r.get(SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL),
     keeperHeartbeatIntervalMs: r.get(SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL),
     db,
+    postgres,
     trustRoots: readTrustRoots(r),
     logLevel: r.get(SPIKE_SYSTEM_LOG_LEVEL) satisfies LogLevel,
     headersTimeoutMs,
@@ -351,6 +371,31 @@ function readAuditSyslog(r: SettingsReader): AuditSyslogConfig | null {
     };
   }
   return { host: target.host, port: target.port, policy, queueSize, facility, tls };
+}
+
+/**
+ * The `SPIKE_NEXUS_POSTGRES_*` settings; with `required` (the postgres backend) a missing URL is
+ * reported. Relative file paths resolve against `cwd`. Also what `spike-nexus migrate` reads.
+ */
+export function readPostgres(r: SettingsReader, required: boolean, cwd: string): PostgresConfig | undefined {
+  const url = r.maybe(SPIKE_NEXUS_POSTGRES_URL);
+  const passwordFile = r.maybe(SPIKE_NEXUS_POSTGRES_PASSWORD_FILE);
+  const sslMode = r.get(SPIKE_NEXUS_POSTGRES_SSLMODE);
+  const sslRootCert = r.maybe(SPIKE_NEXUS_POSTGRES_SSLROOTCERT);
+  if (!required) return undefined;
+  r.require(
+    r.isSet(SPIKE_NEXUS_POSTGRES_URL),
+    SPIKE_NEXUS_POSTGRES_URL,
+    'is required when SPIKE_NEXUS_BACKEND_STORE is postgres',
+    [SPIKE_NEXUS_BACKEND_STORE],
+  );
+  if (url === undefined) return undefined;
+  return {
+    url,
+    passwordFile: passwordFile === undefined ? undefined : resolve(cwd, passwordFile),
+    sslMode,
+    sslRootCert: sslRootCert === undefined ? undefined : resolve(cwd, sslRootCert),
+  };
 }
 
 function readRateLimit(r: SettingsReader): RateLimitConfig {

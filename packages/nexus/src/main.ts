@@ -8,6 +8,7 @@ import { createX509Source, type X509Source } from '@spike-ts/identity';
 import { ConfigError, loadConfigFromProcess, type NexusConfig } from './config.ts';
 import { createCustody } from './custody/index.ts';
 import { NEXUS_HELP, NEXUS_VERSION } from './help.ts';
+import { runMigrateCommand } from './migrate.ts';
 import { createNexus, NexusIdentityError, type Nexus } from './server.ts';
 
 function fail(message: string, code: number): never {
@@ -16,6 +17,16 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'migrate') {
+    const code = await runMigrateCommand(process.argv.slice(3), {
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    });
+    process.exitCode = code;
+    return;
+  }
   const early = serverArgs(process.argv.slice(2), {
     name: 'spike-nexus',
     version: NEXUS_VERSION,

@@ -13,6 +13,7 @@ export {
   type ListenAddress,
   type Rule,
   type SyslogTarget,
+  type PostgresUrl,
 } from './rules.ts';
 export { DurationSyntaxError, formatDuration, parseGoDuration } from './go-duration.ts';
 export { renderConfigurationDoc, SPIKE_VARIABLES_NOT_READ } from './doc.ts';

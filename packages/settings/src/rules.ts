@@ -295,3 +295,74 @@ export const pathRule: Rule<string> = {
   text: 'must be a directory path',
   parse: (value) => value,
 };
+
+/** Where a PostgreSQL database is and who connects (no credentials: the password is in a file). */
+export interface PostgresUrl {
+  /** Host name, IP address, or the absolute directory of a unix socket. */
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+}
+
+const POSTGRES_URL_TEXT =
+  'must be postgresql://USER@HOST[:PORT]/DATABASE (or postgresql://USER@/DATABASE?host=/socket/dir), ' +
+  'with no password and no other query parameters';
+
+/**
+ * A `postgresql://` (or `postgres://`) URL naming user, host, port (default 5432) and database.
+ * A password in the URL is refused (it would end up in process listings and logs); so are
+ * query parameters other than `host` (a unix-socket directory), since TLS has its own settings.
+ */
+export const postgresUrlRule: Rule<PostgresUrl> = {
+  text: POSTGRES_URL_TEXT,
+  parse(value) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new RuleBroken(POSTGRES_URL_TEXT);
+    }
+    if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:')
+      throw new RuleBroken(POSTGRES_URL_TEXT);
+    if (url.password !== '') {
+      throw new RuleBroken(
+        'must not hold a password: put it in the file SPIKE_NEXUS_POSTGRES_PASSWORD_FILE names',
+      );
+    }
+    const params = [...url.searchParams.keys()];
+    if (params.some((k) => k !== 'host') || url.hash !== '') {
+      throw new RuleBroken(
+        `${POSTGRES_URL_TEXT}; TLS is set by SPIKE_NEXUS_POSTGRES_SSLMODE and SPIKE_NEXUS_POSTGRES_SSLROOTCERT`,
+      );
+    }
+    const decode = (s: string): string => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new RuleBroken(POSTGRES_URL_TEXT);
+      }
+    };
+    const socketDir = url.searchParams.get('host');
+    const host = socketDir ?? decode(url.hostname.replace(/^\[|\]$/g, ''));
+    const user = decode(url.username);
+    const database = decode(url.pathname.replace(/^\//, ''));
+    if (host === '' || user === '' || database === '' || database.includes('/')) {
+      throw new RuleBroken(POSTGRES_URL_TEXT);
+    }
+    if (socketDir !== null && (!socketDir.startsWith('/') || url.hostname !== '')) {
+      throw new RuleBroken(
+        `${POSTGRES_URL_TEXT}; host= must be an absolute directory and the URL's host empty`,
+      );
+    }
+    const port = url.port === '' ? 5432 : Number(url.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RuleBroken(POSTGRES_URL_TEXT);
+    return { host, port, database, user };
+  },
+};
+
+/** A file path; relative paths are resolved against the working directory when opened. */
+export const filePathRule: Rule<string> = {
+  text: 'must be a file path',
+  parse: (value) => value,
+};

@@ -18,6 +18,8 @@ import {
   listenRule,
   pathRule,
   syslogTargetRule,
+  postgresUrlRule,
+  filePathRule,
   textRule,
   trustDomainListRule,
   type Rule,
@@ -44,7 +46,8 @@ export interface Setting<T> {
 }
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
-export type BackendName = 'sqlite' | 'memory';
+export type BackendName = 'sqlite' | 'postgres' | 'memory';
+export type PostgresSslModeName = 'disable' | 'require' | 'verify-ca' | 'verify-full';
 export type JournalModeName = 'WAL' | 'DELETE' | 'TRUNCATE' | 'PERSIST';
 export type SyslogPolicyName = 'block' | 'buffer';
 export const SYSLOG_FACILITY_NAMES = Object.freeze([
@@ -169,9 +172,9 @@ export const SPIKE_NEXUS_TLS_PORT = setting({
 export const SPIKE_NEXUS_BACKEND_STORE = setting<BackendName>({
   name: 'SPIKE_NEXUS_BACKEND_STORE',
   default: 'sqlite',
-  rule: choiceRule<BackendName>(['sqlite', 'memory']),
-  also: "case-insensitive; SPIKE's `lite` is refused",
-  doc: '`memory`: nothing persists, no keepers, Nexus ready at start, and the bootstrap has nothing to do (exit 0)',
+  rule: choiceRule<BackendName>(['sqlite', 'postgres', 'memory']),
+  also: "case-insensitive; SPIKE's `lite` is refused; `postgres` needs `SPIKE_NEXUS_POSTGRES_URL`",
+  doc: '`sqlite`: one file in the data directory. `postgres`: a PostgreSQL database (see [operations](operations.md#choosing-a-backend)). `memory`: nothing persists, no keepers, Nexus ready at start, and the bootstrap has nothing to do (exit 0)',
   origin: 'SPIKE',
   readers: ['nexus', 'bootstrap'],
 });
@@ -187,6 +190,44 @@ export const SPIKE_NEXUS_DATA_DIR = setting({
   readers: ['nexus'],
 });
 
+export const SPIKE_NEXUS_POSTGRES_URL = setting({
+  name: 'SPIKE_NEXUS_POSTGRES_URL',
+  default: undefined,
+  rule: postgresUrlRule,
+  also: 'required when `SPIKE_NEXUS_BACKEND_STORE=postgres`; a password in it is refused',
+  doc: 'The PostgreSQL database: `postgresql://USER@HOST:PORT/DATABASE`, or `postgresql://USER@/DATABASE?host=/run/postgresql` for a unix socket. `PG*` variables and `~/.pgpass` are not read',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_POSTGRES_PASSWORD_FILE = setting({
+  name: 'SPIKE_NEXUS_POSTGRES_PASSWORD_FILE',
+  default: undefined,
+  rule: filePathRule,
+  doc: "File holding the PostgreSQL role's password (one trailing newline is ignored); read whenever a new connection needs it, so a rotated file takes effect without a restart. Unset: no password authentication (e.g. peer or certificate)",
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_POSTGRES_SSLMODE = setting<PostgresSslModeName>({
+  name: 'SPIKE_NEXUS_POSTGRES_SSLMODE',
+  default: 'verify-full',
+  rule: choiceRule<PostgresSslModeName>(['disable', 'require', 'verify-ca', 'verify-full']),
+  also: "libpq's `allow` and `prefer` are refused (they fall back to plain text); ignored for a unix socket",
+  doc: 'TLS to PostgreSQL: `verify-full` checks the certificate chain and the host name, `verify-ca` the chain only, `require` encrypts without checking, `disable` sends plain text',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_POSTGRES_SSLROOTCERT = setting({
+  name: 'SPIKE_NEXUS_POSTGRES_SSLROOTCERT',
+  default: undefined,
+  rule: filePathRule,
+  doc: "PEM file of the CAs that may sign the PostgreSQL server's certificate; unset: the system's CA store",
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
 export const SPIKE_NEXUS_KEEPER_PEERS = setting({
   name: 'SPIKE_NEXUS_KEEPER_PEERS',
   default: undefined,
@@ -198,7 +239,7 @@ export const SPIKE_NEXUS_KEEPER_PEERS = setting({
 });
 
 /** The cross-variable rules of `SPIKE_NEXUS_KEEPER_PEERS`, worded once for Nexus and bootstrap. */
-export const KEEPERS_REQUIRED = 'is required when SPIKE_NEXUS_BACKEND_STORE is sqlite';
+export const KEEPERS_REQUIRED = 'is required when SPIKE_NEXUS_BACKEND_STORE is sqlite or postgres';
 export function keeperCountRule(listed: number, shares: number): string {
   return (
     `must list exactly SPIKE_NEXUS_SHAMIR_SHARES keepers: it lists ${String(listed)} keeper(s) but ` +
@@ -473,7 +514,7 @@ export const SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS = setting({
   name: 'SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS',
   default: '5000',
   rule: intRule(0, 600_000),
-  doc: 'How long a write waits for a lock, in milliseconds',
+  doc: 'How long a write waits for a lock, in milliseconds (SQLite: `busy_timeout`; PostgreSQL: `lock_timeout`)',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -482,7 +523,7 @@ export const SPIKE_NEXUS_DB_MAX_OPEN_CONNS = setting({
   name: 'SPIKE_NEXUS_DB_MAX_OPEN_CONNS',
   default: '10',
   rule: intRule(1, 10_000),
-  doc: 'Validated for compatibility, **no effect** (`node:sqlite` uses one connection)',
+  doc: 'PostgreSQL: most pooled connections per Nexus process. SQLite: validated for compatibility, **no effect** (`node:sqlite` uses one connection)',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -492,7 +533,7 @@ export const SPIKE_NEXUS_DB_MAX_IDLE_CONNS = setting({
   default: '5',
   rule: intRule(0, 10_000),
   also: '≤ `SPIKE_NEXUS_DB_MAX_OPEN_CONNS`',
-  doc: 'Validated, no effect',
+  doc: 'Validated, no effect (PostgreSQL: idle connections close after 30 s instead)',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -501,7 +542,7 @@ export const SPIKE_NEXUS_DB_CONN_MAX_LIFETIME = setting({
   name: 'SPIKE_NEXUS_DB_CONN_MAX_LIFETIME',
   default: '1h',
   rule: durationRule(0, 30 * DAY),
-  doc: 'Validated, no effect',
+  doc: 'PostgreSQL: a pooled connection older than this is closed once idle (0 = never). SQLite: validated, no effect',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -510,7 +551,7 @@ export const SPIKE_NEXUS_DB_OPERATION_TIMEOUT = setting({
   name: 'SPIKE_NEXUS_DB_OPERATION_TIMEOUT',
   default: '15s',
   rule: durationRule(1, DAY),
-  doc: 'Validated, no effect',
+  doc: 'PostgreSQL: longest statement (`statement_timeout`) and longest wait for a pooled connection. SQLite: validated, no effect',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -519,7 +560,7 @@ export const SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT = setting({
   name: 'SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT',
   default: '30s',
   rule: durationRule(1, DAY),
-  doc: 'Validated, no effect',
+  doc: 'PostgreSQL: how long start-up (and `spike-nexus migrate`) keeps trying to reach a database that refuses connections. SQLite: validated, no effect',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -528,7 +569,7 @@ export const SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION = setting({
   name: 'SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION',
   default: 'false',
   rule: boolRule,
-  doc: 'Validated, no effect: schema migrations always run at open',
+  doc: 'PostgreSQL: `true` = Nexus never runs DDL and refuses to start unless `spike-nexus migrate` brought the schema to the version it needs. SQLite: validated, no effect (migrations always run at open)',
   origin: 'SPIKE',
   readers: ['nexus'],
 });
@@ -654,6 +695,10 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_TLS_PORT,
   SPIKE_NEXUS_BACKEND_STORE,
   SPIKE_NEXUS_DATA_DIR,
+  SPIKE_NEXUS_POSTGRES_URL,
+  SPIKE_NEXUS_POSTGRES_PASSWORD_FILE,
+  SPIKE_NEXUS_POSTGRES_SSLMODE,
+  SPIKE_NEXUS_POSTGRES_SSLROOTCERT,
   SPIKE_NEXUS_KEEPER_PEERS,
   SPIKE_NEXUS_SHAMIR_SHARES,
   SPIKE_NEXUS_SHAMIR_THRESHOLD,

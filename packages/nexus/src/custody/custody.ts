@@ -192,7 +192,7 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
     keeperStates: () => sync.keeperHealth(),
     start() {
       if (recovery !== undefined || abort.signal.aborted) return;
-      if (config.backend !== 'sqlite') return;
+      if (config.backend === 'memory') return;
       if (state.isReady()) {
         sync.start();
         return;
