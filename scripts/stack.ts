@@ -338,6 +338,11 @@ export class Stack {
     this.nexus.child.kill(signal);
   }
 
+  /** The process id of the running Nexus, if any. */
+  nexusPid(): number | undefined {
+    return this.nexus?.child.pid;
+  }
+
   async stopNexus(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await stopProc(this.nexus, signal);
     this.nexus = undefined;

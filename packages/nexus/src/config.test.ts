@@ -138,9 +138,86 @@ describe('loadConfig values', () => {
   });
 });
 
+describe('loadConfig: the postgres backend', () => {
+  const pg = { ...base, SPIKE_NEXUS_BACKEND_STORE: 'postgres' };
+
+  it('reads the connection, resolving relative files against the working directory', () => {
+    const c = loadConfig(
+      {
+        ...pg,
+        SPIKE_NEXUS_POSTGRES_URL: 'postgresql://spike_app@db.example:6432/spike',
+        SPIKE_NEXUS_POSTGRES_PASSWORD_FILE: 'secrets/pg.password',
+        SPIKE_NEXUS_POSTGRES_SSLROOTCERT: '/etc/ssl/pg-ca.pem',
+        SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'true',
+      },
+      opts,
+    );
+    assert.equal(c.backend, 'postgres');
+    assert.deepEqual(c.postgres, {
+      url: { host: 'db.example', port: 6432, database: 'spike', user: 'spike_app' },
+      passwordFile: '/srv/secrets/pg.password',
+      sslMode: 'verify-full',
+      sslRootCert: '/etc/ssl/pg-ca.pem',
+    });
+    assert.equal(c.db.skipSchemaCreation, true);
+    const socket = loadConfig(
+      {
+        ...pg,
+        SPIKE_NEXUS_POSTGRES_URL: 'postgres://app@/spike?host=/run/postgresql',
+        SPIKE_NEXUS_POSTGRES_SSLMODE: 'DISABLE',
+      },
+      opts,
+    );
+    assert.deepEqual(socket.postgres?.url, {
+      host: '/run/postgresql',
+      port: 5432,
+      database: 'spike',
+      user: 'app',
+    });
+    assert.equal(socket.postgres?.sslMode, 'disable');
+    assert.equal(loadConfig(base, opts).postgres, undefined);
+  });
+
+  it('needs a URL, and keepers as with sqlite', () => {
+    expectError(pg, 'SPIKE_NEXUS_POSTGRES_URL');
+    assert.throws(
+      () =>
+        loadConfig(
+          { SPIKE_NEXUS_BACKEND_STORE: 'postgres', SPIKE_NEXUS_POSTGRES_URL: 'postgresql://a@h/d' },
+          opts,
+        ),
+      /SPIKE_NEXUS_KEEPER_PEERS/,
+    );
+  });
+
+  it('refuses a password in the URL without echoing it, and other malformed URLs', () => {
+    expectError(
+      { ...pg, SPIKE_NEXUS_POSTGRES_URL: 'postgresql://app:s3cr3t-pw@h/d' },
+      'SPIKE_NEXUS_POSTGRES_URL',
+      's3cr3t-pw',
+    );
+    for (const url of [
+      'mysql://app@h/d',
+      'postgresql://h/d',
+      'postgresql://app@h/',
+      'postgresql://app@h/d?sslmode=disable',
+      'postgresql://app@h:99999/d',
+      'postgresql://app@/d?host=relative/dir',
+      'postgresql://app@h/d?host=/dir',
+      'not a url',
+    ]) {
+      expectError({ ...pg, SPIKE_NEXUS_POSTGRES_URL: url }, 'SPIKE_NEXUS_POSTGRES_URL');
+    }
+    expectError(
+      { ...pg, SPIKE_NEXUS_POSTGRES_URL: 'postgresql://a@h/d', SPIKE_NEXUS_POSTGRES_SSLMODE: 'prefer' },
+      'SPIKE_NEXUS_POSTGRES_SSLMODE',
+    );
+  });
+});
+
 describe('loadConfig rejects', () => {
   it('unknown backends, naming the variable', () => {
-    expectError({ SPIKE_NEXUS_BACKEND_STORE: 'postgres' }, 'SPIKE_NEXUS_BACKEND_STORE', 'postgres');
+    expectError({ SPIKE_NEXUS_BACKEND_STORE: 'mysql' }, 'SPIKE_NEXUS_BACKEND_STORE', 'mysql');
     expectError({ SPIKE_NEXUS_BACKEND_STORE: 'lite' }, 'SPIKE_NEXUS_BACKEND_STORE');
   });
 

@@ -317,14 +317,21 @@ const POSTGRES_URL_TEXT =
 export const postgresUrlRule: Rule<PostgresUrl> = {
   text: POSTGRES_URL_TEXT,
   parse(value) {
+    // `USER@/DATABASE` (no host: a unix socket) is not a WHATWG URL; parse it with a stand-in host.
+    const socketForm = /^(postgres(?:ql)?:\/\/[^@/?#]+@)\//.exec(value);
     let url: URL;
     try {
-      url = new URL(value);
+      url = new URL(
+        socketForm === null
+          ? value
+          : `${socketForm[1] ?? ''}socket.invalid/${value.slice(socketForm[0].length)}`,
+      );
     } catch {
       throw new RuleBroken(POSTGRES_URL_TEXT);
     }
     if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:')
       throw new RuleBroken(POSTGRES_URL_TEXT);
+    const hostname = socketForm === null ? url.hostname : '';
     if (url.password !== '') {
       throw new RuleBroken(
         'must not hold a password: put it in the file SPIKE_NEXUS_POSTGRES_PASSWORD_FILE names',
@@ -344,13 +351,13 @@ export const postgresUrlRule: Rule<PostgresUrl> = {
       }
     };
     const socketDir = url.searchParams.get('host');
-    const host = socketDir ?? decode(url.hostname.replace(/^\[|\]$/g, ''));
+    const host = socketDir ?? decode(hostname.replace(/^\[|\]$/g, ''));
     const user = decode(url.username);
     const database = decode(url.pathname.replace(/^\//, ''));
     if (host === '' || user === '' || database === '' || database.includes('/')) {
       throw new RuleBroken(POSTGRES_URL_TEXT);
     }
-    if (socketDir !== null && (!socketDir.startsWith('/') || url.hostname !== '')) {
+    if (socketDir !== null && (!socketDir.startsWith('/') || hostname !== '')) {
       throw new RuleBroken(
         `${POSTGRES_URL_TEXT}; host= must be an absolute directory and the URL's host empty`,
       );
@@ -359,10 +366,4 @@ export const postgresUrlRule: Rule<PostgresUrl> = {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RuleBroken(POSTGRES_URL_TEXT);
     return { host, port, database, user };
   },
-};
-
-/** A file path; relative paths are resolved against the working directory when opened. */
-export const filePathRule: Rule<string> = {
-  text: 'must be a file path',
-  parse: (value) => value,
 };

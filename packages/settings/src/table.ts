@@ -19,7 +19,6 @@ import {
   pathRule,
   syslogTargetRule,
   postgresUrlRule,
-  filePathRule,
   textRule,
   trustDomainListRule,
   type Rule,
@@ -193,6 +192,7 @@ export const SPIKE_NEXUS_DATA_DIR = setting({
 export const SPIKE_NEXUS_POSTGRES_URL = setting({
   name: 'SPIKE_NEXUS_POSTGRES_URL',
   default: undefined,
+  defaultDoc: 'none',
   rule: postgresUrlRule,
   also: 'required when `SPIKE_NEXUS_BACKEND_STORE=postgres`; a password in it is refused',
   doc: 'The PostgreSQL database: `postgresql://USER@HOST:PORT/DATABASE`, or `postgresql://USER@/DATABASE?host=/run/postgresql` for a unix socket. `PG*` variables and `~/.pgpass` are not read',
@@ -203,6 +203,7 @@ export const SPIKE_NEXUS_POSTGRES_URL = setting({
 export const SPIKE_NEXUS_POSTGRES_PASSWORD_FILE = setting({
   name: 'SPIKE_NEXUS_POSTGRES_PASSWORD_FILE',
   default: undefined,
+  defaultDoc: 'none',
   rule: filePathRule,
   doc: "File holding the PostgreSQL role's password (one trailing newline is ignored); read whenever a new connection needs it, so a rotated file takes effect without a restart. Unset: no password authentication (e.g. peer or certificate)",
   origin: 'ours',
@@ -222,6 +223,7 @@ export const SPIKE_NEXUS_POSTGRES_SSLMODE = setting<PostgresSslModeName>({
 export const SPIKE_NEXUS_POSTGRES_SSLROOTCERT = setting({
   name: 'SPIKE_NEXUS_POSTGRES_SSLROOTCERT',
   default: undefined,
+  defaultDoc: "the system's CA store",
   rule: filePathRule,
   doc: "PEM file of the CAs that may sign the PostgreSQL server's certificate; unset: the system's CA store",
   origin: 'ours',
