@@ -1,5 +1,5 @@
 /**
- * The storage port. Backends (memory, sqlite, later postgres) implement it and all pass the
+ * The storage port. Backends (memory, sqlite, postgres) implement it and all pass the
  * shared contract suite in `@spike-ts/store`.
  *
  * Durability: every returned promise of a mutating call resolves only once the change is
@@ -25,7 +25,7 @@ export interface SecretMutation<T> {
 }
 
 export interface SecretStore {
-  /** 'memory' | 'sqlite' | ... */
+  /** 'memory' | 'sqlite' | 'postgres' */
   readonly kind: string;
   /** True when the backend keeps data across restarts (needs a root key). */
   readonly persistent: boolean;

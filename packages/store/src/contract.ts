@@ -1,5 +1,5 @@
 /**
- * The contract every `SecretStore` backend passes (memory, sqlite, and later postgres). A backend's
+ * The contract every `SecretStore` backend passes (memory, sqlite, postgres). A backend's
  * test file calls `runStoreContract(name, factory)`; the factory returns a fresh, empty,
  * uninitialized store (locked or not) and a cleanup function.
  *

@@ -9,11 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { PostgresConnection } from './postgres-connection.ts';
-import { PostgresTlsConfigError } from './postgres-connection.ts';
-import { openPostgresStore } from './postgres-store.ts';
-import { startTestCluster, type TestCluster } from './postgres-test-cluster.ts';
-import { preparedDatabase } from './postgres-test-kit.ts';
+import { openPostgresStore, PostgresTlsConfigError, type PostgresConnection } from '@spike-ts/store';
+import { preparedDatabase, startTestCluster, type TestCluster } from '@spike-ts/store/testing';
 
 let dir: string;
 let cluster: TestCluster;

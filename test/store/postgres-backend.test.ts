@@ -11,21 +11,31 @@ import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { randomBytes } from '@spike-ts/core';
 import type { SecretStore } from '@spike-ts/core';
-import { putVersion, samplePolicy } from './contract-fixture.ts';
-import type { PostgresConnection } from './postgres-connection.ts';
-import { PostgresPasswordError } from './postgres-connection.ts';
 import {
   checkPostgresSchema,
+  isUnavailable,
   latestPgSchemaVersion,
   migratePostgres,
+  openPostgresStore,
   PG_MIGRATIONS,
   PgSchemaMismatchError,
+  PostgresPasswordError,
+  runPostgresMigrations,
   runtimeGrants,
-} from './postgres-schema.ts';
-import { isUnavailable, openPostgresStore, runPostgresMigrations } from './postgres-store.ts';
-import { startTestCluster, type TestCluster } from './postgres-test-cluster.ts';
-import { asDdlRole, preparedDatabase, socketConnection } from './postgres-test-kit.ts';
-import { StoreIntegrityError, StoreSchemaError, StoreUnavailableError } from './store-error.ts';
+  StoreIntegrityError,
+  StoreSchemaError,
+  StoreUnavailableError,
+  type PostgresConnection,
+} from '@spike-ts/store';
+import {
+  asDdlRole,
+  preparedDatabase,
+  putVersion,
+  samplePolicy,
+  socketConnection,
+  startTestCluster,
+  type TestCluster,
+} from '@spike-ts/store/testing';
 
 let cluster: TestCluster;
 before(async () => {

@@ -1,8 +1,12 @@
 import { after, before } from 'node:test';
-import { runStoreContract } from './contract.ts';
-import { openPostgresStore } from './postgres-store.ts';
-import { startTestCluster, type TestCluster } from './postgres-test-cluster.ts';
-import { preparedDatabase, socketConnection } from './postgres-test-kit.ts';
+import { openPostgresStore } from '@spike-ts/store';
+import { runStoreContract } from '@spike-ts/store/contract';
+import {
+  preparedDatabase,
+  socketConnection,
+  startTestCluster,
+  type TestCluster,
+} from '@spike-ts/store/testing';
 
 let cluster: TestCluster;
 before(async () => {
