@@ -1,8 +1,10 @@
 /**
- * `node bench/cli-startup.ts [--runs n] [--compare dir]`: wall time of the `spike` CLI as a person
- * runs it, `npx spike …`, and of `node packages/cli/bin/spike.js …` without npx: `--version`,
- * `version`, `--help`, and `secret get` against a real Nexus (memory backend) with an SVID from
- * the dev identity issuer. Each cell: median (min–max) of `runs` runs (default 9).
+ * `node bench/cli-startup.ts [--runs n] [--compare dir] [--no-exe]`: wall time of the `spike` CLI
+ * as a person runs it, `npx spike …`, of `node packages/cli/bin/spike.js …` without npx, and of
+ * the self-contained executable `dist/exe/spike` (built first, or reused when up to date;
+ * `--no-exe` leaves it out): `--version`, `version`, `--help`, and `secret get` against a real
+ * Nexus (memory backend) with an SVID from the dev identity issuer. Each cell: median (min–max)
+ * of `runs` runs (default 9). The executable's target is `--version` and `--help` under 150 ms.
  * `--compare <dir>` also times the CLI of another checkout (e.g. the previous release) against the
  * same Nexus, interleaving the runs so that both see the same machine load.
  */
@@ -11,11 +13,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildExecutables } from '../scripts/exe/build.ts';
 import { Stack } from '../scripts/stack.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '9' }, compare: { type: 'string' } },
+  options: {
+    runs: { type: 'string', default: '9' },
+    compare: { type: 'string' },
+    'no-exe': { type: 'boolean', default: false },
+  },
 });
+const withExe = !values['no-exe'];
+/** The executable's start-up target (milliseconds, median) for `--version` and `--help`. */
+const EXE_TARGET_MS = 150;
 const runs = Number(values.runs);
 const repos = [
   join(import.meta.dirname, '..'),
@@ -27,6 +37,7 @@ type Case = [name: string, command: string, args: string[]];
 function cases(repo: string): Case[] {
   const node = join(repo, 'node_modules', '.bin', 'node');
   const bin = join(repo, 'packages/cli/bin/spike.js');
+  const exe = join(repo, 'dist', 'exe', 'spike');
   return [
     ['npx spike --version', 'npx', ['--no-install', 'spike', '--version']],
     ['npx spike version', 'npx', ['--no-install', 'spike', 'version']],
@@ -35,15 +46,33 @@ function cases(repo: string): Case[] {
     ['node bin/spike.js version', node, [bin, 'version']],
     ['node bin/spike.js secret get', node, [bin, 'secret', 'get', 'bench/cli']],
     ['npx --no-install node -e 0 (npx alone)', 'npx', ['--no-install', 'node', '-e', '0']],
+    ...(withExe
+      ? ([
+          ['dist/exe/spike --version', exe, ['--version']],
+          ['dist/exe/spike version', exe, ['version']],
+          ['dist/exe/spike --help', exe, ['--help']],
+          ['dist/exe/spike secret get', exe, ['secret', 'get', 'bench/cli']],
+          [
+            'dist/exe/spike-ts --version (the executable alone)',
+            join(repo, 'dist', 'exe', 'spike-ts'),
+            ['--version'],
+          ],
+          ['node -e 0 (Node.js alone)', node, ['-e', '0']],
+        ] satisfies Case[])
+      : []),
   ];
 }
 
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+/** Medians of this checkout's executable runs, for the target line. */
+const exeMedians = new Map<string, number>();
+
+const seconds = (ms: number): string => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
 
+if (withExe) await buildExecutables();
 const dir = await mkdtemp('/tmp/spike-clibench-');
 const stack = await Stack.withFreePorts({ dir, socketDir: join(dir, 's'), backend: 'memory' });
 // Ctrl-C: stop the stack's processes too.
@@ -79,11 +108,22 @@ try {
     const cells = times.map((t, r) => {
       if (failed[r] !== undefined) return `n/a (${failed[r] ?? ''})`;
       t.sort((a, b) => a - b);
+      if (r === 0) exeMedians.set(cases(repos[0] ?? '.')[c]?.[0] ?? '', t[Math.floor(t.length / 2)] ?? 0);
       return `${seconds(t[Math.floor(t.length / 2)] ?? 0)} (${seconds(t[0] ?? 0)}–${seconds(t.at(-1) ?? 0)})`;
     });
     process.stdout.write(`| \`${cases(repos[0] ?? '.')[c]?.[0] ?? ''}\` | ${cells.join(' | ')} |\n`);
   }
   process.stdout.write(`load average after: ${load()}\n`);
+  if (withExe) {
+    for (const name of ['dist/exe/spike --version', 'dist/exe/spike --help']) {
+      const ms = exeMedians.get(name);
+      const verdict = ms === undefined ? 'not measured' : ms < EXE_TARGET_MS ? 'met' : 'NOT met';
+      process.stdout.write(
+        `target: \`${name}\` under ${String(EXE_TARGET_MS)} ms (median): ${verdict}` +
+          (ms === undefined ? '\n' : ` (${ms.toFixed(0)} ms)\n`),
+      );
+    }
+  }
 } finally {
   await stack.stop();
   await rm(dir, { recursive: true, force: true });

@@ -23,6 +23,15 @@ export const BIN = {
   spike: join(ROOT, 'packages/cli/bin/spike.js'),
 } as const;
 
+/** The self-contained executable of each launcher in `BIN` (`npm run build:exe`). */
+const EXE_NAME: Record<string, string> = {
+  [BIN.devIdentity]: 'spike-dev-identity',
+  [BIN.keeper]: 'spike-keeper',
+  [BIN.nexus]: 'spike-nexus',
+  [BIN.bootstrap]: 'spike-bootstrap',
+  [BIN.spike]: 'spike',
+};
+
 /** Identity socket names served by the dev issuer's default identity set. */
 export type IdentityName =
   'nexus' | 'keeper' | 'bootstrap' | 'pilot' | 'pilot-recover' | 'pilot-restore' | 'lite' | 'demo';
@@ -54,6 +63,12 @@ export interface StackOptions {
   svidTtl?: string;
   /** Where child output goes; default `<dir>/logs`. */
   logDir?: string;
+  /**
+   * Run the self-contained executables instead of the Node.js launchers: each component is
+   * started by its name (`spike-nexus`, …), looked up in the `PATH` of its environment (set it
+   * with `env`).
+   */
+  executables?: boolean;
 }
 
 export interface RunResult {
@@ -88,7 +103,7 @@ export type FreePortStackOptions = Omit<StackOptions, 'keeperPorts' | 'nexusPort
 };
 
 export class Stack {
-  readonly opts: Required<Omit<StackOptions, 'nexusEnv' | 'logDir'>> & {
+  readonly opts: Required<Omit<StackOptions, 'nexusEnv' | 'logDir' | 'executables'>> & {
     nexusEnv: Record<string, string>;
     logDir: string;
   };
@@ -96,6 +111,7 @@ export class Stack {
   private readonly keepers = new Map<number, Proc>();
   private nexus: Proc | undefined;
   private readonly clients = new Set<ClientProc>();
+  private readonly executables: boolean;
 
   /** A stack on free 127.0.0.1 ports (for tests: never collides with the demo's fixed ports). */
   static async withFreePorts(options: FreePortStackOptions): Promise<Stack> {
@@ -126,6 +142,7 @@ export class Stack {
       svidTtl: options.svidTtl ?? '1h',
       logDir: options.logDir ?? join(options.dir, 'logs'),
     };
+    this.executables = options.executables ?? false;
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
     mkdirSync(this.opts.logDir, { recursive: true, mode: 0o700 });
   }
@@ -376,9 +393,16 @@ export class Stack {
     await this.stopIssuer();
   }
 
+  /** How to start `bin`: with this Node.js, or as its self-contained executable. */
+  private command(bin: string, args: string[]): [string, string[]] {
+    const exe = this.executables ? EXE_NAME[bin] : undefined;
+    return exe === undefined ? [process.execPath, [bin, ...args]] : [exe, args];
+  }
+
   private spawnProc(name: string, bin: string, args: string[], env?: Record<string, string>): Proc {
     const log = createWriteStream(join(this.opts.logDir, `${name}.log`), { flags: 'a', mode: 0o600 });
-    const child = spawn(process.execPath, [bin, ...args], {
+    const [command, argv] = this.command(bin, args);
+    const child = spawn(command, argv, {
       env: env ?? this.baseEnv('nexus'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -398,7 +422,8 @@ export class Stack {
     input?: string | Buffer,
   ): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const [command, argv] = this.command(bin, args);
+      const child = spawn(command, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => out.push(c));

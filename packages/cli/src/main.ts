@@ -31,6 +31,8 @@ const io: CliIo = {
   },
 };
 
-const code = await runCli(process.argv.slice(2), io);
 // Exit explicitly: an idle keep-alive socket or a Workload API stream must not keep the CLI alive.
-process.stdout.write('', () => process.exit(code));
+// (No top-level await: the self-contained executable bundles this module as CommonJS.)
+void runCli(process.argv.slice(2), io).then((code) => {
+  process.stdout.write('', () => process.exit(code));
+});

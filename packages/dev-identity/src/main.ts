@@ -136,4 +136,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-await main();
+// No top-level await: the self-contained executable bundles this module as CommonJS.
+main().catch((err: unknown) =>
+  fail(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`),
+);

@@ -1,16 +1,16 @@
 /**
- * Loads `proto/workload.proto` at runtime (no code generation) and declares the message shapes
+ * Loads the Workload API from `proto/workload.proto` (`proto-definition.ts`; no code generation)
+ * and declares the message shapes
  * as `@grpc/proto-loader` produces them (`keepCase`, `longs: String`, `defaults`, `oneofs`).
  */
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { WORKLOAD_PROTO_PATH, workloadPackageDefinition } from './proto-definition.ts';
+
+export { WORKLOAD_PROTO_PATH };
 
 /** Metadata every Workload API call must carry (value exactly `true`). */
 export const WORKLOAD_SECURITY_HEADER = 'workload.spiffe.io';
 export const SECURITY_HEADER_MISSING = 'security header missing from request';
-
-export const WORKLOAD_PROTO_PATH = path.join(import.meta.dirname, '..', '..', 'proto', 'workload.proto');
 
 export interface X509SvidMessage {
   spiffe_id: string;
@@ -76,7 +76,7 @@ let cached: WorkloadApiDefinition | undefined;
 /** The `SpiffeWorkloadAPI` service definition and client constructor (loaded once). */
 export function loadWorkloadApi(): WorkloadApiDefinition {
   if (cached !== undefined) return cached;
-  const packageDefinition = protoLoader.loadSync(WORKLOAD_PROTO_PATH, {
+  const packageDefinition = workloadPackageDefinition({
     keepCase: true,
     longs: String,
     defaults: true,

@@ -19,12 +19,13 @@
  */
 import http from 'node:http';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { CompiledPolicy, Logger, PolicyChange } from '@spike-ts/core';
 import { isSpikeCompatibleId } from '@spike-ts/identity';
 import { createFeed } from './feed.ts';
 import { policyBody, policySnapshot, type PolicyBody } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
+import { startApiWorker } from './start-worker.ts';
 
 /** Header that carries the caller's SPIFFE ID over the bridge ('' = none). */
 export const BRIDGE_PEER_HEADER = 'x-spike-bridge-peer';
@@ -94,8 +95,6 @@ export interface ApiThreads {
   start(port: number, host: string | undefined): Promise<void>;
   stop(): Promise<void>;
 }
-
-const WORKER_URL = new URL('./api-worker.ts', import.meta.url);
 
 export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
   const log = options.logger.child({ component: 'api-threads' });
@@ -177,7 +176,7 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
         port,
         host,
       };
-      const worker = new Worker(options.workerUrl ?? WORKER_URL, {
+      const worker = startApiWorker(options.workerUrl, {
         workerData,
         transferList: [policies.port2, commits.port2, audit.port2],
       });

@@ -63,12 +63,11 @@ const {
 const send = (msg: WorkerToMain, transfer?: readonly MessagePort[]): void =>
   port.postMessage(msg, transfer as never);
 
-try {
-  await run();
-} catch (err) {
+// No top-level await: the self-contained executable runs this file as a CommonJS bundle.
+run().catch((err: unknown) => {
   send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
-}
+});
 
 async function run(): Promise<void> {
   const config = loadConfigFromProcess();

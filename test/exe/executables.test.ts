@@ -1,0 +1,153 @@
+/**
+ * The self-contained executables (`npm run build:exe`, ADR 0024) run a whole SPIKE stack with no
+ * Node.js anywhere on PATH: the dev identity issuer, three keepers, Nexus on SQLite with two API
+ * threads, bootstrap, then `spike secret put/get`. The executable is copied out of the checkout
+ * first, and every process is started by its bare name through PATH, as an operator would.
+ * The build is reused when its inputs did not change.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+} from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildExecutables, COMPONENTS, EXE_DIR, MULTI_CALL } from '../../scripts/exe/build.ts';
+import { Stack, type RunResult } from '../../scripts/stack.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+describe('self-contained executables', () => {
+  let dir = '';
+  let bin = '';
+  let stack: Stack | undefined;
+  /** The environment of every run: PATH is the executables' folder alone. */
+  let env: Record<string, string> = {};
+
+  const run = (command: string, args: string[]): SpawnSyncReturns<string> =>
+    spawnSync(command, args, { env, cwd: dir, encoding: 'utf8', timeout: 60_000 });
+
+  before(async () => {
+    await buildExecutables({ log: () => undefined });
+    dir = await mkdtemp('/tmp/spike-exe-');
+    bin = join(dir, 'bin');
+    mkdirSync(bin);
+    copyFileSync(join(EXE_DIR, MULTI_CALL), join(bin, MULTI_CALL));
+    for (const c of COMPONENTS) linkSync(join(bin, MULTI_CALL), join(bin, c.name));
+    env = { PATH: bin, HOME: dir, LANG: 'C.UTF-8' };
+  });
+
+  after(async () => {
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('builds one executable and hard links (not symbolic links) named after each command', () => {
+    const { ino, mode } = statSync(join(EXE_DIR, MULTI_CALL));
+    assert.ok((mode & 0o111) !== 0, 'executable');
+    for (const c of COMPONENTS) {
+      assert.throws(() => readlinkSync(join(EXE_DIR, c.name)), { code: 'EINVAL' }, `${c.name} is no symlink`);
+      assert.equal(statSync(join(EXE_DIR, c.name)).ino, ino, `${c.name} is a hard link of ${MULTI_CALL}`);
+    }
+  });
+
+  it('the bundles inside carry no path of the checkout and no native addon', () => {
+    const work = join(ROOT, 'dist', 'exe-build');
+    for (const file of ['main.cjs', 'nexus-api-worker.cjs']) {
+      const text = readFileSync(join(work, file), 'utf8');
+      assert.ok(!text.includes(ROOT), `${file} mentions ${ROOT}`);
+      assert.ok(!/require\([^)]*\.node["']\)/.test(text), `${file} loads a native addon`);
+    }
+  });
+
+  it('the PATH of these runs has no node', () => {
+    for (const entry of (env.PATH ?? '').split(':')) assert.ok(!existsSync(join(entry, 'node')), entry);
+    assert.equal(run('node', ['--version']).error?.message.includes('ENOENT'), true);
+  });
+
+  it('answers --version and --help under every name, and as spike-ts <command>', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    const spike = run('spike', ['--version']);
+    assert.equal(spike.status, 0, spike.stderr);
+    assert.equal(spike.stdout.trim(), `spike ${version}`);
+    const help = run('spike', ['--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /secret/);
+    for (const name of ['spike-nexus', 'spike-keeper', 'spike-bootstrap']) {
+      const res = run(name, ['--version']);
+      assert.equal(res.status, 0, `${name}: ${res.stderr}`);
+      assert.equal(res.stdout.trim(), `${name} ${version}`);
+    }
+    const issuerHelp = run('spike-dev-identity', ['--help']);
+    assert.equal(issuerHelp.status, 0, issuerHelp.stderr);
+    assert.match(issuerHelp.stdout, /DEVELOPMENT-ONLY/);
+    const viaMulti = run(MULTI_CALL, ['nexus', '--version']);
+    assert.equal(viaMulti.status, 0, viaMulti.stderr);
+    assert.equal(viaMulti.stdout.trim(), `spike-nexus ${version}`);
+    const usage = run(MULTI_CALL, ['--help']);
+    assert.equal(usage.status, 0);
+    for (const c of COMPONENTS) assert.ok(usage.stdout.includes(c.name), c.name);
+    const unknown = run(MULTI_CALL, ['nexsu']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown command 'nexsu'/);
+  });
+
+  it('runs the issuer, 3 keepers, Nexus on SQLite with 2 API threads and bootstrap; spike puts and gets', async () => {
+    stack = await Stack.withFreePorts({
+      dir: join(dir, 'stack'),
+      socketDir: join(dir, 's'),
+      backend: 'sqlite',
+      executables: true,
+      env: { PATH: bin, HOME: dir, NODE_OPTIONS: '' },
+      nexusEnv: { SPIKE_NEXUS_API_THREADS: '2' },
+    });
+    await stack.startIssuer();
+    await stack.startKeepers();
+    await stack.startNexus();
+    const boot = await stack.runBootstrap();
+    assert.equal(boot.code, 0, boot.stderr);
+    assert.ok(await stack.waitNexusReady(60_000), `Nexus not ready:\n${stack.readLog('nexus')}`);
+
+    // The processes are the executables themselves (SPIRE's unix:path selector sees this path).
+    const running = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map((pid) => {
+        try {
+          return readlinkSync(`/proc/${pid}/exe`);
+        } catch {
+          return '';
+        }
+      });
+    for (const name of ['spike-dev-identity', 'spike-keeper', 'spike-nexus']) {
+      assert.ok(running.includes(join(bin, name)), `a process runs ${join(bin, name)}`);
+    }
+    assert.equal(running.filter((exe) => exe === join(bin, 'spike-keeper')).length, 3);
+    const nexusLog = stack.readLog('nexus');
+    assert.match(
+      nexusLog,
+      /root key installed in API thread/,
+      'the worker thread runs inside the executable',
+    );
+
+    const put = await stack.runSpike('pilot', ['secret', 'put', 'exe/db', 'user=admin', 'pass=s3cr3t']);
+    assert.equal(put.code, 0, put.stderr);
+    // New connections are spread over both API threads by the kernel; each must see the write.
+    for (let i = 0; i < 6; i++) {
+      const get: RunResult = await stack.runSpike('pilot', ['secret', 'get', 'exe/db', '--format', 'json']);
+      assert.equal(get.code, 0, get.stderr);
+      assert.deepEqual(JSON.parse(get.stdout), { user: 'admin', pass: 's3cr3t' });
+    }
+    const missing = await stack.runSpike('pilot', ['secret', 'get', 'exe/none']);
+    assert.notEqual(missing.code, 0);
+    assert.ok(existsSync(join(stack.dataDir)), 'Nexus wrote its SQLite database');
+  });
+});
