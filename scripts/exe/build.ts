@@ -1,7 +1,7 @@
 /**
  * `npm run build:exe`: builds the self-contained Linux x64 executable `dist/exe/spike-ts` (a
  * Node.js 24 single executable application, ADR 0024) and its hard links `spike`, `spike-nexus`,
- * `spike-keeper`, `spike-bootstrap` and `spike-dev-identity`.
+ * `spike-keeper`, `spike-bootstrap`, `spike-dev-identity` and `spike-dev`.
  *
  * 1. esbuild bundles the multi-call entry (`multi-call.ts` plus a table of the components' main
  *    modules) into one CommonJS script; each main module is evaluated only when it runs. The two
@@ -48,26 +48,50 @@ interface ComponentSource {
   readonly summary: string;
   /** Main module, relative to the repository root. */
   readonly main: string;
+  /**
+   * How the main module runs: on evaluation (`module`, the servers and the CLI), or through its
+   * exported `main(argv)`, which resolves with the exit code (`function`, like its launcher).
+   */
+  readonly start: 'module' | 'function';
 }
 
 /** The commands of the multi-call executable; each also gets a hard link of its name. */
 export const COMPONENTS: readonly ComponentSource[] = [
-  { name: 'spike', summary: 'SPIKE Pilot, the command-line client', main: 'packages/cli/src/main.ts' },
-  { name: 'spike-nexus', summary: 'SPIKE Nexus, the secrets server', main: 'packages/nexus/src/main.ts' },
+  {
+    name: 'spike',
+    summary: 'SPIKE Pilot, the command-line client',
+    main: 'packages/cli/src/main.ts',
+    start: 'module',
+  },
+  {
+    name: 'spike-nexus',
+    summary: 'SPIKE Nexus, the secrets server',
+    main: 'packages/nexus/src/main.ts',
+    start: 'module',
+  },
   {
     name: 'spike-keeper',
     summary: 'SPIKE Keeper, holds one share of the root key',
     main: 'packages/keeper/src/main.ts',
+    start: 'module',
   },
   {
     name: 'spike-bootstrap',
     summary: 'SPIKE Bootstrap, creates the root key and sends its shares to the keepers',
     main: 'packages/bootstrap/src/main.ts',
+    start: 'module',
   },
   {
     name: 'spike-dev-identity',
     summary: 'development-only SPIFFE Workload API issuer (not for production)',
     main: 'packages/dev-identity/src/main.ts',
+    start: 'module',
+  },
+  {
+    name: 'spike-dev',
+    summary: 'development only: Nexus and the dev identity issuer in one process',
+    main: 'packages/dev-mode/src/main.ts',
+    start: 'function',
   },
 ];
 
@@ -92,7 +116,7 @@ export function workloadProtoJson(): unknown {
 
 function walk(dir: string, out: string[]): string[] {
   for (const name of readdirSync(dir).sort()) {
-    if (name === 'node_modules') continue;
+    if (name === 'node_modules' || name === 'dist') continue;
     const abs = join(dir, name);
     if (statSync(abs).isDirectory()) walk(abs, out);
     else if (!name.endsWith('.test.ts')) out.push(abs);
@@ -202,11 +226,14 @@ export async function buildExecutables(
   const protoJson = workloadProtoJson();
 
   log('build:exe: bundling');
-  const table = COMPONENTS.map(
-    (c) =>
-      `{ name: ${JSON.stringify(c.name)}, summary: ${JSON.stringify(c.summary)}, ` +
-      `load: () => import(${JSON.stringify(`./${c.main}`)}) }`,
-  );
+  const table = COMPONENTS.map((c) => {
+    const load = `import(${JSON.stringify(`./${c.main}`)})`;
+    const start =
+      c.start === 'module'
+        ? load
+        : `${load}.then((m) => m.main(process.argv.slice(2))).then((code) => process.exit(code))`;
+    return `{ name: ${JSON.stringify(c.name)}, summary: ${JSON.stringify(c.summary)}, load: () => ${start} }`;
+  });
   const mainJs = join(WORK_DIR, 'main.cjs');
   await bundle(
     {

@@ -1,13 +1,13 @@
 /**
  * The self-contained executables (`npm run build:exe`, ADR 0024) run a whole SPIKE stack with no
  * Node.js anywhere on PATH: the dev identity issuer, three keepers, Nexus on SQLite with two API
- * threads, bootstrap, then `spike secret put/get`. The executable is copied out of the checkout
+ * threads, bootstrap, then `spike secret put/get`; and `spike-dev` (dev mode). The executable is copied out of the checkout
  * first, and every process is started by its bare name through PATH, as an operator would.
  * The build is reused when its inputs did not change.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -21,7 +21,7 @@ import {
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildExecutables, COMPONENTS, EXE_DIR, MULTI_CALL } from '../../scripts/exe/build.ts';
-import { Stack, type RunResult } from '../../scripts/stack.ts';
+import { Stack, waitFor, type RunResult } from '../../scripts/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -82,7 +82,7 @@ describe('self-contained executables', () => {
     const help = run('spike', ['--help']);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /secret/);
-    for (const name of ['spike-nexus', 'spike-keeper', 'spike-bootstrap']) {
+    for (const name of ['spike-nexus', 'spike-keeper', 'spike-bootstrap', 'spike-dev']) {
       const res = run(name, ['--version']);
       assert.equal(res.status, 0, `${name}: ${res.stderr}`);
       assert.equal(res.stdout.trim(), `${name} ${version}`);
@@ -149,5 +149,35 @@ describe('self-contained executables', () => {
     const missing = await stack.runSpike('pilot', ['secret', 'get', 'exe/none']);
     assert.notEqual(missing.code, 0);
     assert.ok(existsSync(join(stack.dataDir)), 'Nexus wrote its SQLite database');
+  });
+
+  it('spike-dev (dev mode) runs from the executable; spike puts and gets through it', async () => {
+    const sockets = join(dir, 'dev-s');
+    const dev = spawn('spike-dev', ['--port', '0', '--socket-dir', sockets], { env, cwd: dir });
+    let output = '';
+    dev.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    dev.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => dev.once('close', (code) => resolve(code)));
+    try {
+      await waitFor('spike-dev to be ready', 60_000, () => {
+        if (dev.exitCode !== null) throw new Error(`spike-dev exited (${String(dev.exitCode)}):\n${output}`);
+        return /ready/.test(output);
+      });
+      const url = /Nexus\s+(https:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      assert.ok(url !== undefined, output);
+      const pilot = {
+        ...env,
+        SPIFFE_ENDPOINT_SOCKET: `unix://${join(sockets, 'pilot.sock')}`,
+        SPIKE_NEXUS_API_URL: url,
+      };
+      const put = spawnSync('spike', ['secret', 'put', 'dev/x', 'k=v'], { env: pilot, encoding: 'utf8' });
+      assert.equal(put.status, 0, put.stderr);
+      const get = spawnSync('spike', ['secret', 'get', 'dev/x'], { env: pilot, encoding: 'utf8' });
+      assert.equal(get.status, 0, get.stderr);
+      assert.equal(get.stdout.trim(), 'k: v');
+    } finally {
+      dev.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, output);
   });
 });
