@@ -86,7 +86,12 @@ export function resolveInvocation(
 
 /** Runs the invocation of this process. */
 export function runMultiCall(components: readonly Component[], version: string): void {
-  const invocation = resolveInvocation(process.argv0, process.argv.slice(2), components, version);
+  const invocation = resolveInvocation(
+    process.argv0,
+    process.argv.slice(2),
+    components,
+    `${version} (Node.js ${process.version})`,
+  );
   if (invocation.kind === 'print') {
     process[invocation.stream].write(invocation.text, () => process.exit(invocation.exitCode));
     return;
