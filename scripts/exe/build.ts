@@ -179,7 +179,8 @@ async function bundle(
     logLevel: 'warning',
     // A bundle has no module URL: code that needs one would fail at run time, so fail here.
     logOverride: { 'empty-import-meta': 'error' },
-    define: { SPIKE_EXE_WORKLOAD_PROTO_JSON: JSON.stringify(protoJson) },
+    // A string, inlined where it is used (an object would be shared through a module of its own).
+    define: { SPIKE_EXE_WORKLOAD_PROTO_JSON: JSON.stringify(JSON.stringify(protoJson)) },
     plugins: [swapPlugin],
     ...options,
   });

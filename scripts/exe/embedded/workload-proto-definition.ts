@@ -6,11 +6,11 @@
 import * as protoLoader from '@grpc/proto-loader';
 
 type ProtoJson = Parameters<typeof protoLoader.fromJSON>[0];
-/** Set by the bundler (esbuild `define`). */
-declare const SPIKE_EXE_WORKLOAD_PROTO_JSON: ProtoJson;
+/** Set by the bundler (esbuild `define`): the JSON text. */
+declare const SPIKE_EXE_WORKLOAD_PROTO_JSON: string;
 
 export const WORKLOAD_PROTO_PATH = 'workload.proto (built into this executable)';
 
 export function workloadPackageDefinition(options: protoLoader.Options): protoLoader.PackageDefinition {
-  return protoLoader.fromJSON(SPIKE_EXE_WORKLOAD_PROTO_JSON, options);
+  return protoLoader.fromJSON(JSON.parse(SPIKE_EXE_WORKLOAD_PROTO_JSON) as ProtoJson, options);
 }
