@@ -13,7 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createServer } from 'node:tls';
 import { generateRootKey, shardToJson, splitRootKey } from '@spike-ts/core';
 import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
 import { OPENAPI_DOC } from '../../scripts/openapi.ts';
@@ -162,6 +164,8 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
     /** The dev identity whose SVID is the client certificate. */
     readonly identity: string;
     readonly maxExamples?: number;
+    readonly requestTimeoutS?: number;
+    readonly phases?: string;
   }
 
   const fuzz = (target: Target): Promise<Run> =>
@@ -190,9 +194,9 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
         '--workers',
         '1',
         '--request-timeout',
-        String(REQUEST_TIMEOUT_S),
+        String(target.requestTimeoutS ?? REQUEST_TIMEOUT_S),
         '--phases',
-        'examples,coverage,fuzzing',
+        target.phases ?? 'examples,coverage,fuzzing',
         '--no-shrink',
       ],
       dir,
@@ -241,6 +245,30 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
     await assertClean(
       await fuzz({ port: nexusPort, path: '/v1/operator/recover', identity: 'pilot-recover' }),
     );
+  });
+
+  it('a server that takes the connection and never answers fails the run (hang detection works)', async () => {
+    // A TLS server with Nexus's SVID that reads requests and never answers them.
+    const silent = createServer(
+      { key: certs.nexus!.keyPem, cert: certs.nexus!.certPem, requestCert: true, rejectUnauthorized: false },
+      (socket) => socket.resume(),
+    );
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await fuzz({
+        port: (silent.address() as AddressInfo).port,
+        path: '/v1/operator/status',
+        identity: 'pilot',
+        maxExamples: 1,
+        requestTimeoutS: 1,
+        phases: 'examples',
+      });
+      assert.equal(run.signal, null, run.output);
+      assert.notEqual(run.code, 0, run.output);
+      assert.match(run.output, /Network Error|timed out/i, run.output);
+    } finally {
+      silent.close();
+    }
   });
 
   it('a keeper, as Nexus: no 5xx, no hang, answers as documented', async () => {
