@@ -77,6 +77,7 @@ export function jsonSchema(schema: Schema, nullable = false): JsonObject {
       }
       if (schema.format === 'hex') out.pattern = HEX_PATTERN;
       if (schema.enum !== undefined) out.enum = nullable ? [...schema.enum, null] : [...schema.enum];
+      if (schema.minLength !== undefined) out.minLength = schema.minLength;
       if (schema.maxLength !== undefined) out.maxLength = schema.maxLength;
       return out;
     }

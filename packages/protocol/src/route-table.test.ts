@@ -68,6 +68,7 @@ describe('route table', () => {
         b: { schema: { type: 'integer', minimum: 0 }, optional: true },
         c: { schema: { type: 'array', items: { type: 'boolean' } }, nullable: true },
         d: { schema: { type: 'map', values: { type: 'string', enum: ['x'] } }, optional: true },
+        e: { schema: { type: 'string', minLength: 2, maxLength: 3 }, optional: true },
       },
     };
     assert.equal(schemaMismatch(schema, { a: '', c: null }), undefined);
@@ -78,6 +79,9 @@ describe('route table', () => {
     assert.equal(schemaMismatch(schema, { a: '', b: 1.5, c: null }), 'body.b: must be an integer');
     assert.equal(schemaMismatch(schema, { a: '', c: [1] }), 'body.c[0]: must be a boolean');
     assert.equal(schemaMismatch(schema, { a: '', c: null, d: { k: 'y' } }), 'body.d.k: not an allowed value');
+    assert.equal(schemaMismatch(schema, { a: '', c: null, e: 'abc' }), undefined);
+    assert.equal(schemaMismatch(schema, { a: '', c: null, e: 'a' }), 'body.e: too short');
+    assert.equal(schemaMismatch(schema, { a: '', c: null, e: 'abcd' }), 'body.e: too long');
     assert.equal(schemaMismatch(schema, []), 'body: must be an object');
   });
 });

@@ -177,6 +177,11 @@ const str = (summary?: string, maxLength?: number) =>
     ...(summary === undefined ? {} : { summary }),
   }) as const;
 const base64 = { type: 'string', format: 'base64' } as const;
+/** A 12-byte AES-GCM nonce in base64: exactly 16 characters. */
+const NONCE = {
+  schema: { type: 'string', format: 'base64', minLength: 16, maxLength: 16 },
+  summary: '12 bytes.',
+} as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const version = { type: 'integer', minimum: 0 } as const;
 const shard = {
@@ -605,7 +610,7 @@ export const CIPHER_DECRYPT: RouteSpec<
     type: 'object',
     fields: {
       version: { schema: { type: 'integer', minimum: 1, maximum: 1 } },
-      nonce: { schema: base64, summary: '12 bytes.' },
+      nonce: NONCE,
       ciphertext: { schema: base64 },
       algorithm: { schema: { type: 'string' }, optional: true, summary: 'Ignored (as SPIKE).' },
     },
@@ -740,7 +745,7 @@ export const BOOTSTRAP_VERIFY: RouteSpec<
   callers: 'Bootstrap only',
   request: {
     type: 'object',
-    fields: { nonce: { schema: base64, summary: '12 bytes.' }, ciphertext: { schema: base64 } },
+    fields: { nonce: NONCE, ciphertext: { schema: base64 } },
   },
   example: { nonce: 'AAAAAAAAAAAAAAAA', ciphertext: 'AAAAAAAAAAAAAAAAAAAAAA==' },
   decode: decodeBootstrapVerifyRequest,

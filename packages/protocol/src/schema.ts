@@ -11,6 +11,8 @@ export interface StringSchema {
   /** `base64`: standard base64 with padding; `date-time`: RFC 3339; `hex`: lowercase hex. */
   readonly format?: 'base64' | 'date-time' | 'hex';
   readonly enum?: readonly string[];
+  /** Characters (UTF-16 code units); for base64, of the encoding, e.g. 16 for 12 bytes. */
+  readonly minLength?: number;
   readonly maxLength?: number;
 }
 export interface IntegerSchema {
@@ -87,6 +89,8 @@ export function schemaMismatch(schema: Schema, value: unknown, at = 'body'): str
     case 'string':
       if (typeof value !== 'string') return `${at}: must be a string`;
       if (schema.enum !== undefined && !schema.enum.includes(value)) return `${at}: not an allowed value`;
+      if (schema.minLength !== undefined && value.length < schema.minLength) return `${at}: too short`;
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) return `${at}: too long`;
       return undefined;
     case 'integer':
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) return `${at}: must be an integer`;
