@@ -9,7 +9,7 @@
  * an answer that breaks the document (status, content type, body schema), and when a server
  * process has died or stops answering afterwards.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -203,7 +203,9 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
     );
 
   /** The run finished in time, found nothing, and the servers are still up and answering. */
-  const assertClean = async (run: Run): Promise<void> => {
+  const assertClean = async (t: TestContext, run: Run): Promise<void> => {
+    // How much was sent, in the test report (e.g. "530 generated").
+    t.diagnostic(/\d+ generated[^\n]*/.exec(run.output)?.[0] ?? 'no summary');
     assert.equal(
       run.signal,
       null,
@@ -224,12 +226,13 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
     assert.equal(r.json().ready, true, r.text);
   };
 
-  it('Nexus, as a Pilot superuser: no 5xx, no hang, answers as documented', async () => {
-    await assertClean(await fuzz({ port: nexusPort, tag: 'nexus', identity: 'pilot' }));
+  it('Nexus, as a Pilot superuser: no 5xx, no hang, answers as documented', async (t) => {
+    await assertClean(t, await fuzz({ port: nexusPort, tag: 'nexus', identity: 'pilot' }));
   });
 
-  it('Nexus, as an ordinary workload without policies: the same', async () => {
+  it('Nexus, as an ordinary workload without policies: the same', async (t) => {
     await assertClean(
+      t,
       await fuzz({
         port: nexusPort,
         tag: 'nexus',
@@ -240,9 +243,13 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
     );
   });
 
-  it('Nexus routes of the Bootstrap and Pilot recover roles, as those roles: the same', async () => {
-    await assertClean(await fuzz({ port: nexusPort, path: '/v1/bootstrap/verify', identity: 'bootstrap' }));
+  it('Nexus routes of the Bootstrap and Pilot recover roles, as those roles: the same', async (t) => {
     await assertClean(
+      t,
+      await fuzz({ port: nexusPort, path: '/v1/bootstrap/verify', identity: 'bootstrap' }),
+    );
+    await assertClean(
+      t,
       await fuzz({ port: nexusPort, path: '/v1/operator/recover', identity: 'pilot-recover' }),
     );
   });
@@ -271,7 +278,7 @@ describe('fuzzing Nexus and the keeper from docs/openapi.yaml (Schemathesis)', (
     }
   });
 
-  it('a keeper, as Nexus: no 5xx, no hang, answers as documented', async () => {
-    await assertClean(await fuzz({ port: keeperPorts[0]!, tag: 'keeper', identity: 'nexus' }));
+  it('a keeper, as Nexus: no 5xx, no hang, answers as documented', async (t) => {
+    await assertClean(t, await fuzz({ port: keeperPorts[0]!, tag: 'keeper', identity: 'nexus' }));
   });
 });
