@@ -146,6 +146,19 @@ describe('container image (Dockerfile)', () => {
   });
 
   before(async () => {
+    // The sandbox needs user namespaces and util-linux's unshare >= 2.38 (--map-user).
+    const probe = spawnSync(
+      'unshare',
+      ['--user', '--map-root-user', '--mount', 'unshare', '--user', `--map-user=${String(NONROOT)}`, 'true'],
+      { encoding: 'utf8' },
+    );
+    if (probe.error !== undefined || probe.status !== 0) {
+      throw new Error(
+        'this test runs the image root in user namespaces: `unshare --user --map-root-user` and ' +
+          '`unshare --map-user` (util-linux >= 2.38) must work here (kernel.unprivileged_userns_clone=1, ' +
+          `user.max_user_namespaces > 0; a container needs them allowed): ${probe.error?.message ?? probe.stderr}`,
+      );
+    }
     await buildExecutables({ log: () => undefined });
     dir = await mkdtemp('/tmp/spike-image-');
     chmodSync(dir, 0o755);
