@@ -312,7 +312,7 @@ describe('container image (Dockerfile)', () => {
     assert.match(sh.stderr, /No such file or directory/);
   });
 
-  it('runs keepers, Nexus on SQLite and bootstrap from the image root; the CLI stores and reads a secret', async () => {
+  it('runs keepers, Nexus on SQLite (two API threads) and bootstrap from the image root; the CLI stores and reads a secret', async () => {
     const stackDir = join(dir, 'stack');
     const socketDir = join(dir, 's');
     mkdirSync(stackDir, { mode: 0o700 });
@@ -348,7 +348,8 @@ describe('container image (Dockerfile)', () => {
       threshold: 2,
       executables: true,
       env: { PATH: `${wrappers}:/usr/bin:/bin`, HOME: stackDir },
-      nexusEnv: { SPIKE_NEXUS_DATA_DIR: '/var/lib/spike' },
+      // Two API threads: the worker's code comes out of the executable, not from the (read-only) disk.
+      nexusEnv: { SPIKE_NEXUS_DATA_DIR: '/var/lib/spike', SPIKE_NEXUS_API_THREADS: '2' },
     });
     await stack.startIssuer();
     await stack.startKeepers();
@@ -363,6 +364,7 @@ describe('container image (Dockerfile)', () => {
     assert.equal(get.code, 0, get.stderr);
     assert.deepEqual(JSON.parse(get.stdout), { user: 'admin', pass: 's3cr3t' });
     assert.ok(existsSync(join(dataDir, 'data', 'spike.db')), 'the database is on the data volume');
+    assert.match(stack.readLog('nexus'), /root key installed in API thread/, 'the API worker thread runs');
 
     // The running Nexus: started from the image root, as 65532 with no capabilities, root read-only.
     const nexusPid = readdirSync('/proc')
