@@ -22,7 +22,9 @@ export interface ErrorContext {
 
 export const NOT_READY_MESSAGE =
   'SPIKE Nexus is not initialized or not ready yet. Initialize SPIKE first with SPIKE Bootstrap, ' +
-  "or restore the root key from recovery shares with 'spike operator restore'.";
+  "or restore the root key from recovery shares with 'spike operator restore'. " +
+  'If it is initialized and this was a write, Nexus may be refusing writes while its audit log ' +
+  'aggregator is unreachable (SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN=block): retry shortly.';
 
 export function unreachableMessage(url: string, env: ErrorContext['env'], reason?: string): string {
   const configured = env['SPIKE_NEXUS_API_URL'];

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createLogger } from '@spike-ts/core';
 import { NEXUS_ROUTE_SPECS } from '@spike-ts/protocol';
 import { waitFor } from '../../../scripts/stack.ts';
 import { MUTATING_ROUTES } from './audit-shipping.ts';
@@ -117,7 +118,12 @@ describe('syslog sink', () => {
     const probe = await collector();
     const port = probe.port;
     await probe.close();
-    const sink = openSyslogSink(options(port, { queueSize: 5, policy: 'block' }));
+    const logged: { msg: string; level: string }[] = [];
+    const logger = createLogger({
+      level: 'debug',
+      sink: (l) => void logged.push(JSON.parse(l) as { msg: string; level: string }),
+    });
+    const sink = openSyslogSink(options(port, { queueSize: 5, policy: 'block', logger }));
     let c: Collector | undefined;
     try {
       await waitFor('a failed connection', 10_000, () => sink.stats().connectFailures >= 1);
@@ -126,9 +132,14 @@ describe('syslog sink', () => {
       for (let i = 0; i < 8; i++) sink.write(line(i)); // never throws, never waits
       assert.equal(sink.stats().queued, 5);
       assert.equal(sink.stats().dropped, 3);
+      const full = (): number => logged.filter((l) => l.msg.includes('queue is full')).length;
+      assert.equal(full(), 1, 'one warning per episode, not one per record');
+      assert.equal(logged.find((l) => l.msg.includes('queue is full'))?.level, 'warn');
       c = await collector(port);
       await waitFor('the queue to drain', 10_000, () => sink.stats().queued === 0 && sink.stats().sent === 5);
       assert.equal(sink.acceptingWrites(), true);
+      assert.ok(logged.some((l) => l.msg === 'audit syslog queue drained'));
+      assert.ok(logged.some((l) => l.msg === 'syslog aggregator connected'));
       await waitFor('5 messages', 10_000, () => unframe(c?.received() ?? Buffer.alloc(0)).length === 5);
       assert.deepEqual(
         unframe(c.received()).map((m) => JSON.parse(m.slice(m.indexOf(' - ') + 3)) as { requestId: string }),

@@ -137,6 +137,8 @@ export function openSyslogSink(options: SyslogSinkOptions): SyslogSink {
   let sent = 0;
   let connectFailures = 0;
   let drained: (() => void) | undefined;
+  /** Set at the first drop of an episode (logged once), cleared when the queue is empty again. */
+  let dropping = false;
 
   const queued = (): number => queue.length - head + inFlight.length;
 
@@ -152,6 +154,10 @@ export function openSyslogSink(options: SyslogSinkOptions): SyslogSink {
     if (head >= queue.length) {
       queue = [];
       head = 0;
+      if (dropping) {
+        dropping = false;
+        log?.info('audit syslog queue drained', { target, droppedSoFar: dropped });
+      }
       drained?.();
       return;
     }
@@ -201,6 +207,8 @@ export function openSyslogSink(options: SyslogSinkOptions): SyslogSink {
     if (wasConnected) {
       log?.warn('syslog aggregator connection lost; audit records are queued until it is back', {
         target,
+        policy: options.policy,
+        ...(options.policy === 'block' ? { mutations: 'refused until it is back' } : {}),
         queued: queued(),
         ...(err === undefined ? {} : { err }),
       });
@@ -255,6 +263,13 @@ export function openSyslogSink(options: SyslogSinkOptions): SyslogSink {
   const add = (frame: Buffer): void => {
     if (queued() >= options.queueSize) {
       dropped++;
+      if (!dropping) {
+        dropping = true;
+        log?.warn('audit syslog queue is full; audit records are being dropped (counted)', {
+          target,
+          queueSize: options.queueSize,
+        });
+      }
       return;
     }
     queue.push(frame);
