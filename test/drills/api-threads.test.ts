@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MtlsClient } from '@spike-ts/identity';
 import { BIN } from '../../scripts/stack.ts';
+import { startRsyslog, type Rsyslog } from '../nexus/rsyslog.ts';
 import { Drill, waitFor } from './drill-kit.ts';
 
 const CONNECTIONS = 24;
@@ -20,18 +21,26 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
   let demo: MtlsClient;
   let auditDir: string;
   let auditFile: string;
+  let syslog: Rsyslog;
 
   before(async () => {
     auditDir = await mkdtemp('/tmp/spx-audit-');
     auditFile = join(auditDir, 'audit.jsonl');
+    syslog = await startRsyslog(auditDir);
     drill = await Drill.start({
-      nexusEnv: { SPIKE_NEXUS_API_THREADS: '3', SPIKE_NEXUS_AUDIT_LOG: auditFile },
+      nexusEnv: {
+        SPIKE_NEXUS_API_THREADS: '3',
+        SPIKE_NEXUS_AUDIT_LOG: auditFile,
+        SPIKE_NEXUS_AUDIT_SYSLOG: `tcp://127.0.0.1:${String(syslog.port)}`,
+        SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN: 'buffer',
+      },
     });
     pilot = await drill.mtlsAs('pilot', 'nexus');
     demo = await drill.mtlsAs('demo', 'nexus');
   });
   after(async () => {
     await drill.close();
+    await syslog.stop();
     await rm(auditDir, { recursive: true, force: true });
   });
 
@@ -112,7 +121,7 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
     }
   });
 
-  it("writes every thread's audit records to the one audit file, and SIGHUP reopens it for all", async () => {
+  it("writes every thread's audit records to the one audit file and the one syslog connection; SIGHUP reopens the file for all", async () => {
     /** Request ids of the reads of `threads/audit/<tag>-*` in one audit file. */
     const readsIn = async (file: string, tag: string): Promise<string[]> =>
       (await readFile(file, 'utf8'))
@@ -156,6 +165,14 @@ describe('Nexus with API threads (real processes, real mTLS)', () => {
     assert.equal(first.length, CONNECTIONS);
     assert.equal(new Set([...first, ...second]).size, 2 * CONNECTIONS, 'one record per read, none twice');
     assert.deepEqual(await readsIn(auditFile, 'a'), [], 'nothing of before in the new file');
+    // The same records, from every thread, reached the syslog daemon through the main thread's
+    // one connection.
+    await waitFor('the records at the syslog daemon', 20_000, async () => {
+      const shipped = new Set(
+        (await syslog.messages()).map((m) => (JSON.parse(m.msg) as { requestId: string }).requestId),
+      );
+      return [...first, ...second].every((id) => shipped.has(id));
+    });
   });
 
   it('answers an oversized body with 413 on every thread and stores nothing', async () => {
