@@ -129,7 +129,7 @@ describe('bootstrap config errors', () => {
           SPIKE_NEXUS_KEEPER_PEERS: 'https://a:1,,https://b:2',
           SPIKE_BOOTSTRAP_KEEPER_TIMEOUT: 'soon',
           SPIKE_NEXUS_API_URL: 'http://nexus:1',
-          SPIKE_NEXUS_BACKEND_STORE: 'postgres',
+          SPIKE_NEXUS_BACKEND_STORE: 'mysql',
         }),
       (err: unknown) => {
         assert.ok(err instanceof BootstrapConfigError);
@@ -142,7 +142,7 @@ describe('bootstrap config errors', () => {
         ]) {
           assert.match(err.message, new RegExp(`${name}: `));
         }
-        assert.ok(!/soon|postgres/.test(err.message));
+        assert.ok(!/soon|mysql/.test(err.message));
         return true;
       },
     );
