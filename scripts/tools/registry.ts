@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HELM } from './helm.ts';
 import { NODE22 } from './node22.ts';
+import { PROMTOOL } from './promtool.ts';
 import { REDOCLY } from './redocly.ts';
 import { SCHEMATHESIS } from './schemathesis.ts';
 import { SPIRE } from './spire.ts';
@@ -22,7 +23,7 @@ import type { Tool } from './tool.ts';
 export type { Tool, ToolBuild } from './tool.ts';
 
 /** Every tool `npm run tools:install` provides, in install order. */
-export const TOOLS: readonly Tool[] = [SPIRE, NODE22, HELM, REDOCLY, SCHEMATHESIS];
+export const TOOLS: readonly Tool[] = [SPIRE, NODE22, HELM, REDOCLY, SCHEMATHESIS, PROMTOOL];
 
 /** The cache root: `SPIKE_TOOLS_DIR`, else `$XDG_CACHE_HOME/spike-ts/tools`, else `~/.cache/...`. */
 export function toolsRoot(env: NodeJS.ProcessEnv = process.env): string {

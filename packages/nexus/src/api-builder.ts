@@ -17,6 +17,7 @@ import type { Custody } from './custody-port.ts';
 import { apiListenerLimits, createCallerLimiter, limitCallers, threadRateLimit } from './http/limits.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRequestHandler } from './http/router.ts';
+import type { ThreadMetrics } from './metrics/thread-metrics.ts';
 import { createSerialQueue, type RouteDeps } from './route/deps.ts';
 import type { Route } from './route/route.ts';
 import { createNexusState, type NexusState } from './state.ts';
@@ -53,6 +54,8 @@ export interface ApiBuildOptions {
    * "answer here or hand to the main thread" choice in front of it.
    */
   readonly front?: (handler: RequestListener) => RequestListener;
+  /** This thread's metrics (requests, storage); none when metrics are off. */
+  readonly metrics?: ThreadMetrics;
   /** Epoch milliseconds (tests). */
   readonly now?: () => number;
 }
@@ -70,8 +73,14 @@ export interface Api {
 
 /** Builds the API of one thread. If the state cannot be built, the store is closed again. */
 export async function buildApi(options: ApiBuildOptions): Promise<Api> {
-  const { config, logger } = options;
-  const store = options.store ?? (await createStoreFromConfig(config, logger, options.storeHooks ?? {}));
+  const { config, logger, metrics } = options;
+  const built =
+    options.store ??
+    (await createStoreFromConfig(config, logger, {
+      ...options.storeHooks,
+      ...(metrics === undefined ? {} : { observer: metrics.store.observer }),
+    }));
+  const store = metrics === undefined ? built : metrics.store.instrument(built);
   let state: NexusState;
   try {
     state = await createNexusState({
@@ -110,6 +119,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     ...(output?.syslog === undefined
       ? {}
       : { writeAllowed: (name: string) => !MUTATING_ROUTES.has(name) || output.writesAllowed() }),
+    ...(metrics === undefined ? {} : { metrics: metrics.requests }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const front = options.front === undefined ? handler : options.front(handler);
@@ -125,7 +135,15 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
       ...apiListenerLimits(config),
       logger,
     },
-    limiter === undefined ? front : limitCallers(front, { limiter, peerId: tlsPeerId, audit, now }),
+    limiter === undefined
+      ? front
+      : limitCallers(front, {
+          limiter,
+          peerId: tlsPeerId,
+          audit,
+          now,
+          ...(metrics === undefined ? {} : { metrics: metrics.requests }),
+        }),
   );
   return { store, state, audit, custody, handler, server };
 }

@@ -43,6 +43,7 @@ import {
   SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER,
   SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
   SPIKE_NEXUS_MAX_SECRET_VERSIONS,
+  SPIKE_NEXUS_METRICS,
   SPIKE_NEXUS_POSTGRES_PASSWORD_FILE,
   SPIKE_NEXUS_POSTGRES_SSLMODE,
   SPIKE_NEXUS_POSTGRES_SSLROOTCERT,
@@ -165,6 +166,8 @@ export interface NexusConfig {
   readonly auditSyslog: AuditSyslogConfig | null;
   /** null = health listener disabled. */
   readonly health: ListenAddress | null;
+  /** Prometheus metrics at `GET /metrics` on the health listener (false with the listener off). */
+  readonly metrics: boolean;
   readonly spiffeEndpointSocket: string;
   readonly spiffeSourceTimeoutMs: number;
 }
@@ -226,6 +229,16 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     [SPIKE_NEXUS_BACKEND_STORE],
   );
   const keeperPeers = readKeeperPeers(r, backend !== 'memory', shamirShares);
+  const health = r.get(SPIKE_NEXUS_HEALTH_ADDR);
+  // Metrics are on by default wherever there is a health listener to serve them; asking for them
+  // explicitly with the listener off is a contradiction, not something to ignore.
+  const metricsOn = r.get(SPIKE_NEXUS_METRICS) === 'on';
+  r.require(
+    !(metricsOn && health === null && r.isSet(SPIKE_NEXUS_METRICS)),
+    SPIKE_NEXUS_METRICS,
+    'must not be on while SPIKE_NEXUS_HEALTH_ADDR is off (metrics are served on the health listener)',
+    [SPIKE_NEXUS_HEALTH_ADDR],
+  );
 
   const headersTimeoutMs = r.get(SPIKE_HTTP_SERVER_READ_HEADER_TIMEOUT);
   const requestTimeoutMs = r.get(SPIKE_NEXUS_REQUEST_TIMEOUT);
@@ -284,7 +297,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     rateLimit: readRateLimit(r),
     audit: r.get(SPIKE_NEXUS_AUDIT_LOG) satisfies AuditTarget,
     auditSyslog: readAuditSyslog(r),
-    health: r.get(SPIKE_NEXUS_HEALTH_ADDR),
+    health,
+    metrics: health !== null && metricsOn,
     spiffeEndpointSocket: r.get(SPIFFE_ENDPOINT_SOCKET),
     spiffeSourceTimeoutMs: r.get(SPIKE_SPIFFE_SOURCE_TIMEOUT),
   };

@@ -1,8 +1,10 @@
 /**
- * Plain-HTTP health listener (our addition; SPIKE has none). It answers exactly two requests:
- * `GET /healthz` (the process is up) and `GET /readyz` (the root key is installed). It carries no
- * identity and reveals nothing else, except how many damaged store rows the last check found
- * (`damagedRows`, present only when above 0): a count, never a policy name or secret path. Each
+ * Plain-HTTP health listener (our addition; SPIKE has none). It answers exactly three requests:
+ * `GET /healthz` (the process is up), `GET /readyz` (the root key is installed) and, with metrics
+ * on, `GET /metrics` (Prometheus text: counts and timings by route, role and status; ADR 0027).
+ * It carries no identity and reveals nothing else, except how many damaged store rows the last
+ * check found (`damagedRows`, present only when above 0): a count, never a policy name or secret
+ * path. Each
  * connection carries one request (probes do not need keep-alive), so the header and request
  * timeouts bound its whole life; a cap on open connections keeps a flood from using up the
  * process's file descriptors.
@@ -10,6 +12,18 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { capConnections, timeoutCheckIntervalMs } from '@spike-ts/identity';
 import { NO_CACHE_HEADERS, URL_HEALTH, URL_READY } from '@spike-ts/protocol';
+
+/** Where Prometheus scrapes the health listener. */
+export const URL_METRICS = '/metrics';
+
+/** What `GET /metrics` serves. */
+export interface MetricsEndpoint {
+  /** The Prometheus text (see `metrics/scrape.ts`). */
+  scrape(): Promise<string>;
+  readonly contentType: string;
+  /** Told when a scrape fails (it is answered 500). */
+  onError?(err: unknown): void;
+}
 
 export interface HealthServerOptions {
   readonly isReady: () => boolean;
@@ -20,6 +34,8 @@ export interface HealthServerOptions {
   readonly keepAliveTimeoutMs: number;
   /** Most connections held at once (0 = no cap). */
   readonly maxConnections: number;
+  /** `GET /metrics`; without it the path is 404 like any other. */
+  readonly metrics?: MetricsEndpoint;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -31,6 +47,25 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
     ...NO_CACHE_HEADERS,
   });
   res.end(payload);
+}
+
+function serveMetrics(res: ServerResponse, metrics: MetricsEndpoint): void {
+  metrics.scrape().then(
+    (text) => {
+      if (res.destroyed) return;
+      res.writeHead(200, {
+        'Content-Type': metrics.contentType,
+        'Content-Length': Buffer.byteLength(text),
+        Connection: 'close',
+        ...NO_CACHE_HEADERS,
+      });
+      res.end(text);
+    },
+    (err: unknown) => {
+      metrics.onError?.(err);
+      if (!res.destroyed) reply(res, 500, { err: 'metrics_unavailable' });
+    },
+  );
 }
 
 export function createHealthServer(options: HealthServerOptions): Server {
@@ -50,6 +85,8 @@ export function createHealthServer(options: HealthServerOptions): Server {
         const ready = options.isReady();
         const damagedRows = options.damagedRows?.() ?? 0;
         reply(res, ready ? 200 : 503, damagedRows > 0 ? { ready, damagedRows } : { ready });
+      } else if (req.method === 'GET' && path === URL_METRICS && options.metrics !== undefined) {
+        serveMetrics(res, options.metrics);
       } else {
         reply(res, 404, { err: 'api_not_found' });
       }

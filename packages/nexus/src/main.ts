@@ -66,7 +66,12 @@ async function main(): Promise<void> {
 
   let nexus: Nexus;
   try {
-    nexus = await createNexus(config, { source, logger, custodyFactory: createCustody });
+    nexus = await createNexus(config, {
+      source,
+      logger,
+      custodyFactory: createCustody,
+      processMetrics: true,
+    });
   } catch (err) {
     await source.close();
     if (err instanceof NexusIdentityError) fail(err.message, 1);

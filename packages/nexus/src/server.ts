@@ -15,6 +15,9 @@ import type { SyslogStats } from './audit-syslog.ts';
 import type { NexusConfig } from './config.ts';
 import type { CustodyFactory } from './custody-port.ts';
 import { createHealthServer } from './health.ts';
+import { registerNexusGauges } from './metrics/nexus-gauges.ts';
+import { createScraper } from './metrics/scrape.ts';
+import { createThreadMetrics, type ThreadMetrics } from './metrics/thread-metrics.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRoutes } from './route/table.ts';
 import type { NexusState } from './state.ts';
@@ -35,6 +38,14 @@ export interface NexusDeps {
   readonly custodyFactory?: CustodyFactory;
   /** Epoch milliseconds (tests). */
   readonly now?: () => number;
+  /**
+   * With metrics on, also prom-client's default process and Node.js metrics (`process_*`,
+   * `nodejs_*`). They measure the whole process and start monitors that live as long as it does,
+   * so only `spike-nexus` itself turns them on. Default false.
+   */
+  readonly processMetrics?: boolean;
+  /** Shortest time between two scrapes that collect afresh (milliseconds; default 1000). */
+  readonly metricsMinIntervalMs?: number;
 }
 
 export interface Nexus {
@@ -50,6 +61,11 @@ export interface Nexus {
   reopenAuditLog(): void;
   /** Counters of audit shipping to the syslog aggregator, or null when it is off. */
   auditShipping(): SyslogStats | null;
+  /**
+   * The main thread's metrics (undefined when off): add counters and gauges to its `registry`
+   * and they appear at `/metrics`.
+   */
+  readonly metrics: ThreadMetrics | undefined;
   close(): Promise<void>;
 }
 
@@ -75,6 +91,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   }
   // Assigned once the request handler exists; no policy changes before (the key comes later).
   let threads: ApiThreads | undefined = undefined;
+  const metrics = config.metrics ? createThreadMetrics(config.trustRoots) : undefined;
   const auditOutput = openAuditOutput(config, logger, deps.auditSink);
   let built;
   try {
@@ -86,6 +103,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       ...(deps.store === undefined ? {} : { store: deps.store }),
       auditOutput,
       ...(deps.now === undefined ? {} : { now: deps.now }),
+      ...(metrics === undefined ? {} : { metrics }),
       ...(counters === undefined
         ? {}
         : {
@@ -130,6 +148,22 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           onAudit: (lines) => auditOutput.sink.write(lines),
         });
 
+  let scraper: ReturnType<typeof createScraper> | undefined;
+  if (metrics !== undefined) {
+    const gauges = registerNexusGauges(metrics.registry, {
+      state,
+      keepers: () => custody?.keeperStates?.() ?? [],
+      threads: () => ({ running: threads?.running ?? 0, restarts: threads?.restarts ?? 0 }),
+      ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
+    });
+    scraper = createScraper({
+      own: metrics,
+      others: () => threads,
+      onStale: (stale) => gauges.setStale(stale),
+      ...(deps.metricsMinIntervalMs === undefined ? {} : { minIntervalMs: deps.metricsMinIntervalMs }),
+    });
+  }
+
   const health: HttpServer | null =
     config.health === null
       ? null
@@ -140,6 +174,15 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           requestTimeoutMs: config.requestTimeoutMs,
           keepAliveTimeoutMs: config.keepAliveTimeoutMs,
           maxConnections: config.healthMaxConnections,
+          ...(scraper === undefined
+            ? {}
+            : {
+                metrics: {
+                  scrape: () => scraper.scrape(),
+                  contentType: scraper.contentType,
+                  onError: (err: unknown) => logger.error('metrics scrape failed', { err }),
+                },
+              }),
         });
 
   let closed = false;
@@ -158,6 +201,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   return {
     state,
     store,
+    metrics,
     async listen() {
       if (closed) throw new Error('the Nexus is closed');
       if (threads !== undefined) await ensurePortFree(config.listen.port, config.listen.host);

@@ -21,11 +21,11 @@ export class StoreStartError extends Error {
   override readonly name = 'StoreStartError';
 }
 
-/** `sqlite` adds options for the SQLite backend (the API threads' commit counters). */
+/** `sqlite` adds options for the SQLite backend (the API threads' commit counters, metrics). */
 export async function createStoreFromConfig(
   config: NexusConfig,
   logger: Logger,
-  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges'> = {},
+  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'observer'> = {},
 ): Promise<SecretStore> {
   if (config.backend === 'memory') return createMemoryStore({ logger });
   if (config.backend === 'postgres' && config.postgres !== undefined) {

@@ -419,7 +419,17 @@ export const SPIKE_NEXUS_HEALTH_ADDR = setting({
   name: 'SPIKE_NEXUS_HEALTH_ADDR',
   default: ':8554',
   rule: listenOrOffRule,
-  doc: 'Plain-HTTP `/healthz` + `/readyz` listener address, or `off`. Prefer a private address such as `127.0.0.1:8554`',
+  doc: 'Plain-HTTP `/healthz`, `/readyz` (and `/metrics`, see `SPIKE_NEXUS_METRICS`) listener address, or `off`. Prefer a private address such as `127.0.0.1:8554`',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_METRICS = setting<'on' | 'off'>({
+  name: 'SPIKE_NEXUS_METRICS',
+  default: 'on',
+  rule: choiceRule<'on' | 'off'>(['on', 'off']),
+  also: 'case-insensitive; `on` set explicitly needs the health listener (`SPIKE_NEXUS_HEALTH_ADDR` not `off`)',
+  doc: 'Prometheus metrics at `GET /metrics` on the health listener (counts and timings by route, action, status and caller role; never a secret path, policy name or value), or `off`. See [operations](operations.md#metrics) and [ADR 0027](adr/0027-prometheus-metrics-on-the-health-listener.md)',
   origin: 'ours',
   readers: ['nexus'],
 });
@@ -721,6 +731,7 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_RATE_LIMIT_BURST,
   SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY,
   SPIKE_NEXUS_HEALTH_ADDR,
+  SPIKE_NEXUS_METRICS,
   SPIKE_NEXUS_AUDIT_LOG,
   SPIKE_NEXUS_AUDIT_SYSLOG,
   SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN,

@@ -26,6 +26,8 @@ export interface TransactionControl<B> {
   newBatch(): B;
   /** Called when a whole batch fails (for logging; the callers get the error). */
   onBatchFailure?(err: unknown, size: number): void;
+  /** Called after each successful commit with the number of mutations it committed (metrics). */
+  onBatchCommitted?(size: number): void;
 }
 
 export interface GroupCommit<B> {
@@ -104,6 +106,7 @@ export function createGroupCommit<B>(tx: TransactionControl<B>, maxBatchSize: nu
       );
       return;
     }
+    if (applied.length > 0) tx.onBatchCommitted?.(applied.length);
     for (const { job, result } of applied) job.resolve(result);
   };
 

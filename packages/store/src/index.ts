@@ -1,7 +1,7 @@
 export { createMemoryStore } from './memory-store.ts';
 export type { MemoryStoreOptions } from './memory-store.ts';
 export { createSqliteStore } from './sqlite-store.ts';
-export type { SqliteStoreOptions } from './sqlite-store.ts';
+export type { SqliteStoreOptions, StoreObserver } from './sqlite-store.ts';
 export type { PeerChangeTarget } from './row-cache.ts';
 export { SQLITE_FILE_NAME, JOURNAL_MODES } from './sqlite-open.ts';
 export type { JournalMode } from './sqlite-open.ts';

@@ -51,17 +51,28 @@ export class RowCache {
   #seen: number | undefined;
   #checked = false;
   #peerSync: (() => void) | undefined;
+  /** Told whether each single-version read was a hit (see `noteRead`). */
+  readonly #onRead: ((hit: boolean) => void) | undefined;
   readonly #endTurn = (): void => {
     this.#checked = false;
   };
 
-  /** `dataVersion` reads `PRAGMA data_version` on the connection the cache serves. */
-  constructor(budgetBytes: number, dataVersion: () => number) {
+  /**
+   * `dataVersion` reads `PRAGMA data_version` on the connection the cache serves; `onRead`, if
+   * given, hears of every read's outcome (`noteRead`).
+   */
+  constructor(budgetBytes: number, dataVersion: () => number, onRead?: (hit: boolean) => void) {
     if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
       throw new RangeError('row cache budget must be a non-negative integer (bytes)');
     }
     this.#budget = budgetBytes;
     this.#dataVersion = dataVersion;
+    this.#onRead = onRead;
+  }
+
+  /** A read was answered from the cache alone (`hit`) or needed a statement. */
+  noteRead(hit: boolean): void {
+    this.#onRead?.(hit);
   }
 
   /**

@@ -91,19 +91,26 @@ export function readOneVersion(
   version: number,
 ): SecretVersionRead | undefined {
   cache.sync();
+  // A hit: answered without a statement (the head, and the version asked for, were cached).
   let entry = cache.get(path);
+  const headHit = entry !== undefined;
   if (entry === undefined) {
     // A found head is one statement; only a miss needs the orphan check in the same snapshot.
     const found = readHead(s, codec, path, false) ?? inReadTransaction(db, () => readHead(s, codec, path));
-    if (found === undefined) return undefined;
+    if (found === undefined) {
+      cache.noteRead(false);
+      return undefined;
+    }
     entry = cache.add(path, found.id, found.head);
   }
   const { id, head } = entry;
   const wanted = resolveVersion(version, head.metadata.currentVersion);
   if (wanted === 0 || !head.versions.includes(wanted)) {
+    cache.noteRead(headHit);
     return { path, metadata: head.metadata, version: undefined };
   }
   let sealed = entry.versions.get(wanted);
+  cache.noteRead(headHit && sealed !== undefined);
   if (sealed === undefined) {
     const row = s.getVersion.get(id, wanted);
     if (row === undefined) {

@@ -91,6 +91,16 @@ export interface SqliteStoreOptions {
    * entries of the secrets they changed (`cache.drop`), or everything (`cache.dropAll`).
    */
   peerChanges?: (cache: PeerChangeTarget) => () => void;
+  /** Told the size of each committed write batch and whether each read hit the cache (metrics). */
+  observer?: StoreObserver;
+}
+
+/** What a backend tells its observer (Nexus's metrics); every call is cheap and must not throw. */
+export interface StoreObserver {
+  /** A write transaction committed `size` mutations. */
+  batchCommitted?(size: number): void;
+  /** A read of one secret version was answered from the read cache (`hit`) or needed the database. */
+  cacheRead?(hit: boolean): void;
 }
 
 const KEY_CHECK = 'key-check';
@@ -118,8 +128,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     logger,
   });
   const s = prepareStatements(db);
-  const cache = new RowCache(opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES, () =>
-    integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
+  const cache = new RowCache(
+    opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES,
+    () => integer(s.dataVersion.get() ?? {}, 'data_version', 'PRAGMA data_version'),
+    opts.observer?.cacheRead?.bind(opts.observer),
   );
   if (opts.peerChanges !== undefined) {
     cache.followPeers(opts.peerChanges({ drop: (path) => cache.delete(path), dropAll: () => cache.clear() }));
@@ -140,6 +152,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
       newBatch: () => new Map(),
       onBatchFailure: (err, size) =>
         logger.error('write batch failed; every write in it was rejected', { err, size }),
+      ...(opts.observer?.batchCommitted === undefined
+        ? {}
+        : { onBatchCommitted: opts.observer.batchCommitted.bind(opts.observer) }),
     },
     maxBatchSize,
   );

@@ -15,6 +15,7 @@ import { randomUuid } from '@spike-ts/core';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ErrorCode, ERROR_CODES } from '@spike-ts/protocol';
 import type { AuditLog } from '../audit.ts';
+import type { RequestMetrics } from '../metrics/request-metrics.ts';
 import type { NexusConfig, RateLimitConfig } from '../config.ts';
 import { sendJson } from './respond.ts';
 
@@ -133,6 +134,8 @@ export interface CallerLimitOptions {
   /** The caller's verified SPIFFE ID; undefined lets the request through (the router answers 401). */
   readonly peerId: (req: IncomingMessage) => string | undefined;
   readonly audit: AuditLog;
+  /** Counts each refused request (429) under its route, as the router counts the others. */
+  readonly metrics?: RequestMetrics;
   readonly now?: () => number;
   readonly newRequestId?: () => string;
 }
@@ -176,15 +179,23 @@ export function limitCallers(handler: RequestListener, options: CallerLimitOptio
     const status = ERROR_CODES[code].status;
     res.setHeader('Retry-After', String(admission.retryAfterS));
     sendJson(req, res, status, { err: code }, requestId);
+    const target = targetOf(req.url);
     options.audit.record({
       time: new Date(started).toISOString(),
       requestId,
       caller,
-      ...targetOf(req.url),
+      ...target,
       decision: 'none',
       status,
       err: code,
       durationMs: Math.max(0, now() - started),
     });
+    const metrics = options.metrics;
+    if (metrics !== undefined) {
+      // `meter` matches the route table only; any other target is the route `unknown`.
+      metrics
+        .meter(req.method === 'POST' ? { path: target.route, action: target.action } : undefined)
+        .finish(metrics.roleOf(caller), status, 'none', undefined);
+    }
   };
 }

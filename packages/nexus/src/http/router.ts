@@ -8,6 +8,7 @@ import { ErrorCode, ERROR_CODES, parseJsonBody, PlainTextError } from '@spike-ts
 import { randomUuid } from '@spike-ts/core';
 import type { Logger } from '@spike-ts/core';
 import type { AuditDecision, AuditLog } from '../audit.ts';
+import type { RequestMetrics, RouteMeter } from '../metrics/request-metrics.ts';
 import type { AuditSubject, Route, RouteContext } from '../route/route.ts';
 import { readBody } from './body.ts';
 import { toWireError } from './error-map.ts';
@@ -26,6 +27,8 @@ export interface RequestHandlerOptions {
    * take records under the `block` policy. Default: always allowed.
    */
   readonly writeAllowed?: (routeName: string) => boolean;
+  /** Counts every answered request (as audited) by route, action, status and caller role. */
+  readonly metrics?: RequestMetrics;
   readonly now?: () => number;
   readonly newRequestId?: () => string;
 }
@@ -64,6 +67,11 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     table.set(key, route);
   }
   const now = options.now ?? Date.now;
+  // One meter per route, bound here; a request that names no route counts as `unknown`.
+  const metrics = options.metrics;
+  const meters = new Map<Route, RouteMeter>();
+  if (metrics !== undefined) for (const route of options.routes) meters.set(route, metrics.meter(route));
+  const unknownMeter = metrics?.meter(undefined);
   const newRequestId = options.newRequestId ?? randomUuid;
   // URL parsing is deterministic, so the parse of a target that names a route is kept (bounded)
   // instead of building a WHATWG URL for every request.
@@ -85,6 +93,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 
   return (req, res) => {
     const started = now();
+    const startedPrecise = metrics === undefined ? 0 : performance.now();
     const requestId = newRequestId();
     const target = targetOf(req.url);
     const route =
@@ -114,6 +123,10 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         ...(err === undefined ? {} : { err }),
         durationMs: Math.max(0, now() - started),
       });
+      if (metrics !== undefined) {
+        const meter = (route === undefined ? undefined : meters.get(route)) ?? unknownMeter;
+        meter?.finish(metrics.roleOf(peerId), status, decision, (performance.now() - startedPrecise) / 1000);
+      }
     };
     const fail = (code: ErrorCode, shape: Route | undefined): void => {
       const status = ERROR_CODES[code].status;

@@ -22,6 +22,8 @@ import type { IncomingMessage, RequestListener } from 'node:http';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { CompiledPolicy, Logger, PolicyChange } from '@spike-ts/core';
 import { isSpikeCompatibleId } from '@spike-ts/identity';
+import type { MetricJson } from '../metrics/cells.ts';
+import { aggregate, type OtherThreads } from '../metrics/scrape.ts';
 import { createFeed } from './feed.ts';
 import { policyBody, policySnapshot, type PolicyBody } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
@@ -37,9 +39,15 @@ export const POLICY_CHANGES = 1;
 export type WorkerToMain =
   | { readonly type: 'bridge'; readonly port: MessagePort }
   | { readonly type: 'listening' }
-  | { readonly type: 'failed'; readonly message: string };
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: readonly MetricJson[] };
 export type MainToWorker =
-  { readonly type: 'root-key'; readonly key: Uint8Array } | { readonly type: 'stop' };
+  | { readonly type: 'root-key'; readonly key: Uint8Array }
+  | { readonly type: 'stop' }
+  | { readonly type: 'metrics'; readonly id: number };
+
+/** How long a scrape waits for an API thread's metrics before using its previous ones. */
+export const METRICS_TIMEOUT_MS = 2_000;
 
 export interface ApiWorkerData {
   readonly index: number;
@@ -82,9 +90,15 @@ export interface ApiThreadsOptions {
    * that ran less than `stableMs`, at most `maxMs`. Defaults 1 s, 30 s, 60 s.
    */
   readonly restart?: { readonly firstMs: number; readonly maxMs: number; readonly stableMs: number };
+  /** How long a scrape waits for a worker's metrics (default `METRICS_TIMEOUT_MS`). */
+  readonly metricsTimeoutMs?: number;
 }
 
-export interface ApiThreads {
+export interface ApiThreads extends OtherThreads {
+  /** Worker threads running (listening) now. */
+  readonly running: number;
+  /** Workers that exited unexpectedly and were scheduled for a restart. */
+  readonly restarts: number;
   /** The caller of a bridged request, or null when `req` did not come over a bridge. */
   bridgedPeer(req: IncomingMessage): string | undefined | null;
   /** Posts a change of the main thread's policies to every worker (call after each change). */
@@ -115,12 +129,59 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
   const quickExits = new Map<number, number>();
   const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
+  let restarts = 0;
+  // Metrics: the last snapshot of each listening worker, and the summed counters and histograms
+  // of workers that exited, so the totals of a scrape never go down when a worker restarts.
+  const listening = new Set<Worker>();
+  const snapshots = new Map<Worker, readonly MetricJson[]>();
+  let retired: readonly MetricJson[] = [];
+  let retiring: Promise<void> = Promise.resolve();
+  let metricsRequests = 0;
+  const metricsTimeoutMs = options.metricsTimeoutMs ?? METRICS_TIMEOUT_MS;
+
+  const retire = (worker: Worker): void => {
+    const last = snapshots.get(worker);
+    snapshots.delete(worker);
+    listening.delete(worker);
+    if (last === undefined) return;
+    const cumulative = last.filter((m) => m.type === 'counter' || m.type === 'histogram');
+    retiring = retiring
+      .then(async () => {
+        retired = (await aggregate([retired, cumulative]).getMetricsAsJSON()) as unknown as MetricJson[];
+      })
+      .catch((err: unknown) => log.warn('could not keep the metrics of an exited API thread', { err }));
+  };
+
+  /** Asks `worker` for its metrics; true once they arrived, false after the timeout or an exit. */
+  const askMetrics = (worker: Worker): Promise<boolean> =>
+    new Promise((resolve) => {
+      const id = ++metricsRequests;
+      const finish = (answered: boolean): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        resolve(answered);
+      };
+      const onMessage = (msg: WorkerToMain): void => {
+        if (msg.type === 'metrics' && msg.id === id) {
+          snapshots.set(worker, msg.metrics);
+          finish(true);
+        }
+      };
+      const onExit = (): void => finish(false);
+      const timer = setTimeout(() => finish(false), metricsTimeoutMs);
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      const msg: MainToWorker = { type: 'metrics', id };
+      worker.postMessage(msg);
+    });
 
   // A worker that exits is started again (with the policy snapshot and, once listening, the root
   // key, like the first time); until then its connections are gone and new ones go to the others.
   const scheduleRestart = (index: number, port: number, host: string | undefined, ranMs: number): void => {
     const exits = ranMs >= restart.stableMs ? 0 : (quickExits.get(index) ?? 0) + 1;
     quickExits.set(index, exits);
+    restarts += 1;
     const delayMs = Math.min(restart.firstMs * 2 ** Math.max(0, exits - 1), restart.maxMs);
     log.error('API thread exited; restarting it, the other threads keep serving', {
       thread: index,
@@ -181,38 +242,58 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
         transferList: [policies.port2, commits.port2, audit.port2],
       });
       workers.add(worker);
-      let listening = false;
+      let started = false;
       worker.on('message', (msg: WorkerToMain) => {
         if (msg.type === 'bridge') {
           const socket = new PortDuplex(msg.port);
           bridged.add(socket);
           internal.emit('connection', socket);
         } else if (msg.type === 'listening') {
-          listening = true;
+          started = true;
+          listening.add(worker);
           sendRootKey(worker);
           resolve();
-        } else {
+        } else if (msg.type === 'failed') {
           reject(new Error(`API thread ${String(index)}: ${msg.message}`));
         }
       });
       worker.on('error', (err: unknown) => {
         log.error('API thread failed', { thread: index, err });
-        if (!listening) reject(err instanceof Error ? err : new Error(String(err)));
+        if (!started) reject(err instanceof Error ? err : new Error(String(err)));
       });
       worker.on('exit', (code) => {
         workers.delete(worker);
+        retire(worker);
         policyFeed.unsubscribe(policies.port1);
         commitFeed.unsubscribe(commits.port1);
         commits.port1.close();
         policies.port1.close();
         audit.port1.close();
-        if (!listening) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
+        if (!started) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
         // A worker that fails at Nexus's start fails the start; any later exit is retried.
-        if (!stopping && (listening || isRestart)) scheduleRestart(index, port, host, Date.now() - startedAt);
+        if (!stopping && (started || isRestart)) scheduleRestart(index, port, host, Date.now() - startedAt);
       });
     });
 
   return {
+    get running() {
+      return listening.size;
+    },
+    get restarts() {
+      return restarts;
+    },
+    async collectMetrics() {
+      const asked = [...listening];
+      const answered = await Promise.all(asked.map(askMetrics));
+      await retiring;
+      const out: (readonly MetricJson[])[] = [];
+      for (const worker of asked) {
+        const snapshot = snapshots.get(worker);
+        if (snapshot !== undefined) out.push(snapshot);
+      }
+      if (retired.length > 0) out.push(retired);
+      return { snapshots: out, stale: answered.filter((ok) => !ok).length };
+    },
     policyChanged(change) {
       policyFeed.publish(policyBody(change));
     },

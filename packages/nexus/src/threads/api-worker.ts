@@ -14,6 +14,7 @@ import { buildApi, listenOn } from '../api-builder.ts';
 import { forwardingAuditSink } from '../audit.ts';
 import { loadConfigFromProcess } from '../config.ts';
 import { tlsPeerId } from '../http/peer.ts';
+import { createThreadMetrics } from '../metrics/thread-metrics.ts';
 import { secretGetRoute } from '../route/secret/get.ts';
 import {
   BRIDGE_PEER_HEADER,
@@ -86,6 +87,8 @@ async function run(): Promise<void> {
   // follows the main thread's commits (each drops the secrets it changed), and its policies
   // mirror the main thread's (see policy-feed.ts), never loaded from this connection.
   const feeds: { commits?: Mirror; policies?: Mirror } = {};
+  // This thread's counts; the main thread collects them at each scrape.
+  const metrics = config.metrics ? createThreadMetrics(config.trustRoots) : undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   agent.createConnection = () => {
     const { port1, port2 } = new MessageChannel();
@@ -116,6 +119,7 @@ async function run(): Promise<void> {
     routes: (deps) => [secretGetRoute(deps)],
     // The main thread writes this thread's records to its own sinks (file, syslog).
     auditSink: forwardingAuditSink((lines) => auditPort.postMessage(lines)),
+    ...(metrics === undefined ? {} : { metrics }),
     storeHooks: {
       peerChanges: followCommits({
         port: commitPort,
@@ -150,7 +154,13 @@ async function run(): Promise<void> {
   await listenOn(server, apiPort, apiHost, true);
 
   port.on('message', (msg: MainToWorker) => {
-    if (msg.type === 'root-key') {
+    if (msg.type === 'metrics') {
+      const id = msg.id;
+      (metrics?.snapshot() ?? Promise.resolve([])).then(
+        (snapshot) => send({ type: 'metrics', id, metrics: snapshot }),
+        (err: unknown) => logger.warn('API thread could not collect its metrics', { err }),
+      );
+    } else if (msg.type === 'root-key') {
       const key = msg.key;
       state.installRootKey(key).then(
         () => logger.info('root key installed in API thread'),
