@@ -98,6 +98,8 @@ export interface StartOptions {
   readonly rootKey?: Uint8Array | null;
   /** Clock for the Nexus (epoch ms). */
   readonly now?: () => number;
+  /** Shortest time between two scrapes of `/metrics` that collect afresh (default: Nexus's). */
+  readonly metricsMinIntervalMs?: number;
 }
 
 export async function startNexus(pki: Pki, opts: StartOptions = {}): Promise<TestNexus> {
@@ -134,6 +136,7 @@ export async function startNexus(pki: Pki, opts: StartOptions = {}): Promise<Tes
     store,
     auditSink: audit,
     ...(opts.now === undefined ? {} : { now: opts.now }),
+    ...(opts.metricsMinIntervalMs === undefined ? {} : { metricsMinIntervalMs: opts.metricsMinIntervalMs }),
     ...(opts.custodyFactory === undefined ? {} : { custodyFactory: opts.custodyFactory }),
   });
   const address = await nexus.listen();

@@ -14,6 +14,7 @@ import { toolBinDir, toolsRoot, TOOLS } from '../../scripts/tools/registry.ts';
 import { REDOCLY } from '../../scripts/tools/redocly.ts';
 import { pythonMinor, SCHEMATHESIS } from '../../scripts/tools/schemathesis.ts';
 import { goMinor, SPIRE } from '../../scripts/tools/spire.ts';
+import { PROMTOOL } from '../../scripts/tools/promtool.ts';
 import { HELM } from '../../scripts/tools/helm.ts';
 import { NODE22, nodePlatformPackage } from '../../scripts/tools/node22.ts';
 
@@ -68,6 +69,18 @@ async function fakeHelm(binDir: string): Promise<void> {
     '#!/bin/sh\n[ "$1 $2" = "version --short" ] && echo "v4.3.2+gabc1234"\n',
   );
   await chmod(join(binDir, 'helm'), 0o755);
+}
+
+/** What the promtool recipe's build prints for `--version` (the first line). */
+const PROMTOOL_VERSION_LINE = 'promtool, version 3.16.0 (branch: release, revision: v0.316.0)';
+
+/** Writes a fake promtool that prints `line` for `--version`. */
+async function fakePromtool(binDir: string, line: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  for (const name of PROMTOOL.binaries) {
+    await writeFile(join(binDir, name), `#!/bin/sh\necho "${line}"\n`);
+    await chmod(join(binDir, name), 0o755);
+  }
 }
 
 describe('tools cache location', () => {
@@ -148,12 +161,27 @@ describe('npm run tools:install', () => {
       'schemathesis',
       `python -m schemathesis.cli, version ${SCHEMATHESIS.version}`,
     );
+    await fakePromtool(join(tools, 'promtool', PROMTOOL.version, 'bin'), PROMTOOL_VERSION_LINE);
     const r = await install(env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`== tools: .*cached in ${tools}`));
     assert.match(r.stdout, /== tools: spire v1\.15\.3: reusing /);
     assert.match(r.stdout, new RegExp(`== tools: node22 ${NODE22.version}: reusing `));
     assert.match(r.stdout, /== tools: helm v4\.3\.2: reusing /);
+    assert.match(r.stdout, /== tools: promtool v0\.316\.0: reusing /);
+  });
+
+  it('promtool: rebuilt unless it reports the pinned revision; without Go, says what to install', async () => {
+    const { tools, env } = fresh();
+    const bin = join(tools, 'promtool', 'v0.316.0', 'bin');
+    await fakePromtool(bin, 'promtool, version 3.15.0 (branch: release, revision: v0.315.0)');
+    const r = await install(env, ['promtool']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /promtool does not report v0\.316\.0/);
+    assert.match(r.stderr, /cannot build promtool v0\.316\.0: this machine lacks Go >= 1\.26/);
+    assert.doesNotMatch(r.stderr, /C compiler/, 'promtool needs no C compiler');
+    await fakePromtool(bin, PROMTOOL_VERSION_LINE);
+    assert.equal((await install(env, ['promtool'])).code, 0);
   });
 
   it('without npm or tar, cannot fetch Node.js 22 and says what to install', async () => {

@@ -430,3 +430,36 @@ describe('connection and rate limits', () => {
     expectError({ SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY: '100001' }, 'SPIKE_NEXUS_RATE_LIMIT_CONCURRENCY');
   });
 });
+
+describe('metrics setting (SPIKE_NEXUS_METRICS)', () => {
+  it('is on by default, on the health listener', () => {
+    assert.equal(loadConfig(base, opts).metrics, true);
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_METRICS: 'ON' }, opts).metrics, true);
+  });
+
+  it('off turns them off; so does a health listener that is off (when not asked for explicitly)', () => {
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_METRICS: 'off' }, opts).metrics, false);
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_HEALTH_ADDR: 'off' }, opts).metrics, false);
+    assert.equal(
+      loadConfig({ ...base, SPIKE_NEXUS_HEALTH_ADDR: 'off', SPIKE_NEXUS_METRICS: 'off' }, opts).metrics,
+      false,
+    );
+  });
+
+  it('refuses an unreadable value, naming the variable', () => {
+    expectError({ SPIKE_NEXUS_METRICS: 'yes' }, 'SPIKE_NEXUS_METRICS');
+    expectError({ SPIKE_NEXUS_METRICS: 'true' }, 'SPIKE_NEXUS_METRICS');
+  });
+
+  it('refuses metrics asked for explicitly with the health listener off, naming both variables', () => {
+    assert.throws(
+      () => loadConfig({ ...base, SPIKE_NEXUS_METRICS: 'on', SPIKE_NEXUS_HEALTH_ADDR: 'off' }, opts),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.variable, 'SPIKE_NEXUS_METRICS');
+        assert.match(err.message, /SPIKE_NEXUS_METRICS: must not be on while SPIKE_NEXUS_HEALTH_ADDR is off/);
+        return true;
+      },
+    );
+  });
+});

@@ -74,9 +74,73 @@ describe('health server', async () => {
       ['GET', '/v1/store/secrets'],
       ['GET', '/healthz/'],
       ['DELETE', '/readyz'],
+      ['GET', '/metrics'],
     ] as const) {
       const r = await call(port, method, path);
       assert.equal(r.status, 404, `${method} ${path}`);
     }
+  });
+});
+
+describe('health server with metrics', async () => {
+  let text = '# HELP spike_x x\n# TYPE spike_x counter\nspike_x 1\n';
+  let failing = false;
+  let scrapes = 0;
+  const errors: unknown[] = [];
+  const server = createHealthServer({
+    isReady: () => true,
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 1000,
+    maxConnections: 16,
+    metrics: {
+      scrape: () => {
+        scrapes += 1;
+        return failing ? Promise.reject(new Error('collection broke')) : Promise.resolve(text);
+      },
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      onError: (err) => errors.push(err),
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  after(() => server.close());
+
+  it('GET /metrics serves the scrape as Prometheus text, one request per connection, not cached', async () => {
+    text = '# HELP spike_x x\n# TYPE spike_x counter\nspike_x 2\n';
+    const r = await call(port, 'GET', '/metrics?ignored=1');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, text);
+    assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    assert.equal(r.headers['content-length'], String(Buffer.byteLength(text)));
+    assert.equal(r.headers.connection, 'close');
+    assert.equal(r.headers['cache-control'], 'no-store, no-cache, must-revalidate, private');
+  });
+
+  it('a failed scrape is a 500 that says nothing of the cause, and is reported', async () => {
+    failing = true;
+    try {
+      const r = await call(port, 'GET', '/metrics');
+      assert.equal(r.status, 500);
+      assert.deepEqual(JSON.parse(r.body), { err: 'metrics_unavailable' });
+      assert.ok(!r.body.includes('collection broke'));
+      assert.equal((errors.at(-1) as Error).message, 'collection broke');
+    } finally {
+      failing = false;
+    }
+  });
+
+  it('answers only GET on exactly /metrics', async () => {
+    const before = scrapes;
+    for (const [method, path] of [
+      ['POST', '/metrics'],
+      ['PUT', '/metrics'],
+      ['GET', '/metrics/'],
+      ['GET', '/Metrics'],
+    ] as const) {
+      const r = await call(port, method, path);
+      assert.equal(r.status, 404, `${method} ${path}`);
+    }
+    assert.equal(scrapes, before, 'nothing else scrapes');
   });
 });
