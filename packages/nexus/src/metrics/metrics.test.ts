@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { putSecretVersion } from '@spike-ts/core';
 import { DEFAULT_TRUST_ROOTS, trustRootsFromEnv } from '@spike-ts/identity';
 import { createMemoryStore } from '@spike-ts/store';
 import { NEXUS_ROUTE_SPECS, SECRET_GET, SECRET_PUT } from '@spike-ts/protocol';
@@ -155,18 +156,8 @@ describe('storage metrics', () => {
     const store = metrics.instrument(createMemoryStore());
     assert.equal(store.kind, 'memory');
     assert.equal(store.persistent, false);
-    await store.updateSecret('a', () => ({
-      next: {
-        path: 'a',
-        versions: [{ version: 1, data: { k: 'v' }, createdTime: 1, deletedTime: null }],
-        metadata: {
-          currentVersion: 1,
-          oldestVersion: 1,
-          maxVersions: 10,
-          createdTime: 1,
-          updatedTime: 1,
-        },
-      } as never,
+    await store.updateSecret('a', (current) => ({
+      next: putSecretVersion(current, 'a', { k: 'v' }, 1, 10),
       result: undefined,
     }));
     const read = await store.getSecretVersion('a', 0);
@@ -184,7 +175,7 @@ describe('storage metrics', () => {
     const counts = Object.fromEntries(
       durations.values
         .filter((v) => v.metricName?.endsWith('_count') === true)
-        .map((v) => [v.labels.operation, v.value]),
+        .map((v) => [String(v.labels.operation), v.value] as const),
     );
     assert.deepEqual(counts, { getSecretVersion: 1, updateSecret: 2 });
   });

@@ -3,7 +3,7 @@
  * of each keeper, and the API threads. Each is read from its owner when scraped, so nothing is
  * recorded on the request path.
  */
-import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { KeeperState } from '../custody-port.ts';
 import type { NexusState } from '../state.ts';
 import {
@@ -86,6 +86,21 @@ export function registerNexusGauges(registry: Registry, sources: GaugeSources): 
     },
   });
   const stale = new Gauge(config(STALE_THREADS, registry));
-  if (sources.processMetrics === true) collectDefaultMetrics({ register: registry });
+  if (sources.processMetrics === true) registerProcessMetrics(registry);
   return { setStale: (n) => stale.set(n) };
+}
+
+/**
+ * prom-client's default process and Node.js metrics, except the few that break Prometheus's
+ * naming rules (gauges named `*_total`, e.g. `nodejs_active_handles_total`, the sum of the
+ * `nodejs_active_handles` gauge by type): what Nexus serves passes `promtool check metrics`.
+ */
+function registerProcessMetrics(registry: Registry): void {
+  const defaults = new Registry();
+  collectDefaultMetrics({ register: defaults });
+  for (const metric of defaults.getMetricsAsArray() as unknown as Metric[]) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type !== 'counter' && name.endsWith('_total')) continue;
+    registry.registerMetric(metric);
+  }
 }
