@@ -15,6 +15,8 @@ const HELP = `Usage: npm run bench:nexus [-- options]
   --repeats <n>    runs per scenario (default 3)
   --api-threads <n>  SPIKE_NEXUS_API_THREADS for Nexus (default 2: one per core of the
                    2-core reference machine; 1 is Nexus's own default)
+  --metrics <on|off>  SPIKE_NEXUS_METRICS for Nexus (default on, Nexus's default), to measure
+                   what the metrics cost
   --no-doc         do not update docs/benchmarks.md
   --keep           keep the temporary stack directory (logs, database)
   --render <file>  only rewrite the tables in docs/benchmarks.md from a results file
@@ -40,6 +42,7 @@ export function parseBenchOptions(root: string) {
       'profile-scenario': { type: 'string' },
       repeats: { type: 'string' },
       'api-threads': { type: 'string' },
+      metrics: { type: 'string' },
       'no-doc': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       render: { type: 'string' },
@@ -64,6 +67,8 @@ export function parseBenchOptions(root: string) {
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) fail('--repeats must be 1..20');
   const apiThreads = Number(flags['api-threads'] ?? 2);
   if (!Number.isInteger(apiThreads) || apiThreads < 1 || apiThreads > 16) fail('--api-threads must be 1..16');
+  const metrics = flags.metrics ?? 'on';
+  if (metrics !== 'on' && metrics !== 'off') fail('--metrics must be on or off');
   const quick = flags.quick;
   const cfg: BenchConfig = {
     durationMs: quick ? 3_000 : 10_000,
@@ -72,7 +77,7 @@ export function parseBenchOptions(root: string) {
     valueBytes: 1024,
     bulk: 90_000,
   };
-  return { flags, only, repeats, quick, cfg, apiThreads };
+  return { flags, only, repeats, quick, cfg, apiThreads, metrics };
 }
 
 function fail(message: string): never {

@@ -34,7 +34,7 @@ import {
 import { LoadWorker } from './worker-handle.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { flags, only, repeats, quick, cfg, apiThreads } = parseBenchOptions(ROOT);
+const { flags, only, repeats, quick, cfg, apiThreads, metrics } = parseBenchOptions(ROOT);
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const t0 = Date.now();
@@ -56,6 +56,7 @@ const stack = new Stack({
   nexusEnv: {
     SPIKE_SYSTEM_LOG_LEVEL: 'WARN',
     SPIKE_NEXUS_API_THREADS: String(apiThreads),
+    SPIKE_NEXUS_METRICS: metrics,
     ...(flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
   },
 });

@@ -28,11 +28,14 @@ export interface PromtoolResult {
   readonly stderr: string;
 }
 
-/** Runs `promtool <args>` with `stdin` (if given) and collects its output. */
-export function promtool(args: readonly string[], stdin?: string): Promise<PromtoolResult> {
+/** Runs `promtool <args>` (in `cwd`, if given) with `stdin` and collects its output. */
+export function promtool(args: readonly string[], stdin?: string, cwd?: string): Promise<PromtoolResult> {
   const bin = requirePromtool();
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(bin, [...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(cwd === undefined ? {} : { cwd }),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
