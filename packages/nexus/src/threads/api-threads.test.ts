@@ -132,6 +132,7 @@ describe('API threads: metrics of the workers', () => {
       logger: createLogger({ level: 'error', sink: () => undefined }),
       onRootKey: () => undefined,
       policies: () => [],
+      onAudit: () => undefined,
       workerUrl: pathToFileURL(script),
       restart: { firstMs: 60_000, maxMs: 60_000, stableMs: 60_000 },
       metricsTimeoutMs: 200,
