@@ -1,7 +1,8 @@
 /**
  * The self-contained executables (`npm run build:exe`, ADR 0024) run a whole SPIKE stack with no
  * Node.js anywhere on PATH: the dev identity issuer, three keepers, Nexus on SQLite with two API
- * threads, bootstrap, then `spike secret put/get`; and `spike-dev` (dev mode). The executable is copied out of the checkout
+ * threads, bootstrap, then `spike secret put/get`; Nexus on a private PostgreSQL cluster; and
+ * `spike-dev` (dev mode). The executable is copied out of the checkout
  * first, and every process is started by its bare name through PATH, as an operator would.
  * The build is reused when its inputs did not change.
  */
@@ -21,6 +22,7 @@ import {
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildExecutables, COMPONENTS, EXE_DIR, MULTI_CALL } from '../../scripts/exe/build.ts';
+import { startTestCluster, type TestCluster } from '@spike-ts/store/testing';
 import { Stack, waitFor, type RunResult } from '../../scripts/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -149,6 +151,53 @@ describe('self-contained executables', () => {
     const missing = await stack.runSpike('pilot', ['secret', 'get', 'exe/none']);
     assert.notEqual(missing.code, 0);
     assert.ok(existsSync(join(stack.dataDir)), 'Nexus wrote its SQLite database');
+  });
+
+  it('spike-nexus migrates and serves a PostgreSQL database (the bundled pg driver)', async () => {
+    const cluster = await startTestCluster();
+    let pgStack: Stack | undefined;
+    try {
+      const database = await cluster.createDatabase();
+      const pgEnv = (role: TestCluster['ddlRole']): Record<string, string> => ({
+        SPIKE_NEXUS_BACKEND_STORE: 'postgres',
+        SPIKE_NEXUS_POSTGRES_URL: `postgresql://${role.name}@/${database}?host=${cluster.socketDir}`,
+        SPIKE_NEXUS_POSTGRES_PASSWORD_FILE: role.passwordFile,
+      });
+      const migrated = spawnSync('spike-nexus', ['migrate', '--grant-runtime', cluster.runtimeRole.name], {
+        env: { ...env, ...pgEnv(cluster.ddlRole) },
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(migrated.status, 0, migrated.stderr);
+      pgStack = await Stack.withFreePorts({
+        dir: join(dir, 'pg-stack'),
+        socketDir: join(dir, 'p'),
+        executables: true,
+        env: { PATH: bin, HOME: dir, NODE_OPTIONS: '' },
+        nexusEnv: { ...pgEnv(cluster.runtimeRole), SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'true' },
+      });
+      await pgStack.startIssuer();
+      await pgStack.startKeepers();
+      await pgStack.startNexus();
+      const boot = await pgStack.runBootstrap();
+      assert.equal(boot.code, 0, boot.stderr);
+      assert.ok(await pgStack.waitNexusReady(60_000), `Nexus not ready:\n${pgStack.readLog('nexus')}`);
+      const put = await pgStack.runSpike('pilot', ['secret', 'put', 'exe/pg', 'k=v']);
+      assert.equal(put.code, 0, put.stderr);
+      const get = await pgStack.runSpike('pilot', ['secret', 'get', 'exe/pg']);
+      assert.equal(get.code, 0, get.stderr);
+      assert.equal(get.stdout.trim(), 'k: v');
+      const rows = await cluster.superuser<{ n: string }>(
+        'SELECT count(*) AS n FROM spike.secrets',
+        [],
+        database,
+      );
+      assert.ok(Number(rows.rows[0]?.n) >= 1, 'the secret is in PostgreSQL');
+    } finally {
+      await pgStack?.stop();
+      await cluster.stop();
+    }
   });
 
   it('spike-dev (dev mode) runs from the executable; spike puts and gets through it', async () => {
