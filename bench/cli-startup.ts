@@ -4,11 +4,13 @@
  * the self-contained executable `dist/exe/spike` (built first, or reused when up to date;
  * `--no-exe` leaves it out): `--version`, `version`, `--help`, and `secret get` against a real
  * Nexus (memory backend) with an SVID from the dev identity issuer. Each cell: median (min–max)
- * of `runs` runs (default 9). The executable's target is `--version` and `--help` under 150 ms.
+ * of `runs` runs (default 9), and the mean CPU time (user + system) of the process and its
+ * children, which machine load changes far less than wall time. The executable's target is `--version` and `--help` under 150 ms.
  * `--compare <dir>` also times the CLI of another checkout (e.g. the previous release) against the
  * same Nexus, interleaving the runs so that both see the same machine load.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -66,6 +68,17 @@ function cases(repo: string): Case[] {
 /** Medians of this checkout's executable runs, for the target line. */
 const exeMedians = new Map<string, number>();
 
+/**
+ * CPU time (user + system) of this process's finished children so far, from /proc/self/stat
+ * (clock ticks of 10 ms; differences over many runs average out to well below that).
+ */
+function childCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 16 and 17 of proc(5), cutime and cstime; `fields` starts at field 3.
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
 const seconds = (ms: number): string => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 const load = (): string =>
   loadavg()
@@ -94,13 +107,16 @@ try {
   const count = cases(repos[0] ?? '.').length;
   for (let c = 0; c < count; c++) {
     const times: number[][] = repos.map(() => []);
+    const cpu: number[] = repos.map(() => 0);
     const failed: (string | undefined)[] = repos.map(() => undefined);
     for (let i = 0; i < runs; i++) {
       repos.forEach((repo, r) => {
         const [, command, args] = cases(repo)[c] ?? ['', 'true', []];
+        const cpuBefore = childCpuMs();
         const started = process.hrtime.bigint();
         const res = spawnSync(command, args, { cwd: repo, env, encoding: 'utf8' });
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        cpu[r] = (cpu[r] ?? 0) + childCpuMs() - cpuBefore;
         if (res.status !== 0) failed[r] = `exit ${String(res.status)}`;
         times[r]?.push(ms);
       });
@@ -109,7 +125,10 @@ try {
       if (failed[r] !== undefined) return `n/a (${failed[r] ?? ''})`;
       t.sort((a, b) => a - b);
       if (r === 0) exeMedians.set(cases(repos[0] ?? '.')[c]?.[0] ?? '', t[Math.floor(t.length / 2)] ?? 0);
-      return `${seconds(t[Math.floor(t.length / 2)] ?? 0)} (${seconds(t[0] ?? 0)}–${seconds(t.at(-1) ?? 0)})`;
+      return (
+        `${seconds(t[Math.floor(t.length / 2)] ?? 0)} (${seconds(t[0] ?? 0)}–${seconds(t.at(-1) ?? 0)}), ` +
+        `CPU ${seconds((cpu[r] ?? 0) / runs)}`
+      );
     });
     process.stdout.write(`| \`${cases(repos[0] ?? '.')[c]?.[0] ?? ''}\` | ${cells.join(' | ')} |\n`);
   }

@@ -30,7 +30,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 
@@ -205,6 +206,43 @@ export interface BuildResult {
   readonly dir: string;
 }
 
+/** Where a build in progress holds its lock (a directory: `mkdir` is atomic). */
+const LOCK_DIR = join(ROOT, 'dist', 'exe-build.lock');
+/** A lock older than this is left over from a build that was killed. */
+const STALE_LOCK_MS = 10 * 60_000;
+
+/** Runs `fn` while holding the build lock, so that a test and a benchmark never build at once. */
+async function withBuildLock<T>(fn: () => Promise<T>, log: (line: string) => void): Promise<T> {
+  mkdirSync(dirname(LOCK_DIR), { recursive: true });
+  let said = false;
+  for (;;) {
+    try {
+      mkdirSync(LOCK_DIR);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(LOCK_DIR).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > STALE_LOCK_MS) {
+        rmSync(LOCK_DIR, { recursive: true, force: true });
+        continue;
+      }
+      if (!said) log(`build:exe: waiting for another build (${relative(ROOT, LOCK_DIR)})`);
+      said = true;
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(LOCK_DIR, { recursive: true, force: true });
+  }
+}
+
 export async function buildExecutables(
   opts: { force?: boolean; log?: (line: string) => void } = {},
 ): Promise<BuildResult> {
@@ -214,8 +252,12 @@ export async function buildExecutables(
       `the executables are built for Linux x64 only (this is ${process.platform} ${process.arch})`,
     );
   }
+  return withBuildLock(() => build(opts.force === true, log), log);
+}
+
+async function build(force: boolean, log: (line: string) => void): Promise<BuildResult> {
   const hash = inputsHash();
-  if (opts.force !== true && upToDate(hash)) {
+  if (!force && upToDate(hash)) {
     log(`build:exe: ${relative(ROOT, EXE_DIR)} is up to date`);
     return { built: false, dir: EXE_DIR };
   }

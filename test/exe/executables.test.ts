@@ -18,6 +18,7 @@ import {
   readFileSync,
   readlinkSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,6 +69,46 @@ describe('self-contained executables', () => {
       assert.ok(!text.includes(ROOT), `${file} mentions ${ROOT}`);
       assert.ok(!/require\([^)]*\.node["']\)/.test(text), `${file} loads a native addon`);
     }
+  });
+
+  it('the version and help path of the bundle loads no Workload API, TLS or HTTP code', () => {
+    // The executable's main script, run by this Node.js with a hook that records every built-in
+    // module it requires (inside the executable, those requires bypass the module loader).
+    const hook = join(dir, 'record-builtins.cjs');
+    writeFileSync(
+      hook,
+      "const Module = require('node:module'); const seen = new Set(); const load = Module._load;\n" +
+        'Module._load = function (request, parent, isMain) { if (!isMain) seen.add(request.replace(/^node:/, "")); ' +
+        'return load.apply(this, arguments); };\n' +
+        "process.on('exit', () => require('node:fs').writeSync(2, '\\nBUILTINS ' + [...seen].join(',') + '\\n'));\n",
+    );
+    const builtins = (args: string[], extra: Record<string, string> = {}): string[] => {
+      const res = spawnSync(
+        process.execPath,
+        ['--require', hook, join(ROOT, 'dist', 'exe-build', 'main.cjs'), 'spike', ...args],
+        { env: { PATH: bin, HOME: dir, ...extra }, cwd: dir, encoding: 'utf8', timeout: 60_000 },
+      );
+      const line = /^BUILTINS (.*)$/m.exec(res.stderr)?.[1];
+      assert.ok(line !== undefined, res.stderr);
+      return line.split(',');
+    };
+    const network = ['http2', 'tls', 'net', 'https', 'dns'];
+    for (const args of [['--version'], ['version'], ['--help'], ['-h'], ['secret', '--help']]) {
+      const loaded = builtins(args);
+      assert.deepEqual(
+        network.filter((m) => loaded.includes(m)),
+        [],
+        `spike ${args.join(' ')} loads ${loaded.join(', ')}`,
+      );
+    }
+    // The check can see them: a command that talks to Nexus loads them.
+    const get = builtins(['secret', 'get', 'x'], {
+      SPIFFE_ENDPOINT_SOCKET: `unix://${join(dir, 'none.sock')}`,
+    });
+    assert.ok(
+      ['http2', 'tls'].every((m) => get.includes(m)),
+      get.join(', '),
+    );
   });
 
   it('the PATH of these runs has no node', () => {
