@@ -121,6 +121,18 @@ describe('spike-nexus /metrics with API threads (real processes, real mTLS)', ()
     const checked = await promtool(['check', 'metrics'], r.text);
     assert.equal(checked.code, 0, `promtool: ${checked.stdout}${checked.stderr}`);
   });
+
+  it('shows a killed keeper as unreachable (the alert rules fire on this)', async () => {
+    await drill.stack.killKeeper(2);
+    await waitFor('keeper 3 unreachable in /metrics', 30_000, async () => {
+      const text = (await scrape(healthPort)).text;
+      return sample(text, 'spike_nexus_keeper_state', { keeper: '3', state: 'unreachable' }) === 1;
+    });
+    const text = (await scrape(healthPort)).text;
+    assert.equal(sample(text, 'spike_nexus_keeper_state', { keeper: '3', state: 'ok' }), 0);
+    assert.equal(sample(text, 'spike_nexus_keeper_state', { keeper: '1', state: 'ok' }), 1);
+    assert.equal(sample(text, 'spike_nexus_ready'), 1, 'Nexus keeps serving with the key it holds');
+  });
 });
 
 describe('spike-nexus with an unreadable metrics setting', () => {
