@@ -32,7 +32,24 @@ describe('settings table', () => {
   it("keeps SPIKE's default ports and Nexus URL", () => {
     assert.equal(readSetting({}, SPIKE_KEEPER_TLS_PORT).port, DEFAULT_KEEPER_PORT);
     assert.equal(readSetting({}, SPIKE_NEXUS_TLS_PORT).port, 8553);
-    assert.equal(readSetting({}, SPIKE_NEXUS_API_URL), DEFAULT_NEXUS_API_URL);
+    assert.deepEqual(readSetting({}, SPIKE_NEXUS_API_URL), [DEFAULT_NEXUS_API_URL]);
+  });
+
+  it('reads several Nexus URLs and refuses a bad list naming the variable, never the value', () => {
+    const env = { SPIKE_NEXUS_API_URL: 'https://n1:8553, https://n2:8553' };
+    assert.deepEqual(readSetting(env, SPIKE_NEXUS_API_URL), ['https://n1:8553', 'https://n2:8553']);
+    for (const [value, why] of [
+      ['https://n1:8553,,https://n2:8553', /^SPIKE_NEXUS_API_URL: entry 2 is empty/],
+      ['https://n1:8553,https://n1:8553/', /^SPIKE_NEXUS_API_URL: entry 2 is a duplicate of entry 1/],
+      ['https://n1:8553,http://n2:8553', /^SPIKE_NEXUS_API_URL: entry 2 must be an https/],
+    ] as const) {
+      assert.throws(
+        () => readSetting({ SPIKE_NEXUS_API_URL: value }, SPIKE_NEXUS_API_URL),
+        (err: unknown) =>
+          err instanceof SettingsError && why.test(err.message) && !err.message.includes('n1'),
+        value,
+      );
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import {
   durationRule,
   exactTrueRule,
   httpsUrlListRule,
+  nexusUrlListRule,
   httpsUrlRule,
   intRule,
   listenOrOffRule,
@@ -89,6 +90,29 @@ describe('rules', () => {
     refuses(httpsUrlListRule, ['https://a:1,,https://b:2'], /entry 2 is empty/);
     refuses(httpsUrlListRule, ['https://a:1,https://a:1/'], /entry 2 is a duplicate/);
     refuses(httpsUrlListRule, ['http://a:1', 'not a url', 'https://user:hunter2@a:1'], /entry 1 must be/);
+  });
+
+  it('Nexus URL list: one URL as today, or several in order; empties, duplicates and bad entries refused', () => {
+    assert.deepEqual(nexusUrlListRule.parse('https://nexus:8553'), ['https://nexus:8553']);
+    assert.deepEqual(nexusUrlListRule.parse('https://a:1, https://b:2/api'), [
+      'https://a:1',
+      'https://b:2/api',
+    ]);
+    refuses(nexusUrlListRule, ['https://a:1,,https://b:2', 'https://a:1,'], /entry 2 is empty/);
+    refuses(nexusUrlListRule, [',https://a:1'], /entry 1 is empty/);
+    refuses(nexusUrlListRule, ['https://a:1,https://b:1,https://a:1/'], /entry 3 is a duplicate of entry 1/);
+    refuses(
+      nexusUrlListRule,
+      ['https://a:1,http://b:1', 'https://a:1,b:1'],
+      /entry 2 must be an https:\/\/ URL/,
+    );
+    refuses(
+      nexusUrlListRule,
+      ['https://a:1,https://b:1/?x=1', 'https://a:1,https://b:1/#f'],
+      /entry 2 .*query/,
+    );
+    refuses(nexusUrlListRule, ['https://u:hunter2@a:1,https://b:1'], /entry 1 .*no credentials/);
+    refuses(nexusUrlListRule, ['http://a:1', 'https://a:1/?q'], /the value must be/);
   });
 
   it('trust domain list: names or spiffe:// IDs without path, deduplicated', () => {

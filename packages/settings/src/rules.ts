@@ -194,6 +194,34 @@ export const httpsUrlListRule: Rule<readonly string[]> = {
   },
 };
 
+/**
+ * Comma-separated Nexus base URLs: each one as `httpsUrlRule` (https, a host, no credentials,
+ * query or fragment); no empty entries and no duplicates (trailing slashes ignored). One URL is a
+ * list of one. The order is kept: clients try the first URL first (ADR 0033).
+ */
+export const nexusUrlListRule: Rule<readonly string[]> = {
+  text: 'must be one https:// URL, or several separated by commas, each with a host and no credentials, query or fragment, without empty entries or duplicates',
+  parse(value) {
+    const entries = value.split(',').map((p) => p.trim());
+    const seen = new Map<string, number>();
+    for (const [i, entry] of entries.entries()) {
+      const what = entries.length === 1 ? 'the value' : `entry ${String(i + 1)}`;
+      if (entry === '') throw new RuleBroken(`${what} is empty (write the URLs separated by single commas)`);
+      const url = parseHttpsUrl(entry, what);
+      if (url.search !== '' || url.hash !== '') {
+        throw new RuleBroken(`${what} must be an https:// URL without a query or fragment`);
+      }
+      const key = url.origin + url.pathname.replace(/\/+$/, '');
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw new RuleBroken(`${what} is a duplicate of entry ${String(first + 1)} (list each Nexus once)`);
+      }
+      seen.set(key, i);
+    }
+    return Object.freeze(entries);
+  },
+};
+
 const MAX_TRUST_DOMAIN_BYTES = 255;
 const SPIFFE_PREFIX = 'spiffe://';
 

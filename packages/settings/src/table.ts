@@ -12,10 +12,10 @@ import {
   exactTrueRule,
   filePathRule,
   httpsUrlListRule,
-  httpsUrlRule,
   intRule,
   listenOrOffRule,
   listenRule,
+  nexusUrlListRule,
   pathRule,
   syslogTargetRule,
   postgresUrlRule,
@@ -602,8 +602,8 @@ export const SPIKE_KEEPER_TLS_PORT = setting({
 export const SPIKE_NEXUS_API_URL = setting({
   name: 'SPIKE_NEXUS_API_URL',
   default: 'https://localhost:8553',
-  rule: httpsUrlRule,
-  doc: 'Nexus base URL (bootstrap: for the live-system check and the proof of possession)',
+  rule: nexusUrlListRule,
+  doc: 'Nexus base URL, or several separated by commas (replicas on one database): SDK and CLI fail over between them (ADR 0033); bootstrap asks each one in the live-system check and takes the proof of possession from any one',
   origin: 'SPIKE',
   readers: ['bootstrap', 'cli', 'sdk'],
 });
