@@ -28,6 +28,12 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** The server at `url` could not be reached or was not accepted (see `cause`). */
 export class MtlsConnectionError extends Error {
   readonly url: string;
+  /**
+   * False when the failure came before a verified TLS connection carried the request (refused,
+   * unreachable, handshake or server-identity failure, timeout while connecting): the server saw
+   * none of it. True when the request may have reached the server. Undefined: not known.
+   */
+  requestSent: boolean | undefined = undefined;
   constructor(url: string, cause: unknown, message?: string) {
     const why = cause instanceof Error ? cause.message : String(cause);
     super(message ?? `could not reach ${url}: ${why}`, { cause });
@@ -212,11 +218,15 @@ export function createMtlsClient(source: X509Source, opts: MtlsClientOptions): M
 
     return new Promise<MtlsResponse>((resolve, reject) => {
       let settled = false;
+      // Set once this request's socket is a verified TLS connection (new or reused): from then
+      // on its bytes may have reached the server.
+      let connected = false;
       const finish = (err: Error | undefined, res?: MtlsResponse): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         release(gen);
+        if (err instanceof MtlsConnectionError) err.requestSent = connected;
         if (err) reject(err);
         else resolve(res!);
       };
@@ -261,6 +271,15 @@ export function createMtlsClient(source: X509Source, opts: MtlsClientOptions): M
         req.destroy();
       };
       const timer = setTimeout(() => abort(new MtlsTimeoutError(url, timeoutMs)), timeoutMs);
+      req.on('socket', (socket) => {
+        const tlsSocket = socket as tls.TLSSocket;
+        const markConnected = (): void => {
+          // The agent's own listener runs first and destroys a socket whose peer it rejects.
+          if (!tlsSocket.destroyed && getVerifiedPeer(tlsSocket) !== undefined) connected = true;
+        };
+        if (getVerifiedPeer(tlsSocket) !== undefined) connected = true;
+        else tlsSocket.once('secureConnect', markConnected);
+      });
       req.on('error', (err) => finish(wrap(url, err)));
       req.end(body);
     });
