@@ -18,7 +18,7 @@ import { CLI_VERSION } from './version.ts';
 const ENV_HELP = [
   'Environment:',
   '  SPIFFE_ENDPOINT_SOCKET    Workload API socket (default unix:///tmp/spire-agent/public/api.sock)',
-  '  SPIKE_NEXUS_API_URL       SPIKE Nexus URL (default https://localhost:8553)',
+  '  SPIKE_NEXUS_API_URL       SPIKE Nexus URL, or several separated by commas (default https://localhost:8553)',
   '  SPIKE_TRUST_ROOT_PILOT    trust roots of the Pilot roles (default spike.ist)',
   '  SPIKE_TRUST_ROOT_NEXUS    trust roots Nexus may present (default spike.ist)',
   '  SPIKE_PILOT_RECOVERY_DIR  parent of the recovery directory (default ~/.spike)',

@@ -47,6 +47,14 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
   switch (err.code) {
     case 'nexus_unreachable': {
       const conn = err as SpikeConnectionError;
+      if (conn.attempts.length > 0) {
+        // Several Nexus URLs: the SDK's message already names every URL tried and why.
+        return new CliError(
+          `${conn.message} Check that SPIKE Nexus is running and that SPIKE_NEXUS_API_URL lists it ` +
+            `(SPIKE_NEXUS_API_URL is ${ctx.env['SPIKE_NEXUS_API_URL'] ?? ''}).`,
+          ExitCode.Unreachable,
+        );
+      }
       const cause: unknown = conn.cause;
       const reason = cause instanceof Error ? cause.message : undefined;
       return new CliError(unreachableMessage(conn.url, ctx.env, reason), ExitCode.Unreachable);

@@ -1,8 +1,8 @@
 /**
  * @module create-spike-client
  * Composes a `SpikeClient`: SVID source (Workload API unless given), an mTLS HTTP client that
- * accepts only a server presenting a Nexus SPIFFE ID, keep-alive connections, and the Nexus URL
- * from the options or `SPIKE_NEXUS_API_URL`.
+ * accepts only a server presenting a Nexus SPIFFE ID (every URL's server is checked), keep-alive
+ * connections, and the Nexus URL(s) from the options or `SPIKE_NEXUS_API_URL` (ADR 0033).
  */
 import { DEFAULT_NEXUS_API_URL, joinUrl } from '@spike-ts/protocol';
 import { createMtlsClient, createX509Source, isNexus, trustRootsFromEnv } from '@spike-ts/identity/client';
@@ -35,7 +35,7 @@ import type { SpikeClientOptions } from './types.ts';
  */
 export async function createSpikeClient(opts: SpikeClientOptions = {}): Promise<SpikeClient> {
   const env = opts.env ?? process.env;
-  const nexusUrl = resolveNexusUrl(opts.nexusUrl ?? fromEnv(env, SPIKE_NEXUS_API_URL));
+  const nexusUrls = resolveNexusUrls(opts.nexusUrl ?? fromEnv(env, SPIKE_NEXUS_API_URL));
   const timeoutMs = opts.timeoutMs ?? fromEnv(env, SPIKE_HTTP_CLIENT_TIMEOUT);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new SpikeBadRequestError('timeoutMs must be a positive number of milliseconds.', 0, 'timeoutMs');
@@ -55,11 +55,39 @@ export async function createSpikeClient(opts: SpikeClientOptions = {}): Promise<
     if (ownsSource) await source.close();
     throw err;
   }
-  const transport = createNexusTransport(http, nexusUrl, timeoutMs);
+  const transport = createNexusTransport(http, nexusUrls, timeoutMs);
   return createSpikeClientOver(transport, async () => {
     await http.close();
     if (ownsSource) await source.close();
   });
+}
+
+/**
+ * Validate one or several Nexus base URLs (an array, or a comma-separated string as
+ * `SPIKE_NEXUS_API_URL` takes it): each as `resolveNexusUrl`, no empty entries, no duplicates.
+ * Unset or blank: the default URL alone.
+ */
+export function resolveNexusUrls(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [resolveNexusUrl(undefined)];
+  const entries = typeof value === 'string' ? value.split(',').map((e) => e.trim()) : [...value];
+  if (entries.length === 1) return [resolveNexusUrl(entries[0])];
+  const urls: string[] = [];
+  for (const [i, entry] of entries.entries()) {
+    if (entry.trim() === '') {
+      throw new SpikeBadRequestError(`Nexus URL entry ${String(i + 1)} is empty.`, 0, 'nexusUrl');
+    }
+    const url = resolveNexusUrl(entry);
+    const first = urls.indexOf(url);
+    if (first !== -1) {
+      throw new SpikeBadRequestError(
+        `Nexus URL entry ${String(i + 1)} is a duplicate of entry ${String(first + 1)}.`,
+        0,
+        'nexusUrl',
+      );
+    }
+    urls.push(url);
+  }
+  return urls;
 }
 
 /** Validate the Nexus base URL: absolute `https:` with a host, no credentials, query or fragment. */

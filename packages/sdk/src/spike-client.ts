@@ -78,8 +78,10 @@ import type {
 } from './types.ts';
 
 export interface SpikeClient {
-  /** The Nexus base URL this client talks to. */
+  /** The Nexus base URL this client talks to (with several: the one in use now). */
   readonly nexusUrl: string;
+  /** Every Nexus base URL of this client, in the order given (ADR 0033). */
+  readonly nexusUrls: readonly string[];
   /** Store a new version of the secret at `path` (replaces the whole key/value map). */
   putSecret(path: string, values: Readonly<Record<string, string>>): Promise<void>;
   /** Read a secret; `version` 0 or absent = current. */
@@ -129,6 +131,23 @@ export interface SpikeClient {
   close(): Promise<void>;
 }
 
+/**
+ * Routes that change nothing on Nexus, so a request that may have reached one Nexus can be sent
+ * to the next one (ADR 0033). Every other route (writes, deletes, restore, recover) moves to the
+ * next URL only when it certainly never reached a server.
+ */
+const REPLAY_SAFE_ROUTES: ReadonlySet<string> = new Set([
+  SECRET_GET.name,
+  SECRET_LIST.name,
+  SECRET_METADATA.name,
+  POLICY_GET.name,
+  POLICY_LIST.name,
+  CIPHER_ENCRYPT.name,
+  CIPHER_DECRYPT.name,
+  OPERATOR_STATUS.name,
+  DAMAGED_LIST.name,
+]);
+
 /** Build the client methods over a transport; `onClose` releases what the factory opened. */
 export function createSpikeClientOver(transport: NexusTransport, onClose: () => Promise<void>): SpikeClient {
   let closed = false;
@@ -136,7 +155,7 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
   // the answer can only be read for fields the spec's response type has.
   const post = <Req, Decoded, Res>(spec: RouteSpec<Req, Decoded, Res>, body: Req): Promise<Answer<Res>> => {
     if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-    return transport.postJson(spec.path, spec.action, body);
+    return transport.postJson(spec.path, spec.action, body, REPLAY_SAFE_ROUTES.has(spec.name));
   };
 
   const listPoliciesReport = async (filter: PolicyFilter = {}): Promise<PolicyListReport> => {
@@ -188,7 +207,10 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
   };
 
   return {
-    nexusUrl: transport.baseUrl,
+    get nexusUrl() {
+      return transport.baseUrl;
+    },
+    nexusUrls: transport.baseUrls,
 
     async putSecret(path, values) {
       const body = { path: checkSecretPath(path), values: checkSecretValues(values) };
@@ -303,12 +325,12 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
 
     async encryptStream(plaintext) {
       if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-      return transport.postBytes(CIPHER_ENCRYPT.path, checkPlaintext(plaintext));
+      return transport.postBytes(CIPHER_ENCRYPT.path, checkPlaintext(plaintext), true);
     },
 
     async decryptStream(framed) {
       if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-      return transport.postBytes(CIPHER_DECRYPT.path, checkPlaintext(framed, 'framed'));
+      return transport.postBytes(CIPHER_DECRYPT.path, checkPlaintext(framed, 'framed'), true);
     },
 
     async recover() {

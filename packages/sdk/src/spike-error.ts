@@ -105,15 +105,24 @@ export class SpikeInternalError extends SpikeError {
   }
 }
 
+/** One Nexus URL tried for a request, and why it did not serve it. */
+export interface NexusAttempt {
+  readonly url: string;
+  readonly reason: string;
+}
+
 /** Nexus could not be reached (refused, reset, TLS failure, wrong server identity, timeout). */
 export class SpikeConnectionError extends SpikeError {
-  /** The URL that was being called. */
+  /** The URL that was being called (with several URLs: the first one tried). */
   readonly url: string;
+  /** With several Nexus URLs: every URL tried for this request, in order, and why it failed. */
+  readonly attempts: readonly NexusAttempt[];
 
-  constructor(url: string, message: string, cause?: unknown) {
+  constructor(url: string, message: string, cause?: unknown, attempts: readonly NexusAttempt[] = []) {
     super('nexus_unreachable', 0, message, { cause });
     this.name = 'SpikeConnectionError';
     this.url = url;
+    this.attempts = Object.freeze([...attempts]);
   }
 }
 

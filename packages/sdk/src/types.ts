@@ -11,11 +11,18 @@ export type { Permission, SecretMetaDataContent, SecretVersionInfo };
 export interface SpikeClientOptions {
   /** The SVID source. When absent, one is obtained from the SPIFFE Workload API (and closed by `close()`). */
   source?: X509Source;
-  /** Nexus base URL. Default: `SPIKE_NEXUS_API_URL`, else `https://localhost:8553`. */
-  nexusUrl?: string;
+  /**
+   * Nexus base URL, or several (an array or a comma-separated string: replicas on one database;
+   * the client fails over between them, ADR 0033). Default: `SPIKE_NEXUS_API_URL`, else
+   * `https://localhost:8553`.
+   */
+  nexusUrl?: string | readonly string[];
   /** Environment to read `SPIKE_*` / `SPIFFE_ENDPOINT_SOCKET` from. Default: `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Per-request timeout in milliseconds. Default: `SPIKE_HTTP_CLIENT_TIMEOUT`, else 60 s. */
+  /**
+   * Per-request timeout in milliseconds. Default: `SPIKE_HTTP_CLIENT_TIMEOUT`, else 60 s. With
+   * several Nexus URLs it applies to each attempt; one request takes at most twice this long.
+   */
   timeoutMs?: number;
 }
 

@@ -54,11 +54,16 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     .option('-f, --format <format>', FORMAT_OPTION_HELP, 'human')
     .action(async (opts: { format?: string }) => {
       const format = parseOutputFormat(opts.format);
-      const { resolveNexusUrl } = await import('@spike-ts/sdk');
-      const url = resolveNexusUrl(io.env['SPIKE_NEXUS_API_URL']);
+      const { resolveNexusUrls } = await import('@spike-ts/sdk');
+      // Several URLs (ADR 0033): unreachable shows them all; an answer shows the one that gave it.
+      let url = resolveNexusUrls(io.env['SPIKE_NEXUS_API_URL']).join(', ');
       let status: NexusStatus;
       try {
-        status = await withNexus(io, 'superuser', ({ client }) => client.status());
+        status = await withNexus(io, 'superuser', async ({ client }) => {
+          const answer = await client.status();
+          url = client.nexusUrl;
+          return answer;
+        });
       } catch (err) {
         if (err instanceof CliError && err.exitCode === ExitCode.Unreachable) {
           io.stdout.write(
