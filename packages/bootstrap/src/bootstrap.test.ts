@@ -259,3 +259,41 @@ describe('bootstrap ceremony', () => {
     assert.equal(system.nexus.verifyCalls, 0);
   });
 });
+
+describe('bootstrap with several Nexus URLs (replicas on one database)', () => {
+  const REPLICA = 'https://nexus-replica:8553';
+  /** The fake system's Nexus at nexus:8553 plus a replica whose answers the test picks. */
+  function withReplica(system: ReturnType<typeof fakeSystem>, replica: () => Promise<PostResult>) {
+    const calls: string[] = [];
+    const postNexus: Post = (url, body, timeoutMs) => {
+      calls.push(url);
+      return url.startsWith(REPLICA) ? replica() : system.transport.postNexus(url, body, timeoutMs);
+    };
+    return { calls, system: { ...system, transport: { ...system.transport, postNexus } } };
+  }
+
+  it('asks every replica in the live-system check and takes the proof from one that answers', async () => {
+    const config = makeConfig(3, 2, { nexusApiUrls: [REPLICA, 'https://nexus:8553'] });
+    const base = fakeSystem(config);
+    const { calls, system } = withReplica(base, () => Promise.reject(new Error('connect ECONNREFUSED')));
+    const r = run(config, system, KEY);
+    assert.equal(await r.promise, 'bootstrapped');
+    assert.ok(base.nexus.rootKey && constantTimeEqual(base.nexus.rootKey, KEY));
+    assert.ok(calls.some((u) => u.startsWith(REPLICA)));
+    assert.ok(r.lines.some((l) => l.includes(`Nexus ${REPLICA} is not reachable`)));
+    assert.ok(r.lines.some((l) => l.includes('Nexus https://nexus:8553 has no root key yet')));
+  });
+
+  it('refuses when any replica already holds a root key, naming it', async () => {
+    const config = makeConfig(3, 2, { nexusApiUrls: ['https://nexus:8553', REPLICA] });
+    const base = fakeSystem(config);
+    const { system } = withReplica(base, () => Promise.resolve(answer(500, { err: 'api_internal_error' })));
+    const r = run(config, system, KEY);
+    await assert.rejects(r.promise, (err: unknown) => {
+      assert.ok(err instanceof BootstrapRefusedError);
+      assert.match(err.message, new RegExp(`SPIKE Nexus at ${REPLICA} is already initialized`));
+      return true;
+    });
+    for (const k of base.keepers.values()) assert.equal(k.contributions, 0);
+  });
+});

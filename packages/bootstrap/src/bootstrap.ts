@@ -51,7 +51,7 @@ export async function runBootstrap(config: BootstrapConfig, deps: BootstrapDeps)
     return 'skipped';
   }
   progress(
-    `SPIKE Bootstrap: ${config.shares} keeper(s), any ${config.threshold} recover the root key; Nexus at ${config.nexusApiUrl}`,
+    `SPIKE Bootstrap: ${config.shares} keeper(s), any ${config.threshold} recover the root key; Nexus at ${(config.nexusApiUrls ?? [config.nexusApiUrl]).join(', ')}`,
   );
 
   if (config.force) {

@@ -48,6 +48,15 @@ describe('bootstrap config', () => {
     assert.equal(c.force, true);
   });
 
+  it('reads several Nexus URLs in order; the first is nexusApiUrl', () => {
+    const c = loadBootstrapConfig({
+      SPIKE_NEXUS_KEEPER_PEERS: 'https://a:1,https://b:2,https://c:3',
+      SPIKE_NEXUS_API_URL: 'https://n2:8553, https://n1:8553',
+    });
+    assert.equal(c.nexusApiUrl, 'https://n2:8553');
+    assert.deepEqual(c.nexusApiUrls, ['https://n2:8553', 'https://n1:8553']);
+  });
+
   it('force needs exactly "true" (like SPIKE) or the flag', () => {
     assert.equal(
       loadBootstrapConfig({ SPIKE_NEXUS_KEEPER_PEERS: PEERS, SPIKE_BOOTSTRAP_FORCE: 'TRUE' }).force,

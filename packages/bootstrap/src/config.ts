@@ -33,7 +33,13 @@ export interface BootstrapConfig {
   readonly keeperPeers: readonly string[];
   readonly shares: number;
   readonly threshold: number;
+  /** The first Nexus URL of `SPIKE_NEXUS_API_URL`. */
   readonly nexusApiUrl: string;
+  /**
+   * Every Nexus URL of `SPIKE_NEXUS_API_URL` (replicas on one database): the live-system check
+   * asks each one, the proof of possession may come from any one (ADR 0033). Absent: the first.
+   */
+  readonly nexusApiUrls?: readonly string[];
   readonly keeperMaxRetries: number;
   readonly keeperRetryInitialMs: number;
   readonly keeperRetryMaxMs: number;
@@ -84,11 +90,13 @@ export function loadBootstrapConfig(env: Env, flags: { force?: boolean } = {}): 
       'must not be shorter than SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL',
       [SPIKE_BOOTSTRAP_KEEPER_RETRY_INITIAL_INTERVAL],
     );
+    const nexusApiUrls = r.get(SPIKE_NEXUS_API_URL);
     const config: BootstrapConfig = {
       keeperPeers: Object.freeze([...keeperPeers]),
       shares,
       threshold,
-      nexusApiUrl: r.get(SPIKE_NEXUS_API_URL),
+      nexusApiUrl: nexusApiUrls[0] ?? '',
+      nexusApiUrls,
       keeperMaxRetries: r.get(SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES),
       keeperRetryInitialMs,
       keeperRetryMaxMs,

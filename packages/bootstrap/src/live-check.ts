@@ -9,6 +9,7 @@
  * - A keeper already holds a share: our keepers answer the additive read-only probe
  *   `POST /v1/keeper/status` with `{"hasShard":bool}` (never the share). SPIKE's Go keepers do
  *   not have it (400): for them this cannot be known, and a warning is printed.
+ * With several Nexus URLs (replicas on one database) every one is asked; any live one refuses.
  * Not detectable: a Nexus that is down (or not ready) whose database was initialized, while its
  * keepers are empty or are SPIKE's. Our Nexus still never accepts a different key (key-check
  * value), so such a mistake is not silent; the operator's recovery shards restore the old key.
@@ -62,17 +63,23 @@ async function postWithRetry(
   return outcome.done ? outcome.value : outcome.error;
 }
 
+/** Every Nexus URL of the configuration (`SPIKE_NEXUS_API_URL` may list replicas). */
+export function nexusUrlsOf(config: BootstrapConfig): readonly string[] {
+  return config.nexusApiUrls ?? [config.nexusApiUrl];
+}
+
 export async function probeNexus(
   config: BootstrapConfig,
   postNexus: Post,
   hooks: RetryHooks = {},
+  nexusUrl: string = config.nexusApiUrl,
 ): Promise<LiveCheckReport['nexus']> {
-  const url = joinUrl(config.nexusApiUrl, URL_BOOTSTRAP_VERIFY);
+  const url = joinUrl(nexusUrl, URL_BOOTSTRAP_VERIFY);
   const res = await postWithRetry(config, postNexus, url, garbageVerifyBody(), hooks);
   if (res instanceof Error) return { state: 'unreachable' };
   if (res.status === 401) {
     throw new BootstrapError(
-      `SPIKE Nexus (${config.nexusApiUrl}) refused this bootstrap identity (401): check its SPIKE_TRUST_ROOT_BOOTSTRAP ` +
+      `SPIKE Nexus (${nexusUrl}) refused this bootstrap identity (401): check its SPIKE_TRUST_ROOT_BOOTSTRAP ` +
         'and that this process runs with a spiffe://<trust root>/spike/bootstrap SVID',
     );
   }
@@ -127,10 +134,19 @@ export async function checkLiveSystem(
   progress: (line: string) => void,
   hooks: RetryHooks = {},
 ): Promise<LiveCheckReport> {
-  const [nexus, ...keeperStates] = await Promise.all([
-    probeNexus(config, transport.postNexus, hooks),
-    ...config.keeperPeers.map((url) => probeKeeper(config, transport.postKeeper, url, hooks)),
+  // Several Nexus URLs (replicas on one database): each is asked; any live one refuses the run.
+  const nexusUrls = nexusUrlsOf(config);
+  const [nexusStates, keeperStates] = await Promise.all([
+    Promise.all(nexusUrls.map((url) => probeNexus(config, transport.postNexus, hooks, url))),
+    Promise.all(config.keeperPeers.map((url) => probeKeeper(config, transport.postKeeper, url, hooks))),
   ]);
+  const rank: Record<NexusState, number> = {
+    'has-root-key': 3,
+    unexpected: 2,
+    'not-ready': 1,
+    unreachable: 0,
+  };
+  const nexus = nexusStates.reduce((a, b) => (rank[b.state] > rank[a.state] ? b : a));
   const keepers = config.keeperPeers.map((url, i) => ({
     url,
     state: keeperStates[i] ?? ('unknown' as const),
@@ -142,7 +158,9 @@ export async function checkLiveSystem(
     unreachable: 'is not reachable (it may still be starting)',
     unexpected: `gave an unexpected answer (HTTP ${nexus.status ?? '?'})`,
   };
-  progress(`  Nexus ${config.nexusApiUrl} ${nexusText[nexus.state]}`);
+  const nexusTextOf = (n: LiveCheckReport['nexus']): string =>
+    n.state === 'unexpected' ? `gave an unexpected answer (HTTP ${n.status ?? '?'})` : nexusText[n.state];
+  nexusStates.forEach((n, i) => progress(`  Nexus ${nexusUrls[i] ?? ''} ${nexusTextOf(n)}`));
   for (const [i, k] of keepers.entries()) {
     const text =
       k.state === 'has-shard'
@@ -154,13 +172,13 @@ export async function checkLiveSystem(
   }
 
   const reasons: string[] = [];
-  if (nexus.state === 'has-root-key')
-    reasons.push(`SPIKE Nexus at ${config.nexusApiUrl} is already initialized`);
-  if (nexus.state === 'unexpected') {
-    reasons.push(
-      `SPIKE Nexus at ${config.nexusApiUrl} answered HTTP ${nexus.status ?? '?'}, so its state is unknown`,
-    );
-  }
+  nexusStates.forEach((n, i) => {
+    const at = nexusUrls[i] ?? '';
+    if (n.state === 'has-root-key') reasons.push(`SPIKE Nexus at ${at} is already initialized`);
+    if (n.state === 'unexpected') {
+      reasons.push(`SPIKE Nexus at ${at} answered HTTP ${n.status ?? '?'}, so its state is unknown`);
+    }
+  });
   const holding = keepers.filter((k) => k.state === 'has-shard').map((k) => k.url);
   if (holding.length > 0) reasons.push(`keeper(s) ${holding.join(', ')} already hold a share of a root key`);
   if (reasons.length > 0) {

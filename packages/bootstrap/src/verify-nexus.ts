@@ -44,7 +44,10 @@ export async function verifyNexusHoldsKey(
   hooks: RetryHooks = {},
 ): Promise<void> {
   const now = hooks.now ?? Date.now;
-  const url = joinUrl(config.nexusApiUrl, URL_BOOTSTRAP_VERIFY);
+  // Several Nexus URLs (replicas on one database, one set of keepers): any one may give the
+  // proof; the attempts go round the list, so a replica that is down does not stop the run.
+  const urls = (config.nexusApiUrls ?? [config.nexusApiUrl]).map((u) => joinUrl(u, URL_BOOTSTRAP_VERIFY));
+  let attempt = 0;
   const proof = createProofOfPossession(rootKey);
   let hash: string;
   try {
@@ -56,6 +59,7 @@ export async function verifyNexusHoldsKey(
         deadline: now() + config.verificationTimeoutMs,
       },
       async (remaining) => {
+        const url = urls[attempt++ % urls.length] ?? '';
         let res;
         try {
           res = await postNexus(url, proof.body, Math.min(remaining, 30_000));
