@@ -86,10 +86,10 @@ describe('spike-nexus process', () => {
   });
 
   it('refuses to start with an invalid configuration, naming the variable', async () => {
-    const nexus = launch(NEXUS_BIN, nexusEnv({ SPIKE_NEXUS_BACKEND_STORE: 'postgres' }));
+    const nexus = launch(NEXUS_BIN, nexusEnv({ SPIKE_NEXUS_BACKEND_STORE: 'mysql' }));
     assert.equal(await nexus.exited, 2);
     assert.match(nexus.output(), /SPIKE_NEXUS_BACKEND_STORE/);
-    assert.ok(!nexus.output().includes('postgres'));
+    assert.ok(!nexus.output().includes('mysql'));
   });
 
   it('refuses to start without a Nexus SPIFFE ID', async () => {
