@@ -24,6 +24,8 @@ import {
 } from '@spike-ts/nexus';
 import { waitFor } from '../../scripts/stack.ts';
 import { call, createPki, ID, startNexus, type Pki } from './harness.ts';
+import { promtool } from '../metrics/promtool.ts';
+import { sample, scrape } from '../metrics/scrape-kit.ts';
 import { startRsyslog, type ParsedMessage, type Rsyslog, type RsyslogTls } from './rsyslog.ts';
 
 const record = (i: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({
@@ -194,8 +196,11 @@ describe('audit shipping to rsyslog', () => {
         SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN: 'block',
         SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE: '1000',
       },
+      metricsMinIntervalMs: 0,
     });
     cleanups.push(() => t.close());
+    const metric = async (name: string): Promise<number | undefined> =>
+      sample((await scrape(t.nexus.healthAddress()?.port ?? 0)).text, name);
     const su = await pki.cert(ID.superuser);
     const put = (n: number) =>
       call(t.port, pki, {
@@ -225,6 +230,10 @@ describe('audit shipping to rsyslog', () => {
       assert.deepEqual(r.json(), { data: { n: '1' } }, 'reads answered, and no refused write took effect');
     }
     assert.equal(t.nexus.auditShipping()?.dropped, 0);
+    assert.equal(await metric('spike_nexus_audit_syslog_connected'), 0);
+    assert.equal(await metric('spike_nexus_audit_syslog_queued_records'), 40);
+    assert.equal(await metric('spike_nexus_audit_syslog_dropped_records_total'), 0);
+    assert.ok(((await metric('spike_nexus_audit_syslog_connect_failures_total')) ?? 0) >= 1);
 
     await d.start();
     await waitFor('Nexus to reconnect', 30_000, () => t.nexus.auditShipping()?.connected === 1);
@@ -242,6 +251,45 @@ describe('audit shipping to rsyslog', () => {
     );
     // The local sink got the same records.
     assert.equal(t.audit.records().length, recs.length);
+    assert.equal(await metric('spike_nexus_audit_syslog_connected'), 1);
+    assert.equal(await metric('spike_nexus_audit_syslog_sent_records_total'), recs.length);
+  });
+
+  it('buffer policy: a Nexus keeps serving writes while the daemon is down and counts the records it drops', async () => {
+    const d = await daemon('buffer-nexus');
+    const pki: Pki = await createPki();
+    const t = await startNexus(pki, {
+      env: {
+        SPIKE_NEXUS_AUDIT_SYSLOG: `tcp://127.0.0.1:${String(d.port)}`,
+        SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN: 'buffer',
+        SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE: '5',
+      },
+      metricsMinIntervalMs: 0,
+    });
+    cleanups.push(() => t.close());
+    const su = await pki.cert(ID.superuser);
+    await waitFor('Nexus to connect to the daemon', 20_000, () => t.nexus.auditShipping()?.connected === 1);
+    await d.stop('SIGKILL');
+    await waitFor(
+      'Nexus to notice the daemon is gone',
+      20_000,
+      () => t.nexus.auditShipping()?.connected === 0,
+    );
+    for (let i = 0; i < 12; i++) {
+      const r = await call(t.port, pki, {
+        path: '/v1/store/secrets',
+        body: { path: `a/${String(i)}`, values: { n: 'x' } },
+        client: su,
+      });
+      assert.equal(r.status, 200, 'buffer: writes go on');
+    }
+    const text = (await scrape(t.nexus.healthAddress()?.port ?? 0)).text;
+    assert.equal(sample(text, 'spike_nexus_audit_syslog_queued_records'), 5);
+    assert.equal(sample(text, 'spike_nexus_audit_syslog_dropped_records_total'), 7);
+    assert.equal(t.audit.records().length, 12, 'the local sink has every record');
+    const checked = await promtool(['check', 'metrics'], text);
+    assert.equal(checked.code, 0, `promtool: ${checked.stdout}${checked.stderr}`);
+    assert.equal(checked.stdout.trim(), '', checked.stdout);
   });
 
   it('TLS: verifies the server against the CA and its name, presents a client certificate', async () => {

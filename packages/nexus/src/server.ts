@@ -15,6 +15,7 @@ import type { SyslogStats } from './audit-syslog.ts';
 import type { NexusConfig } from './config.ts';
 import type { CustodyFactory } from './custody-port.ts';
 import { createHealthServer } from './health.ts';
+import { registerAuditShippingMetrics } from './metrics/audit-shipping-metrics.ts';
 import { registerNexusGauges } from './metrics/nexus-gauges.ts';
 import { createScraper } from './metrics/scrape.ts';
 import { createThreadMetrics, type ThreadMetrics } from './metrics/thread-metrics.ts';
@@ -156,6 +157,8 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       threads: () => ({ running: threads?.running ?? 0, restarts: threads?.restarts ?? 0 }),
       ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
     });
+    const syslog = auditOutput.syslog;
+    if (syslog !== undefined) registerAuditShippingMetrics(metrics.registry, () => syslog.stats());
     scraper = createScraper({
       own: metrics,
       others: () => threads,

@@ -121,6 +121,41 @@ export const STALE_THREADS = def({
   help: 'API threads whose numbers in this scrape are from an earlier scrape (they did not answer in time)',
 });
 
+export const AUDIT_SYSLOG_CONNECTED = def({
+  name: 'spike_nexus_audit_syslog_connected',
+  type: 'gauge',
+  labels: [],
+  help: 'Audit shipping (only with SPIKE_NEXUS_AUDIT_SYSLOG): 1 while the connection to the syslog aggregator is up, else 0',
+});
+
+export const AUDIT_SYSLOG_QUEUED = def({
+  name: 'spike_nexus_audit_syslog_queued_records',
+  type: 'gauge',
+  labels: [],
+  help: 'Audit records waiting for the syslog aggregator (at most SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE)',
+});
+
+export const AUDIT_SYSLOG_DROPPED = def({
+  name: 'spike_nexus_audit_syslog_dropped_records_total',
+  type: 'counter',
+  labels: [],
+  help: 'Audit records not shipped to the syslog aggregator because its queue was full',
+});
+
+export const AUDIT_SYSLOG_SENT = def({
+  name: 'spike_nexus_audit_syslog_sent_records_total',
+  type: 'counter',
+  labels: [],
+  help: 'Audit records handed to the connection to the syslog aggregator',
+});
+
+export const AUDIT_SYSLOG_CONNECT_FAILURES = def({
+  name: 'spike_nexus_audit_syslog_connect_failures_total',
+  type: 'counter',
+  labels: [],
+  help: 'Connections to the syslog aggregator that failed or could not be made',
+});
+
 /** Every metric above, in the order of the docs. */
 export const NEXUS_METRICS: readonly MetricDef[] = Object.freeze([
   REQUESTS,
@@ -136,4 +171,9 @@ export const NEXUS_METRICS: readonly MetricDef[] = Object.freeze([
   API_THREADS,
   API_THREAD_RESTARTS,
   STALE_THREADS,
+  AUDIT_SYSLOG_CONNECTED,
+  AUDIT_SYSLOG_QUEUED,
+  AUDIT_SYSLOG_DROPPED,
+  AUDIT_SYSLOG_SENT,
+  AUDIT_SYSLOG_CONNECT_FAILURES,
 ]);
