@@ -192,6 +192,14 @@ describe('Helm chart deploy/helm/spike', () => {
       // An upgrade restarts no keeper by itself (each restart empties one).
       assert.equal(r.keeper.spec.updateStrategy?.type, 'OnDelete');
       assert.equal(r.bootstrap.metadata.annotations?.['helm.sh/hook'], 'post-install');
+      // Hook resources are not removed by helm uninstall: the Job by its TTL, its account on success.
+      assert.equal(typeof r.bootstrap.spec.ttlSecondsAfterFinished, 'number');
+      const account = only(r.all, 'ServiceAccount', `${FULL}-bootstrap`);
+      assert.equal(account.metadata.annotations?.['helm.sh/hook'], 'post-install');
+      assert.equal(
+        account.metadata.annotations?.['helm.sh/hook-delete-policy'],
+        'before-hook-creation,hook-succeeded',
+      );
       assert.equal(podSpec(r.bootstrap).restartPolicy, 'Never');
       assert.deepEqual(
         byKind(r.all, 'PodDisruptionBudget')

@@ -37,6 +37,7 @@ export interface ManifestSpec {
   readonly serviceName?: string;
   readonly updateStrategy?: { readonly type: string };
   readonly minReadySeconds?: number;
+  readonly ttlSecondsAfterFinished?: number;
   readonly template?: { readonly metadata: { readonly labels: Labels }; readonly spec: PodSpec };
   readonly volumeClaimTemplates?: ReadonlyArray<{ readonly metadata: { readonly name: string } }>;
   readonly podFailurePolicy?: {
