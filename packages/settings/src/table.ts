@@ -205,7 +205,7 @@ export const SPIKE_NEXUS_POSTGRES_PASSWORD_FILE = setting({
   default: undefined,
   defaultDoc: 'none',
   rule: filePathRule,
-  doc: "File holding the PostgreSQL role's password (one trailing newline is ignored); read whenever a new connection needs it, so a rotated file takes effect without a restart. Unset: no password authentication (e.g. peer or certificate)",
+  doc: "File holding the PostgreSQL role's password (one trailing newline is ignored); read whenever a new connection needs it, so a rotated file takes effect without a restart. Unset: no password authentication (e.g. peer authentication over a unix socket)",
   origin: 'ours',
   readers: ['nexus'],
 });
