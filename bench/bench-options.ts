@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { availableCpus, resolveApiThreads } from '../packages/nexus/src/threads/sizing.ts';
 import { updateBenchmarkDoc, type BenchReport } from './report.ts';
 import type { ScenarioGroup } from './scenario.ts';
 
@@ -13,8 +14,8 @@ const HELP = `Usage: npm run bench:nexus [-- options]
   --profile        run Nexus with --cpu-prof and print the top frames at the end
   --profile-scenario <id>  summarize the profile of that scenario only (e.g. read-c64, write-c64)
   --repeats <n>    runs per scenario (default 3)
-  --api-threads <n>  SPIKE_NEXUS_API_THREADS for Nexus (default 2: one per core of the
-                   2-core reference machine; 1 is Nexus's own default)
+  --api-threads <n|auto>  SPIKE_NEXUS_API_THREADS for Nexus (default auto, Nexus's own default:
+                   one per available CPU, at most 8)
   --metrics <on|off>  SPIKE_NEXUS_METRICS for Nexus (default on, Nexus's default), to measure
                    what the metrics cost
   --no-doc         do not update docs/benchmarks.md
@@ -65,8 +66,16 @@ export function parseBenchOptions(root: string) {
   }
   const repeats = Number(flags.repeats ?? 3);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) fail('--repeats must be 1..20');
-  const apiThreads = Number(flags['api-threads'] ?? 2);
-  if (!Number.isInteger(apiThreads) || apiThreads < 1 || apiThreads > 16) fail('--api-threads must be 1..16');
+  const threadsFlag = (flags['api-threads'] ?? 'auto').toLowerCase();
+  const apiThreadsSetting = threadsFlag === 'auto' ? 'auto' : Number(threadsFlag);
+  if (
+    apiThreadsSetting !== 'auto' &&
+    !(Number.isInteger(apiThreadsSetting) && apiThreadsSetting >= 1 && apiThreadsSetting <= 16)
+  ) {
+    fail('--api-threads must be auto or 1..16');
+  }
+  // What Nexus resolves `auto` to on this machine (the same function, the same CPUs).
+  const apiThreads = resolveApiThreads(apiThreadsSetting, { backend: 'sqlite', cpus: availableCpus() });
   const metrics = flags.metrics ?? 'on';
   if (metrics !== 'on' && metrics !== 'off') fail('--metrics must be on or off');
   const quick = flags.quick;
@@ -77,7 +86,7 @@ export function parseBenchOptions(root: string) {
     valueBytes: 1024,
     bulk: 90_000,
   };
-  return { flags, only, repeats, quick, cfg, apiThreads, metrics };
+  return { flags, only, repeats, quick, cfg, apiThreads, apiThreadsSetting, metrics };
 }
 
 function fail(message: string): never {

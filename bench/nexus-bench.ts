@@ -34,7 +34,7 @@ import {
 import { LoadWorker } from './worker-handle.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { flags, only, repeats, quick, cfg, apiThreads, metrics } = parseBenchOptions(ROOT);
+const { flags, only, repeats, quick, cfg, apiThreads, apiThreadsSetting, metrics } = parseBenchOptions(ROOT);
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const t0 = Date.now();
@@ -55,7 +55,7 @@ const stack = new Stack({
   healthPort: healthPort!,
   nexusEnv: {
     SPIKE_SYSTEM_LOG_LEVEL: 'WARN',
-    SPIKE_NEXUS_API_THREADS: String(apiThreads),
+    SPIKE_NEXUS_API_THREADS: String(apiThreadsSetting),
     SPIKE_NEXUS_METRICS: metrics,
     ...(flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
   },
@@ -165,7 +165,7 @@ try {
     `machine: ${machine.cpuModel}, ${String(machine.cores)} cores, Node ${machine.node}, SQLite ${machine.sqlite}, load ${machine.loadAverage.join(' ')}`,
   );
   say(
-    `starting the dev identity issuer, 3 keepers and Nexus (SQLite, SPIKE_NEXUS_API_THREADS=${String(apiThreads)})`,
+    `starting the dev identity issuer, 3 keepers and Nexus (SQLite, SPIKE_NEXUS_API_THREADS=${String(apiThreadsSetting)}: ${String(apiThreads)} threads)`,
   );
   await stack.startIssuer();
   await stack.startKeepers();
@@ -334,6 +334,7 @@ try {
       ...cfg,
       repeats,
       apiThreads,
+      apiThreadsSetting: String(apiThreadsSetting),
       groups: only,
       profiled: flags.profile,
       logLevel: 'WARN',

@@ -18,6 +18,8 @@ export interface BenchReport {
     readonly repeats: number;
     /** SPIKE_NEXUS_API_THREADS (absent in results from before the option: 1). */
     readonly apiThreads?: number;
+    /** SPIKE_NEXUS_API_THREADS as set (`auto` resolves to `apiThreads`; absent in older results). */
+    readonly apiThreadsSetting?: string;
   };
   readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
   readonly seeding: Record<string, { count: number; seconds: number; perSecond: number; errors: number }>;
@@ -67,7 +69,10 @@ export function renderResults(r: BenchReport): string {
     '',
     `Generated ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.mode} mode: each scenario ran ${String(r.settings.repeats)} times, ` +
       `${String(r.settings.durationMs / 1000)} s measured after ${String(r.settings.warmupMs / 1000)} s of warm-up. ` +
-      `Nexus: one process, \`SPIKE_NEXUS_API_THREADS=${String(r.settings.apiThreads ?? 1)}\`.`,
+      `Nexus: one process, \`SPIKE_NEXUS_API_THREADS=${r.settings.apiThreadsSetting ?? String(r.settings.apiThreads ?? 1)}\`` +
+      (r.settings.apiThreadsSetting === 'auto'
+        ? ` (${String(r.settings.apiThreads ?? 1)} threads on this machine).`
+        : '.'),
     '',
     `Machine: ${m.cpuModel}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB RAM, ${m.os}; ` +
       `Node ${m.node}, SQLite ${m.sqlite} (node:sqlite), OpenSSL ${m.openssl}. ` +

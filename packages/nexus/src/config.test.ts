@@ -260,10 +260,29 @@ describe('loadConfig rejects', () => {
     expectError({ SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT: '' + 'abc' }, 'SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT');
   });
 
-  it('API threads out of range or without SQLite', () => {
+  it('API threads: auto by default, sized from the CPUs given, overridable', () => {
+    // An embedding that does not say how many CPUs it has gets one thread.
     assert.equal(loadConfig(base, opts).apiThreads, 1);
+    assert.equal(loadConfig(base, opts).apiThreadsAuto, true);
+    assert.equal(loadConfig(base, { ...opts, cpus: 2 }).apiThreads, 2);
+    assert.equal(loadConfig(base, { ...opts, cpus: 1 }).apiThreads, 1);
+    assert.equal(loadConfig(base, { ...opts, cpus: 64 }).apiThreads, 8);
+    assert.equal(
+      loadConfig({ ...base, SPIKE_NEXUS_API_THREADS: 'AUTO' }, { ...opts, cpus: 3 }).apiThreads,
+      3,
+    );
+    const set = loadConfig({ ...base, SPIKE_NEXUS_API_THREADS: '1' }, { ...opts, cpus: 8 });
+    assert.equal(set.apiThreads, 1);
+    assert.equal(set.apiThreadsAuto, false);
+    assert.equal(loadConfig({ ...base, SPIKE_NEXUS_API_THREADS: '12' }, { ...opts, cpus: 2 }).apiThreads, 12);
+    // Other backends: auto stays at one thread, no error.
+    const memory = loadConfig({ SPIKE_NEXUS_BACKEND_STORE: 'memory' }, { ...opts, cpus: 8 });
+    assert.equal(memory.apiThreads, 1);
+  });
+
+  it('API threads out of range or without SQLite', () => {
     assert.equal(loadConfig({ ...base, SPIKE_NEXUS_API_THREADS: '4' }, opts).apiThreads, 4);
-    for (const v of ['0', '17', 'two', '1.5', '-2']) {
+    for (const v of ['0', '17', 'two', '1.5', '-2', 'automatic']) {
       expectError({ SPIKE_NEXUS_API_THREADS: v }, 'SPIKE_NEXUS_API_THREADS');
     }
     expectError(
@@ -348,7 +367,7 @@ describe('loadConfig reports every invalid variable at once', () => {
           'SPIKE_NEXUS_DB_JOURNAL_MODE',
           'SPIKE_TRUST_ROOT_PILOT',
         ]);
-        assert.match(err.message, /SPIKE_NEXUS_API_THREADS: must be a whole number from 1 to 16/);
+        assert.match(err.message, /SPIKE_NEXUS_API_THREADS: must be auto or a whole number from 1 to 16/);
         assert.match(
           err.message,
           /SPIKE_NEXUS_AUDIT_LOG: must be stderr, stdout, off or an absolute file path/,

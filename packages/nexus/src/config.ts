@@ -69,6 +69,7 @@ import {
 import { pemToDer, readTrustRoots, type TrustRoots } from '@spike-ts/identity';
 import type { LogLevel } from '@spike-ts/core';
 import type { AuditTarget } from './audit.ts';
+import { availableCpus, resolveApiThreads } from './threads/sizing.ts';
 
 /** The one configuration error: every invalid variable of this start, each named with its rule. */
 export { SettingsError as ConfigError };
@@ -138,10 +139,13 @@ export interface NexusConfig {
   readonly shamirThreshold: number;
   readonly shamirMaxShareCount: number;
   /**
-   * Threads serving the API (`SPIKE_NEXUS_API_THREADS`, 1..16, default 1). Above 1, worker threads
-   * share the port and answer secret reads themselves; everything else goes to the main thread.
+   * Threads serving the API (`SPIKE_NEXUS_API_THREADS`: `auto`, the default, or 1..16), resolved
+   * to a number (see `threads/sizing.ts`). Above 1, worker threads share the port and answer
+   * secret reads themselves; everything else goes to the main thread.
    */
   readonly apiThreads: number;
+  /** Whether `apiThreads` was sized automatically (`auto`) rather than set. */
+  readonly apiThreadsAuto: boolean;
   readonly keeperUpdateIntervalMs: number;
   readonly keeperHeartbeatIntervalMs: number;
   readonly db: DbConfig;
@@ -179,6 +183,11 @@ export interface LoadConfigOptions {
   readonly userName?: string;
   /** Base for a relative `SPIKE_NEXUS_DATA_DIR`. */
   readonly cwd?: string;
+  /**
+   * CPUs this Nexus may use, for `SPIKE_NEXUS_API_THREADS=auto`. Unset (an embedding that builds
+   * its own configuration, whose API threads could not read its environment), `auto` means 1.
+   */
+  readonly cpus?: number;
 }
 
 /** Directories SPIKE refuses as data dirs (each and everything below it). */
@@ -207,7 +216,7 @@ export function loadConfigFromProcess(): NexusConfig {
   } catch {
     userName = undefined;
   }
-  return loadConfig(process.env, { homeDir: homedir(), userName, cwd: process.cwd() });
+  return loadConfig(process.env, { homeDir: homedir(), userName, cwd: process.cwd(), cpus: availableCpus() });
 }
 
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConfig {
@@ -221,7 +230,8 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     'must not be less than SPIKE_NEXUS_SHAMIR_SHARES',
     [SPIKE_NEXUS_SHAMIR_SHARES],
   );
-  const apiThreads = r.get(SPIKE_NEXUS_API_THREADS);
+  const apiThreadsSetting = r.get(SPIKE_NEXUS_API_THREADS);
+  const apiThreads = resolveApiThreads(apiThreadsSetting, { backend, cpus: options.cpus });
   r.require(
     apiThreads === 1 || backend === 'sqlite',
     SPIKE_NEXUS_API_THREADS,
@@ -273,6 +283,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     listen: r.get(SPIKE_NEXUS_TLS_PORT),
     backend,
     apiThreads,
+    apiThreadsAuto: apiThreadsSetting === 'auto',
     dataDir: resolveDataDir(r, options),
     maxSecretVersions: r.get(SPIKE_NEXUS_MAX_SECRET_VERSIONS),
     maxCipherSize: r.get(SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE),

@@ -101,7 +101,9 @@ async function main(): Promise<void> {
     process.stderr.write(
       `spike-nexus: listening on ${address.address}:${String(address.port)}` +
         (health === null ? '' : ` (health on ${health.address}:${String(health.port)})`) +
-        ` backend=${config.backend}\n`,
+        ` backend=${config.backend} api-threads=${String(config.apiThreads)}` +
+        (config.apiThreadsAuto ? ' (auto)' : '') +
+        '\n',
     );
   } catch (err) {
     await nexus.close();

@@ -236,6 +236,8 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
         address: address.address,
         port: address.port,
         backend: config.backend,
+        apiThreads: config.apiThreads,
+        apiThreadsAuto: config.apiThreadsAuto,
         ready: state.isReady(),
       });
       return address;

@@ -35,7 +35,7 @@ read.
 every component refuses an invalid value with one error that names **every** invalid variable
 and its rule (never the value). Servers exit with code 2
 (\`spike-nexus: invalid configuration: SPIKE_NEXUS_SHAMIR_THRESHOLD: must not be greater than
-SPIKE_NEXUS_SHAMIR_SHARES; SPIKE_NEXUS_API_THREADS: must be a whole number from 1 to 16\`). A
+SPIKE_NEXUS_SHAMIR_SHARES; SPIKE_NEXUS_API_THREADS: must be auto or a whole number from 1 to 16\`). A
 variable that is unset or blank takes its default; values are trimmed.
 
 **Durations** use Go syntax: \`500ms\`, \`30s\`, \`5m\`, \`1h30m\`, \`1.5h\` (units \`ns\`, \`us\`, \`ms\`, \`s\`,

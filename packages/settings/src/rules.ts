@@ -30,6 +30,23 @@ export function intRule(min: number, max: number): Rule<number> {
   };
 }
 
+/** `auto` (any case), or a whole number from `min` to `max`. */
+export function autoOrIntRule(min: number, max: number): Rule<number | 'auto'> {
+  const ints = intRule(min, max);
+  const text = `must be auto or a whole number from ${String(min)} to ${String(max)}`;
+  return {
+    text,
+    parse(value) {
+      if (value.toLowerCase() === 'auto') return 'auto';
+      try {
+        return ints.parse(value);
+      } catch {
+        throw new RuleBroken(text);
+      }
+    },
+  };
+}
+
 /** Milliseconds as the docs write them: `0`, `500ms`, `30s`, `10m`, `24h`. */
 export function describeMs(ms: number): string {
   if (ms === 0) return '0';

@@ -6,6 +6,7 @@
  */
 import {
   auditSinkRule,
+  autoOrIntRule,
   boolRule,
   choiceRule,
   durationRule,
@@ -298,10 +299,10 @@ export const SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL = setting({
 
 export const SPIKE_NEXUS_API_THREADS = setting({
   name: 'SPIKE_NEXUS_API_THREADS',
-  default: '1',
-  rule: intRule(1, 16),
-  also: 'above 1 needs `SPIKE_NEXUS_BACKEND_STORE=sqlite`',
-  doc: 'Threads serving the API. Above 1, worker threads share the API port and answer `secret get` themselves; everything else goes to the main thread. See [operations](operations.md#sizing-nexus-api-threads) and [ADR 0014](adr/0014-api-threads.md)',
+  default: 'auto',
+  rule: autoOrIntRule(1, 16),
+  also: 'above 1 needs `SPIKE_NEXUS_BACKEND_STORE=sqlite`; `auto` is one thread per available CPU (affinity and cgroup quota), at most 8, on SQLite, and 1 on other backends',
+  doc: 'Threads serving the API. Above 1, worker threads share the API port and answer `secret get` themselves; everything else goes to the main thread. See [operations](operations.md#sizing-nexus-api-threads) and [ADR 0031](adr/0031-api-threads-by-default.md)',
   origin: 'ours',
   readers: ['nexus'],
 });
