@@ -261,7 +261,16 @@ describe('policy engine: lifecycle and caching', () => {
   });
 
   it('agrees with a naive evaluation through any sequence of changes (property)', () => {
-    const ids = ['spiffe://td/a', 'spiffe://td/b', 'spiffe://td/ab', 'spiffe://other/a', 'spiffe://td/a.b'];
+    const ids = [
+      'spiffe://td/a',
+      'spiffe://td/b',
+      'spiffe://td/ab',
+      'spiffe://other/a',
+      'spiffe://td/a.b',
+      'spiffe://td/b/c',
+      'spiffe://td/bc',
+      'xspiffe://td/a',
+    ];
     const paths = ['x', 'x/y', 'y', 'spike/system/acl', 'spike/system/secret', 'x/z', 'xy', 'x.y', 'x/yz'];
     const idPatterns = [
       '^spiffe://td/a$',
@@ -274,6 +283,13 @@ describe('policy engine: lifecycle and caching', () => {
       '^spiffe://td/a.b$',
       '^spiffe://td/ab?$',
       '^spiffe://td/a$|b',
+      // Regex ID patterns with an anchored literal prefix (skipped by prefix when it differs).
+      '^spiffe://td/a.*$',
+      '^spiffe://td/b(/.*)?$',
+      '^spiffe://td/bc?$',
+      '^spiffe://other/',
+      '^spiffe://td/[ab]$',
+      '^spiffe://td\\/b',
     ];
     const pathPatterns = [
       '^x$',
@@ -333,7 +349,7 @@ describe('policy engine: lifecycle and caching', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 600 },
     );
   });
 });
@@ -526,6 +542,37 @@ describe('policy engine: linear time and scale', () => {
     for (let i = 0; i < 10_000; i += 997) {
       assert.ok(engine.check(`spiffe://example.org/app${i}`, `apps/${i}/x`, ['read']).allowed);
     }
+  });
+
+  it('finds regex ID patterns among 10,000 by their prefix, through removals and re-adds', () => {
+    const records: PolicyRecord[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      records.push(policy(`p${i}`, `^spiffe://example\\.org/app${i}(/.*)?$`, `^apps/${i}/.*$`, ['read']));
+    }
+    // Patterns without a usable prefix, and one whose prefix is the whole trust domain.
+    records.push(policy('any-app', 'app12/', '^shared/.*$', ['read']));
+    records.push(policy('domain', '^spiffe://example\\.org/.*$', '^common$', ['read']));
+    const engine = createPolicyEngine({ decisionCacheSize: 0, peerCacheSize: 1 });
+    engine.load(records);
+    const can = (peer: string, path: string): boolean => engine.check(peer, path, ['read']).allowed;
+    assert.ok(can('spiffe://example.org/app12/worker', 'apps/12/x'));
+    assert.ok(can('spiffe://example.org/app12', 'apps/12/x'));
+    assert.equal(can('spiffe://example.org/app12x', 'apps/12/x'), false);
+    // app1 is a prefix of app12: its pattern is looked up too, and its regex decides.
+    assert.equal(can('spiffe://example.org/app12/worker', 'apps/1/x'), false);
+    assert.ok(can('spiffe://example.org/app1/worker', 'apps/1/x'));
+    assert.ok(can('spiffe://example.org/app12/w', 'shared/a'));
+    assert.equal(can('spiffe://example.org/app13/w', 'shared/a'), false);
+    assert.ok(can('spiffe://example.org/app9999', 'common'));
+    assert.equal(can('spiffe://other.org/app12', 'apps/12/x'), false);
+    assert.ok(engine.remove('p12'));
+    assert.equal(can('spiffe://example.org/app12/worker', 'apps/12/x'), false);
+    engine.upsert(policy('p12', '^spiffe://example\\.org/app12(/.*)?$', '^apps/12/.*$', ['read']));
+    assert.ok(can('spiffe://example.org/app12/worker', 'apps/12/x'));
+    // Moving a policy to another pattern leaves nothing behind under the old prefix.
+    engine.upsert(policy('p12', '^spiffe://example\\.org/team12(/.*)?$', '^apps/12/.*$', ['read']));
+    assert.equal(can('spiffe://example.org/app12/worker', 'apps/12/x'), false);
+    assert.ok(can('spiffe://example.org/team12/worker', 'apps/12/x'));
   });
 });
 

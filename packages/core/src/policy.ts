@@ -16,8 +16,9 @@
  * Scale: a policy's regexes are compiled when it is stored (to validate it) and again, once, the
  * first time a request needs them; policies no caller ever matches keep no compiled regex (re2js
  * programs take 10-20 KiB each). A SPIFFE ID pattern that is a plain anchored literal (`^...$`)
- * is found by a map lookup instead of a regex test, and a path pattern with an anchored literal
- * prefix is skipped by a prefix comparison when the path does not start with it. Decisions are
+ * is found by a map lookup instead of a regex test; any other SPIFFE ID or path pattern with an
+ * anchored literal prefix is skipped by a prefix comparison when the ID or path does not start
+ * with it. Decisions are
  * cached per (peer, permissions, path), bounded, and dropped on every policy change.
  */
 import { BadRequestError, RESERVED_SYSTEM_PATHS, type Permission } from '@spike-ts/protocol';
@@ -293,13 +294,17 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     readonly seq: number;
     readonly pattern: string;
     readonly literal: string | undefined;
+    /** A prefix of every SPIFFE ID the pattern matches ('' when none is known). */
+    readonly prefix: string;
     readonly members: Map<string, CompiledPolicy>;
   }
   const byIdPattern = new Map<string, Group>();
   /** Groups of `^literal$` ID patterns, by the literal (the only ID they match). */
   const byLiteral = new Map<string, Group>();
-  /** Groups of every other ID pattern, tested with their regex. */
-  const regexGroups = new Set<Group>();
+  /** Groups of every other ID pattern, by the anchored literal prefix of the pattern ('' if none); tested with their regex. */
+  const regexGroups = new Map<string, Set<Group>>();
+  /** How many prefixes of `regexGroups` have each length: the lengths a peer ID is cut at. */
+  const prefixLengths = new Map<number, number>();
   let seq = 0;
   const peerCache = new Map<string, readonly CompiledPolicy[]>();
   const decisions = new Map<string, AccessDecision>();
@@ -322,12 +327,37 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     const key = p.record.spiffeIdPattern;
     let group = byIdPattern.get(key);
     if (group === undefined) {
-      group = { seq: seq++, pattern: key, literal: p.idLiteral, members: new Map() };
+      group = {
+        seq: seq++,
+        pattern: key,
+        literal: p.idLiteral,
+        prefix: p.idLiteral === undefined ? anchoredPrefix(key) : p.idLiteral,
+        members: new Map(),
+      };
       byIdPattern.set(key, group);
-      if (group.literal === undefined) regexGroups.add(group);
+      if (group.literal === undefined) addRegexGroup(group);
       else byLiteral.set(group.literal, group);
     }
     group.members.set(p.name, p);
+  };
+
+  const addRegexGroup = (group: Group): void => {
+    let set = regexGroups.get(group.prefix);
+    if (set === undefined) {
+      set = new Set();
+      regexGroups.set(group.prefix, set);
+      prefixLengths.set(group.prefix.length, (prefixLengths.get(group.prefix.length) ?? 0) + 1);
+    }
+    set.add(group);
+  };
+
+  const removeRegexGroup = (group: Group): void => {
+    const set = regexGroups.get(group.prefix);
+    if (set === undefined || !set.delete(group) || set.size > 0) return;
+    regexGroups.delete(group.prefix);
+    const left = (prefixLengths.get(group.prefix.length) ?? 1) - 1;
+    if (left === 0) prefixLengths.delete(group.prefix.length);
+    else prefixLengths.set(group.prefix.length, left);
   };
 
   const uninstall = (name: string): boolean => {
@@ -339,7 +369,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     group?.members.delete(name);
     if (group !== undefined && group.members.size === 0) {
       byIdPattern.delete(key);
-      regexGroups.delete(group);
+      if (group.literal === undefined) removeRegexGroup(group);
       if (group.literal !== undefined) byLiteral.delete(group.literal);
     }
     return true;
@@ -351,9 +381,16 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     const groups: Group[] = [];
     const exact = byLiteral.get(peerId);
     if (exact !== undefined) groups.push(exact);
-    for (const group of regexGroups) {
-      const first = group.members.values().next().value;
-      if (first?.idRegex.test(peerId) === true) groups.push(group);
+    // Only the regex groups whose anchored prefix the peer ID starts with can match it: one map
+    // lookup per distinct prefix length, however many patterns there are.
+    for (const length of prefixLengths.keys()) {
+      if (length > peerId.length) continue;
+      const candidates = regexGroups.get(peerId.slice(0, length));
+      if (candidates === undefined) continue;
+      for (const group of candidates) {
+        const first = group.members.values().next().value;
+        if (first?.idRegex.test(peerId) === true) groups.push(group);
+      }
     }
     groups.sort((a, b) => a.seq - b.seq);
     const matched: CompiledPolicy[] = [];
@@ -384,6 +421,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       byIdPattern.clear();
       byLiteral.clear();
       regexGroups.clear();
+      prefixLengths.clear();
       changed();
       const result: PolicyLoadResult = { loaded: 0, rejected: [], restricted: [] };
       for (const record of records) {
