@@ -231,6 +231,7 @@ try {
         }),
       },
     );
+    snapshotMemory('after reads');
   }
   if (only.includes('writes')) {
     for (const c of [1, 64]) {
