@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { availableCpus, resolveApiThreads } from '../packages/nexus/src/threads/sizing.ts';
+import { availableCpus, resolveApiThreads } from '@spike-ts/nexus';
 import { updateBenchmarkDoc, type BenchReport } from './report.ts';
 import type { ScenarioGroup } from './scenario.ts';
 

@@ -5,8 +5,8 @@
  * policy; the others belong to other workloads, with literal SPIFFE ID patterns
  * (`^spiffe://td/workload/app-N$`) or regex ones with a literal prefix (`^spiffe://td/workload/app-N(/.*)?$`).
  */
-import { createPolicyEngine, type PolicyRecord } from '../packages/core/src/index.ts';
-import type { Permission } from '../packages/protocol/src/index.ts';
+import { createPolicyEngine, type PolicyRecord } from '@spike-ts/core';
+import type { Permission } from '@spike-ts/protocol';
 
 const CHECKS = 200_000;
 const PATHS = 10_000;

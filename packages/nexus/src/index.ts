@@ -12,6 +12,12 @@ export {
   type Env,
   type ListenAddress,
 } from './config.ts';
+export {
+  availableCpus,
+  resolveApiThreads,
+  AUTO_API_THREADS_CAP,
+  type ApiThreadsSetting,
+} from './threads/sizing.ts';
 export { createNexusState, NotReadyError, RootKeyConflictError, type NexusState } from './state.ts';
 export { createCustody } from './custody/index.ts';
 export type { Custody, CustodyDeps, CustodyFactory, RestoreResult } from './custody-port.ts';
