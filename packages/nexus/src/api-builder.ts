@@ -33,7 +33,7 @@ export interface ApiBuildOptions {
   /** Default: built from the configuration (with `storeHooks`). The API owns it and closes it. */
   readonly store?: SecretStore;
   /** SQLite hooks: the main thread reports its commits, an API thread follows them. */
-  readonly storeHooks?: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges'>;
+  readonly storeHooks?: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'pageCacheKiB'>;
   /** Called after each change of the policy engine (the main thread posts it to API threads). */
   readonly onPoliciesChanged?: (change: PolicyChange) => void;
   /** False on API threads: their policies mirror the main thread's. Default true. */

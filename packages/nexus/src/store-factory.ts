@@ -25,7 +25,7 @@ export class StoreStartError extends Error {
 export async function createStoreFromConfig(
   config: NexusConfig,
   logger: Logger,
-  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'observer'> = {},
+  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'observer' | 'pageCacheKiB'> = {},
 ): Promise<SecretStore> {
   if (config.backend === 'memory') return createMemoryStore({ logger });
   if (config.backend === 'postgres' && config.postgres !== undefined) {

@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
-import { randomBytes } from '@spike-ts/core';
+import { randomBytes, silentLogger } from '@spike-ts/core';
 import { putVersion } from './contract-fixture.ts';
-import { PAGE_SIZE, SQLITE_FILE_NAME } from './sqlite-open.ts';
+import { DEFAULT_PAGE_CACHE_KIB, openSqliteDatabase, PAGE_SIZE, SQLITE_FILE_NAME } from './sqlite-open.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 import { count, rawDb, tempDataDir } from './sqlite-test-kit.ts';
 
@@ -58,5 +58,47 @@ describe('sqlite file layout', () => {
     const db = rawDb(dataDir);
     t.after(() => db.close());
     assert.equal(pageSize(db), 4096);
+  });
+});
+
+describe('sqlite page cache', () => {
+  const cacheSize = (db: DatabaseSync): number =>
+    Number(db.prepare('PRAGMA cache_size').get()?.['cache_size']);
+  const open = (dataDir: string, pageCacheKiB?: number) =>
+    openSqliteDatabase({
+      dataDir,
+      journalMode: 'WAL',
+      busyTimeoutMs: 100,
+      logger: silentLogger,
+      ...(pageCacheKiB === undefined ? {} : { pageCacheKiB }),
+    });
+
+  it('is 64 MiB by default and as asked otherwise (negative cache_size = KiB)', (t) => {
+    const dataDir = tempDataDir(t);
+    const first = open(dataDir);
+    assert.equal(cacheSize(first.db), -DEFAULT_PAGE_CACHE_KIB);
+    first.db.close();
+    const small = open(dataDir, 8192);
+    assert.equal(cacheSize(small.db), -8192);
+    small.db.close();
+  });
+
+  it('refuses a size that is not a whole number of KiB in range', (t) => {
+    const dataDir = tempDataDir(t);
+    for (const bad of [0, 63, 1.5, -1, 2_000_000, Number.NaN]) {
+      assert.throws(() => open(dataDir, bad), RangeError);
+    }
+  });
+
+  it('a store opened with a small page cache reads and writes as usual', async (t) => {
+    const dataDir = tempDataDir(t);
+    const store = createSqliteStore({ dataDir, pageCacheKiB: 64 });
+    await store.unlock(randomBytes(32));
+    const value = 'y'.repeat(1024);
+    for (let i = 0; i < 50; i++)
+      await store.updateSecret(`p/${String(i)}`, putVersion(`p/${String(i)}`, { value }));
+    const read = await store.getSecretVersion('p/49', 0);
+    assert.equal(read?.version?.data.value, value);
+    await store.close();
   });
 });

@@ -21,6 +21,8 @@ export type JournalMode = (typeof JOURNAL_MODES)[number];
 export interface OpenOptions {
   dataDir: string;
   journalMode: JournalMode;
+  /** SQLite page cache limit in KiB (default 65536: 64 MiB). */
+  pageCacheKiB?: number;
   busyTimeoutMs: number;
   logger: Logger;
   migrations?: readonly Migration[];
@@ -31,6 +33,9 @@ export interface OpenedDatabase {
   file: string;
   schemaVersion: number;
 }
+
+/** The page cache of a connection that writes: 64 MiB. */
+export const DEFAULT_PAGE_CACHE_KIB = 65_536;
 
 export function openSqliteDatabase(opts: OpenOptions): OpenedDatabase {
   if (!(JOURNAL_MODES as readonly string[]).includes(opts.journalMode)) {
@@ -65,7 +70,11 @@ export function openSqliteDatabase(opts: OpenOptions): OpenedDatabase {
     db.exec('PRAGMA trusted_schema = OFF');
     // Page cache of up to 64 MiB (SQLite's default is 2 MiB): with 10,000 secrets of 1 KiB the
     // default cache missed on most reads, each miss a read of the file.
-    db.exec('PRAGMA cache_size = -65536');
+    const pageCacheKiB = opts.pageCacheKiB ?? DEFAULT_PAGE_CACHE_KIB;
+    if (!Number.isSafeInteger(pageCacheKiB) || pageCacheKiB < 64 || pageCacheKiB > 1_048_576) {
+      throw new RangeError('pageCacheKiB must be an integer in 64..1048576');
+    }
+    db.exec(`PRAGMA cache_size = -${String(pageCacheKiB)}`);
     const applied = applyMigrations(db, opts.migrations ?? MIGRATIONS);
     const schemaVersion = readSchemaVersion(db);
     opts.logger.info('sqlite store opened', {

@@ -81,6 +81,11 @@ export interface SqliteStoreOptions {
   /** Bytes of sealed rows the read cache may hold (0 = no cache). Default 64 MiB. */
   rowCacheBytes?: number;
   /**
+   * SQLite page cache in KiB. Default 64 MiB; a read-only connection whose reads the row cache
+   * absorbs (an API thread's) needs far less.
+   */
+  pageCacheKiB?: number;
+  /**
    * Called after every successful COMMIT of this connection, before its callers are answered,
    * with the paths of the secrets it changed (empty for policy changes).
    */
@@ -126,6 +131,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     journalMode: opts.journalMode ?? 'WAL',
     busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
     logger,
+    ...(opts.pageCacheKiB === undefined ? {} : { pageCacheKiB: opts.pageCacheKiB }),
   });
   const s = prepareStatements(db);
   const cache = new RowCache(

@@ -28,6 +28,8 @@ import { followCommits, type Mirror } from './feed.ts';
 import { createPolicyMirror } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
 
+/** SQLite page cache of an API thread's read-only connection. */
+const WORKER_PAGE_CACHE_KIB = 8192;
 const LOCAL_TARGET = `${URL_SECRETS}?action=${ACTION_GET}`;
 /** Hop-by-hop headers a proxy must not forward. */
 const HOP_BY_HOP = new Set([
@@ -128,6 +130,9 @@ async function run(): Promise<void> {
         logger,
         onMirror: (mirror) => (feeds.commits = mirror),
       }),
+      // This connection only reads, and its row cache serves repeated reads: a small page cache
+      // (the main thread's, which writes, keeps 64 MiB) saves memory per thread (ADR 0031).
+      pageCacheKiB: WORKER_PAGE_CACHE_KIB,
     },
     loadPoliciesFromStore: false,
     // Answer here once this thread has the key and the current policies; else the main thread.
