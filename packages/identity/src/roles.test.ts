@@ -15,6 +15,7 @@ import {
   isPilotSuperuser,
   isSpikeCompatibleId,
   roleSpiffeId,
+  spikeRoleOf,
   trustRootsFromEnv,
 } from './roles.ts';
 import type { SpikeRole } from './roles.ts';
@@ -174,6 +175,20 @@ describe('role predicates', () => {
     assert.equal(isPilotRecover('spiffe://ops.test/spike/pilot/role/recover', roots), true);
     assert.equal(isPilotRestore('spiffe://ops.test/spike/pilot/role/restore', roots), true);
     assert.equal(isPilotRestore('spiffe://spike.ist/spike/pilot/role/restore', roots), false);
+  });
+
+  it('spikeRoleOf names the one role an ID holds, or none', () => {
+    for (const role of SPIKE_ROLES) {
+      const base = roleSpiffeId(role, 'spike.ist');
+      assert.equal(spikeRoleOf(base, DEFAULT_TRUST_ROOTS), role, base);
+      assert.equal(spikeRoleOf(parseSpiffeId(base + '/pod-1'), DEFAULT_TRUST_ROOTS), role);
+      assert.equal(spikeRoleOf(base + '-evil', DEFAULT_TRUST_ROOTS), undefined);
+      assert.equal(spikeRoleOf('spiffe://other.test/spike/' + role, DEFAULT_TRUST_ROOTS), undefined);
+    }
+    assert.equal(spikeRoleOf('spiffe://spike.ist/workload/app', DEFAULT_TRUST_ROOTS), undefined);
+    const roots = trustRootsFromEnv({ SPIKE_TRUST_ROOT_PILOT: 'ops.test' });
+    assert.equal(spikeRoleOf('spiffe://ops.test/spike/pilot/role/recover', roots), 'pilot/role/recover');
+    assert.equal(spikeRoleOf('spiffe://spike.ist/spike/pilot/role/recover', roots), undefined);
   });
 
   it('roleSpiffeId validates its input', () => {

@@ -122,6 +122,15 @@ export const isPilotRestore = (id: string | SpiffeId, roots: TrustRoots): boolea
 export const isLiteWorkload = (id: string | SpiffeId, roots: TrustRoots): boolean =>
   hasRole(id, 'workload/role/lite', roots);
 
+/**
+ * The SPIKE role `id` holds under `roots`, or undefined when it holds none. The role bases never
+ * lie below one another, so at most one role matches.
+ */
+export function spikeRoleOf(id: string | SpiffeId, roots: TrustRoots): SpikeRole | undefined {
+  for (const role of SPIKE_ROLES) if (hasRole(id, role, roots)) return role;
+  return undefined;
+}
+
 function isAsciiAlnum(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
 }

@@ -4,18 +4,9 @@
  * IDs; every ID that holds no SPIKE role is `workload`, and a request without an accepted
  * identity is `none`.
  */
-import {
-  isBootstrap,
-  isKeeper,
-  isLiteWorkload,
-  isNexus,
-  isPilotRecover,
-  isPilotRestore,
-  isPilotSuperuser,
-  type TrustRoots,
-} from '@spike-ts/identity';
+import { spikeRoleOf, type SpikeRole, type TrustRoots } from '@spike-ts/identity';
 
-/** Every value of the `role` label, in the order the predicates are tried. */
+/** Every value of the `role` label. */
 export const CALLER_ROLES = [
   'superuser',
   'recover',
@@ -39,15 +30,20 @@ export const ROLE_CACHE_SIZE = 4096;
 /** The role of `peerId` (undefined: no accepted identity), as an index into `CALLER_ROLES`. */
 export type CallerRoleOf = (peerId: string | undefined) => number;
 
+/** The label of each SPIKE role; which role an ID holds is identity's `spikeRoleOf`. */
+const ROLE_LABEL: Readonly<Record<SpikeRole, CallerRole>> = {
+  'pilot/role/superuser': 'superuser',
+  'pilot/role/recover': 'recover',
+  'pilot/role/restore': 'restore',
+  'workload/role/lite': 'lite_workload',
+  nexus: 'nexus',
+  keeper: 'keeper',
+  bootstrap: 'bootstrap',
+};
+
 function roleOf(peerId: string, roots: TrustRoots): CallerRole {
-  if (isPilotSuperuser(peerId, roots)) return 'superuser';
-  if (isPilotRecover(peerId, roots)) return 'recover';
-  if (isPilotRestore(peerId, roots)) return 'restore';
-  if (isLiteWorkload(peerId, roots)) return 'lite_workload';
-  if (isNexus(peerId, roots)) return 'nexus';
-  if (isKeeper(peerId, roots)) return 'keeper';
-  if (isBootstrap(peerId, roots)) return 'bootstrap';
-  return 'workload';
+  const role = spikeRoleOf(peerId, roots);
+  return role === undefined ? 'workload' : ROLE_LABEL[role];
 }
 
 /**
