@@ -4,8 +4,8 @@
  * (CGO off), so no C compiler is needed. The version is stamped the way Helm's Makefile does, so
  * `helm version` reports the pinned release.
  */
-import { commandOutput, onPath, runStep } from './process.ts';
-import { goMinor } from './spire.ts';
+import { missingGo } from './go.ts';
+import { runStep } from './process.ts';
 import type { Tool, ToolBuild } from './tool.ts';
 
 const VERSION = 'v4.3.2';
@@ -20,13 +20,8 @@ export const HELM: Tool = {
   versionArgs: ['version', '--short'],
   versionPattern: new RegExp(`^${VERSION.replaceAll('.', '\\.')}\\b`),
 
-  async missingRequirements(env) {
-    if (!onPath('go', env)) return [`Go >= ${GO_MIN.join('.')} (https://go.dev/dl/; \`go\` must be on PATH)`];
-    const found = goMinor(await commandOutput('go', ['env', 'GOVERSION'], env));
-    if (found !== undefined && (found[0] < GO_MIN[0] || (found[0] === GO_MIN[0] && found[1] < GO_MIN[1]))) {
-      return [`Go >= ${GO_MIN.join('.')} (found go${found.join('.')})`];
-    }
-    return [];
+  missingRequirements(env) {
+    return missingGo(GO_MIN, env);
   },
 
   async build(ctx: ToolBuild) {

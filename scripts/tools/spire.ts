@@ -8,19 +8,14 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { commandOutput, onPath, runStep } from './process.ts';
+import { downloadModule, missingGo } from './go.ts';
+import { onPath, runStep } from './process.ts';
 import type { Tool, ToolBuild } from './tool.ts';
 
 const VERSION = 'v1.15.3';
 const MODULE = 'github.com/spiffe/spire';
 /** SPIRE v1.15.3's go.mod says `go 1.26.6`; an older Go tries to download that toolchain itself. */
 const GO_MIN: readonly [number, number] = [1, 26];
-
-/** `go1.26.8` -> [1, 26]; undefined when the string is not a Go release. */
-export function goMinor(goVersion: string): [number, number] | undefined {
-  const m = /^go(\d+)\.(\d+)/.exec(goVersion.trim());
-  return m === null ? undefined : [Number(m[1]), Number(m[2])];
-}
 
 /** Drops the EJBCA plugin from the catalog and go.mod; fails loudly when the source has moved. */
 async function dropEjbca(src: string): Promise<void> {
@@ -46,15 +41,7 @@ export const SPIRE: Tool = {
   versionPattern: new RegExp(`^${VERSION.slice(1).replaceAll('.', '\\.')}\\b`),
 
   async missingRequirements(env) {
-    const missing: string[] = [];
-    if (!onPath('go', env)) {
-      missing.push(`Go >= ${GO_MIN.join('.')} (https://go.dev/dl/; \`go\` must be on PATH)`);
-    } else {
-      const found = goMinor(await commandOutput('go', ['env', 'GOVERSION'], env));
-      if (found !== undefined && (found[0] < GO_MIN[0] || (found[0] === GO_MIN[0] && found[1] < GO_MIN[1]))) {
-        missing.push(`Go >= ${GO_MIN.join('.')} (found go${found.join('.')})`);
-      }
-    }
+    const missing = await missingGo(GO_MIN, env);
     if (!onPath('cc', env) && !onPath('gcc', env)) {
       missing.push("a C compiler (gcc; Debian/Ubuntu: apt-get install gcc) for SPIRE's SQLite datastore");
     }
@@ -64,15 +51,10 @@ export const SPIRE: Tool = {
   async build(ctx: ToolBuild) {
     const env = { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '1' };
     ctx.say(`downloading SPIRE ${VERSION} source from the Go module proxy`);
-    const info = JSON.parse(
-      await commandOutput('go', ['mod', 'download', '-json', `${MODULE}@${VERSION}`], env),
-    ) as { Dir?: string; Error?: string };
-    if (info.Dir === undefined) {
-      throw new Error(`could not download ${MODULE}@${VERSION}: ${info.Error ?? 'no folder reported'}`);
-    }
+    const source = await downloadModule(MODULE, VERSION, env);
     const src = join(ctx.workDir, 'spire');
     // The module cache is read-only; build from a writable copy.
-    await runStep('cp', ['-r', info.Dir, src], env);
+    await runStep('cp', ['-r', source, src], env);
     await runStep('chmod', ['-R', 'u+w', src], env);
     ctx.say('leaving out the EJBCA upstream-authority plugin (its SDK is not served by the module proxy)');
     await dropEjbca(src);

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { toolBinDir, toolsRoot, TOOLS } from '../../scripts/tools/registry.ts';
 import { REDOCLY } from '../../scripts/tools/redocly.ts';
 import { pythonMinor, SCHEMATHESIS } from '../../scripts/tools/schemathesis.ts';
-import { goMinor, SPIRE } from '../../scripts/tools/spire.ts';
+import { goMinor, missingGo } from '../../scripts/tools/go.ts';
+import { SPIRE } from '../../scripts/tools/spire.ts';
 import { PROMTOOL } from '../../scripts/tools/promtool.ts';
 import { HELM } from '../../scripts/tools/helm.ts';
 import { NODE22, nodePlatformPackage } from '../../scripts/tools/node22.ts';
@@ -110,6 +111,29 @@ describe('Go version parsing for the SPIRE build', () => {
     assert.deepEqual(goMinor('go1.26.8\n'), [1, 26]);
     assert.deepEqual(goMinor('go1.9'), [1, 9]);
     assert.equal(goMinor('devel +abc'), undefined);
+  });
+
+  it('names the Go every Go-built tool needs: none on PATH, too old, or fine', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spike-go-'));
+    try {
+      const noGo = await missingGo([1, 26], { PATH: dir });
+      assert.equal(noGo.length, 1);
+      assert.match(noGo[0] ?? '', /^Go >= 1\.26 .*must be on PATH/);
+      for (const [version, want] of [
+        ['go1.25.9', /^Go >= 1\.26 \(found go1\.25\)$/],
+        ['go1.26.0', undefined],
+        ['go2.0.1', undefined],
+      ] as const) {
+        // A stand-in `go` that answers `go env GOVERSION`.
+        await writeFile(join(dir, 'go'), `#!/bin/sh\necho ${version}\n`);
+        await chmod(join(dir, 'go'), 0o755);
+        const missing = await missingGo([1, 26], { PATH: dir });
+        if (want === undefined) assert.deepEqual(missing, [], version);
+        else assert.match(missing.join('\n'), want, version);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
