@@ -10,13 +10,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startFakeNexus } from '@spike-ts/sdk/testing';
 import type { FakeNexus } from '@spike-ts/sdk/testing';
-import { runSpike, SPIKE_BIN, startIdentityLab } from './cli-harness.ts';
-import type { IdentityLab, SpikeRun } from './cli-harness.ts';
-
-function ok(run: SpikeRun): SpikeRun {
-  assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
-  return run;
-}
+import { ok, runSpike, SPIKE_BIN, startIdentityLab } from './cli-harness.ts';
+import type { IdentityLab } from './cli-harness.ts';
 
 interface PolicyDoc {
   spiffeidPattern: string;

@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { startFakeNexus } from '@spike-ts/sdk/testing';
 import type { FakeNexus } from '@spike-ts/sdk/testing';
-import { runSpike, startIdentityLab } from './cli-harness.ts';
-import type { IdentityLab, SpikeRun } from './cli-harness.ts';
+import { ok, runSpike, startIdentityLab } from './cli-harness.ts';
+import type { IdentityLab } from './cli-harness.ts';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -22,11 +22,6 @@ async function freePort(): Promise<number> {
 interface MetaDoc {
   versions: Record<string, unknown>;
   metadata: { currentVersion: number; oldestVersion: number };
-}
-
-function ok(run: SpikeRun): SpikeRun {
-  assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
-  return run;
 }
 
 describe('spike secret (binary)', () => {

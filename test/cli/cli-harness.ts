@@ -2,15 +2,18 @@
  * @module cli-harness
  * Test harness for the `spike` binary: a dev identity issuer (real Workload API sockets under a
  * short /tmp/spx-* directory) and a way to run `bin/spike.js` as a child process with
- * `process.execPath`. Test-only; no package exports it.
+ * `process.execPath`; an in-process Nexus for it to talk to; `ok`, which insists on a zero exit.
+ * Test-only; no package exports it.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultIdentities, startDevIssuer } from '@spike-ts/dev-identity';
 import type { DevIssuer } from '@spike-ts/dev-identity';
-import { createX509Source } from '@spike-ts/identity';
+import { createX509Source, type X509Source } from '@spike-ts/identity';
+import { createMemoryAuditSink, createNexus, loadConfig, type Nexus } from '@spike-ts/nexus';
 
 export const SPIKE_BIN = fileURLToPath(new URL('../../packages/cli/bin/spike.js', import.meta.url));
 
@@ -127,4 +130,28 @@ export async function startIdentityLab(): Promise<IdentityLab> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `run`, after asserting that it exited 0 (the message carries its stderr). */
+export function ok(run: SpikeRun): SpikeRun {
+  assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
+  return run;
+}
+
+/**
+ * A Nexus in this process on a free loopback port, health endpoint off, audit kept in memory;
+ * `env` adds to or overrides its configuration (e.g. `SPIKE_NEXUS_BACKEND_STORE`).
+ */
+export async function startNexus(
+  lab: IdentityLab,
+  source: X509Source,
+  env: Record<string, string>,
+): Promise<{ nexus: Nexus; url: string }> {
+  const config = loadConfig(
+    { SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0', SPIKE_NEXUS_HEALTH_ADDR: 'off', ...env },
+    { homeDir: lab.dir },
+  );
+  const nexus = await createNexus(config, { source, auditSink: createMemoryAuditSink() });
+  const address = await nexus.listen();
+  return { nexus, url: `https://127.0.0.1:${address.port}` };
 }

@@ -12,7 +12,6 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { join } from 'node:path';
 import { createX509Source } from '@spike-ts/identity';
 import type { X509Source } from '@spike-ts/identity';
-import { createMemoryAuditSink, createNexus, loadConfig } from '@spike-ts/nexus';
 import type { Nexus } from '@spike-ts/nexus';
 import {
   createSpikeClient,
@@ -22,27 +21,8 @@ import {
   SpikeUnauthorizedError,
   type SpikeClient,
 } from '@spike-ts/sdk';
-import { runSpike, startIdentityLab } from './cli-harness.ts';
-import type { IdentityLab, SpikeRun } from './cli-harness.ts';
-
-function ok(run: SpikeRun): SpikeRun {
-  assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
-  return run;
-}
-
-async function startNexus(
-  lab: IdentityLab,
-  source: X509Source,
-  env: Record<string, string>,
-): Promise<{ nexus: Nexus; url: string }> {
-  const config = loadConfig(
-    { SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0', SPIKE_NEXUS_HEALTH_ADDR: 'off', ...env },
-    { homeDir: lab.dir },
-  );
-  const nexus = await createNexus(config, { source, auditSink: createMemoryAuditSink() });
-  const address = await nexus.listen();
-  return { nexus, url: `https://127.0.0.1:${address.port}` };
-}
+import { ok, runSpike, startIdentityLab, startNexus } from './cli-harness.ts';
+import type { IdentityLab } from './cli-harness.ts';
 
 /** A loopback URL nothing listens on (the port was free a moment ago). */
 async function deadUrl(): Promise<string> {

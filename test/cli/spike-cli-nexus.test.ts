@@ -13,31 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { createX509Source } from '@spike-ts/identity';
 import type { X509Source } from '@spike-ts/identity';
-import { createMemoryAuditSink, createNexus, loadConfig } from '@spike-ts/nexus';
 import type { Nexus } from '@spike-ts/nexus';
-import { runSpike, startIdentityLab } from './cli-harness.ts';
-import type { IdentityLab, SpikeRun } from './cli-harness.ts';
+import { ok, runSpike, startIdentityLab, startNexus } from './cli-harness.ts';
+import type { IdentityLab } from './cli-harness.ts';
 
 const DEMO = fileURLToPath(new URL('../../examples/demo-workload.ts', import.meta.url));
-
-function ok(run: SpikeRun): SpikeRun {
-  assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
-  return run;
-}
-
-async function startNexus(
-  lab: IdentityLab,
-  source: X509Source,
-  env: Record<string, string>,
-): Promise<{ nexus: Nexus; url: string }> {
-  const config = loadConfig(
-    { SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0', SPIKE_NEXUS_HEALTH_ADDR: 'off', ...env },
-    { homeDir: lab.dir },
-  );
-  const nexus = await createNexus(config, { source, auditSink: createMemoryAuditSink() });
-  const address = await nexus.listen();
-  return { nexus, url: `https://127.0.0.1:${address.port}` };
-}
 
 function runNode(
   file: string,

@@ -12,15 +12,9 @@ import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createX509Source } from '@spike-ts/identity';
 import type { X509Source } from '@spike-ts/identity';
-import { createMemoryAuditSink, createNexus, loadConfig } from '@spike-ts/nexus';
 import type { Nexus } from '@spike-ts/nexus';
-import { SPIKE_BIN, runSpike, startIdentityLab } from './cli-harness.ts';
-import type { IdentityLab, SpikeRun } from './cli-harness.ts';
-
-function ok(run: SpikeRun): SpikeRun {
-  assert.equal(run.code, 0, `exit ${String(run.code)}; stderr: ${run.stderr}`);
-  return run;
-}
+import { ok, SPIKE_BIN, runSpike, startIdentityLab, startNexus } from './cli-harness.ts';
+import type { IdentityLab } from './cli-harness.ts';
 
 /** Values that need quoting in every format. */
 const TRICKY: Record<string, string> = {
@@ -53,16 +47,7 @@ describe('spike: value sources, run, export', () => {
       env: {},
       timeoutMs: 10_000,
     });
-    const config = loadConfig(
-      {
-        SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0',
-        SPIKE_NEXUS_HEALTH_ADDR: 'off',
-        SPIKE_NEXUS_BACKEND_STORE: 'memory',
-      },
-      { homeDir: lab.dir },
-    );
-    nexus = await createNexus(config, { source, auditSink: createMemoryAuditSink() });
-    url = `https://127.0.0.1:${(await nexus.listen()).port}`;
+    ({ nexus, url } = await startNexus(lab, source, { SPIKE_NEXUS_BACKEND_STORE: 'memory' }));
   });
   after(async () => {
     await nexus?.close();
