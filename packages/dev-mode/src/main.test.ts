@@ -28,8 +28,8 @@ describe('main', () => {
     dirs.push(d);
     return join(d, 's');
   };
-
-  it('serves until a signal, then stops everything and resolves with 0', async () => {
+  /** `main` on a free port and a fresh socket folder, its output captured, signals ours to send. */
+  const startMain = () => {
     const dir = socketDir();
     const out = capture();
     const err = capture();
@@ -40,6 +40,11 @@ describe('main', () => {
       stderr: err.stream,
       signals,
     });
+    return { dir, out, err, signals, done };
+  };
+
+  it('serves until a signal, then stops everything and resolves with 0', async () => {
+    const { dir, out, err, signals, done } = startMain();
     while (!out.text().includes('spike-dev: ready')) await new Promise((r) => setTimeout(r, 20));
     assert.match(out.text(), /DEVELOPMENT ONLY/);
     assert.ok(out.text().includes(`export SPIFFE_ENDPOINT_SOCKET=unix://${join(dir, 'pilot.sock')}`));
@@ -53,16 +58,7 @@ describe('main', () => {
   });
 
   it('a signal during start-up stops everything once the start has ended, without serving', async () => {
-    const dir = socketDir();
-    const out = capture();
-    const err = capture();
-    const signals = new EventEmitter();
-    const done = main(['--port', '0', '--socket-dir', dir], {
-      env: { PATH: process.env['PATH'] },
-      stdout: out.stream,
-      stderr: err.stream,
-      signals,
-    });
+    const { dir, out, err, signals, done } = startMain();
     // main has installed its handlers and is now starting (its first await is inside the start).
     assert.equal(signals.listenerCount('SIGINT'), 1);
     signals.emit('SIGINT', 'SIGINT');
