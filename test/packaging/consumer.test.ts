@@ -64,11 +64,23 @@ function ok(r: Ran, what: string): Ran {
   return r;
 }
 
+/**
+ * Where the outer npm found its configuration. Kept, because the npm run here may start under
+ * another Node.js (the workspace's, first on an `npm run` PATH), whose install prefix points npm
+ * at another global npmrc: the user's registry, CA file and proxy settings would be lost.
+ */
+const NPM_CONFIG_LOCATIONS = new Set([
+  'npm_config_globalconfig',
+  'npm_config_userconfig',
+  'npm_config_cache',
+]);
+
 /** The environment without the variables an outer `npm run` sets, so npm acts as in a fresh shell. */
 function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(k) && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
+    const keep = NPM_CONFIG_LOCATIONS.has(k.toLowerCase()) || !/^npm_/i.test(k);
+    if (keep && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD') env[k] = v;
   }
   return { ...env, ...extra };
 }
