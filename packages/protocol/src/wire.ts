@@ -211,7 +211,7 @@ export interface KeeperStatusResponse extends ErrorField {
 export interface NexusStatusResponse extends ErrorField {
   version: string;
   ready: boolean;
-  /** `memory` or `sqlite`. */
+  /** `memory`, `sqlite` or `postgres`. */
   backend: string;
   /** `installed`, `missing` or `none` (memory backend). */
   rootKey: string;

@@ -3,7 +3,12 @@
  * Public value types of the SDK. Field names are camelCase TypeScript names; the client maps them
  * to SPIKE's wire names (`spiffeidPattern` in requests, `spiffiedPattern` in answers).
  */
-import type { Permission, SecretMetaDataContent, SecretVersionInfo } from '@spike-ts/protocol';
+import type {
+  NexusStatusResponse,
+  Permission,
+  SecretMetaDataContent,
+  SecretVersionInfo,
+} from '@spike-ts/protocol';
 import type { X509Source } from '@spike-ts/identity/client';
 
 export type { Permission, SecretMetaDataContent, SecretVersionInfo };
@@ -112,18 +117,7 @@ export interface RecoveredShard {
 }
 
 /** What `status()` reports (our additive `POST /v1/operator/status`; not in SPIKE). */
-export interface NexusStatus {
-  /** The Nexus release, e.g. `0.1.0`. */
-  version: string;
-  ready: boolean;
-  backend: string;
-  /** `installed`, `missing` (waiting for keepers or a restore), or `none` (memory backend). */
-  rootKey: string;
-  shares: number;
-  threshold: number;
-  /** What Nexus's last push or heartbeat saw: `ok`, `reseeded`, `unreachable`, `unknown`. */
-  keepers: { url: string; state: string }[];
-}
+export type NexusStatus = Omit<NexusStatusResponse, 'err'>;
 
 export interface RestoreStatus {
   collected: number;
