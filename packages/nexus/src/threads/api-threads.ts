@@ -4,9 +4,11 @@
  * Worker threads (`api-worker.ts`) listen on the API port beside the main thread (`reusePort`:
  * the kernel spreads connections over the threads). A worker answers `secret get` itself from its
  * own SQLite connection, policy engine and sealed read cache, and hands every other request to
- * the main thread over an in-process bridge: a `MessagePort` per connection, accepted here by an
- * internal HTTP server that runs the very same request handler. The caller's SPIFFE ID, checked
- * by the worker's mTLS layer, travels in a header that is trusted on bridged connections only.
+ * the main thread, which runs the very same request handler on it: as one message each way on
+ * the worker's request port (`direct.ts`) when its body size is declared and within the limit,
+ * else over an in-process bridge (a `MessagePort` per connection, accepted here by an internal
+ * HTTP server). The caller's SPIFFE ID, checked by the worker's mTLS layer, travels in a header
+ * that is trusted on these two paths only.
  *
  * Coherence: the main thread is the only writer. Two ordered feeds go from it to every worker
  * (`feed.ts`): the paths of the secrets each commit changed (the worker drops those entries from
@@ -24,6 +26,7 @@ import type { CompiledPolicy, Logger, PolicyChange } from '@spike-ts/core';
 import { isSpikeCompatibleId } from '@spike-ts/identity';
 import type { MetricJson } from '../metrics/cells.ts';
 import { aggregate, type OtherThreads } from '../metrics/scrape.ts';
+import { serveDirect } from './direct.ts';
 import { createFeed } from './feed.ts';
 import { policyBody, policySnapshot, type PolicyBody } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
@@ -58,6 +61,8 @@ export interface ApiWorkerData {
   readonly commitPort: MessagePort;
   /** The worker's audit lines (string bodies) go to the main thread's audit sinks. */
   readonly auditPort: MessagePort;
+  /** Requests the worker hands to the main thread, one message each way (`direct.ts`). */
+  readonly requestPort: MessagePort;
   /** Where the main thread's API server is bound (the port actually bound, never 0). */
   readonly port: number;
   readonly host: string | undefined;
@@ -228,18 +233,24 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
       audit.port1.on('message', (lines: unknown) => {
         if (typeof lines === 'string') options.onAudit(lines);
       });
+      const requests = new MessageChannel();
+      // Stands for the worker's connections: the peer header is trusted on it as on a bridge.
+      const directSocket = {};
+      bridged.add(directSocket);
+      serveDirect(requests.port1, options.handler, directSocket, BRIDGE_PEER_HEADER);
       const workerData: ApiWorkerData = {
         index,
         counters: options.counters,
         policyPort: policies.port2,
         commitPort: commits.port2,
         auditPort: audit.port2,
+        requestPort: requests.port2,
         port,
         host,
       };
       const worker = startApiWorker(options.workerUrl, {
         workerData,
-        transferList: [policies.port2, commits.port2, audit.port2],
+        transferList: [policies.port2, commits.port2, audit.port2, requests.port2],
       });
       workers.add(worker);
       let started = false;
@@ -269,6 +280,7 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
         commits.port1.close();
         policies.port1.close();
         audit.port1.close();
+        requests.port1.close();
         if (!started) reject(new Error(`API thread ${String(index)} exited with code ${String(code)}`));
         // A worker that fails at Nexus's start fails the start; any later exit is retried.
         if (!stopping && (started || isRestart)) scheduleRestart(index, port, host, Date.now() - startedAt);

@@ -24,6 +24,7 @@ import {
   type MainToWorker,
   type WorkerToMain,
 } from './api-threads.ts';
+import { createDirectClient, endToEnd } from './direct.ts';
 import { followCommits, type Mirror } from './feed.ts';
 import { createPolicyMirror } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
@@ -31,27 +32,6 @@ import { PortDuplex } from './port-duplex.ts';
 /** SQLite page cache of an API thread's read-only connection. */
 const WORKER_PAGE_CACHE_KIB = 8192;
 const LOCAL_TARGET = `${URL_SECRETS}?action=${ACTION_GET}`;
-/** Hop-by-hop headers a proxy must not forward. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'date',
-  BRIDGE_PEER_HEADER,
-]);
-
-/** The headers a proxy passes on: all but the hop-by-hop ones (and the bridge's own). */
-function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
-}
-
 if (parentPort === null) throw new Error('api-worker.ts runs as a worker thread only');
 const port: MessagePort = parentPort;
 const {
@@ -60,6 +40,7 @@ const {
   policyPort,
   commitPort,
   auditPort,
+  requestPort,
   port: apiPort,
   host: apiHost,
 } = workerData as ApiWorkerData;
@@ -98,11 +79,16 @@ async function run(): Promise<void> {
     return new PortDuplex(port1);
   };
 
+  // Requests with a declared body within the limit go in one message each way (direct.ts);
+  // others (chunked, or too large: the main thread answers 413) as HTTP over the bridge.
+  const direct = createDirectClient(requestPort, config.maxRequestBodySize, BRIDGE_PEER_HEADER);
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const headers = endToEnd(req.headers);
-    headers[BRIDGE_PEER_HEADER] = tlsPeerId(req) ?? '';
+    const peer = tlsPeerId(req) ?? '';
+    if (direct.forward(req, res, peer)) return;
+    const headers = endToEnd(req.headers, BRIDGE_PEER_HEADER);
+    headers[BRIDGE_PEER_HEADER] = peer;
     const upstream = http.request({ agent, method: req.method, path: req.url, headers }, (answer) => {
-      const out = endToEnd(answer.headers);
+      const out = endToEnd(answer.headers, BRIDGE_PEER_HEADER);
       if (answer.headers.connection === 'close') out['connection'] = 'close';
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
@@ -176,6 +162,7 @@ async function run(): Promise<void> {
       server.closeAllConnections();
       server.close();
       agent.destroy();
+      direct.close();
       feeds.policies?.close();
       feeds.commits?.close();
       void Promise.allSettled([audit.close(), store.close(), source.close()]).then(() => {
