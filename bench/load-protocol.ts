@@ -20,7 +20,9 @@ export type LoadOp =
       readonly valueBytes: number;
     }
   /** Policy upserts, one per item. */
-  | { readonly kind: 'policy-put'; readonly policies: readonly PolicySpec[] };
+  | { readonly kind: 'policy-put'; readonly policies: readonly PolicySpec[] }
+  /** Policy deletes by name, one per item. */
+  | { readonly kind: 'policy-delete'; readonly names: readonly string[] };
 
 export interface RunRequest {
   readonly type: 'run';
@@ -29,7 +31,7 @@ export interface RunRequest {
   /** Timed run: warm up, then measure for this long. */
   readonly durationMs?: number;
   readonly warmupMs?: number;
-  /** Counted run: exactly this many requests (puts, or the policy list length). */
+  /** Counted run: exactly this many requests (puts, or the policy or name list length). */
   readonly count?: number;
 }
 

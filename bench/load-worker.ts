@@ -57,6 +57,8 @@ function requestBuilder(op: LoadOp): (n: number) => [string, Buffer] {
     }
     case 'policy-put':
       return (n) => [POLICY_URL, Buffer.from(JSON.stringify(op.policies[n]))];
+    case 'policy-delete':
+      return (n) => [`${POLICY_URL}?action=delete`, Buffer.from(JSON.stringify({ id: op.names[n] }))];
   }
 }
 

@@ -92,6 +92,37 @@ let loadPid = 0;
 const scenarioWindows = new Map<string, [number, number]>();
 const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
 
+/** One run of `req` on `worker` (and `during` beside it, not measured), with Nexus's CPU. */
+async function measureOnce(
+  worker: LoadWorker,
+  meta: { id: string },
+  req: Omit<RunRequest, 'type'>,
+  label: string,
+  during?: { readonly worker: LoadWorker; readonly req: Omit<RunRequest, 'type'> },
+): Promise<MeasuredRun> {
+  const c0 = processCpuSeconds(nexusPid);
+  const l0 = processCpuSeconds(loadPid);
+  const [r, beside] = await Promise.all([worker.run(req), during?.worker.run(during.req)]);
+  if (beside !== undefined && beside.errors > 0) {
+    throw new Error(`${meta.id}: ${String(beside.errors)} background requests failed`);
+  }
+  const warm = (req.warmupMs ?? 0) / 1000;
+  // CPU during the warm-up is included; scale it out by the share of time it took.
+  const fraction = r.elapsedMs / 1000 / (r.elapsedMs / 1000 + warm);
+  const run = measuredRun(
+    r,
+    (processCpuSeconds(nexusPid) - c0) * fraction,
+    (processCpuSeconds(loadPid) - l0) * fraction,
+  );
+  say(
+    `  ${label}: ${String(run.throughput)}/s  p50 ${run.p50.toFixed(2)} ms  ` +
+      `p99 ${run.p99.toFixed(2)} ms  errors ${String(run.errors)}  nexus CPU ${String(run.nexusCpuPercent)}%  ` +
+      `load CPU ${String(run.loadCpuPercent)}%` +
+      (beside === undefined ? '' : `  (beside it: ${String(Math.round(beside.throughput))} writes/s)`),
+  );
+  return run;
+}
+
 /** Runs `req` `repeats` times on `worker`; `during`, if given, runs beside each run (not measured). */
 async function measure(
   worker: LoadWorker,
@@ -103,27 +134,7 @@ async function measure(
   const runs: MeasuredRun[] = [];
   const windowStart = monotonicMicros();
   for (let i = 0; i < repeats; i++) {
-    const c0 = processCpuSeconds(nexusPid);
-    const l0 = processCpuSeconds(loadPid);
-    const [r, beside] = await Promise.all([worker.run(req), during?.worker.run(during.req)]);
-    if (beside !== undefined && beside.errors > 0) {
-      throw new Error(`${meta.id}: ${String(beside.errors)} background requests failed`);
-    }
-    const warm = (req.warmupMs ?? 0) / 1000;
-    // CPU during the warm-up is included; scale it out by the share of time it took.
-    const fraction = r.elapsedMs / 1000 / (r.elapsedMs / 1000 + warm);
-    const run = measuredRun(
-      r,
-      (processCpuSeconds(nexusPid) - c0) * fraction,
-      (processCpuSeconds(loadPid) - l0) * fraction,
-    );
-    runs.push(run);
-    say(
-      `  run ${String(i + 1)}/${String(repeats)}: ${String(run.throughput)}/s  p50 ${run.p50.toFixed(2)} ms  ` +
-        `p99 ${run.p99.toFixed(2)} ms  errors ${String(run.errors)}  nexus CPU ${String(run.nexusCpuPercent)}%  ` +
-        `load CPU ${String(run.loadCpuPercent)}%` +
-        (beside === undefined ? '' : `  (beside it: ${String(Math.round(beside.throughput))} writes/s)`),
-    );
+    runs.push(await measureOnce(worker, meta, req, `run ${String(i + 1)}/${String(repeats)}`, during));
   }
   scenarioWindows.set(meta.id, [windowStart, monotonicMicros()]);
   const result = aggregate({ ...meta, concurrency: req.concurrency, runs });
@@ -252,21 +263,53 @@ try {
   const policyReads = (id: string, title: string, policies: number): Promise<ScenarioResult> =>
     measure(demo, { id, group: 'policies', title, policies }, timed(64, readOp));
   if (only.includes('policies')) {
-    await policyReads('policies-1', 'secret get, 1 policy', 1);
-    say('adding 999 policies for other workloads');
-    await seed(pilot, '999 policies', {
-      op: { kind: 'policy-put', policies: otherWorkloadPolicies(1, 1000) },
-      concurrency: 16,
-      count: 999,
-    });
-    await policyReads('policies-1k', 'secret get, 1,000 policies', 1000);
-    say('adding 9,000 more policies for other workloads');
-    await seed(pilot, '9,000 policies', {
-      op: { kind: 'policy-put', policies: otherWorkloadPolicies(1000, 10_000) },
-      concurrency: 16,
-      count: 9000,
-    });
-    await policyReads('policies-10k', 'secret get, 10,000 policies', 10_000);
+    // "Flat from 1 to 10,000 policies" in wall-clock throughput: alternating rounds, each reading
+    // with 1, 100 and 10,000 policies (the extra ones of other workloads) and then deleting the
+    // extra ones again, so that a slow phase of a shared host hits the three counts alike.
+    const steps = [
+      { id: 'policies-1', title: 'secret get, 1 policy', policies: 1 },
+      { id: 'policies-100', title: 'secret get, 100 policies', policies: 100 },
+      { id: 'policies-10k', title: 'secret get, 10,000 policies', policies: 10_000 },
+    ] as const;
+    const runs = new Map<string, MeasuredRun[]>(steps.map((step) => [step.id, []]));
+    const windowStart = monotonicMicros();
+    say(`reads at 64 callers with 1, 100 and 10,000 policies (${String(repeats)} alternating rounds)`);
+    for (let round = 1; round <= repeats; round++) {
+      let installed = 1;
+      for (const step of steps) {
+        if (step.policies > installed) {
+          await seed(pilot, `${count(step.policies - installed)} policies (round ${String(round)})`, {
+            op: { kind: 'policy-put', policies: otherWorkloadPolicies(installed, step.policies) },
+            concurrency: 16,
+            count: step.policies - installed,
+          });
+          installed = step.policies;
+        }
+        const run = await measureOnce(
+          demo,
+          step,
+          timed(64, readOp),
+          `round ${String(round)}/${String(repeats)}, ${step.title}`,
+        );
+        runs.get(step.id)?.push(run);
+      }
+      // The last round keeps its 10,000 policies for the caller-matching scenario below.
+      if (round < repeats) {
+        await seed(pilot, `deleting ${count(installed - 1)} policies (round ${String(round)})`, {
+          op: {
+            kind: 'policy-delete',
+            names: otherWorkloadPolicies(1, installed).map((p) => p.name),
+          },
+          concurrency: 16,
+          count: installed - 1,
+        });
+      }
+    }
+    for (const step of steps) {
+      // The profile summary of each of these covers the whole alternating phase.
+      scenarioWindows.set(step.id, [windowStart, monotonicMicros()]);
+      results.push(aggregate({ ...step, group: 'policies', concurrency: 64, runs: runs.get(step.id) ?? [] }));
+    }
     say("adding 1,000 policies that match the caller's SPIFFE ID, granting policy re-applied last");
     await seed(pilot, '1,000 caller-matching policies', {
       op: { kind: 'policy-put', policies: [...callerMatchingPolicies(1000), readPolicy] },

@@ -50,7 +50,7 @@ function targets(r: BenchReport): string[] {
     );
   }
   const p1 = find(r, 'policies-1');
-  for (const id of ['policies-1k', 'policies-10k', 'policies-10k-1k-matching']) {
+  for (const id of ['policies-100', 'policies-1k', 'policies-10k', 'policies-10k-1k-matching']) {
     const p = find(r, id);
     if (p1 === undefined || p === undefined) continue;
     const ratio = p.median.throughput / p1.median.throughput;
