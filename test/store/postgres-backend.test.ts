@@ -218,6 +218,81 @@ describe('postgres store: several processes on one database', () => {
   });
 });
 
+describe('postgres store: the policies revision other processes follow', () => {
+  it('every committed policy change bumps the revision once, in the same snapshot as the rows', async (t) => {
+    const database = await preparedDatabase(cluster);
+    const [a, b] = [await runtimeStore(t, database), await runtimeStore(t, database)];
+    for (const s of [a, b]) await s.unlock(key);
+    const shared = b.sharedPolicies;
+    assert.ok(shared !== undefined);
+    assert.equal(await shared.revision(), '0');
+    await a.putPolicy(samplePolicy('p1'));
+    assert.equal(await shared.revision(), '1');
+    await a.putPolicy({ ...samplePolicy('p1'), pathPattern: '^other$' });
+    await a.putPolicy(samplePolicy('p2'));
+    const snap = await shared.scan();
+    assert.equal(snap.revision, '3');
+    assert.deepEqual(
+      snap.scan.policies.map((p) => [p.name, p.pathPattern]),
+      [
+        ['p1', '^other$'],
+        ['p2', samplePolicy('p2').pathPattern],
+      ],
+    );
+    // Deleting nothing changes nothing; deleting something is one change.
+    assert.equal(await a.deletePolicy('missing'), false);
+    assert.equal(await shared.revision(), '3');
+    assert.equal(await a.deletePolicy('p2'), true);
+    assert.equal(await shared.revision(), '4');
+    // Secret writes are not policy changes.
+    await a.updateSecret('s', putVersion('s', { k: 'v' }));
+    assert.equal(await shared.revision(), '4');
+  });
+
+  it('notifies watchers of other processes, and again after their LISTEN connection was killed', async (t) => {
+    const database = await preparedDatabase(cluster);
+    const [a, b] = [await runtimeStore(t, database), await runtimeStore(t, database)];
+    for (const s of [a, b]) await s.unlock(key);
+    const shared = b.sharedPolicies;
+    assert.ok(shared !== undefined);
+    let hints = 0;
+    const waitHints = async (n: number): Promise<void> => {
+      for (let i = 0; i < 400 && hints < n; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(hints >= n, `expected ${String(n)} hints, got ${String(hints)}`);
+    };
+    const stop = shared.watch(() => (hints += 1));
+    t.after(stop);
+    await waitHints(1); // the first connection
+    await a.putPolicy(samplePolicy('n1'));
+    await waitHints(2);
+    const listening = async () =>
+      (
+        await cluster.superuser(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'spike-nexus-listen' AND datname = $1",
+          [database],
+        )
+      ).rows;
+    assert.equal((await listening()).length, 1);
+    const before = hints;
+    await cluster.superuser(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'spike-nexus-listen' AND datname = $1",
+      [database],
+    );
+    // The loss itself and the new connection are hints (changes in between were not notified).
+    await waitHints(before + 2);
+    for (let i = 0; i < 200 && (await listening()).length !== 1; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    assert.equal((await listening()).length, 1);
+    const again = hints;
+    await a.putPolicy(samplePolicy('n2'));
+    await waitHints(again + 1);
+    stop();
+    for (let i = 0; i < 200 && (await listening()).length !== 0; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    assert.equal((await listening()).length, 0);
+  });
+});
+
 describe('postgres store: migrations and the schema check', () => {
   it('check mode refuses a database without the schema, naming what to run', async () => {
     const database = await cluster.createDatabase();
@@ -237,12 +312,16 @@ describe('postgres store: migrations and the schema check', () => {
 
   it('check mode refuses an older and a newer schema', async () => {
     const database = await preparedDatabase(cluster);
-    const later = [...PG_MIGRATIONS, { version: 2, name: 'later', statements: ['SELECT 1'] }];
+    const n = PG_MIGRATIONS.length;
+    const later = [...PG_MIGRATIONS, { version: n + 1, name: 'later', statements: ['SELECT 1'] }];
     await asDdlRole(cluster, database, async (client) => {
       await assert.rejects(checkPostgresSchema(client, later), (err: unknown) => {
         assert.ok(err instanceof PgSchemaMismatchError);
         assert.equal(err.problem, 'older');
-        assert.match(err.message, /version 1, older than this build needs \(2\)/);
+        assert.match(
+          err.message,
+          new RegExp(`version ${String(n)}, older than this build needs \\(${String(n + 1)}\\)`),
+        );
         return true;
       });
       await client.query("INSERT INTO spike.schema_migrations (version, name) VALUES (7, 'from the future')");
@@ -257,20 +336,22 @@ describe('postgres store: migrations and the schema check', () => {
 
   it('migrate brings an older schema up in one step and is idempotent, also run concurrently', async () => {
     const database = await cluster.createDatabase();
+    const n = PG_MIGRATIONS.length;
+    const all = PG_MIGRATIONS.map((m) => m.version);
     const later = [
       ...PG_MIGRATIONS,
-      { version: 2, name: 'add a table', statements: ['CREATE TABLE spike.later (x int)'] },
+      { version: n + 1, name: 'add a table', statements: ['CREATE TABLE spike.later (x int)'] },
     ];
     const results = await Promise.all(
       [0, 1, 2].map(() => asDdlRole(cluster, database, (client) => migratePostgres(client))),
     );
-    assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], [1]]);
+    assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], all]);
     const up = await asDdlRole(cluster, database, (client) => migratePostgres(client, later));
-    assert.deepEqual(up, { from: 1, to: 2, applied: [2] });
+    assert.deepEqual(up, { from: n, to: n + 1, applied: [n + 1] });
     const versions = await raw(database, 'SELECT version FROM spike.schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((r): unknown => r['version']),
-      [1, 2],
+      [...all, n + 1],
     );
   });
 
@@ -279,14 +360,14 @@ describe('postgres store: migrations and the schema check', () => {
     const broken = [
       ...PG_MIGRATIONS,
       {
-        version: 2,
+        version: PG_MIGRATIONS.length + 1,
         name: 'broken',
         statements: ['CREATE TABLE spike.half (x int)', 'SELECT no_such_function()'],
       },
     ];
     await assert.rejects(
       asDdlRole(cluster, database, (client) => migratePostgres(client, broken)),
-      /schema migration 2 \(broken\) failed/,
+      new RegExp(`schema migration ${String(PG_MIGRATIONS.length + 1)} \\(broken\\) failed`),
     );
     assert.deepEqual(await raw(database, "SELECT 1 FROM pg_namespace WHERE nspname = 'spike'"), []);
   });
@@ -308,7 +389,10 @@ describe('postgres store: migrations and the schema check', () => {
       connection: socketConnection(cluster, cluster.ddlRole, database),
       grantRuntimeRole: cluster.runtimeRole.name,
     });
-    assert.deepEqual(result.applied, [1]);
+    assert.deepEqual(
+      result.applied,
+      PG_MIGRATIONS.map((m) => m.version),
+    );
     const store = await runtimeStore(t, database);
     await store.unlock(key);
     await store.putPolicy(samplePolicy('p'));
@@ -323,9 +407,10 @@ describe('postgres store: the runtime role has exactly the documented grants', (
       'GRANT SELECT ON spike.schema_migrations TO "spike_app"',
       'GRANT SELECT, INSERT, UPDATE, DELETE ON spike.secrets, spike.secret_versions, spike.policies TO "spike_app"',
       'GRANT SELECT, INSERT ON spike.meta TO "spike_app"',
+      'GRANT SELECT, UPDATE ON spike.revisions TO "spike_app"',
     ]);
     assert.throws(() => runtimeGrants('x; DROP TABLE y'), RangeError);
-    assert.equal(latestPgSchemaVersion(), 1);
+    assert.equal(latestPgSchemaVersion(), 2);
   });
 
   it('with them the runtime role may not change the schema, the key-check value or the migrations', async (t) => {
@@ -353,6 +438,8 @@ describe('postgres store: the runtime role has exactly the documented grants', (
     await denied('ALTER TABLE spike.secrets ADD COLUMN x int');
     await denied("UPDATE spike.meta SET value = '\\x00'");
     await denied('DELETE FROM spike.meta');
+    await denied('DELETE FROM spike.revisions');
+    await denied("INSERT INTO spike.revisions (name, revision) VALUES ('x', 0)");
     await denied("INSERT INTO spike.schema_migrations (version, name) VALUES (9, 'x')");
     await denied('DELETE FROM spike.schema_migrations');
     await denied('TRUNCATE spike.secrets');

@@ -60,7 +60,7 @@ before(async () => {
   assert.equal(migrated.code, 0, migrated.output);
   assert.match(
     migrated.output,
-    /schema "spike" migrated from version 0 to 1 \(applied 1\); runtime grants given to spike_app/,
+    /schema "spike" migrated from version 0 to 2 \(applied 1, 2\); runtime grants given to spike_app/,
   );
   drill = await Drill.start({
     nexusEnv: { ...postgresEnv(cluster.runtimeRole, database), SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'true' },

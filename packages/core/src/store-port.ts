@@ -85,6 +85,32 @@ export interface SecretStore {
   removeDamagedRow(table: DamagedTable, id: string): Promise<boolean>;
 
   close(): Promise<void>;
+
+  /**
+   * Present on backends that several Nexus processes share (PostgreSQL): what a process needs to
+   * keep its compiled policies coherent with the other processes' changes. Absent otherwise (the
+   * one process that writes keeps its engine in step itself).
+   */
+  readonly sharedPolicies?: SharedPolicies;
+}
+
+/**
+ * The policies' revision in a shared backend: a counter bumped in the same transaction as every
+ * committed policy change (by any process), so "my compiled policies are at revision R and the
+ * database says R" means they are current. Notifications are hints only: they can be late or
+ * lost, the revision read cannot.
+ */
+export interface SharedPolicies {
+  /** The revision now (one small read; rejects like any store call when the backend is down). */
+  revision(): Promise<string>;
+  /** Every policy and the revision they are at, from one snapshot. */
+  scan(): Promise<{ readonly revision: string; readonly scan: PolicyScan }>;
+  /**
+   * Calls `onHint` when a policy change may have been committed anywhere (a notification), and
+   * after the notification channel was re-established (hints may have been missed meanwhile).
+   * Returns a function that stops watching.
+   */
+  watch(onHint: () => void): () => void;
 }
 
 /** Tables whose rows `listDamagedRows` reports. */

@@ -100,11 +100,13 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
   const audit = createAuditLog(output?.sink ?? (options.auditSink as AuditSink));
   const custody = options.custody?.(state, store);
   const now = options.now ?? Date.now;
+  const authz = createAuthorizer(config.trustRoots, state.policies);
+  const policiesFresh = state.policiesFresh;
   const routes = options.routes({
     store,
     state,
     config,
-    authz: createAuthorizer(config.trustRoots, state.policies),
+    authz,
     custody,
     now,
     policyQueue: createSerialQueue(),
@@ -116,6 +118,11 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     logger,
     maxBodySize: config.maxRequestBodySize,
     peerId: options.peerId ?? tlsPeerId,
+    ...(policiesFresh === undefined
+      ? {}
+      : {
+          policiesFresh: (peerId: string) => (authz.usesPolicies(peerId) ? policiesFresh() : undefined),
+        }),
     ...(output?.syslog === undefined
       ? {}
       : { writeAllowed: (name: string) => !MUTATING_ROUTES.has(name) || output.writesAllowed() }),

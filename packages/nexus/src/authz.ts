@@ -34,6 +34,8 @@ export interface Authorizer {
   bootstrapVerify(peerId: string): boolean;
   /** Our operator status route: the Pilot superuser only. */
   status(peerId: string): boolean;
+  /** Whether any decision for this caller may consult the policies (false for the fixed roles). */
+  usesPolicies(peerId: string): boolean;
 }
 
 export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): Authorizer {
@@ -57,5 +59,13 @@ export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): 
     restore: (peerId) => isPilotRestore(peerId, trustRoots),
     bootstrapVerify: (peerId) => isBootstrap(peerId, trustRoots),
     status: (peerId) => isPilotSuperuser(peerId, trustRoots),
+    usesPolicies: (peerId) =>
+      !(
+        isPilotSuperuser(peerId, trustRoots) ||
+        isLiteWorkload(peerId, trustRoots) ||
+        isPilotRecover(peerId, trustRoots) ||
+        isPilotRestore(peerId, trustRoots) ||
+        isBootstrap(peerId, trustRoots)
+      ),
   };
 }

@@ -233,9 +233,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
   const apiThreadsSetting = r.get(SPIKE_NEXUS_API_THREADS);
   const apiThreads = resolveApiThreads(apiThreadsSetting, { backend, cpus: options.cpus });
   r.require(
-    apiThreads === 1 || backend === 'sqlite',
+    apiThreads === 1 || backend !== 'memory',
     SPIKE_NEXUS_API_THREADS,
-    'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite',
+    'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite or postgres',
     [SPIKE_NEXUS_BACKEND_STORE],
   );
   const keeperPeers = readKeeperPeers(r, backend !== 'memory', shamirShares);

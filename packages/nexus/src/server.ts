@@ -105,7 +105,8 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       auditOutput,
       ...(deps.now === undefined ? {} : { now: deps.now }),
       ...(metrics === undefined ? {} : { metrics }),
-      ...(counters === undefined
+      // On PostgreSQL every API thread follows the database itself (ADR 0032), not these feeds.
+      ...(counters === undefined || config.backend === 'postgres'
         ? {}
         : {
             storeHooks: { onCommit: (paths: readonly string[]) => threads?.committed(paths) },

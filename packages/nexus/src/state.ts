@@ -25,6 +25,7 @@ import {
   type SecretStore,
 } from '@spike-ts/core';
 import { NotReadyError, ROOT_KEY_SIZE } from '@spike-ts/protocol';
+import { createPolicySync } from './policy-sync.ts';
 
 export class RootKeyConflictError extends Error {
   override readonly name = 'RootKeyConflictError';
@@ -59,8 +60,16 @@ export interface NexusState {
    * the rows of `table` (then the other table's count is kept).
    */
   recordDamage(rows: readonly DamagedRow[], table?: DamagedTable): void;
-  /** The compiled policies (kept in sync by the policy routes). */
+  /**
+   * The compiled policies: kept in step by the policy routes, and on a shared store (PostgreSQL)
+   * by `policiesFresh` instead.
+   */
   readonly policies: PolicyEngine;
+  /**
+   * Set on a shared store: resolves once `policies` is as current as the store (other Nexus
+   * processes change it too; ADR 0032). Await it before authorizing with `policies`.
+   */
+  readonly policiesFresh: (() => Promise<void>) | undefined;
   /** Zero the keys. */
   close(): void;
 }
@@ -118,12 +127,27 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     damage = { policies: countOf('policies'), secrets: countOf('secrets') };
   };
 
+  const sync =
+    store.sharedPolicies === undefined || options.loadPoliciesFromStore === false
+      ? undefined
+      : createPolicySync({
+          shared: store.sharedPolicies,
+          engine: policies,
+          logger,
+          onScan: (scan) => recordDamage(scan.damaged, 'policies'),
+        });
+
   const loadPolicies = async (): Promise<void> => {
-    const scan = await store.scanPolicies();
-    const result = policies.load(scan.policies);
-    for (const r of result.rejected) logger.warn('stored policy ignored: it does not compile', r);
-    for (const r of result.restricted) logger.warn('stored policy ignored on reserved system paths', r);
-    logger.info('policies loaded', { count: result.loaded, damaged: scan.damaged.length });
+    let scan;
+    if (sync === undefined) {
+      scan = await store.scanPolicies();
+      const result = policies.load(scan.policies);
+      for (const r of result.rejected) logger.warn('stored policy ignored: it does not compile', r);
+      for (const r of result.restricted) logger.warn('stored policy ignored on reserved system paths', r);
+    } else {
+      scan = await sync.load();
+    }
+    logger.info('policies loaded', { count: policies.size, damaged: scan.damaged.length });
     const damaged = [...scan.damaged, ...(await store.scanSecretPaths()).damaged];
     recordDamage(damaged);
     logDamagedRows(logger, damaged);
@@ -201,7 +225,9 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
       };
     },
     policies,
+    policiesFresh: sync === undefined ? undefined : () => sync.fresh(),
     close() {
+      sync?.close();
       zeroize(rootKey, cipherKey);
       rootKey = undefined;
       cipherKey = undefined;

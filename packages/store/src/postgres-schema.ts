@@ -55,6 +55,19 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       `CREATE TABLE ${PG_SCHEMA}.meta (key text PRIMARY KEY, value bytea NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    name: 'revision counters for replica coherence (policies)',
+    statements: [
+      // One row per cached kind; bumped in the same transaction as every change of that kind, so
+      // a replica compares its cache's revision with this row before it serves from the cache.
+      `CREATE TABLE ${PG_SCHEMA}.revisions (
+         name text PRIMARY KEY,
+         revision bigint NOT NULL CHECK (revision >= 0)
+       )`,
+      `INSERT INTO ${PG_SCHEMA}.revisions (name, revision) VALUES ('policies', 0)`,
+    ],
+  },
 ]);
 
 export function latestPgSchemaVersion(migrations: readonly PgMigration[] = PG_MIGRATIONS): number {
@@ -195,7 +208,7 @@ const ROLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /**
  * The grants the runtime role needs, and all it needs: use of the schema, reading the migration
  * table (the start-up version check), reading and writing the data tables, and reading and
- * inserting (never changing) the key-check value. Connecting to the database is granted to
+ * inserting (never changing) the key-check value, reading and bumping the revision counters. Connecting to the database is granted to
  * PUBLIC by default; where it was revoked, add `GRANT CONNECT ON DATABASE <db> TO <role>`.
  */
 export function runtimeGrants(role: string): string[] {
@@ -208,5 +221,6 @@ export function runtimeGrants(role: string): string[] {
     `GRANT SELECT ON ${PG_SCHEMA}.schema_migrations TO ${r}`,
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ${PG_SCHEMA}.secrets, ${PG_SCHEMA}.secret_versions, ${PG_SCHEMA}.policies TO ${r}`,
     `GRANT SELECT, INSERT ON ${PG_SCHEMA}.meta TO ${r}`,
+    `GRANT SELECT, UPDATE ON ${PG_SCHEMA}.revisions TO ${r}`,
   ];
 }

@@ -17,8 +17,11 @@
  * `synchronous_commit = on` forced for the session. PostgreSQL shares one WAL flush among
  * concurrent commits (its own group commit), so there is no batching here.
  *
- * No read cache yet: every read goes to the database, so a write acknowledged by any process is
- * seen by the next read everywhere.
+ * No read cache: every secret read goes to the database, so a write acknowledged by any process
+ * is seen by the next read everywhere. Policies are what Nexus caches (compiled, in memory): every
+ * policy change bumps `spike.revisions` ('policies') in its own transaction and notifies channel
+ * `spike_changes`; `sharedPolicies` gives Nexus the revision read, a snapshot of every policy with
+ * its revision, and the notifications (a dedicated LISTEN connection that reconnects by itself).
  *
  * Failures: a lost or refused connection, a server shutting down or starting, and timeouts
  * surface as `StoreUnavailableError` (503); the pool replaces broken connections by itself.
@@ -97,6 +100,10 @@ export interface PostgresStoreOptions {
 
 const S = PG_SCHEMA;
 const KEY_CHECK = 'key-check';
+/** The channel of the change notifications (`NOTIFY`): hints for the other processes' caches. */
+export const CHANGES_CHANNEL = 'spike_changes';
+/** How long the LISTEN connection waits before reconnecting: first, then doubled up to the last. */
+const LISTEN_RETRY_MS = [250, 5_000] as const;
 /** First half of the advisory lock key of a secret's writers ("SPKS"); the second is from its id. */
 const SECRET_LOCK = 0x53504b53;
 
@@ -133,6 +140,15 @@ const SQL = {
   upsertPolicy: `INSERT INTO ${S}.policies (name_id, envelope) VALUES ($1, $2)
     ON CONFLICT (name_id) DO UPDATE SET envelope = EXCLUDED.envelope, revision = ${S}.policies.revision + 1`,
   deletePolicy: `DELETE FROM ${S}.policies WHERE name_id = $1`,
+  // Bumped in the transaction of every policy change; the notification is sent at COMMIT.
+  bumpPolicies: `WITH r AS (
+      UPDATE ${S}.revisions SET revision = revision + 1 WHERE name = 'policies' RETURNING revision
+    ) SELECT revision::text AS revision, pg_notify('${CHANGES_CHANNEL}', 'policies ' || revision::text) FROM r`,
+  policyRevision: `SELECT revision::text AS revision FROM ${S}.revisions WHERE name = 'policies'`,
+  // Every policy row and the revision, in one statement (one snapshot).
+  scanPoliciesAt: `SELECT 'p' AS kind, name_id AS id, envelope, NULL::text AS revision FROM ${S}.policies
+    UNION ALL
+    SELECT 'r', NULL::bytea, NULL::bytea, revision::text FROM ${S}.revisions WHERE name = 'policies'`,
   lockHead: `SELECT envelope FROM ${S}.secrets WHERE path_id = $1 FOR UPDATE`,
   deleteHead: `DELETE FROM ${S}.secrets WHERE path_id = $1`,
   deleteVersions: `DELETE FROM ${S}.secret_versions WHERE path_id = $1`,
@@ -244,7 +260,11 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sec
     await pool.end().catch(() => undefined);
     throw err;
   }
-  return createPostgresStore(pool, logger);
+  return createPostgresStore(
+    pool,
+    logger,
+    () => new pg.Client(poolConfig(opts.connection, opts.pool, 'spike-nexus-listen')),
+  );
 }
 
 /**
@@ -310,7 +330,7 @@ export async function runPostgresMigrations(opts: PostgresMigrateOptions): Promi
   }
 }
 
-function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
+function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => pg.Client): SecretStore {
   let codec: RowCodec | undefined;
   let closed = false;
   const inFlight = new Set<Promise<unknown>>();
@@ -451,6 +471,8 @@ function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
       `table ${table}: ${String(damaged.length)} damaged row(s) (${damaged.map((d) => d.kind).join(', ')})`,
     );
 
+  const watchers = new Set<() => void>();
+
   const lockKey = (id: Uint8Array): number => Buffer.from(id.buffer, id.byteOffset, 4).readInt32BE(0);
 
   return {
@@ -590,7 +612,12 @@ function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
         const copy = copyPolicyRecord(policy);
         const id = c.nameId(copy.name);
         const envelope = c.sealPolicy(id, copy);
-        await inOrder(placeKey('policies', id), () => query(SQL.upsertPolicy, [id, envelope]));
+        await inOrder(placeKey('policies', id), () =>
+          transaction(async (client) => {
+            await client.query(SQL.upsertPolicy, [id, envelope]);
+            await client.query(SQL.bumpPolicies);
+          }),
+        );
       });
     },
     deletePolicy(name: string): Promise<boolean> {
@@ -598,8 +625,14 @@ function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
         const c = usable();
         checkName(name, 'policy name');
         const id = c.nameId(name);
-        const r = await inOrder(placeKey('policies', id), () => pool.query(SQL.deletePolicy, [id]));
-        return (r.rowCount ?? 0) > 0;
+        return inOrder(placeKey('policies', id), () =>
+          transaction(async (client) => {
+            const r = await client.query(SQL.deletePolicy, [id]);
+            if ((r.rowCount ?? 0) === 0) return false;
+            await client.query(SQL.bumpPolicies);
+            return true;
+          }),
+        );
       });
     },
 
@@ -624,6 +657,7 @@ function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
             const envelope = bytes(row.envelope, 'envelope', 'table policies');
             if (tryOpen(() => c.openPolicy(place.id, envelope)) !== undefined) return false;
             await client.query(SQL.deletePolicy, [place.id]);
+            await client.query(SQL.bumpPolicies);
             return true;
           }
           await client.query(SQL.lockSecret, [SECRET_LOCK, lockKey(place.id)]);
@@ -643,14 +677,144 @@ function createPostgresStore(pool: pg.Pool, logger: Logger): SecretStore {
       });
     },
 
+    sharedPolicies: {
+      revision: () =>
+        run(async () => {
+          usable();
+          const row = (await query<{ revision: string | null }>(SQL.policyRevision, []))[0];
+          return revisionText(row?.revision);
+        }),
+      scan: () =>
+        run(async () => {
+          const c = usable();
+          const rows = await query<ScanRow & { revision: string | null }>(SQL.scanPoliciesAt, []);
+          const policies: PlacedRow[] = [];
+          let revision: string | undefined;
+          for (const r of rows) {
+            if (r.kind === 'p') {
+              policies.push({
+                id: bytes(r.id, 'name_id', 'table policies'),
+                envelope: bytes(r.envelope, 'envelope', 'table policies'),
+              });
+            } else revision = revisionText(r.revision);
+          }
+          return { revision: revisionText(revision), scan: scanPolicies(policies, c) };
+        }),
+      watch: (onHint) => {
+        const stop = watchChanges(listenClient, logger, onHint);
+        watchers.add(stop);
+        return () => {
+          watchers.delete(stop);
+          stop();
+        };
+      },
+    },
+
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      for (const stop of [...watchers]) stop();
+      watchers.clear();
       // Calls already started finish (their writes commit) before the pool ends.
       await Promise.allSettled([...inFlight]);
       await pool.end();
       codec?.destroy();
       codec = undefined;
     },
+  };
+}
+
+/** A revision read from `spike.revisions`: the decimal text of a bigint. */
+function revisionText(value: unknown): string {
+  if (typeof value !== 'string' || !/^\d{1,19}$/.test(value)) {
+    throw new StoreIntegrityError(
+      "table revisions: the 'policies' row is missing or not a number (run `spike-nexus migrate`)",
+    );
+  }
+  return value;
+}
+
+/**
+ * Keeps one connection LISTENing on the change channel: `onHint` for every notification, and once
+ * after each (re)connection (notifications sent while it was away are lost). Reconnects by itself
+ * with a growing delay. Returns the function that stops it.
+ */
+function watchChanges(newClient: () => pg.Client, logger: Logger, onHint: () => void): () => void {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let delay: number = LISTEN_RETRY_MS[0];
+  let failures = 0;
+
+  const hint = (): void => {
+    try {
+      onHint();
+    } catch (err) {
+      logger.error('change notification handler failed', { err });
+    }
+  };
+  const retry = (): void => {
+    if (stopped || timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect();
+    }, delay);
+    delay = Math.min(LISTEN_RETRY_MS[1], delay * 2);
+  };
+  const connect = (): void => {
+    if (stopped) return;
+    const c = newClient();
+    client = c;
+    let lost = false;
+    const onLost = (err?: unknown): void => {
+      if (lost) return;
+      lost = true;
+      if (client === c) client = undefined;
+      c.removeAllListeners('notification');
+      void c.end().catch(() => undefined);
+      if (stopped) return;
+      failures += 1;
+      // Every failure is worth a line only the first time; the cache checks revisions anyway.
+      if (failures === 1) {
+        logger.warn(
+          'the change notification connection was lost; reconnecting (revisions are still checked)',
+          {
+            reason: err instanceof Error ? err.message : 'connection ended',
+          },
+        );
+      }
+      hint();
+      retry();
+    };
+    c.on('error', onLost);
+    c.on('end', () => onLost());
+    c.on('notification', (msg) => {
+      if (msg.channel === CHANGES_CHANNEL) hint();
+    });
+    c.connect()
+      .then(() => c.query(`LISTEN ${CHANGES_CHANNEL}`))
+      .then(
+        () => {
+          if (stopped || lost) return;
+          if (failures > 0) logger.info('the change notification connection is back');
+          failures = 0;
+          delay = LISTEN_RETRY_MS[0];
+          // Changes made while no connection listened were not notified.
+          hint();
+        },
+        (err: unknown) => onLost(err),
+      );
+  };
+  connect();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const c = client;
+    client = undefined;
+    if (c !== undefined) {
+      c.removeAllListeners('notification');
+      void c.end().catch(() => undefined);
+    }
   };
 }

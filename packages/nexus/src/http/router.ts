@@ -27,6 +27,12 @@ export interface RequestHandlerOptions {
    * take records under the `block` policy. Default: always allowed.
    */
   readonly writeAllowed?: (routeName: string) => boolean;
+  /**
+   * Resolves once the policies this caller's authorization consults are current (a store shared
+   * by several Nexus processes, ADR 0032); undefined when nothing needs waiting for. Runs right
+   * before `authorize`; a rejection (database down) fails the request like a store error.
+   */
+  readonly policiesFresh?: (peerId: string) => Promise<void> | undefined;
   /** Counts every answered request (as audited) by route, action, status and caller role. */
   readonly metrics?: RequestMetrics;
   readonly now?: () => number;
@@ -169,6 +175,8 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 
     const run = async (): Promise<void> => {
       if (route.kind === 'raw') {
+        const waiting = options.policiesFresh?.(peerId);
+        if (waiting !== undefined) await waiting;
         if (!route.authorize(peerId)) {
           decision = 'denied';
           fail(ErrorCode.Unauthorized, route);
@@ -190,6 +198,8 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       }
       try {
         subject = route.subject(decoded);
+        const waiting = options.policiesFresh?.(peerId);
+        if (waiting !== undefined) await waiting;
         if (!route.authorize(peerId, decoded)) {
           decision = 'denied';
           fail(ErrorCode.Unauthorized, route);

@@ -32,6 +32,9 @@ export const STORE_OPERATIONS = [
   'deletePolicy',
   'listDamagedRows',
   'removeDamagedRow',
+  // A shared store (PostgreSQL): the revision read before policy checks, and policy reloads.
+  'policyRevision',
+  'policyReload',
 ] as const;
 type Operation = (typeof STORE_OPERATIONS)[number];
 
@@ -68,6 +71,7 @@ export function createStoreMetrics(): StoreMetrics {
       },
     },
     instrument(store) {
+      const shared = store.sharedPolicies;
       return {
         get kind() {
           return store.kind;
@@ -79,6 +83,15 @@ export function createStoreMetrics(): StoreMetrics {
         isInitialized: () => store.isInitialized(),
         close: () => store.close(),
         unlock: (rootKey) => timed('unlock', now(), store.unlock(rootKey)),
+        ...(shared === undefined
+          ? {}
+          : {
+              sharedPolicies: {
+                revision: () => timed('policyRevision', now(), shared.revision()),
+                scan: () => timed('policyReload', now(), shared.scan()),
+                watch: (onHint: () => void) => shared.watch(onHint),
+              },
+            }),
         getSecret: (path) => timed('getSecret', now(), store.getSecret(path)),
         getSecretVersion: (path, version) =>
           timed('getSecretVersion', now(), store.getSecretVersion(path, version)),

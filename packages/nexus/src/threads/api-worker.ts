@@ -70,6 +70,14 @@ async function run(): Promise<void> {
   // follows the main thread's commits (each drops the secrets it changed), and its policies
   // mirror the main thread's (see policy-feed.ts), never loaded from this connection.
   const feeds: { commits?: Mirror; policies?: Mirror } = {};
+  // On a shared database (PostgreSQL) this thread is one more reader of it, like another replica:
+  // its own pool (no read cache), its own policies checked against the database's revision before
+  // each request (ADR 0032); the main thread's feeds are not used.
+  const shared = config.backend === 'postgres';
+  if (shared) {
+    policyPort.close();
+    commitPort.close();
+  }
   // This thread's counts; the main thread collects them at each scrape.
   const metrics = config.metrics ? createThreadMetrics(config.trustRoots) : undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -108,26 +116,28 @@ async function run(): Promise<void> {
     // The main thread writes this thread's records to its own sinks (file, syslog).
     auditSink: forwardingAuditSink((lines) => auditPort.postMessage(lines)),
     ...(metrics === undefined ? {} : { metrics }),
-    storeHooks: {
-      peerChanges: followCommits({
-        port: commitPort,
-        counters,
-        index: COMMITS,
-        logger,
-        onMirror: (mirror) => (feeds.commits = mirror),
-      }),
-      // This connection only reads, and its row cache serves repeated reads: a small page cache
-      // (the main thread's, which writes, keeps 64 MiB) saves memory per thread (ADR 0031).
-      pageCacheKiB: WORKER_PAGE_CACHE_KIB,
-    },
-    loadPoliciesFromStore: false,
+    storeHooks: shared
+      ? {}
+      : {
+          peerChanges: followCommits({
+            port: commitPort,
+            counters,
+            index: COMMITS,
+            logger,
+            onMirror: (mirror) => (feeds.commits = mirror),
+          }),
+          // This connection only reads, and its row cache serves repeated reads: a small page cache
+          // (the main thread's, which writes, keeps 64 MiB) saves memory per thread (ADR 0031).
+          pageCacheKiB: WORKER_PAGE_CACHE_KIB,
+        },
+    loadPoliciesFromStore: shared,
     // Answer here once this thread has the key and the current policies; else the main thread.
     front: (local) => (req, res) => {
       if (
         req.method === 'POST' &&
         req.url === LOCAL_TARGET &&
         state.isReady() &&
-        feeds.policies?.current() === true
+        (shared || feeds.policies?.current() === true)
       ) {
         local(req, res);
       } else {
@@ -135,13 +145,14 @@ async function run(): Promise<void> {
       }
     },
   });
-  feeds.policies = createPolicyMirror({
-    engine: state.policies,
-    port: policyPort,
-    counters,
-    index: POLICY_CHANGES,
-    logger,
-  });
+  if (!shared)
+    feeds.policies = createPolicyMirror({
+      engine: state.policies,
+      port: policyPort,
+      counters,
+      index: POLICY_CHANGES,
+      logger,
+    });
   await listenOn(server, apiPort, apiHost, true);
 
   port.on('message', (msg: MainToWorker) => {

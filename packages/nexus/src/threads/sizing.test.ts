@@ -18,6 +18,7 @@ describe('API thread sizing', () => {
   it('auto: one thread per available CPU on SQLite, capped', () => {
     assert.equal(resolveApiThreads('auto', { backend: 'sqlite', cpus: 2 }), 2);
     assert.equal(resolveApiThreads('auto', { backend: 'sqlite', cpus: 4 }), 4);
+    assert.equal(resolveApiThreads('auto', { backend: 'postgres', cpus: 4 }), 4);
     assert.equal(resolveApiThreads('auto', { backend: 'sqlite', cpus: 64 }), AUTO_API_THREADS_CAP);
   });
 
@@ -28,7 +29,6 @@ describe('API thread sizing', () => {
 
   it('auto is 1 where API threads are not supported, or when the CPUs are not known', () => {
     assert.equal(resolveApiThreads('auto', { backend: 'memory', cpus: 8 }), 1);
-    assert.equal(resolveApiThreads('auto', { backend: 'postgres', cpus: 8 }), 1);
     assert.equal(resolveApiThreads('auto', { backend: 'sqlite', cpus: undefined }), 1);
   });
 

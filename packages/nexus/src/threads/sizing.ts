@@ -1,7 +1,8 @@
 /**
  * How many API threads Nexus starts when `SPIKE_NEXUS_API_THREADS` is `auto` (the default):
  * one per CPU this process may use, at most `AUTO_API_THREADS_CAP`, and 1 wherever API threads
- * are not supported (any backend but SQLite: workers read through their own SQLite connection).
+ * are not supported (the memory backend: its data lives in the main thread only). Workers read
+ * through their own SQLite connection or PostgreSQL pool.
  * The CPUs this process may use are the smaller of `os.availableParallelism()` (the CPU affinity
  * mask) and the cgroup CPU quota when one is visible (a container limited to 1.5 CPUs gets 2).
  * See ADR 0031.
@@ -65,14 +66,14 @@ export function availableCpus(sources: CpuSources = PROCESS_SOURCES): number {
 
 /**
  * The number of API threads to start. An explicit number is kept as it is (the configuration
- * check refuses one above 1 without SQLite). `auto` is one per available CPU, capped, on SQLite;
- * 1 on other backends and when the available CPUs are unknown (an embedding that did not say).
+ * check refuses one above 1 on the memory backend). `auto` is one per available CPU, capped, on
+ * SQLite and PostgreSQL; 1 on the memory backend and when the available CPUs are unknown (an embedding that did not say).
  */
 export function resolveApiThreads(
   setting: ApiThreadsSetting,
   context: { readonly backend: string; readonly cpus: number | undefined },
 ): number {
   if (setting !== 'auto') return setting;
-  if (context.backend !== 'sqlite' || context.cpus === undefined) return 1;
+  if (context.backend === 'memory' || context.cpus === undefined) return 1;
   return Math.min(AUTO_API_THREADS_CAP, Math.max(1, Math.floor(context.cpus)));
 }

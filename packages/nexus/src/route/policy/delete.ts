@@ -12,7 +12,7 @@ export function policyDeleteRoute(deps: RouteDeps): Route {
     handle: (req) =>
       deps.policyQueue.run(async () => {
         const removed = await deps.store.deletePolicy(req.id);
-        deps.state.policies.remove(req.id);
+        if (deps.state.policiesFresh === undefined) deps.state.policies.remove(req.id);
         if (!removed) throw new NotFoundError('policy not found');
         return {};
       }),

@@ -40,7 +40,9 @@ export function policyUpsertRoute(deps: RouteDeps): Route {
         const rule = checkReservedPathRule(compiled);
         if (!rule.ok) throw new InvalidPolicyError(rule.reason);
         await deps.store.putPolicy(record);
-        deps.state.policies.upsert(compiled);
+        // On a shared store the engine follows the store's revision instead (ADR 0032): applying
+        // this change here could overwrite a newer one another replica made meanwhile.
+        if (deps.state.policiesFresh === undefined) deps.state.policies.upsert(compiled);
         return {};
       }),
   });
