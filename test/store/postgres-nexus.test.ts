@@ -160,7 +160,7 @@ describe('Nexus on PostgreSQL', () => {
   it('migrate: idempotent, refuses bad arguments and a missing URL', async () => {
     const again = await migrate(postgresEnv(cluster.ddlRole, database));
     assert.equal(again.code, 0, again.output);
-    assert.match(again.output, /already at version 1, nothing to apply/);
+    assert.match(again.output, /already at version 2, nothing to apply/);
     const runtime = await migrate(postgresEnv(cluster.runtimeRole, await cluster.createDatabase()));
     assert.equal(runtime.code, 1, runtime.output);
     assert.match(runtime.output, /cannot create the schema "spike".*permission denied/);
