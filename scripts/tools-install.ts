@@ -25,7 +25,11 @@ function unusable(tool: Tool, binDir: string): string | undefined {
   const missing = missingBinaries(tool, binDir);
   if (missing.length > 0) return `${missing.join(' and ')} not built yet`;
   for (const name of tool.binaries) {
-    const r = spawnSync(join(binDir, name), [...tool.versionArgs], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(join(binDir, name), [...tool.versionArgs], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: tool.runEnv?.(process.env) ?? process.env,
+    });
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
     if (r.status !== 0 || !tool.versionPattern.test(out)) {
       return `${name} does not report ${tool.version} (got ${JSON.stringify(out.slice(0, 80))})`;

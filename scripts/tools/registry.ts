@@ -13,6 +13,7 @@ import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HELM } from './helm.ts';
+import { KEYCLOAK } from './keycloak.ts';
 import { NODE22 } from './node22.ts';
 import { PROMTOOL } from './promtool.ts';
 import { REDOCLY } from './redocly.ts';
@@ -23,7 +24,7 @@ import type { Tool } from './tool.ts';
 export type { Tool, ToolBuild } from './tool.ts';
 
 /** Every tool `npm run tools:install` provides, in install order. */
-export const TOOLS: readonly Tool[] = [SPIRE, NODE22, HELM, REDOCLY, SCHEMATHESIS, PROMTOOL];
+export const TOOLS: readonly Tool[] = [SPIRE, NODE22, HELM, REDOCLY, SCHEMATHESIS, PROMTOOL, KEYCLOAK];
 
 /** The cache root: `SPIKE_TOOLS_DIR`, else `$XDG_CACHE_HOME/spike-ts/tools`, else `~/.cache/...`. */
 export function toolsRoot(env: NodeJS.ProcessEnv = process.env): string {

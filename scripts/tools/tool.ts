@@ -21,6 +21,8 @@ export interface Tool {
   /** Arguments that make a binary print its version, and what that output must match. */
   readonly versionArgs: readonly string[];
   readonly versionPattern: RegExp;
+  /** The environment the binaries run in, when they need more than the caller's (a JAVA_HOME). */
+  runEnv?(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** What the machine lacks to build the tool, each with what to install (empty: ready). */
   missingRequirements(env: NodeJS.ProcessEnv): Promise<string[]>;
   build(ctx: ToolBuild): Promise<void>;

@@ -18,6 +18,8 @@ import { SPIRE } from '../../scripts/tools/spire.ts';
 import { PROMTOOL } from '../../scripts/tools/promtool.ts';
 import { HELM } from '../../scripts/tools/helm.ts';
 import { NODE22, nodePlatformPackage } from '../../scripts/tools/node22.ts';
+import { KEYCLOAK } from '../../scripts/tools/keycloak.ts';
+import { findJdk, javaMajor, noJdkMessage } from '../../scripts/tools/jdk.ts';
 
 const INSTALLER = join(import.meta.dirname, '..', '..', 'scripts', 'tools-install.ts');
 
@@ -186,6 +188,11 @@ describe('npm run tools:install', () => {
       `python -m schemathesis.cli, version ${SCHEMATHESIS.version}`,
     );
     await fakePromtool(join(tools, 'promtool', PROMTOOL.version, 'bin'), PROMTOOL_VERSION_LINE);
+    await fakeVersioned(
+      join(tools, 'keycloak', KEYCLOAK.version, 'bin'),
+      'kc',
+      `Keycloak ${KEYCLOAK.version}`,
+    );
     const r = await install(env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`== tools: .*cached in ${tools}`));
@@ -193,6 +200,16 @@ describe('npm run tools:install', () => {
     assert.match(r.stdout, new RegExp(`== tools: node22 ${NODE22.version}: reusing `));
     assert.match(r.stdout, /== tools: helm v4\.3\.2: reusing /);
     assert.match(r.stdout, /== tools: promtool v0\.316\.0: reusing /);
+    assert.match(r.stdout, /== tools: keycloak 26\.7\.3: reusing /);
+  });
+
+  it('keycloak: not reused when kc reports another version; without tar says what to install', async () => {
+    const { tools, env } = fresh();
+    await fakeVersioned(join(tools, 'keycloak', KEYCLOAK.version, 'bin'), 'kc', 'Keycloak 26.6.0');
+    const r = await install(env, ['keycloak']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /kc does not report 26\.7\.3/);
+    assert.match(r.stderr, /cannot build keycloak 26\.7\.3: this machine lacks .*tar \(Debian/);
   });
 
   it('promtool: rebuilt unless it reports the pinned revision; without Go, says what to install', async () => {
@@ -279,5 +296,65 @@ describe('npm run tools:install', () => {
     const r = await install(env, ['no-such-tool']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown tool no-such-tool; known: spire/);
+  });
+});
+
+describe('finding a JDK for Keycloak', () => {
+  let jvm = '';
+  const fakeJdk = async (name: string, version: string, java = true): Promise<string> => {
+    const home = join(jvm, name);
+    await mkdir(join(home, 'bin'), { recursive: true });
+    await writeFile(join(home, 'release'), `IMPLEMENTOR="test"\nJAVA_VERSION="${version}"\n`);
+    if (java) {
+      await writeFile(join(home, 'bin', 'java'), '#!/bin/sh\n');
+      await chmod(join(home, 'bin', 'java'), 0o755);
+    }
+    return home;
+  };
+
+  before(async () => {
+    jvm = await mkdtemp(join(tmpdir(), 'spike-jvm-test-'));
+  });
+  after(async () => {
+    await rm(jvm, { recursive: true, force: true });
+  });
+
+  it('reads the major version from a release file', () => {
+    assert.equal(javaMajor('JAVA_VERSION="25.0.3"'), 25);
+    assert.equal(javaMajor('A=1\nJAVA_VERSION="21"\n'), 21);
+    assert.equal(javaMajor('JAVA_VERSION="1.8.0_412"'), 8);
+    assert.equal(javaMajor('JAVA_RUNTIME_VERSION="25.0.3+9"'), undefined);
+  });
+
+  it('prefers a good JAVA_HOME, else takes the newest JDK in the folder, and never one too old', async () => {
+    const old = await fakeJdk('java-17', '17.0.15');
+    const none = findJdk({}, 21, [jvm]);
+    assert.equal(none.jdk, undefined);
+    const message = noJdkMessage(21, none, [jvm]);
+    assert.match(
+      message,
+      /a JDK 21 or newer \(looked at JAVA_HOME, then .*\/\*: JAVA_HOME: not set; .*java-17: Java 17\)/,
+    );
+    assert.match(message, /set JAVA_HOME/);
+
+    await fakeJdk('broken-25', '25.0.1', false);
+    assert.equal(findJdk({}, 21, [jvm]).jdk, undefined, 'a JDK without bin/java does not count');
+
+    const j21 = await fakeJdk('java-21', '21.0.9');
+    const j25 = await fakeJdk('temurin-25', '25.0.3');
+    await writeFile(join(jvm, '.temurin-25.jinfo'), 'not a JDK');
+    assert.equal(findJdk({}, 21, [jvm]).jdk?.home, j25);
+    assert.equal(findJdk({ JAVA_HOME: j21 }, 21, [jvm]).jdk?.home, j21);
+    const fallback = findJdk({ JAVA_HOME: old }, 21, [jvm]);
+    assert.equal(fallback.jdk?.home, j25);
+    assert.match(fallback.rejected.join('; '), /JAVA_HOME=.*java-17: Java 17/);
+    const bogus = findJdk({ JAVA_HOME: join(jvm, 'nope') }, 21, [jvm]);
+    assert.equal(bogus.jdk?.home, j25);
+    assert.match(bogus.rejected[0]!, /not a JDK home/);
+  });
+
+  it('runs kc with JAVA_HOME pointing at the JDK it found', async () => {
+    const j = await fakeJdk('given-22', '22.0.1');
+    assert.equal(KEYCLOAK.runEnv?.({ JAVA_HOME: j }).JAVA_HOME, j);
   });
 });
