@@ -4,10 +4,16 @@
  * - lite workload: cipher routes only; secret and policy routes are denied outright;
  * - everyone else: one policy of the compiled engine must grant the permission on the path.
  * Recover, restore and bootstrap verify are hard-wired to their role IDs; so is our damaged-row
- * route (the Pilot superuser only: no policy can grant it).
+ * route (the Pilot superuser only: no policy can grant it). Named keys (ours) are authorized like
+ * secret paths, on the key name, with the permissions `write`, `read`, `sign`, `verify`, `decrypt`.
  */
 import type { Permission } from '@spike-ts/protocol';
-import { SYSTEM_PATH_ACL, SYSTEM_PATH_CIPHER_EXEC, SYSTEM_PATH_SECRET } from '@spike-ts/protocol';
+import {
+  SYSTEM_PATH_ACL,
+  SYSTEM_PATH_CIPHER_EXEC,
+  SYSTEM_PATH_KEYS,
+  SYSTEM_PATH_SECRET,
+} from '@spike-ts/protocol';
 import type { PolicyEngine } from '@spike-ts/core';
 import {
   isBootstrap,
@@ -36,6 +42,10 @@ export interface Authorizer {
   status(peerId: string): boolean;
   /** Whether any decision for this caller may consult the policies (false for the fixed roles). */
   usesPolicies(peerId: string): boolean;
+  /** Named keys (ours): `permission` on the key name, as for a secret path. */
+  key(peerId: string, permission: 'read' | 'write' | 'sign' | 'verify' | 'decrypt', name: string): boolean;
+  /** The key list (ours): `list` on `spike/system/keys`. */
+  keyList(peerId: string): boolean;
 }
 
 export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): Authorizer {
@@ -67,5 +77,7 @@ export function createAuthorizer(trustRoots: TrustRoots, engine: PolicyEngine): 
         isPilotRestore(peerId, trustRoots) ||
         isBootstrap(peerId, trustRoots)
       ),
+    key: (peerId, permission, name) => adminRoute(peerId, permission, name),
+    keyList: (peerId) => adminRoute(peerId, 'list', SYSTEM_PATH_KEYS),
   };
 }

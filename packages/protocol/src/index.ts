@@ -9,3 +9,4 @@ export * from './validate.ts';
 export * from './decode.ts';
 export * from './secret-path.ts';
 export * from './shard-json.ts';
+export * from './keys.ts';

@@ -11,6 +11,7 @@
  * then implement it in the server against the spec.
  */
 import { ErrorCode } from './error-code.ts';
+import { KEY_ROUTE_SPECS } from './keys.ts';
 import { StreamErrorCode } from './api-error.ts';
 import {
   decodeBootstrapVerifyRequest,
@@ -919,6 +920,7 @@ export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
   BOOTSTRAP_VERIFY,
   DAMAGED_LIST,
   DAMAGED_DELETE,
+  ...KEY_ROUTE_SPECS,
 ]);
 
 /** Every keeper route. */

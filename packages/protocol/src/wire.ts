@@ -3,13 +3,17 @@
  * Fixed 32-byte shards are JSON arrays of 32 integers 0..255; `[]byte` fields are standard base64.
  */
 
-export type Permission = 'read' | 'write' | 'list' | 'execute' | 'super';
+/** SPIKE's five, then ours for named keys (`sign`, `verify`, `decrypt`; see keys.ts). */
+export type Permission = 'read' | 'write' | 'list' | 'execute' | 'super' | 'sign' | 'verify' | 'decrypt';
 export const PERMISSIONS: readonly Permission[] = Object.freeze([
   'read',
   'write',
   'list',
   'execute',
   'super',
+  'sign',
+  'verify',
+  'decrypt',
 ]);
 
 /** Every error response carries the code in `err` (keeper shard response: `Err`). */

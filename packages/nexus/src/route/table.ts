@@ -4,6 +4,7 @@ import { cipherDecryptRoute } from './cipher/decrypt.ts';
 import { cipherEncryptRoute } from './cipher/encrypt.ts';
 import { damagedListRoute, damagedRemoveRoute } from './damaged/damaged.ts';
 import type { RouteDeps } from './deps.ts';
+import { keyRoutes } from './keys/keys.ts';
 import { operatorRecoverRoute } from './operator/recover.ts';
 import { operatorRestoreRoute } from './operator/restore.ts';
 import { operatorStatusRoute } from './operator/status.ts';
@@ -39,5 +40,6 @@ export function createRoutes(deps: RouteDeps): Route[] {
     // Our additions (not in SPIKE).
     damagedListRoute(deps),
     damagedRemoveRoute(deps),
+    ...keyRoutes(deps),
   ];
 }

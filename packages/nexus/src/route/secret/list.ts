@@ -7,6 +7,7 @@
 import { SECRET_LIST } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { damagedNames } from '../damaged/damaged.ts';
+import { isKeyStorePath } from '../../keys/key-service.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
 export function secretListRoute(deps: RouteDeps): Route {
@@ -17,7 +18,8 @@ export function secretListRoute(deps: RouteDeps): Route {
     async handle(_req, ctx) {
       const scan = await deps.store.scanSecretPaths();
       deps.state.recordDamage(scan.damaged, 'secrets');
-      const keys = [...scan.paths].sort(compareStrings);
+      // Named keys live in the same store under a namespace secret routes never show (ADR 0039).
+      const keys = scan.paths.filter((p) => !isKeyStorePath(p)).sort(compareStrings);
       if (scan.damaged.length === 0) return { keys };
       ctx.logger.warn("secret list: damaged secret rows were left out; see 'spike operator damaged list'", {
         damagedRows: scan.damaged.length,
