@@ -46,3 +46,5 @@ export { URL_METRICS, type MetricsEndpoint } from './health.ts';
 export type { ThreadMetrics } from './metrics/thread-metrics.ts';
 export { NEXUS_METRICS, type MetricDef } from './metrics/catalog.ts';
 export { CALLER_ROLES } from './metrics/caller-role.ts';
+export { KeyService, KEY_NAMESPACE, type KeyServiceOptions } from './keys/key-service.ts';
+export type { KeyApprovalHook, KeyOperation } from './keys/approval-hook.ts';

@@ -11,7 +11,41 @@
  * then implement it in the server against the spec.
  */
 import { ErrorCode } from './error-code.ts';
-import { KEY_ROUTE_SPECS } from './keys.ts';
+import {
+  decodeKeyCreateRequest,
+  decodeKeyDecryptRequest,
+  decodeKeyListRequest,
+  decodeKeyNameRequest,
+  decodeKeyRetireRequest,
+  decodeKeySignRequest,
+  decodeKeyVerifyRequest,
+  KEY_ALGORITHMS,
+  MAX_KEY_NAME_LENGTH,
+  MAX_KEY_USER_ID_LENGTH,
+  URL_KEYS,
+  URL_KEYS_DECRYPT,
+  URL_KEYS_RETIRE,
+  URL_KEYS_ROTATE,
+  URL_KEYS_SIGN,
+  URL_KEYS_VERIFY,
+  type DecodedKeySignRequest,
+  type DecodedKeyVerifyRequest,
+  type KeyCreateRequest,
+  type KeyCreateResponse,
+  type KeyDecryptRequest,
+  type KeyDecryptResponse,
+  type KeyListRequest,
+  type KeyListResponse,
+  type KeyNameRequest,
+  type KeyPublicResponse,
+  type KeyRetireRequest,
+  type KeyRetireResponse,
+  type KeyRotateResponse,
+  type KeySignRequest,
+  type KeySignResponse,
+  type KeyVerifyRequest,
+  type KeyVerifyResponse,
+} from './keys.ts';
 import { StreamErrorCode } from './api-error.ts';
 import {
   decodeBootstrapVerifyRequest,
@@ -899,6 +933,245 @@ export const KEEPER_STATUS: RouteSpec<Record<string, never>, Record<string, neve
   errorField: 'err',
   errors: KEEPER_ERRORS,
 };
+
+// --- named keys (ours; keys.ts, ADR 0039) -----------------------------------------------------
+
+const KEY_ERRORS = [
+  ErrorCode.BadRequest,
+  ErrorCode.Unauthorized,
+  ErrorCode.BodyTooLarge,
+  ErrorCode.RateLimited,
+  ErrorCode.NotReady,
+  ErrorCode.NotFound,
+] as const;
+const KEY_NAME = {
+  schema: { type: 'string', maxLength: MAX_KEY_NAME_LENGTH },
+  summary: 'Key name: 1..200 of A-Z a-z 0-9 . _ - /',
+} as const;
+const KEY_VERSION = { type: 'integer', minimum: 0 } as const;
+const KEY_COMMON = {
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  errorField: 'err',
+  errors: KEY_ERRORS,
+  errorBody: {},
+} as const;
+
+export const KEY_CREATE: RouteSpec<KeyCreateRequest, KeyCreateRequest, KeyCreateResponse> = {
+  ...KEY_COMMON,
+  name: 'key.create',
+  summary: 'Generate a named key inside Nexus (version 1); its private half never leaves.',
+  path: URL_KEYS,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, `write` on the key name',
+  request: {
+    type: 'object',
+    fields: {
+      name: KEY_NAME,
+      algorithm: { schema: { type: 'string', enum: KEY_ALGORITHMS } },
+      userId: {
+        schema: { type: 'string', maxLength: MAX_KEY_USER_ID_LENGTH },
+        optional: true,
+        summary: 'OpenPGP user ID (default `spike key <name>`).',
+      },
+    },
+  },
+  example: { name: 'release/signing', algorithm: 'ed25519' },
+  decode: decodeKeyCreateRequest,
+  response: {
+    type: 'object',
+    fields: {
+      name: { schema: { type: 'string' } },
+      algorithm: { schema: { type: 'string' } },
+      version: { schema: KEY_VERSION },
+    },
+  },
+};
+
+export const KEY_LIST: RouteSpec<KeyListRequest, KeyListRequest, KeyListResponse> = {
+  ...KEY_COMMON,
+  name: 'key.list',
+  summary: 'List the named keys (names, algorithms, newest versions).',
+  path: URL_KEYS,
+  action: ACTION_LIST,
+  callers: 'Pilot superuser, `list` on `spike/system/keys`',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeKeyListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      keys: {
+        nullable: true,
+        schema: {
+          type: 'array',
+          items: {
+            type: 'object',
+            fields: {
+              name: { schema: { type: 'string' } },
+              algorithm: { schema: { type: 'string' } },
+              purpose: { schema: { type: 'string', enum: ['sign', 'decrypt'] } },
+              latestVersion: { schema: KEY_VERSION },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+export const KEY_PUBLIC: RouteSpec<KeyNameRequest, KeyNameRequest, KeyPublicResponse> = {
+  ...KEY_COMMON,
+  name: 'key.public',
+  summary: 'A key’s versions and public keys (PEM, JWK, armored OpenPGP); never a private key.',
+  path: URL_KEYS,
+  action: ACTION_GET,
+  callers: 'Pilot superuser, `read` or `verify` on the key name',
+  request: { type: 'object', fields: { name: KEY_NAME } },
+  example: { name: 'release/signing' },
+  decode: decodeKeyNameRequest,
+  response: {
+    type: 'object',
+    fields: {
+      name: { schema: { type: 'string' } },
+      algorithm: { schema: { type: 'string' } },
+      purpose: { schema: { type: 'string', enum: ['sign', 'decrypt'] } },
+      approvalRequired: { schema: { type: 'boolean' }, summary: 'Always false for now (approvals hook).' },
+      versions: {
+        nullable: true,
+        schema: {
+          type: 'array',
+          items: {
+            type: 'object',
+            fields: {
+              version: { schema: KEY_VERSION },
+              createdTime: { schema: { type: 'string', format: 'date-time' } },
+              retiredTime: { schema: { type: 'string', format: 'date-time' }, nullable: true },
+              publicKeyPem: { schema: { type: 'string' }, nullable: true },
+              publicKeyJwk: { schema: { type: 'map', values: { type: 'string' } }, nullable: true },
+              publicKeyArmored: { schema: { type: 'string' }, nullable: true },
+              fingerprint: { schema: { type: 'string', format: 'hex' }, nullable: true },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+export const KEY_ROTATE: RouteSpec<KeyNameRequest, KeyNameRequest, KeyRotateResponse> = {
+  ...KEY_COMMON,
+  name: 'key.rotate',
+  summary: 'Generate a new version of a key; signing uses the newest version from now on.',
+  path: URL_KEYS_ROTATE,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, `write` on the key name',
+  request: { type: 'object', fields: { name: KEY_NAME } },
+  example: { name: 'release/signing' },
+  decode: decodeKeyNameRequest,
+  response: { type: 'object', fields: { version: { schema: KEY_VERSION } } },
+};
+
+export const KEY_RETIRE: RouteSpec<KeyRetireRequest, KeyRetireRequest, KeyRetireResponse> = {
+  ...KEY_COMMON,
+  name: 'key.retire',
+  summary: 'Retire versions of a key: they no longer sign, verify or decrypt (kept, not deleted).',
+  path: URL_KEYS_RETIRE,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, `write` on the key name',
+  request: {
+    type: 'object',
+    fields: {
+      name: KEY_NAME,
+      versions: { schema: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 1000 } },
+    },
+  },
+  example: { name: 'release/signing', versions: [1] },
+  decode: decodeKeyRetireRequest,
+  response: EMPTY_OBJECT,
+};
+
+export const KEY_SIGN: RouteSpec<KeySignRequest, DecodedKeySignRequest, KeySignResponse> = {
+  ...KEY_COMMON,
+  name: 'key.sign',
+  summary: 'Sign a message with the newest version of a signing key.',
+  path: URL_KEYS_SIGN,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, `sign` on the key name',
+  request: {
+    type: 'object',
+    fields: {
+      name: KEY_NAME,
+      message: { schema: base64, summary: 'The bytes to sign (cipher size limit).' },
+    },
+  },
+  example: { name: 'release/signing', message: 'aGVsbG8=' },
+  decode: decodeKeySignRequest,
+  response: {
+    type: 'object',
+    fields: {
+      version: { schema: KEY_VERSION },
+      signature: { schema: { type: 'string' }, summary: 'base64; armored detached signature for OpenPGP.' },
+    },
+  },
+};
+
+export const KEY_VERIFY: RouteSpec<KeyVerifyRequest, DecodedKeyVerifyRequest, KeyVerifyResponse> = {
+  ...KEY_COMMON,
+  name: 'key.verify',
+  summary: 'Verify a signature against every version of a key that is not retired.',
+  path: URL_KEYS_VERIFY,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, `verify` on the key name',
+  request: {
+    type: 'object',
+    fields: {
+      name: KEY_NAME,
+      message: { schema: base64 },
+      signature: { schema: { type: 'string' }, summary: 'As key.sign returns it.' },
+    },
+  },
+  example: { name: 'release/signing', message: 'aGVsbG8=', signature: 'AAAA' },
+  decode: decodeKeyVerifyRequest,
+  response: {
+    type: 'object',
+    fields: { valid: { schema: { type: 'boolean' } }, version: { schema: KEY_VERSION } },
+  },
+};
+
+export const KEY_DECRYPT: RouteSpec<KeyDecryptRequest, KeyDecryptRequest, KeyDecryptResponse> = {
+  ...KEY_COMMON,
+  name: 'key.decrypt',
+  summary: 'Decrypt a ciphertext made with the public key of a backup key (any version not retired).',
+  path: URL_KEYS_DECRYPT,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, `decrypt` on the key name',
+  request: {
+    type: 'object',
+    fields: {
+      name: KEY_NAME,
+      ciphertext: { schema: { type: 'string' }, summary: 'base64 RSA-OAEP output, or an OpenPGP message.' },
+    },
+  },
+  example: { name: 'backup/main', ciphertext: 'AAAA' },
+  decode: decodeKeyDecryptRequest,
+  response: {
+    type: 'object',
+    fields: { version: { schema: KEY_VERSION }, plaintext: { schema: base64 } },
+  },
+};
+
+const KEY_ROUTE_SPECS = [
+  KEY_CREATE,
+  KEY_LIST,
+  KEY_PUBLIC,
+  KEY_ROTATE,
+  KEY_RETIRE,
+  KEY_SIGN,
+  KEY_VERIFY,
+  KEY_DECRYPT,
+] as const;
 
 /** Every Nexus route on the mTLS API, in the order the docs list them. */
 export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([

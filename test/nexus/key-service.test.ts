@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from '@spike-ts/core';
 import { createMemoryStore, createSqliteStore } from '@spike-ts/store';
-import { KEY_NAMESPACE, KeyService } from './key-service.ts';
-import type { KeyApprovalHook } from './approval-hook.ts';
+import { KEY_NAMESPACE, KeyService } from '@spike-ts/nexus';
+import type { KeyApprovalHook } from '@spike-ts/nexus';
 
 const MAX = 4096;
 let dir: string;
