@@ -324,9 +324,9 @@ describe('bad input', () => {
     const asked: string[] = [];
     const keys = service({
       required: (name) => name === 'gated',
-      check: async (caller, name, op) => {
+      check: (caller, name, op) => {
         asked.push(`${caller} ${name} ${op}`);
-        if (name === 'gated') throw new Error('approval required');
+        return name === 'gated' ? Promise.reject(new Error('approval required')) : Promise.resolve();
       },
     });
     await keys.create('gated', 'ed25519', undefined);

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import type { CliIo } from './cli-io.ts';
 import { registerCipherCommands } from './command/cipher-command.ts';
 import { registerEnvCommands } from './command/env-command.ts';
+import { registerKeyCommands } from './command/key-command.ts';
 import { registerOperatorCommands } from './command/operator-command.ts';
 import { registerPolicyCommands } from './command/policy-command.ts';
 import { registerSecretCommands } from './command/secret-command.ts';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo): Command {
   registerOperatorCommands(program, io);
   registerEnvCommands(program, io);
   registerStatusCommand(program, io);
+  registerKeyCommands(program, io);
 
   program
     .command('completion')

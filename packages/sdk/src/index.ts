@@ -25,3 +25,4 @@ export {
 export type { NexusAttempt, SpikeErrorCode, SpikeErrorOptions } from './spike-error.ts';
 export { MAX_CIPHER_INPUT_BYTES, MAX_SHARE_ID } from './validate-input.ts';
 export type * from './types.ts';
+export type { KeyInfo, KeyMethods, KeySummary, KeyVersionInfo } from './key-client.ts';

@@ -35,6 +35,7 @@ import {
   type RouteSpec,
   type SecretMetadataResponse,
 } from '@spike-ts/protocol';
+import { createKeyMethods, type KeyMethods } from './key-client.ts';
 import type { NexusTransport } from './nexus-transport.ts';
 import {
   readBase64,
@@ -127,6 +128,8 @@ export interface SpikeClient {
   removeDamagedRow(table: DamagedRowInfo['table'], id: string): Promise<void>;
   /** Nexus's version, readiness, root-key state and keepers (needs the Pilot superuser role; ours, not SPIKE's). */
   status(): Promise<NexusStatus>;
+  /** SPIKE-TS Nexus only: named signing and backup keys (their private halves stay in Nexus). */
+  readonly keys: KeyMethods;
   /** Close connections, and the SVID source if the client created it. */
   close(): Promise<void>;
 }
@@ -146,6 +149,11 @@ const REPLAY_SAFE_ROUTES: ReadonlySet<string> = new Set([
   CIPHER_DECRYPT.name,
   OPERATOR_STATUS.name,
   DAMAGED_LIST.name,
+  'key.list',
+  'key.public',
+  'key.sign',
+  'key.verify',
+  'key.decrypt',
 ]);
 
 /** Build the client methods over a transport; `onClose` releases what the factory opened. */
@@ -211,6 +219,7 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
       return transport.baseUrl;
     },
     nexusUrls: transport.baseUrls,
+    keys: createKeyMethods(post),
 
     async putSecret(path, values) {
       const body = { path: checkSecretPath(path), values: checkSecretValues(values) };

@@ -14,5 +14,5 @@ export interface KeyApprovalHook {
 /** No approvals: every authorized use goes ahead. */
 export const NO_KEY_APPROVALS: KeyApprovalHook = Object.freeze({
   required: () => false,
-  check: async () => undefined,
+  check: () => Promise.resolve(),
 });

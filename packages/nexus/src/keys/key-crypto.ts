@@ -124,12 +124,13 @@ export async function signMessage(
 ): Promise<string> {
   if (algorithm === 'openpgp-ed25519') {
     const key = await openpgp.readPrivateKey({ armoredKey: privateKey });
-    return await openpgp.sign({
+    const signature: unknown = await openpgp.sign({
       message: await openpgp.createMessage({ binary: message }),
       signingKeys: key,
       detached: true,
       format: 'armored',
     });
+    return signature as string;
   }
   const p = signParams(algorithm, createPrivateKey(privateKey));
   return nodeSign(p.digest, message, p.key as KeyObject).toString('base64');
@@ -239,12 +240,13 @@ export async function decryptWith(
     let data: Uint8Array;
     try {
       // The cap applies while decompressing, so a small compressed message cannot expand without bound.
-      ({ data } = await openpgp.decrypt({
+      const result: unknown = await openpgp.decrypt({
         message,
         decryptionKeys: key,
         format: 'binary',
         config: { maxDecompressedMessageSize: limit },
-      }));
+      });
+      data = (result as { data: Uint8Array }).data;
     } catch (err) {
       if (err instanceof Error && /[Dd]ecompressed/.test(err.message)) {
         throw new BadRequestError('plaintext larger than the cipher size limit');
