@@ -20,7 +20,8 @@ interface PolicyFlags {
   file?: string;
 }
 
-const PERMISSIONS_HELP = 'comma-separated permissions: read, write, list, execute, super';
+const PERMISSIONS_HELP =
+  'comma-separated permissions: read, write, list, execute, super; for named keys also sign, verify, decrypt';
 
 function policyFromFlags(flags: PolicyFlags): PolicyInput {
   const missing = (
