@@ -39,8 +39,22 @@ describe('completion scripts', () => {
       bashComplete(script, ['spike', ''])
         .filter((w) => !w.startsWith('-'))
         .sort(),
-      ['cipher', 'completion', 'export', 'operator', 'policy', 'run', 'secret', 'status', 'version'],
+      [
+        'cipher',
+        'completion',
+        'export',
+        'key',
+        'operator',
+        'policy',
+        'run',
+        'secret',
+        'sign',
+        'status',
+        'verify',
+        'version',
+      ],
     );
+    assert.deepEqual(bashComplete(script, ['spike', 'key', 'r']).sort(), ['retire', 'rotate']);
     assert.deepEqual(bashComplete(script, ['spike', 'sec']), ['secret']);
     assert.deepEqual(
       bashComplete(script, ['spike', 'secret', ''])
