@@ -5,3 +5,4 @@ export * from './crypto/index.ts';
 export * from './policy.ts';
 export * from './secret-versioning.ts';
 export * from './server-args.ts';
+export * from './caller.ts';

@@ -37,4 +37,16 @@ export interface PolicyRecord {
   readonly permissions: readonly Permission[];
   readonly createdTime: number;
   readonly updatedTime: number;
+  /**
+   * People this policy grants to, as principals (`user:<name>`); matched exactly. Absent in
+   * policies stored before people existed (= none).
+   */
+  readonly people?: readonly string[];
+  /** Groups (values of the issuer's groups claim) whose members this policy grants to; exact. */
+  readonly groups?: readonly string[];
+  /**
+   * The paths this policy's path pattern matches are for workloads only: no person, admins
+   * included, reads a value there. Such a policy names no people or groups.
+   */
+  readonly workloadsOnly?: boolean;
 }

@@ -13,6 +13,12 @@
  * already break it (loaded from storage) are ignored for reserved paths and keep working elsewhere.
  * Unlike SPIKE, which only checks the first reserved path a pattern reaches, upsert checks all.
  *
+ * People (`people`, `groups`, `workloadsOnly`; ADR 0036): a policy may also name people by
+ * principal (`user:<name>`) and groups, matched by exact string equality, never by the SPIFFE ID
+ * pattern; a policy with an empty SPIFFE ID pattern names no workload. `checkPerson` evaluates
+ * people with the same rules (one policy must grant everything wanted on the path).
+ * `workloadsOnly` marks the paths its path pattern matches as values no person reads.
+ *
  * Scale: a policy's regexes are compiled when it is stored (to validate it) and again, once, the
  * first time a request needs them; policies no caller ever matches keep no compiled regex (re2js
  * programs take 10-20 KiB each). A SPIFFE ID pattern that is a plain anchored literal (`^...$`)
@@ -83,6 +89,15 @@ export interface PolicyEngine {
   /** Returns false when no such policy was loaded. */
   remove(name: string): boolean;
   check(peerId: string, path: string, wanted: readonly Permission[]): AccessDecision;
+  /** The same evaluation for a person: policies naming `principal` or one of `groups`. */
+  checkPerson(
+    principal: string,
+    groups: readonly string[],
+    path: string,
+    wanted: readonly Permission[],
+  ): AccessDecision;
+  /** True when a `workloadsOnly` policy's path pattern matches `path`: no person reads its values. */
+  isWorkloadsOnly(path: string): boolean;
   /** Every installed policy, in evaluation order: loading them elsewhere gives the same decisions. */
   all(): readonly CompiledPolicy[];
   readonly size: number;
@@ -131,6 +146,8 @@ function fullMatchForm(pattern: string): RE2JS | undefined {
 }
 
 function isPreciseIdentityPattern(pattern: string): boolean {
+  // Empty: the policy names no workload (people only), so it reaches no workload imprecisely.
+  if (pattern === '') return true;
   if (pattern.startsWith('^') && pattern.endsWith('$')) return true;
   return fullMatchForm(pattern)?.test(ARBITRARY_PROBE) ?? false;
 }
@@ -192,6 +209,7 @@ function lazy(pattern: string): () => RE2JS {
  * shares a scope with (and so retains) these compiled regexes.
  */
 function analyse(record: PolicyRecord): Pick<CompiledPolicy, 'reservedReached' | 'reservedGranted'> {
+  checkPeopleFields(record);
   compileOrThrow(record.spiffeIdPattern, 'spiffeidPattern', record.name);
   const pathRegex = compileOrThrow(record.pathPattern, 'pathPattern', record.name);
   const reservedReached = RESERVED_SYSTEM_PATHS.filter((p) => pathRegex.test(p));
@@ -201,6 +219,30 @@ function analyse(record: PolicyRecord): Pick<CompiledPolicy, 'reservedReached' |
     for (const reserved of reservedReached) if (full?.testExact(reserved)) reservedGranted.add(reserved);
   }
   return { reservedReached, reservedGranted };
+}
+
+/** The rules between the people fields and the SPIFFE ID pattern (ADR 0036). */
+function checkPeopleFields(record: PolicyRecord): void {
+  const people = record.people ?? [];
+  const groups = record.groups ?? [];
+  const namesPeople = people.length > 0 || groups.length > 0;
+  if (record.spiffeIdPattern === '' && !namesPeople) {
+    throw new InvalidPolicyError(
+      `policy "${record.name}": spiffeidPattern may be empty only when the policy names people or groups`,
+    );
+  }
+  if (record.workloadsOnly === true && namesPeople) {
+    throw new InvalidPolicyError(
+      `policy "${record.name}": a workloadsOnly policy must not name people or groups (they could never read its paths)`,
+    );
+  }
+  for (const person of people) {
+    if (!person.startsWith('user:') || person.length === 'user:'.length) {
+      throw new InvalidPolicyError(
+        `policy "${record.name}": people entries are principals of the form user:<name>`,
+      );
+    }
+  }
 }
 
 /**
@@ -308,23 +350,64 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   let seq = 0;
   const peerCache = new Map<string, readonly CompiledPolicy[]>();
   const decisions = new Map<string, AccessDecision>();
+  /** Policies naming a person, by principal, and naming a group, by group (exact names). */
+  const byPerson = new Map<string, Set<CompiledPolicy>>();
+  const byGroup = new Map<string, Set<CompiledPolicy>>();
+  /** Policies with `workloadsOnly`, by name. */
+  const workloadsOnly = new Map<string, CompiledPolicy>();
+  /** Install order of each policy (people decisions report the first granting one). */
+  const installed = new Map<CompiledPolicy, number>();
+
+  const index = (
+    map: Map<string, Set<CompiledPolicy>>,
+    keys: readonly string[] | undefined,
+    p: CompiledPolicy,
+  ): void => {
+    for (const key of keys ?? []) {
+      let set = map.get(key);
+      if (set === undefined) map.set(key, (set = new Set()));
+      set.add(p);
+    }
+  };
+  const unindex = (
+    map: Map<string, Set<CompiledPolicy>>,
+    keys: readonly string[] | undefined,
+    p: CompiledPolicy,
+  ): void => {
+    for (const key of keys ?? []) {
+      const set = map.get(key);
+      set?.delete(p);
+      if (set?.size === 0) map.delete(key);
+    }
+  };
 
   const changed = (): void => {
     peerCache.clear();
     decisions.clear();
   };
 
-  /** Every policy in evaluation order (groups as first installed, then members as installed). */
+  /**
+   * Every policy in evaluation order (groups as first installed, then members as installed), then
+   * the people-only policies (empty SPIFFE ID pattern) in install order.
+   */
   const ordered = (): CompiledPolicy[] => {
     const out: CompiledPolicy[] = [];
     for (const group of byIdPattern.values()) for (const p of group.members.values()) out.push(p);
-    return out;
+    const peopleOnly = [...byName.values()].filter((p) => p.record.spiffeIdPattern === '');
+    peopleOnly.sort((a, b) => (installed.get(a) ?? 0) - (installed.get(b) ?? 0));
+    return out.concat(peopleOnly);
   };
 
   const install = (p: CompiledPolicy): void => {
     uninstall(p.name);
     byName.set(p.name, p);
+    installed.set(p, seq++);
+    index(byPerson, p.record.people, p);
+    index(byGroup, p.record.groups, p);
+    if (p.record.workloadsOnly === true) workloadsOnly.set(p.name, p);
     const key = p.record.spiffeIdPattern;
+    // An empty SPIFFE ID pattern names no workload (a policy for people only).
+    if (key === '') return;
     let group = byIdPattern.get(key);
     if (group === undefined) {
       group = {
@@ -364,6 +447,10 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     const existing = byName.get(name);
     if (existing === undefined) return false;
     byName.delete(name);
+    installed.delete(existing);
+    unindex(byPerson, existing.record.people, existing);
+    unindex(byGroup, existing.record.groups, existing);
+    workloadsOnly.delete(name);
     const key = existing.record.spiffeIdPattern;
     const group = byIdPattern.get(key);
     group?.members.delete(name);
@@ -403,9 +490,13 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     return matched;
   };
 
-  const evaluate = (peerId: string, path: string, wanted: readonly Permission[]): AccessDecision => {
+  const firstGranting = (
+    candidates: Iterable<CompiledPolicy>,
+    path: string,
+    wanted: readonly Permission[],
+  ): AccessDecision => {
     const reserved = RESERVED_SYSTEM_PATHS.includes(path);
-    for (const p of policiesFor(peerId)) {
+    for (const p of candidates) {
       if (!grants(p, wanted)) continue;
       if (reserved && !p.reservedGranted.has(path)) continue;
       if (!path.startsWith(p.pathPrefix)) continue;
@@ -414,10 +505,23 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     }
     return DENIED;
   };
+  const evaluate = (peerId: string, path: string, wanted: readonly Permission[]): AccessDecision =>
+    firstGranting(policiesFor(peerId), path, wanted);
+
+  /** The policies naming the person or one of the groups, in install order, each once. */
+  const policiesForPerson = (principal: string, groups: readonly string[]): CompiledPolicy[] => {
+    const found = new Set<CompiledPolicy>(byPerson.get(principal) ?? []);
+    for (const group of groups) for (const p of byGroup.get(group) ?? []) found.add(p);
+    return [...found].sort((a, b) => (installed.get(a) ?? 0) - (installed.get(b) ?? 0));
+  };
 
   return {
     load(records) {
       byName.clear();
+      byPerson.clear();
+      byGroup.clear();
+      workloadsOnly.clear();
+      installed.clear();
       byIdPattern.clear();
       byLiteral.clear();
       regexGroups.clear();
@@ -474,6 +578,15 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       }
       decisions.set(key, decision);
       return decision;
+    },
+    checkPerson(principal, groups, path, wanted) {
+      return firstGranting(policiesForPerson(principal, groups), path, wanted);
+    },
+    isWorkloadsOnly(path) {
+      for (const p of workloadsOnly.values()) {
+        if (path.startsWith(p.pathPrefix) && p.pathRegex.test(path)) return true;
+      }
+      return false;
     },
     all() {
       return ordered();

@@ -19,6 +19,8 @@
  */
 import { BadRequestError } from './api-error.ts';
 import type {
+  AuditListRequest,
+  WhoamiRequest,
   PolicyListRequest,
   PolicyPutRequest,
   PolicyReadRequest,
@@ -161,11 +163,47 @@ export type DecodedPolicyPutRequest = Omit<PolicyPutRequest, 'permissions'> & { 
 
 export function decodePolicyPutRequest(body: unknown): DecodedPolicyPutRequest {
   const f = fieldsOf(body, 'policy put request');
+  // Our additive people fields (ADR 0036) are present in the result only when sent.
+  const people = get(f, 'people');
+  const groups = get(f, 'groups');
+  const workloadsOnly = decodeBoolean(get(f, 'workloadsOnly'), 'workloadsOnly');
   return {
     name: decodeString(get(f, 'name'), 'name'),
     spiffeidPattern: decodeString(get(f, 'spiffeidPattern'), 'spiffeidPattern'),
     pathPattern: decodeString(get(f, 'pathPattern'), 'pathPattern'),
     permissions: decodeList(get(f, 'permissions'), 'permissions').map((p) => decodeString(p, 'permissions')),
+    ...(people === undefined || people === null
+      ? {}
+      : { people: decodeList(people, 'people').map((p) => decodeString(p, 'people')) }),
+    ...(groups === undefined || groups === null
+      ? {}
+      : { groups: decodeList(groups, 'groups').map((g) => decodeString(g, 'groups')) }),
+    ...(workloadsOnly ? { workloadsOnly: true } : {}),
+  };
+}
+
+function decodeBoolean(value: unknown, field: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw new BadRequestError(`${field}: must be true or false`);
+  return value;
+}
+
+// --- people (ours) ---------------------------------------------------------------------------
+
+export function decodeWhoamiRequest(body: unknown): WhoamiRequest {
+  fieldsOf(body, 'whoami request');
+  return {};
+}
+
+export function decodeAuditListRequest(body: unknown): Required<AuditListRequest> {
+  const f = fieldsOf(body, 'audit list request');
+  return {
+    principal: decodeString(get(f, 'principal'), 'principal'),
+    path: decodeString(get(f, 'path'), 'path'),
+    decision: decodeString(get(f, 'decision'), 'decision'),
+    from: decodeString(get(f, 'from'), 'from'),
+    to: decodeString(get(f, 'to'), 'to'),
+    limit: decodeInteger(get(f, 'limit'), 'limit', 0),
   };
 }
 

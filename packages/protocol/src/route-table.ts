@@ -48,6 +48,8 @@ import {
 } from './keys.ts';
 import { StreamErrorCode } from './api-error.ts';
 import {
+  decodeAuditListRequest,
+  decodeWhoamiRequest,
   decodeBootstrapVerifyRequest,
   decodeDamagedRowListRequest,
   decodeDamagedRowRemoveRequest,
@@ -79,6 +81,8 @@ import {
   ACTION_GET,
   ACTION_LIST,
   ACTION_UNDELETE,
+  URL_AUDIT,
+  URL_AUTH_WHOAMI,
   URL_BOOTSTRAP_VERIFY,
   URL_CIPHER_DECRYPT,
   URL_CIPHER_ENCRYPT,
@@ -96,6 +100,10 @@ import {
 } from './routes.ts';
 import type { ObjectSchema, SchemaOf } from './schema.ts';
 import {
+  AUDIT_LIST_DEFAULT_LIMIT,
+  AUDIT_LIST_MAX_LIMIT,
+  MAX_POLICY_PEOPLE,
+  MAX_PRINCIPAL_LENGTH,
   MAX_NAME_LENGTH,
   MAX_PATH_PATTERN_LENGTH,
   MAX_SECRET_PATH_LENGTH,
@@ -103,7 +111,12 @@ import {
   MAX_VERSIONS_LIST_LENGTH,
 } from './validate.ts';
 import {
+  AUDIT_DECISIONS,
   PERMISSIONS,
+  type AuditListRequest,
+  type AuditListResponse,
+  type WhoamiRequest,
+  type WhoamiResponse,
   SHARD_SIZE,
   type BootstrapVerifyRequest,
   type BootstrapVerifyResponse,
@@ -453,6 +466,33 @@ const POLICY_NAME = str('Policy name.', MAX_NAME_LENGTH);
 const SPIFFEID_PATTERN = str('RE2 pattern the caller SPIFFE ID must match.', MAX_SPIFFE_ID_PATTERN_LENGTH);
 const PATH_PATTERN = str('RE2 pattern the secret path must match.', MAX_PATH_PATTERN_LENGTH);
 
+/** Our additive policy fields (ADR 0036); SPIKE's clients neither send nor read them. */
+const POLICY_PEOPLE_FIELDS = {
+  people: {
+    schema: {
+      type: 'array',
+      items: { type: 'string', maxLength: MAX_PRINCIPAL_LENGTH },
+      maxItems: MAX_POLICY_PEOPLE,
+    },
+    optional: true,
+    summary: 'Ours: people (`user:<name>`, exact) the policy grants to.',
+  },
+  groups: {
+    schema: {
+      type: 'array',
+      items: { type: 'string', maxLength: MAX_PRINCIPAL_LENGTH },
+      maxItems: MAX_POLICY_PEOPLE,
+    },
+    optional: true,
+    summary: "Ours: groups (the issuer's groups claim, exact) whose members the policy grants to.",
+  },
+  workloadsOnly: {
+    schema: { type: 'boolean' },
+    optional: true,
+    summary: 'Ours: no person (admins included) reads a value on the matched paths.',
+  },
+} as const;
+
 export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest, PolicyPutResponse> = {
   name: 'policy.upsert',
   summary: 'Create or replace a policy by name.',
@@ -469,6 +509,7 @@ export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest,
       spiffeidPattern: SPIFFEID_PATTERN,
       pathPattern: PATH_PATTERN,
       permissions: { schema: permissions },
+      ...POLICY_PEOPLE_FIELDS,
     },
   },
   example: {
@@ -490,6 +531,7 @@ export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest,
 };
 
 /** A policy on the wire; note SPIKE's misspelled `spiffiedPattern`, which its clients read. */
+const POLICY_VIEW_PEOPLE = POLICY_PEOPLE_FIELDS;
 const POLICY_VIEW = {
   type: 'object',
   fields: {
@@ -501,6 +543,7 @@ const POLICY_VIEW = {
     permissions: { schema: permissions, nullable: true },
     createdAt: { schema: dateTime },
     updatedAt: { schema: dateTime },
+    ...POLICY_VIEW_PEOPLE,
   },
 } as const;
 
@@ -1173,6 +1216,97 @@ const KEY_ROUTE_SPECS = [
   KEY_DECRYPT,
 ] as const;
 
+// --- people (ours, ADRs 0035 and 0036) -------------------------------------------------------
+
+export const AUTH_WHOAMI: RouteSpec<WhoamiRequest, WhoamiRequest, WhoamiResponse> = {
+  name: 'auth.whoami',
+  summary: 'Who the caller is to this Nexus: principal, kind, groups, role and door.',
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_AUTH_WHOAMI,
+  action: ACTION_DEFAULT,
+  callers: 'any verified caller (workload or person)',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeWhoamiRequest,
+  response: {
+    type: 'object',
+    fields: {
+      principal: { schema: { type: 'string' }, summary: 'SPIFFE ID, or `user:<name>`.' },
+      kind: { schema: { type: 'string', enum: ['workload', 'person'] } },
+      groups: { schema: { type: 'array', items: { type: 'string' } } },
+      role: { schema: { type: 'string' }, summary: 'admin, auditor, user; or the SPIKE role of a workload.' },
+      door: { schema: { type: 'string', enum: ['mtls', 'people-api', 'console'] } },
+      nexusVersion: { schema: { type: 'string' } },
+    },
+  },
+  errorBody: {},
+  errorField: 'err',
+  errors: NEXUS_LISTENER,
+  allowWhenNotReady: true,
+};
+
+const AUDIT_ENTRY = {
+  type: 'object',
+  fields: {
+    time: { schema: dateTime },
+    requestId: { schema: { type: 'string' } },
+    caller: { schema: { type: 'string' }, nullable: true, summary: 'SPIFFE ID or `user:<name>`.' },
+    door: { schema: { type: 'string' }, optional: true },
+    principal: { schema: { type: 'string' }, optional: true, summary: 'People only.' },
+    groups: { schema: { type: 'array', items: { type: 'string' } }, optional: true, summary: 'People only.' },
+    route: { schema: { type: 'string' } },
+    action: { schema: { type: 'string' } },
+    path: { schema: { type: 'string' }, optional: true },
+    policy: { schema: { type: 'string' }, optional: true },
+    row: { schema: { type: 'string' }, optional: true },
+    decision: { schema: { type: 'string', enum: AUDIT_DECISIONS } },
+    status: { schema: { type: 'integer' } },
+    err: { schema: { type: 'string' }, optional: true },
+    reason: { schema: { type: 'string' }, optional: true, summary: 'Why a token was refused (short code).' },
+    durationMs: { schema: { type: 'integer', minimum: 0 } },
+  },
+} as const;
+
+export const AUDIT_LIST: RouteSpec<AuditListRequest, Required<AuditListRequest>, AuditListResponse> = {
+  name: 'audit.list',
+  summary: "Query this Nexus's audit file, newest first (bounded).",
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_AUDIT,
+  action: ACTION_LIST,
+  callers: 'Pilot superuser, people in an admin or auditor group',
+  request: {
+    type: 'object',
+    fields: {
+      principal: { schema: { type: 'string' }, optional: true, summary: 'Exact caller.' },
+      path: { schema: { type: 'string' }, optional: true, summary: 'Exact secret path.' },
+      decision: { schema: { type: 'string' }, optional: true, summary: 'allowed, denied or none.' },
+      from: { schema: dateTime, optional: true, summary: 'Inclusive.' },
+      to: { schema: dateTime, optional: true, summary: 'Exclusive.' },
+      limit: {
+        schema: { type: 'integer', minimum: 0, maximum: AUDIT_LIST_MAX_LIMIT },
+        optional: true,
+        summary: `0 or absent: ${AUDIT_LIST_DEFAULT_LIMIT}.`,
+      },
+    },
+  },
+  example: { decision: 'denied', limit: 20 },
+  decode: decodeAuditListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      records: { schema: { type: 'array', items: AUDIT_ENTRY }, nullable: true },
+      truncated: { schema: { type: 'boolean' } },
+    },
+  },
+  errorBody: { records: null, truncated: false },
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
 /** Every Nexus route on the mTLS API, in the order the docs list them. */
 export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
   SECRET_PUT,
@@ -1194,6 +1328,8 @@ export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
   DAMAGED_LIST,
   DAMAGED_DELETE,
   ...KEY_ROUTE_SPECS,
+  AUTH_WHOAMI,
+  AUDIT_LIST,
 ]);
 
 /** Every keeper route. */

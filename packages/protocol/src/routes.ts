@@ -26,6 +26,10 @@ export const URL_KEEPER_STATUS = '/v1/keeper/status';
  * what Nexus last saw of each keeper; Pilot superuser only, answered while not ready too.
  */
 export const URL_OPERATOR_STATUS = '/v1/operator/status';
+/** Ours (ADR 0035): who the caller is, on both doors. */
+export const URL_AUTH_WHOAMI = '/v1/auth/whoami';
+/** Ours: `?action=list` queries this Nexus's audit file (Pilot superuser, admins, auditors). */
+export const URL_AUDIT = '/v1/audit';
 /** Our additive routes (not in SPIKE); plain HTTP GET allowed, no SVID needed. */
 export const URL_HEALTH = '/healthz';
 export const URL_READY = '/readyz';

@@ -17,6 +17,8 @@ import type {
 } from './decode.ts';
 import { BadRequestError } from './api-error.ts';
 import {
+  AUDIT_DECISIONS,
+  type AuditListRequest,
   CIPHER_NONCE_SIZE,
   CIPHER_TAG_SIZE,
   CIPHER_VERSION,
@@ -235,13 +237,113 @@ export function validateSecretDeleteRequest<T extends { path: string; versions: 
 export const validateSecretUndeleteRequest: typeof validateSecretDeleteRequest = validateSecretDeleteRequest;
 
 export function validatePolicyPutRequest(req: DecodedPolicyPutRequest): PolicyPutRequest {
+  const people = validatePolicyPeople(req);
   return {
     name: validatePolicyName(req.name),
-    spiffeidPattern: validateSpiffeIdPattern(req.spiffeidPattern),
+    spiffeidPattern: validatePolicySpiffeIdPattern(req.spiffeidPattern, people),
     pathPattern: validatePathPattern(req.pathPattern),
     permissions: validatePermissions(req.permissions),
+    ...people,
   };
 }
+
+/** Most people or groups one policy names. */
+export const MAX_POLICY_PEOPLE = 256;
+/** Longest principal (`user:<name>`) or group name a policy holds. */
+export const MAX_PRINCIPAL_LENGTH = 256;
+
+/** The people fields of a policy (ADR 0036), present only when set. */
+export interface PolicyPeopleFields {
+  people?: string[];
+  groups?: string[];
+  workloadsOnly?: boolean;
+}
+
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function validateNames(
+  values: readonly string[],
+  field: string,
+  check: (v: string) => boolean,
+  rule: string,
+): string[] {
+  if (values.length > MAX_POLICY_PEOPLE)
+    throw new BadRequestError(`${field}: at most ${MAX_POLICY_PEOPLE} entries`);
+  for (const v of values) {
+    if (
+      v.length === 0 ||
+      v.length > MAX_PRINCIPAL_LENGTH ||
+      hasControl(v) ||
+      !v.isWellFormed() ||
+      !check(v)
+    ) {
+      throw new BadRequestError(
+        `${field}: ${rule}, 1..${MAX_PRINCIPAL_LENGTH} characters without control characters`,
+      );
+    }
+  }
+  return [...values];
+}
+
+/** `people` (each `user:<name>`), `groups` and `workloadsOnly`, which names nobody. */
+export function validatePolicyPeople(req: PolicyPeopleFields): PolicyPeopleFields {
+  const people =
+    req.people === undefined
+      ? undefined
+      : validateNames(
+          req.people,
+          'people',
+          (v) => v.startsWith('user:') && v.length > 5,
+          'each entry is user:<name>',
+        );
+  const groups =
+    req.groups === undefined
+      ? undefined
+      : validateNames(req.groups, 'groups', () => true, 'each entry is a group name');
+  const namesPeople = (people?.length ?? 0) > 0 || (groups?.length ?? 0) > 0;
+  if (req.workloadsOnly === true && namesPeople) {
+    throw new BadRequestError('workloadsOnly: a workloads-only policy must not name people or groups');
+  }
+  return {
+    ...(people === undefined || people.length === 0 ? {} : { people }),
+    ...(groups === undefined || groups.length === 0 ? {} : { groups }),
+    ...(req.workloadsOnly === true ? { workloadsOnly: true } : {}),
+  };
+}
+
+/** The SPIFFE ID pattern of a policy: empty only when it names people or groups (no workload then). */
+export function validatePolicySpiffeIdPattern(pattern: string, people: PolicyPeopleFields): string {
+  if (pattern === '' && (people.people !== undefined || people.groups !== undefined)) return '';
+  return validateSpiffeIdPattern(pattern);
+}
+
+export const AUDIT_LIST_DEFAULT_LIMIT = 100;
+export const AUDIT_LIST_MAX_LIMIT = 1000;
+
+/** Audit query filters: known decision, RFC 3339 times, a bounded limit (0 = the default). */
+export function validateAuditListRequest(req: Required<AuditListRequest>): Required<AuditListRequest> {
+  if (req.principal.length > MAX_SPIFFE_ID_PATTERN_LENGTH) throw new BadRequestError('principal: too long');
+  if (req.path.length > MAX_SECRET_PATH_LENGTH) throw new BadRequestError('path: too long');
+  if (req.decision !== '' && !(AUDIT_DECISIONS as readonly string[]).includes(req.decision)) {
+    throw new BadRequestError(`decision: must be one of ${AUDIT_DECISIONS.join(', ')}`);
+  }
+  for (const field of ['from', 'to'] as const) {
+    const value = req[field];
+    if (value !== '' && (value.length > 64 || !RFC3339.test(value) || Number.isNaN(Date.parse(value)))) {
+      throw new BadRequestError(`${field}: must be an RFC 3339 time such as 2026-01-31T12:00:00Z`);
+    }
+  }
+  if (req.limit > AUDIT_LIST_MAX_LIMIT) throw new BadRequestError(`limit: at most ${AUDIT_LIST_MAX_LIMIT}`);
+  return { ...req, limit: req.limit === 0 ? AUDIT_LIST_DEFAULT_LIMIT : req.limit };
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Policy get/delete: `id` carries the policy name and follows the name rule. */
 export function validatePolicyReadRequest(req: PolicyReadRequest): PolicyReadRequest {

@@ -86,9 +86,16 @@ export interface SecretMetadataResponse extends ErrorField {
 
 export interface PolicyPutRequest {
   name: string;
+  /** May be empty when the policy names people or groups (it then names no workload). */
   spiffeidPattern: string;
   pathPattern: string;
   permissions: Permission[];
+  /** Ours (ADR 0036): people, as principals `user:<name>`; SPIKE's clients never send it. */
+  people?: string[];
+  /** Ours: groups (values of the issuer's groups claim). */
+  groups?: string[];
+  /** Ours: the matched paths are for workloads only; no person reads a value there. */
+  workloadsOnly?: boolean;
 }
 export interface PolicyPutResponse extends ErrorField {
   /** SPIKE never fills it; omitted on the wire. */
@@ -112,6 +119,12 @@ export interface PolicyReadResponse extends ErrorField {
   permissions: Permission[] | null;
   createdAt: string;
   updatedAt: string;
+  /** Ours, only when the policy names people. */
+  people?: string[];
+  /** Ours, only when the policy names groups. */
+  groups?: string[];
+  /** Ours, only when true. */
+  workloadsOnly?: boolean;
 }
 export type PolicyDeleteRequest = PolicyReadRequest;
 export type PolicyDeleteResponse = ErrorField;
@@ -245,3 +258,68 @@ export type DamagedRowRemoveResponse = ErrorField;
 
 export const SHARD_SIZE = 32;
 export const ROOT_KEY_SIZE = 32;
+
+// --- people (ours, ADRs 0035 and 0036) ------------------------------------------------------
+
+/** Who a caller is: a workload (SPIFFE ID over mTLS) or a person (OIDC token). */
+export type CallerKind = 'workload' | 'person';
+/** Where a request came in. */
+export type DoorName = 'mtls' | 'people-api' | 'console';
+
+export type WhoamiRequest = Record<string, never>;
+export interface WhoamiResponse extends ErrorField {
+  /** The SPIFFE ID of a workload, `user:<name>` of a person. */
+  principal: string;
+  kind: CallerKind;
+  /** A person's groups; empty for workloads. */
+  groups: string[];
+  /** A person: `admin`, `auditor` or `user`; a workload: its SPIKE role (`superuser`, `workload`, ...). */
+  role: string;
+  door: DoorName;
+  nexusVersion: string;
+}
+
+export const AUDIT_DECISIONS = ['allowed', 'denied', 'none'] as const;
+export type AuditDecisionName = (typeof AUDIT_DECISIONS)[number];
+
+/** Filters of the audit query; empty strings and 0 mean "any". */
+export interface AuditListRequest {
+  /** Exact caller: a SPIFFE ID or `user:<name>`. */
+  principal?: string;
+  /** Exact secret path. */
+  path?: string;
+  decision?: string;
+  /** RFC 3339, inclusive. */
+  from?: string;
+  /** RFC 3339, exclusive. */
+  to?: string;
+  /** Most records returned (newest first); 0 = 100, at most 1000. */
+  limit?: number;
+}
+
+/** One audit record as the audit query returns it (names only, never values). */
+export interface AuditEntry {
+  time: string;
+  requestId: string;
+  caller: string | null;
+  door?: string;
+  principal?: string;
+  groups?: string[];
+  route: string;
+  action: string;
+  path?: string;
+  policy?: string;
+  row?: string;
+  decision: string;
+  status: number;
+  err?: string;
+  reason?: string;
+  durationMs: number;
+}
+
+export interface AuditListResponse extends ErrorField {
+  /** Newest first. */
+  records: AuditEntry[] | null;
+  /** True when more records matched than were returned, or the scan stopped at its byte bound. */
+  truncated: boolean;
+}

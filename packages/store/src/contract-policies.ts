@@ -53,6 +53,44 @@ export function policyContract(open: (t: TestContext) => Promise<SecretStore>): 
       assert.equal((await store.getSecret('same'))?.path, 'same');
     });
 
+    it('keeps the people fields of a policy, and policies without them load as before', async (t) => {
+      const store = await open(t);
+      const forPeople = samplePolicy('infra', {
+        spiffeIdPattern: '',
+        people: ['user:alice'],
+        groups: ['infra', '/ops/night'],
+      });
+      const system = samplePolicy('system-only', { workloadsOnly: true });
+      await store.putPolicy(forPeople);
+      await store.putPolicy(system);
+      await store.putPolicy(samplePolicy('legacy'));
+      assert.deepEqual(plain(await store.getPolicy('infra')), plain(forPeople));
+      assert.equal((await store.getPolicy('system-only'))?.workloadsOnly, true);
+      const legacy = await store.getPolicy('legacy');
+      assert.equal(legacy !== undefined && 'people' in legacy, false);
+      assert.equal(legacy !== undefined && 'workloadsOnly' in legacy, false);
+      assert.deepEqual(
+        (await store.listPolicies()).map((p) => [p.name, p.groups ?? []]),
+        [
+          ['infra', ['infra', '/ops/night']],
+          ['legacy', []],
+          ['system-only', []],
+        ],
+      );
+      await assert.rejects(
+        store.putPolicy(samplePolicy('bad', { people: 'user:alice' as unknown as string[] })),
+        InvalidRecordError,
+      );
+      await assert.rejects(
+        store.putPolicy(samplePolicy('bad', { groups: [7 as unknown as string] })),
+        InvalidRecordError,
+      );
+      await assert.rejects(
+        store.putPolicy(samplePolicy('bad', { workloadsOnly: 'yes' as unknown as boolean })),
+        InvalidRecordError,
+      );
+    });
+
     it('rejects malformed policies', async (t) => {
       const store = await open(t);
       const bad: PolicyRecord[] = [

@@ -115,7 +115,29 @@ export function copyPolicyRecord(input: PolicyRecord): PolicyRecord {
     permissions: Object.freeze(permissions),
     createdTime: time(input.createdTime, 'createdTime'),
     updatedTime: time(input.updatedTime, 'updatedTime'),
+    // People fields (ADR 0036): optional, so rows stored before them load unchanged.
+    ...optionalNames(input.people, 'people'),
+    ...optionalNames(input.groups, 'groups'),
+    ...(input.workloadsOnly === undefined
+      ? {}
+      : { workloadsOnly: flag(input.workloadsOnly, 'workloadsOnly') }),
   });
+}
+
+function optionalNames(
+  value: unknown,
+  field: 'people' | 'groups',
+): { people?: readonly string[]; groups?: readonly string[] } {
+  if (value === undefined) return {};
+  if (!Array.isArray(value)) throw new InvalidRecordError(`${field} must be an array`);
+  const names: string[] = [];
+  for (const v of value as unknown[]) names.push(text(v, field));
+  return { [field]: Object.freeze(names) };
+}
+
+function flag(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw new InvalidRecordError(`${field} must be a boolean`);
+  return value;
 }
 
 /** Sort order of listed policies: by name, ascending (UTF-16 code units, like `Array.sort`). */
