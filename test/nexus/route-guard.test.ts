@@ -2,12 +2,19 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:tls';
-import { NEXUS_ROUTE_SPECS, routeTarget } from '@spike-ts/protocol';
+import { AUTH_WHOAMI, NEXUS_ROUTE_SPECS, routeTarget } from '@spike-ts/protocol';
 import { ID, call, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
 
-/** Every Nexus route from the route table: a request that decodes, and the zeroed shape of its errors. */
+/**
+ * Every Nexus route from the route table: a request that decodes, and the zeroed shape of its
+ * errors. `whoami` tells any verified caller who it is (and nothing else), so it is tested apart.
+ */
 const ROUTES: [path: string, body: unknown, shape: Readonly<Record<string, unknown>>][] =
-  NEXUS_ROUTE_SPECS.map((spec) => [routeTarget(spec), spec.example, spec.errorBody]);
+  NEXUS_ROUTE_SPECS.filter((spec) => spec !== AUTH_WHOAMI).map((spec) => [
+    routeTarget(spec),
+    spec.example,
+    spec.errorBody,
+  ]);
 /** The secret and policy routes (denied to the lite workload whatever the policies say). */
 const SECRET_AND_POLICY_ROUTES = ROUTES.filter(
   ([path]) => path.startsWith('/v1/store/') || path.startsWith('/v1/acl/'),
@@ -186,6 +193,25 @@ describe('route guards', () => {
     });
   });
 
+  it('whoami answers a verified stranger about itself only, with its SPIFFE ID and no role', async () => {
+    const r = await send(routeTarget(AUTH_WHOAMI), {}, ID.stranger);
+    assert.equal(r.status, 200);
+    const body = r.json();
+    assert.deepEqual(
+      { ...body, nexusVersion: undefined },
+      {
+        principal: ID.stranger,
+        kind: 'workload',
+        groups: [],
+        role: 'workload',
+        door: 'mtls',
+        nexusVersion: undefined,
+      },
+    );
+    const su = (await send(routeTarget(AUTH_WHOAMI), {}, ID.superuser)).json();
+    assert.equal(su.role, 'superuser');
+  });
+
   it('writes one audit record per request with who, what, where and the outcome', async () => {
     const r = await send('/v1/store/secrets?action=get', { path: 'guard/x' }, ID.superuser);
     const rec = t.audit.records().at(-1);
@@ -195,6 +221,7 @@ describe('route guards', () => {
         time: undefined,
         requestId: r.headers['x-request-id'],
         caller: ID.superuser,
+        door: 'mtls',
         route: '/v1/store/secrets',
         action: 'get',
         path: 'guard/x',

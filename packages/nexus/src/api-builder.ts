@@ -6,7 +6,7 @@
  */
 import type { Server as HttpServer, IncomingMessage, RequestListener } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Logger, PolicyChange, SecretStore } from '@spike-ts/core';
+import type { Caller, Logger, PolicyChange, SecretStore } from '@spike-ts/core';
 import { createMtlsServer, type X509Source } from '@spike-ts/identity';
 import type { SqliteStoreOptions } from '@spike-ts/store';
 import { createAuditLog, type AuditLog, type AuditSink } from './audit.ts';
@@ -16,7 +16,7 @@ import type { NexusConfig } from './config.ts';
 import type { Custody } from './custody-port.ts';
 import { apiListenerLimits, createCallerLimiter, limitCallers, threadRateLimit } from './http/limits.ts';
 import { tlsPeerId } from './http/peer.ts';
-import { createRequestHandler } from './http/router.ts';
+import { createRequestHandler, type RequestHandlerOptions } from './http/router.ts';
 import type { ThreadMetrics } from './metrics/thread-metrics.ts';
 import { createSerialQueue, type RouteDeps } from './route/deps.ts';
 import type { Route } from './route/route.ts';
@@ -67,6 +67,11 @@ export interface Api {
   readonly custody: Custody | undefined;
   /** The request pipeline over this thread's routes. */
   readonly handler: RequestListener;
+  /**
+   * The same pipeline (routes, audit, gates) for another door: the people listener and the
+   * console (ADR 0035) pass how they know the person.
+   */
+  readonly handlerFor: (door: Pick<RequestHandlerOptions, 'door' | 'person'>) => RequestListener;
   /** The mTLS API server (not listening yet). */
   readonly server: HttpsServer;
 }
@@ -111,7 +116,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     now,
     policyQueue: createSerialQueue(),
   });
-  const handler = createRequestHandler({
+  const pipeline: RequestHandlerOptions = {
     routes,
     isReady: () => state.isReady(),
     audit,
@@ -121,14 +126,20 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     ...(policiesFresh === undefined
       ? {}
       : {
-          policiesFresh: (peerId: string) => (authz.usesPolicies(peerId) ? policiesFresh() : undefined),
+          policiesFresh: (caller: Caller) => (authz.usesPolicies(caller) ? policiesFresh() : undefined),
         }),
     ...(output?.syslog === undefined
       ? {}
       : { writeAllowed: (name: string) => !MUTATING_ROUTES.has(name) || output.writesAllowed() }),
     ...(metrics === undefined ? {} : { metrics: metrics.requests }),
     ...(options.now === undefined ? {} : { now: options.now }),
-  });
+  };
+  const handler = createRequestHandler(pipeline);
+  // Other doors are not metered: the metrics' role label knows SPIFFE roles only.
+  const unmetered: RequestHandlerOptions = { ...pipeline };
+  delete (unmetered as { metrics?: unknown }).metrics;
+  const handlerFor = (door: Pick<RequestHandlerOptions, 'door' | 'person'>): RequestListener =>
+    createRequestHandler({ ...unmetered, ...door });
   const front = options.front === undefined ? handler : options.front(handler);
   // Per-caller limits where callers connect, before anything else; requests an API thread hands
   // to the main thread were counted by that thread (they reach `handler` directly).
@@ -152,7 +163,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
           ...(metrics === undefined ? {} : { metrics: metrics.requests }),
         }),
   );
-  return { store, state, audit, custody, handler, server };
+  return { store, state, audit, custody, handler, handlerFor, server };
 }
 
 /**

@@ -11,8 +11,15 @@ export interface AuditRecord {
   /** RFC 3339 time the request arrived. */
   readonly time: string;
   readonly requestId: string;
-  /** The caller's SPIFFE ID, or null when the peer presented none we accept. */
+  /** The caller's SPIFFE ID or `user:<name>`, or null when it proved none we accept. */
   readonly caller: string | null;
+  /** Where the request came in: `mtls`, `people-api` or `console` (absent: `mtls`, older records). */
+  readonly door?: string;
+  /** A person's principal (`user:<name>`) and groups, as the token said. */
+  readonly principal?: string;
+  readonly groups?: readonly string[];
+  /** Why a caller's credentials were refused (a short code such as `token_expired`). */
+  readonly reason?: string;
   /** URL path as requested. */
   readonly route: string;
   /** `?action=` value ('' = default action). */
@@ -74,6 +81,13 @@ function clip(value: string | undefined): string | undefined {
   return value.length > AUDIT_MAX_FIELD ? `${value.slice(0, AUDIT_MAX_FIELD)}…` : value;
 }
 
+/** Most groups of a person kept in a record (the token's list is bounded before, too). */
+const AUDIT_MAX_GROUPS = 64;
+
+function clipGroups(groups: readonly string[]): string[] {
+  return groups.slice(0, AUDIT_MAX_GROUPS).map((g) => clip(g) ?? '');
+}
+
 export function createAuditLog(sink: AuditSink): AuditLog {
   return {
     record(entry) {
@@ -81,6 +95,10 @@ export function createAuditLog(sink: AuditSink): AuditLog {
         time: entry.time,
         requestId: entry.requestId,
         caller: entry.caller === null ? null : (clip(entry.caller) ?? null),
+        ...(entry.door === undefined ? {} : { door: entry.door }),
+        ...(entry.principal === undefined ? {} : { principal: clip(entry.principal) }),
+        ...(entry.groups === undefined ? {} : { groups: clipGroups(entry.groups) }),
+        ...(entry.reason === undefined ? {} : { reason: clip(entry.reason) }),
         route: clip(entry.route) ?? '',
         action: clip(entry.action) ?? '',
         ...(entry.path === undefined ? {} : { path: clip(entry.path) }),

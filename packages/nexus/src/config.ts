@@ -44,6 +44,10 @@ import {
   SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE,
   SPIKE_NEXUS_MAX_SECRET_VERSIONS,
   SPIKE_NEXUS_METRICS,
+  SPIKE_NEXUS_OIDC_CONFIG,
+  SPIKE_NEXUS_PEOPLE_LISTEN,
+  SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE,
+  SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE,
   SPIKE_NEXUS_POSTGRES_PASSWORD_FILE,
   SPIKE_NEXUS_POSTGRES_SSLMODE,
   SPIKE_NEXUS_POSTGRES_SSLROOTCERT,
@@ -69,6 +73,7 @@ import {
 import { pemToDer, readTrustRoots, type TrustRoots } from '@spike-ts/identity';
 import type { LogLevel } from '@spike-ts/core';
 import type { AuditTarget } from './audit.ts';
+import { OidcConfigError, parseOidcConfig, type OidcConfig } from './people/oidc-config.ts';
 import { availableCpus, resolveApiThreads } from './threads/sizing.ts';
 
 /** The one configuration error: every invalid variable of this start, each named with its rule. */
@@ -110,6 +115,15 @@ export interface RateLimitConfig {
   readonly burst: number;
   /** Requests of one caller being handled at once. */
   readonly concurrency: number;
+}
+
+/** The people listener (`SPIKE_NEXUS_PEOPLE_*`, `SPIKE_NEXUS_OIDC_CONFIG`, ADR 0035). */
+export interface PeopleConfig {
+  readonly listen: ListenAddress;
+  /** PEM text of the server certificate chain and key, read at start. */
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly oidc: OidcConfig;
 }
 
 /** Audit shipping to a syslog aggregator (`SPIKE_NEXUS_AUDIT_SYSLOG*`, ADR 0029). */
@@ -170,6 +184,8 @@ export interface NexusConfig {
   readonly auditSyslog: AuditSyslogConfig | null;
   /** null = health listener disabled. */
   readonly health: ListenAddress | null;
+  /** null = no people listener (the default). */
+  readonly people: PeopleConfig | null;
   /** Prometheus metrics at `GET /metrics` on the health listener (false with the listener off). */
   readonly metrics: boolean;
   readonly spiffeEndpointSocket: string;
@@ -309,6 +325,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     audit: r.get(SPIKE_NEXUS_AUDIT_LOG) satisfies AuditTarget,
     auditSyslog: readAuditSyslog(r),
     health,
+    people: readPeople(r),
     metrics: health !== null && metricsOn,
     spiffeEndpointSocket: r.get(SPIFFE_ENDPOINT_SOCKET),
     spiffeSourceTimeoutMs: r.get(SPIKE_SPIFFE_SOURCE_TIMEOUT),
@@ -317,7 +334,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
   return deepFreeze(config);
 }
 
-/** The contents of the file a setting names, or undefined (with a problem naming it). */
+/** The contents of the file a setting names (PEM or other text), or undefined (with a problem naming it). */
 function readPemFile(r: SettingsReader, setting: Setting<string>): string | undefined {
   const path = r.maybe(setting);
   if (path === undefined || !r.valid(setting)) return undefined;
@@ -396,6 +413,49 @@ function readAuditSyslog(r: SettingsReader): AuditSyslogConfig | null {
     };
   }
   return { host: target.host, port: target.port, policy, queueSize, facility, tls };
+}
+
+/** The people listener's settings: all of them with `SPIKE_NEXUS_PEOPLE_LISTEN`, none without. */
+function readPeople(r: SettingsReader): PeopleConfig | null {
+  const listen = r.maybe(SPIKE_NEXUS_PEOPLE_LISTEN);
+  const needed = [SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE, SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE, SPIKE_NEXUS_OIDC_CONFIG];
+  if (listen === undefined) {
+    for (const s of needed) {
+      r.require(!r.isSet(s), s, 'is only used with SPIKE_NEXUS_PEOPLE_LISTEN (the people listener)', [
+        SPIKE_NEXUS_PEOPLE_LISTEN,
+      ]);
+    }
+    return null;
+  }
+  for (const s of needed) {
+    r.require(r.isSet(s), s, 'is required with SPIKE_NEXUS_PEOPLE_LISTEN', [SPIKE_NEXUS_PEOPLE_LISTEN]);
+  }
+  const certPem = readPemFile(r, SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE);
+  const keyPem = readPemFile(r, SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE);
+  if (certPem !== undefined && !isCertificatePem(certPem)) {
+    r.problem(SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE, 'must be a PEM file of the server certificate chain');
+  } else if (certPem !== undefined && keyPem !== undefined) {
+    try {
+      createSecureContext({ cert: certPem, key: keyPem });
+    } catch {
+      r.problem(
+        SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE,
+        'must be the PEM private key of the certificate in SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE',
+      );
+    }
+  }
+  const oidcText = readPemFile(r, SPIKE_NEXUS_OIDC_CONFIG);
+  let oidc: OidcConfig | undefined;
+  if (oidcText !== undefined) {
+    try {
+      oidc = parseOidcConfig(oidcText);
+    } catch (err) {
+      if (!(err instanceof OidcConfigError)) throw err;
+      r.problem(SPIKE_NEXUS_OIDC_CONFIG, `must be a valid OIDC configuration file: ${err.message}`);
+    }
+  }
+  if (certPem === undefined || keyPem === undefined || oidc === undefined) return null;
+  return { listen, certPem, keyPem, oidc };
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   FORBIDDEN_DATA_DIRS,
   type NexusConfig,
   type AuditSyslogConfig,
+  type PeopleConfig,
   type LoadConfigOptions,
   type BackendKind,
   type DbConfig,
@@ -48,3 +49,20 @@ export { NEXUS_METRICS, type MetricDef } from './metrics/catalog.ts';
 export { CALLER_ROLES } from './metrics/caller-role.ts';
 export { KeyService, KEY_NAMESPACE, type KeyServiceOptions } from './keys/key-service.ts';
 export type { KeyApprovalHook, KeyOperation } from './keys/approval-hook.ts';
+export type { CallAsPerson, PersonCallResult } from './people/call-as-person.ts';
+export { CONSOLE_PREFIX, bearerToken } from './people/people-listener.ts';
+export {
+  parseOidcConfig,
+  OidcConfigError,
+  ALLOWED_ALGORITHMS,
+  type OidcConfig,
+  type TrustedIssuer,
+  type ConsoleClientConfig,
+} from './people/oidc-config.ts';
+export {
+  createTokenValidator,
+  type TokenValidator,
+  type TokenResult,
+  type TokenValidatorOptions,
+} from './people/token-validator.ts';
+export { queryAuditFile, type AuditQuery, type AuditQueryResult } from './audit-query.ts';

@@ -3,7 +3,7 @@
  * the plain-HTTP health listener, the custody layer and, with `SPIKE_NEXUS_API_THREADS` > 1, the
  * API threads. Usable in-process (tests) and from `main.ts`.
  */
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, RequestListener } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { silentLogger, type Logger, type PolicyChange, type SecretStore } from '@spike-ts/core';
@@ -19,6 +19,9 @@ import { registerAuditShippingMetrics } from './metrics/audit-shipping-metrics.t
 import { registerNexusGauges } from './metrics/nexus-gauges.ts';
 import { createScraper } from './metrics/scrape.ts';
 import { createThreadMetrics, type ThreadMetrics } from './metrics/thread-metrics.ts';
+import { createCallAsPerson, type CallAsPerson } from './people/call-as-person.ts';
+import { createPeopleListener, type PeopleListener } from './people/people-listener.ts';
+import { createTokenValidator, type TokenValidatorOptions } from './people/token-validator.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRoutes } from './route/table.ts';
 import type { NexusState } from './state.ts';
@@ -47,6 +50,8 @@ export interface NexusDeps {
   readonly processMetrics?: boolean;
   /** Shortest time between two scrapes that collect afresh (milliseconds; default 1000). */
   readonly metricsMinIntervalMs?: number;
+  /** JWKS caching and fetching of the people listener's token validator (tests). */
+  readonly tokenValidator?: TokenValidatorOptions;
 }
 
 export interface Nexus {
@@ -58,6 +63,18 @@ export interface Nexus {
   address(): AddressInfo;
   /** The health listener's address, or null when it is disabled or not listening. */
   healthAddress(): AddressInfo | null;
+  /** The people listener's address, or null when it is off or not listening (ADR 0035). */
+  peopleAddress(): AddressInfo | null;
+  /**
+   * Runs a request for a person the console has logged in through the same pipeline as an HTTP
+   * request (authorization, validation, audit with door `console`).
+   */
+  readonly callAsPerson: CallAsPerson;
+  /**
+   * Mounts the console's request handler under `/console/` on the people listener (the only
+   * paths there served without a bearer token). Throws when the people listener is off.
+   */
+  mountConsole(handler: RequestListener): void;
   /** Reopens the audit file (SIGHUP after logrotate moved it); no-op for other sinks. */
   reopenAuditLog(): void;
   /** Counters of audit shipping to the syslog aggregator, or null when it is off. */
@@ -131,7 +148,22 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     await auditOutput.sink.close();
     throw err;
   }
-  const { store, state, audit, custody, handler, server: api } = built;
+  const { store, state, audit, custody, handler, handlerFor, server: api } = built;
+  // The people listener runs on the main thread only (ADR 0035): API threads serve the mTLS port.
+  const people: PeopleListener | undefined =
+    config.people === null
+      ? undefined
+      : createPeopleListener({
+          config,
+          certPem: config.people.certPem,
+          keyPem: config.people.keyPem,
+          validator: createTokenValidator(config.people.oidc, deps.tokenValidator),
+          handlerFor,
+          audit,
+          logger: logger.child({ component: 'people' }),
+          ...(deps.now === undefined ? {} : { now: deps.now }),
+        });
+  const callAsPerson = createCallAsPerson(handlerFor);
   threads =
     counters === undefined
       ? undefined
@@ -228,6 +260,17 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           throw err;
         }
       }
+      if (people !== undefined && config.people !== null) {
+        try {
+          await listenOn(people.server, config.people.listen.port, config.people.listen.host);
+        } catch (err) {
+          await threads?.stop();
+          await Promise.all([closeServer(api), health === null ? Promise.resolve() : closeServer(health)]);
+          throw err;
+        }
+        const at = people.server.address() as AddressInfo;
+        logger.info('SPIKE Nexus people listener listening', { address: at.address, port: at.port });
+      }
       if (custody !== undefined && !custodyStarted) {
         custodyStarted = true;
         custody.start();
@@ -252,6 +295,15 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       const a = health?.address();
       return a === undefined || a === null || typeof a === 'string' ? null : a;
     },
+    peopleAddress() {
+      const a = people?.server.address();
+      return a === undefined || a === null || typeof a === 'string' ? null : a;
+    },
+    callAsPerson,
+    mountConsole(consoleHandler) {
+      if (people === undefined) throw new Error('the people listener is off (SPIKE_NEXUS_PEOPLE_LISTEN)');
+      people.mountConsole(consoleHandler);
+    },
     reopenAuditLog() {
       auditOutput.sink.reopen?.();
     },
@@ -269,7 +321,11 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
         }
       }
       await threads?.stop();
-      await Promise.all([closeServer(api), health === null ? Promise.resolve() : closeServer(health)]);
+      await Promise.all([
+        closeServer(api),
+        health === null ? Promise.resolve() : closeServer(health),
+        people === undefined ? Promise.resolve() : closeServer(people.server),
+      ]);
       state.close();
       await audit.close();
       await store.close();

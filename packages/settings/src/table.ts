@@ -502,6 +502,47 @@ export const SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT = setting({
   readers: ['nexus'],
 });
 
+export const SPIKE_NEXUS_PEOPLE_LISTEN = setting({
+  name: 'SPIKE_NEXUS_PEOPLE_LISTEN',
+  default: undefined,
+  defaultDoc: 'unset (off)',
+  rule: listenRule,
+  also: 'needs `SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE`, `SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE` and `SPIKE_NEXUS_OIDC_CONFIG`',
+  doc: 'Address of the people listener: HTTPS for people with OIDC access tokens (and the web console). Unset: no people listener. See [people](people.md)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE = setting({
+  name: 'SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE',
+  default: undefined,
+  defaultDoc: 'none',
+  rule: filePathRule,
+  doc: "PEM server certificate chain of the people listener (the operator's certificate for its DNS name)",
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE = setting({
+  name: 'SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE',
+  default: undefined,
+  defaultDoc: 'none',
+  rule: filePathRule,
+  doc: 'PEM private key of that certificate',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_OIDC_CONFIG = setting({
+  name: 'SPIKE_NEXUS_OIDC_CONFIG',
+  default: undefined,
+  defaultDoc: 'none',
+  rule: filePathRule,
+  doc: 'JSON file of the trusted OIDC issuers (issuer, audience, algorithms, claims, lifetime, admin and auditor groups) and the console client. See [people](people.md#the-oidc-configuration-file)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
 export const SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY = setting({
   name: 'SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY',
   default: undefined,
@@ -734,6 +775,10 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_HEALTH_ADDR,
   SPIKE_NEXUS_METRICS,
   SPIKE_NEXUS_AUDIT_LOG,
+  SPIKE_NEXUS_PEOPLE_LISTEN,
+  SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE,
+  SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE,
+  SPIKE_NEXUS_OIDC_CONFIG,
   SPIKE_NEXUS_AUDIT_SYSLOG,
   SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN,
   SPIKE_NEXUS_AUDIT_SYSLOG_QUEUE_SIZE,

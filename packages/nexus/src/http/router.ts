@@ -1,12 +1,14 @@
 /**
- * The request pipeline for the mTLS API: route match (`POST` + exact path + `?action=`) →
- * caller identity (401) → not-ready gate (503) → audit write gate (503, ADR 0029) → the route
- * (JSON or raw) → one audit record.
+ * The request pipeline of both doors (mTLS API and people listener, ADR 0035): route match
+ * (`POST` + exact path + `?action=`) → caller identity (401; on the mTLS door a request carrying
+ * an `Authorization` header is refused: tokens are for the people listener only) → not-ready gate
+ * (503) → audit write gate (503, ADR 0029) → the route (JSON or raw) → one audit record naming
+ * the door and the caller.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, ERROR_CODES, parseJsonBody, PlainTextError } from '@spike-ts/protocol';
-import { randomUuid } from '@spike-ts/core';
-import type { Logger } from '@spike-ts/core';
+import { callerName, randomUuid, workloadCaller } from '@spike-ts/core';
+import type { Caller, Door, Logger } from '@spike-ts/core';
 import type { AuditDecision, AuditLog } from '../audit.ts';
 import type { RequestMetrics, RouteMeter } from '../metrics/request-metrics.ts';
 import type { AuditSubject, Route, RouteContext } from '../route/route.ts';
@@ -20,8 +22,18 @@ export interface RequestHandlerOptions {
   readonly audit: AuditLog;
   readonly logger: Logger;
   readonly maxBodySize: number;
-  /** The caller's SPIFFE ID if present and SPIKE-compatible, else undefined. */
+  /** The caller's SPIFFE ID if present and SPIKE-compatible, else undefined (the mTLS door). */
   readonly peerId: (req: IncomingMessage) => string | undefined;
+  /** Default `mtls`. */
+  readonly door?: Door;
+  /**
+   * The people door: the person a validated token proved (`peerId` is then not used), and the
+   * short reason a token was refused, for the audit record.
+   */
+  readonly person?: {
+    readonly callerOf: (req: IncomingMessage) => Caller | undefined;
+    readonly refusalOf: (req: IncomingMessage) => string | undefined;
+  };
   /**
    * False when the route named must be refused now: a mutation while the audit aggregator cannot
    * take records under the `block` policy. Default: always allowed.
@@ -32,7 +44,7 @@ export interface RequestHandlerOptions {
    * by several Nexus processes, ADR 0032); undefined when nothing needs waiting for. Runs right
    * before `authorize`; a rejection (database down) fails the request like a store error.
    */
-  readonly policiesFresh?: (peerId: string) => Promise<void> | undefined;
+  readonly policiesFresh?: (caller: Caller) => Promise<void> | undefined;
   /** Counts every answered request (as audited) by route, action, status and caller role. */
   readonly metrics?: RequestMetrics;
   readonly now?: () => number;
@@ -73,6 +85,8 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     table.set(key, route);
   }
   const now = options.now ?? Date.now;
+  const door: Door = options.door ?? 'mtls';
+  const person = options.person;
   // One meter per route, bound here; a request that names no route counts as `unknown`.
   const metrics = options.metrics;
   const meters = new Map<Route, RouteMeter>();
@@ -111,8 +125,21 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       route ?? (target === undefined ? undefined : table.get(routeKey(target.path, target.action)));
 
     // Known before the route: every record of a verified session names its caller.
-    const peerId = options.peerId(req);
-    const caller: string | null = peerId ?? null;
+    let who: Caller | undefined;
+    let reason: string | undefined;
+    if (person === undefined) {
+      const id = options.peerId(req);
+      who = id === undefined ? undefined : workloadCaller(id);
+      // Tokens are accepted on the people listener only (ADR 0035): refuse, never ignore, them here.
+      if (who !== undefined && req.headers.authorization !== undefined) {
+        who = undefined;
+        reason = 'token_on_mtls_port';
+      }
+    } else {
+      who = person.callerOf(req);
+      reason = who === undefined ? (person.refusalOf(req) ?? 'missing_token') : undefined;
+    }
+    const peerId = who === undefined ? undefined : callerName(who);
     let decision: AuditDecision = 'none';
     let subject: AuditSubject = {};
 
@@ -120,7 +147,10 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       options.audit.record({
         time: new Date(started).toISOString(),
         requestId,
-        caller,
+        caller: peerId ?? null,
+        door,
+        ...(who?.kind === 'person' ? { principal: who.principal, groups: who.groups } : {}),
+        ...(reason === undefined ? {} : { reason }),
         route: target?.path ?? '',
         action: target?.action ?? '',
         ...subject,
@@ -144,11 +174,12 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       fail(ErrorCode.BadRequest, shapeRoute);
       return;
     }
-    if (peerId === undefined) {
+    if (who === undefined || peerId === undefined) {
       decision = 'denied';
       fail(ErrorCode.Unauthorized, route);
       return;
     }
+    const caller: Caller = who;
     if (route.allowWhenNotReady !== true && !options.isReady()) {
       fail(ErrorCode.NotReady, route);
       return;
@@ -166,6 +197,8 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     const ctx: RouteContext = {
       requestId,
       peerId,
+      caller,
+      door,
       req,
       get logger() {
         return log();
@@ -175,9 +208,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 
     const run = async (): Promise<void> => {
       if (route.kind === 'raw') {
-        const waiting = options.policiesFresh?.(peerId);
+        const waiting = options.policiesFresh?.(caller);
         if (waiting !== undefined) await waiting;
-        if (!route.authorize(peerId)) {
+        if (!route.authorize(caller)) {
           decision = 'denied';
           fail(ErrorCode.Unauthorized, route);
           return;
@@ -198,9 +231,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       }
       try {
         subject = route.subject(decoded);
-        const waiting = options.policiesFresh?.(peerId);
+        const waiting = options.policiesFresh?.(caller);
         if (waiting !== undefined) await waiting;
-        if (!route.authorize(peerId, decoded)) {
+        if (!route.authorize(caller, decoded)) {
           decision = 'denied';
           fail(ErrorCode.Unauthorized, route);
           return;

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Action, AnyRouteSpec, ResponseBody, RouteSpec } from '@spike-ts/protocol';
-import type { Logger } from '@spike-ts/core';
+import type { Caller, Door, Logger } from '@spike-ts/core';
 
 /** What the audit record says the request was about (names only, never values). */
 export interface AuditSubject {
@@ -19,8 +19,12 @@ export interface AuditSubject {
 
 export interface RouteContext {
   readonly requestId: string;
-  /** The caller's SPIFFE ID (already checked for SPIKE compatibility). */
+  /** The caller's name: a SPIFFE ID (checked for SPIKE compatibility) or `user:<name>`. */
   readonly peerId: string;
+  /** The verified caller: a workload or a person (ADR 0036). */
+  readonly caller: Caller;
+  /** Where the request came in. */
+  readonly door: Door;
   readonly req: IncomingMessage;
   readonly logger: Logger;
   /** Reads the request body with the server's size limit (413 when over it). */
@@ -44,8 +48,8 @@ interface RouteBase {
 export interface JsonRouteImpl<TReq, TRes> {
   /** What to write into the audit record. */
   subject(req: TReq): AuditSubject;
-  /** Is `peerId` allowed to do this? Runs before validation so strangers learn nothing. */
-  authorize(peerId: string, req: TReq): boolean;
+  /** Is the caller allowed to do this? Runs before validation so strangers learn nothing. */
+  authorize(caller: Caller, req: TReq): boolean;
   /** Check values (throws BadRequestError → 400); may return a normalized request. */
   validate(req: TReq): TReq;
   /** Do the work; the result is sent as the 200 JSON body, in the shape the spec gives. */
@@ -68,13 +72,13 @@ export type RawResult<TBody = object> =
 /** What a raw route implements; the rest comes from its spec. */
 export interface RawRouteImpl<TRes> {
   /** Runs before the body is read. */
-  authorize(peerId: string): boolean;
+  authorize(caller: Caller): boolean;
   handle(ctx: RouteContext): Promise<RawResult<ResponseBody<TRes>>>;
 }
 
 export interface RawRoute extends RouteBase {
   readonly kind: 'raw';
-  authorize(peerId: string): boolean;
+  authorize(caller: Caller): boolean;
   handle(ctx: RouteContext): Promise<RawResult>;
 }
 
@@ -113,7 +117,7 @@ export function jsonRoute<TWire, TReq, TRes, TOut extends ResponseBody<TRes>>(
     ...base(spec as unknown as AnyRouteSpec),
     decode: spec.decode,
     subject: (req) => impl.subject(req),
-    authorize: (peerId, req) => impl.authorize(peerId, req),
+    authorize: (caller, req) => impl.authorize(caller, req),
     validate: (req) => impl.validate(req),
     handle: (req, ctx) => impl.handle(req, ctx),
     ...(impl.dispose === undefined ? {} : { dispose: impl.dispose.bind(impl) }),
@@ -130,7 +134,7 @@ export function rawRoute<TWire, TReq, TRes>(
   return {
     kind: 'raw',
     ...base(spec as unknown as AnyRouteSpec),
-    authorize: (peerId) => impl.authorize(peerId),
+    authorize: (caller) => impl.authorize(caller),
     handle: (ctx) => impl.handle(ctx),
   };
 }

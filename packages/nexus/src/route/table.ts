@@ -6,6 +6,8 @@ import { damagedListRoute, damagedRemoveRoute } from './damaged/damaged.ts';
 import type { RouteDeps } from './deps.ts';
 import { keyRoutes } from './keys/keys.ts';
 import { operatorRecoverRoute } from './operator/recover.ts';
+import { auditListRoute } from './people/audit-list.ts';
+import { whoamiRoute } from './people/whoami.ts';
 import { operatorRestoreRoute } from './operator/restore.ts';
 import { operatorStatusRoute } from './operator/status.ts';
 import { policyDeleteRoute } from './policy/delete.ts';
@@ -41,5 +43,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
     damagedListRoute(deps),
     damagedRemoveRoute(deps),
     ...keyRoutes(deps),
+    whoamiRoute(deps),
+    auditListRoute(deps),
   ];
 }

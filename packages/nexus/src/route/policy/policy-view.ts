@@ -16,5 +16,9 @@ export function policyView(p: PolicyRecord): ResponseBody<PolicyReadResponse> {
     permissions: [...p.permissions],
     createdAt: formatRfc3339(p.createdTime),
     updatedAt: formatRfc3339(p.updatedTime),
+    // Ours (ADR 0036), sent only when set: SPIKE's clients see the bytes they always saw.
+    ...(p.people === undefined || p.people.length === 0 ? {} : { people: [...p.people] }),
+    ...(p.groups === undefined || p.groups.length === 0 ? {} : { groups: [...p.groups] }),
+    ...(p.workloadsOnly === true ? { workloadsOnly: true } : {}),
   };
 }

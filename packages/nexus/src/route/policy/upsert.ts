@@ -9,7 +9,8 @@ import {
   validatePathPattern,
   validatePermissions,
   validatePolicyName,
-  validateSpiffeIdPattern,
+  validatePolicyPeople,
+  validatePolicySpiffeIdPattern,
 } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { jsonRoute, type Route } from '../route.ts';
@@ -18,12 +19,17 @@ export function policyUpsertRoute(deps: RouteDeps): Route {
   return jsonRoute(POLICY_UPSERT, {
     subject: (req) => ({ policy: req.name }),
     authorize: (peerId) => deps.authz.policy(peerId, 'write'),
-    validate: (req) => ({
-      name: validatePolicyName(req.name),
-      spiffeidPattern: validateSpiffeIdPattern(req.spiffeidPattern),
-      pathPattern: validatePathPattern(req.pathPattern),
-      permissions: validatePermissions(req.permissions),
-    }),
+    validate: (req) => {
+      // People fields (ADR 0036): with people or groups the SPIFFE ID pattern may be empty.
+      const people = validatePolicyPeople(req);
+      return {
+        name: validatePolicyName(req.name),
+        spiffeidPattern: validatePolicySpiffeIdPattern(req.spiffeidPattern, people),
+        pathPattern: validatePathPattern(req.pathPattern),
+        permissions: validatePermissions(req.permissions),
+        ...people,
+      };
+    },
     handle: (req) =>
       deps.policyQueue.run(async () => {
         const existing = await deps.store.getPolicy(req.name);
@@ -35,6 +41,9 @@ export function policyUpsertRoute(deps: RouteDeps): Route {
           permissions: validatePermissions(req.permissions),
           createdTime: existing?.createdTime ?? now,
           updatedTime: now,
+          ...(req.people === undefined ? {} : { people: req.people }),
+          ...(req.groups === undefined ? {} : { groups: req.groups }),
+          ...(req.workloadsOnly === true ? { workloadsOnly: true } : {}),
         };
         const compiled = compilePolicy(record);
         const rule = checkReservedPathRule(compiled);

@@ -7,7 +7,8 @@ import { jsonRoute, type Route } from '../route.ts';
 export function secretGetRoute(deps: RouteDeps): Route {
   return jsonRoute(SECRET_GET, {
     subject: (req) => ({ path: req.path }),
-    authorize: (peerId, req) => deps.authz.secret(peerId, 'read', req.path),
+    // The value itself: auditors and workloads-only paths are refused to people (ADR 0036).
+    authorize: (caller, req) => deps.authz.secretValue(caller, req.path),
     validate: (req) => ({ path: validateSecretPath(req.path), version: req.version }),
     async handle(req) {
       // Opens only the asked-for version, however many the secret keeps.
