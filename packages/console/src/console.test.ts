@@ -551,13 +551,21 @@ describe('console handler', () => {
       const r = await get('/console/secrets', cookie);
       assert.equal(r.status, 403);
       const page = await r.text();
-      assert.match(page, /<h1>Not allowed<\/h1>/);
       assert.match(
         page,
         /logged in as <strong>user:alice<\/strong> \(infra\), and no policy lets you list secrets/,
       );
+      assert.match(page, /<form class="filters" method="get" action="\/console\/secret">/, 'open by path');
+      api.deny.add('/v1/store/secrets/metadata?get');
+      const other = await get('/console/secret?path=db%2Fmain', cookie);
+      assert.equal(other.status, 403);
+      const text = await other.text();
+      assert.match(text, /<h1>Not allowed<\/h1>/);
+      assert.match(text, /no policy lets you read this secret’s metadata/);
+      assert.doesNotMatch(text, /hunter2/);
     } finally {
       api.deny.delete('/v1/store/secrets?list');
+      api.deny.delete('/v1/store/secrets/metadata?get');
     }
   });
 

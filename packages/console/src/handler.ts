@@ -40,6 +40,7 @@ import {
   policyPage,
   secretPage,
   secretsPage,
+  secretsUnlistedPage,
   statusPage,
   type AuditFilters,
   type PageContext,
@@ -361,6 +362,8 @@ export function createConsole(options: ConsoleOptions): Console {
 
   const secretsList = async (res: ServerResponse, session: Session): Promise<void> => {
     const r = await call(session, SECRET_LIST, {});
+    // Listing every path takes `list` on the system path; most people only read paths they know.
+    if (denied(r)) return send(res, 403, secretsUnlistedPage(contextOf(session)));
     if (!ok(r)) return failed(res, session, r, 'list secrets');
     const body = r.body as SecretListResponse;
     send(res, 200, secretsPage(contextOf(session), body.keys ?? [], body.damagedRows ?? 0));

@@ -28,7 +28,8 @@ export interface OidcRelyingParty {
 export interface OidcOptions {
   readonly issuer: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** A confidential client's secret; without one the console is a public client (PKCE only). */
+  readonly clientSecret?: string;
   /** `<public base URL>/console/callback`, registered at the provider. */
   readonly redirectUri: string;
   /** Where the provider sends the browser after logout, registered at the provider. */
@@ -75,7 +76,7 @@ export function createOidcRelyingParty(options: OidcOptions): OidcRelyingParty {
         issuer,
         options.clientId,
         undefined,
-        client.ClientSecretPost(options.clientSecret),
+        options.clientSecret === undefined ? client.None() : client.ClientSecretPost(options.clientSecret),
         {
           ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
           timeout: timeoutSeconds,

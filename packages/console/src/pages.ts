@@ -148,6 +148,24 @@ function renderTree(node: TreeNode, root: boolean): SafeHtml {
   return markup`<ul class="tree${root ? ' root' : ''}">${items}</ul>`;
 }
 
+/** A GET form that opens a secret by its path (for people who may read paths they may not list). */
+function openByPath(): SafeHtml {
+  return markup`<form class="filters" method="get" action="${BASE}/secret"><label>Secret path<input name="path" required autocomplete="off" spellcheck="false"></label><button type="submit">Open</button></form>`;
+}
+
+/** The secrets page of a person no policy lets list every path: they may still open one they know. */
+export function secretsUnlistedPage(ctx: PageContext): string {
+  const person = ctx.person;
+  const groups = person === undefined || person.groups.length === 0 ? 'no groups' : person.groups.join(', ');
+  return layout(
+    ctx,
+    'Secrets',
+    markup`<p class="flash error" role="alert">You are logged in as <strong>${person?.principal ?? ''}</strong> (${groups}), and no policy lets you list secrets.</p>
+<p>If a policy gives you a path, open it by its path. Otherwise ask an administrator for a policy that names you or one of your groups, then log out and in again.</p>
+${openByPath()}`,
+  );
+}
+
 export function secretsPage(ctx: PageContext, paths: readonly string[], damaged: number): string {
   const tree =
     paths.length === 0
@@ -157,7 +175,11 @@ export function secretsPage(ctx: PageContext, paths: readonly string[], damaged:
     damaged > 0
       ? markup`<p class="flash error">${damaged} damaged secret rows are not listed (see the operator guide).</p>`
       : '';
-  return layout(ctx, 'Secrets', markup`<p><a href="${BASE}/secret/new">New secret</a></p>${tree}${warn}`);
+  return layout(
+    ctx,
+    'Secrets',
+    markup`<p><a href="${BASE}/secret/new">New secret</a></p>${openByPath()}${tree}${warn}`,
+  );
 }
 
 /** Key and value fields for a new version. */
