@@ -23,6 +23,7 @@ import {
   runPostgresMigrations,
   runtimeGrants,
   StoreIntegrityError,
+  StoreOutcomeUnknownError,
   StoreSchemaError,
   StoreUnavailableError,
   type PostgresConnection,
@@ -36,6 +37,7 @@ import {
   startTestCluster,
   type TestCluster,
 } from '@spike-ts/store/testing';
+import { startCommitFaultProxy } from './pg-commit-fault-proxy.ts';
 
 let cluster: TestCluster;
 before(async () => {
@@ -290,6 +292,44 @@ describe('postgres store: the policies revision other processes follow', () => {
     for (let i = 0; i < 200 && (await listening()).length !== 0; i++)
       await new Promise((r) => setTimeout(r, 25));
     assert.equal((await listening()).length, 0);
+  });
+});
+
+describe('postgres store: a COMMIT whose answer is lost', () => {
+  it('is an unknown outcome (never "unavailable"), and the change may indeed be in', async (t) => {
+    const database = await preparedDatabase(cluster);
+    const proxy = await startCommitFaultProxy(join(cluster.socketDir, `.s.PGSQL.${String(cluster.port)}`));
+    t.after(() => proxy.close());
+    const store = await runtimeStore(t, database, {
+      host: '127.0.0.1',
+      port: proxy.port,
+      sslMode: 'disable',
+    });
+    await store.unlock(key);
+    await store.updateSecret('s', putVersion('s', { v: '1' }));
+
+    const lost = proxy.loseNextCommitAnswer();
+    await assert.rejects(store.updateSecret('s', putVersion('s', { v: '2' })), (err: unknown) => {
+      assert.ok(err instanceof StoreOutcomeUnknownError, String(err));
+      assert.equal(err instanceof StoreUnavailableError, false);
+      assert.equal(err.code, 'api_outcome_unknown');
+      assert.equal(err.status, 500);
+      return true;
+    });
+    await lost;
+    // It was committed: the next read (a new connection) sees version 2.
+    assert.equal((await store.getSecret('s'))?.versions.at(-1)?.data['v'], '2');
+
+    // Policy changes too.
+    const lostPolicy = proxy.loseNextCommitAnswer();
+    await assert.rejects(store.putPolicy(samplePolicy('p')), StoreOutcomeUnknownError);
+    await lostPolicy;
+    assert.equal((await store.getPolicy('p'))?.name, 'p');
+    assert.equal(await store.sharedPolicies?.revision(), '1');
+
+    // A database that is gone before anything was sent stays "unavailable" (503: nothing changed).
+    await proxy.close();
+    await assert.rejects(store.updateSecret('s', putVersion('s', { v: '3' })), StoreUnavailableError);
   });
 });
 

@@ -6,7 +6,9 @@
  * force on the others at the very next request (also right after every LISTEN connection was
  * killed, so no notification can have helped); concurrent puts on one secret through all
  * replicas lose no version; bootstrap through any replica refuses the live system; the keepers
- * hold the right shares and no replica calls another's push suspect.
+ * hold the right shares and no replica calls another's push suspect; a write whose COMMIT answer
+ * is lost (a proxy in front of the database cuts the connection right after the commit) is
+ * answered 500 `api_outcome_unknown` and the SDK does not send it to the other replica.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -15,10 +17,11 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
-import { createSpikeClient, isSpikeError, type SpikeClient } from '@spike-ts/sdk';
+import { createSpikeClient, isSpikeError, SpikeOutcomeUnknownError, type SpikeClient } from '@spike-ts/sdk';
 import { preparedDatabase, startTestCluster, type TestCluster } from '@spike-ts/store/testing';
 import { freePorts, Stack, waitFor, type IdentityName } from '../../scripts/stack.ts';
 import { launch, NEXUS_BIN, type Child } from '../nexus/processes.ts';
+import { startCommitFaultProxy, type CommitFaultProxy } from './pg-commit-fault-proxy.ts';
 
 const BOOTSTRAP_ENV: Record<string, string> = {
   SPIKE_BOOTSTRAP_KEEPER_MAX_RETRIES: '2',
@@ -36,6 +39,7 @@ interface Replica {
 
 let cluster: TestCluster;
 let database: string;
+let proxy: CommitFaultProxy;
 let dir: string;
 let stack: Stack;
 const replicas: Replica[] = [];
@@ -74,13 +78,17 @@ function readyz(port: number): Promise<number | undefined> {
   });
 }
 
-async function startReplica(apiThreads: number): Promise<Replica> {
+/** `viaProxy`: the replica reaches the database through the commit-fault proxy (TCP, no TLS). */
+async function startReplica(apiThreads: number, viaProxy = false): Promise<Replica> {
   const [port = 0, healthPort = 0] = await freePorts(2);
   const n = replicas.length + 1;
   const child = launch(NEXUS_BIN, {
     ...stack.baseEnv('nexus'),
     SPIKE_NEXUS_BACKEND_STORE: 'postgres',
-    SPIKE_NEXUS_POSTGRES_URL: `postgresql://${cluster.runtimeRole.name}@/${database}?host=${cluster.socketDir}`,
+    SPIKE_NEXUS_POSTGRES_URL: viaProxy
+      ? `postgresql://${cluster.runtimeRole.name}@127.0.0.1:${String(proxy.port)}/${database}`
+      : `postgresql://${cluster.runtimeRole.name}@/${database}?host=${cluster.socketDir}`,
+    ...(viaProxy ? { SPIKE_NEXUS_POSTGRES_SSLMODE: 'disable' } : {}),
     SPIKE_NEXUS_POSTGRES_PASSWORD_FILE: cluster.runtimeRole.passwordFile,
     SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'true',
     SPIKE_NEXUS_TLS_PORT: `127.0.0.1:${String(port)}`,
@@ -142,7 +150,8 @@ before(async () => {
   await stack.startIssuer();
   await waitFor('the demo identity socket', 20_000, () => existsSync(join(dir, 's', 'demo.sock')));
   await stack.startKeepers();
-  await startReplica(1);
+  proxy = await startCommitFaultProxy(join(cluster.socketDir, `.s.PGSQL.${String(cluster.port)}`));
+  await startReplica(1, true);
   await startReplica(1);
   await startReplica(2);
   // Bootstrap through the second replica; the others learn the root key from the keepers.
@@ -161,6 +170,7 @@ after(async () => {
   }
   await stack?.stop();
   for (const s of sources.values()) await s.then((src) => src.close()).catch(() => undefined);
+  await proxy?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   await cluster?.stop();
 });
@@ -271,6 +281,35 @@ describe('Nexus replicas on one PostgreSQL database', () => {
       assert.equal(seen.has(value), false, `version ${String(v)} repeats ${value}`);
       seen.add(value);
     }
+  });
+
+  it('a write whose COMMIT answer was lost is 500 api_outcome_unknown and never sent to another replica', async () => {
+    // Replica 1 reaches the database through the proxy; the client knows replicas 1 and 2.
+    const both = await createSpikeClient({
+      source: await source('pilot'),
+      nexusUrl: [replicas[0]?.url ?? '', replicas[1]?.url ?? ''],
+      env: {},
+      timeoutMs: 15_000,
+    });
+    clients.push(both);
+    await both.putSecret('replicas/lost', { v: '1' });
+    const lost = proxy.loseNextCommitAnswer();
+    await assert.rejects(both.putSecret('replicas/lost', { v: '2' }), (err: unknown) => {
+      assert.ok(err instanceof SpikeOutcomeUnknownError, String(err));
+      assert.equal(err.status, 500);
+      assert.equal(err.code, 'api_outcome_unknown');
+      return true;
+    });
+    await lost;
+    // The write did commit, exactly once: not repeated on replica 2.
+    const other = await client('pilot', 1);
+    const meta = await other.getSecretMetadata('replicas/lost');
+    assert.equal(meta.metadata.currentVersion, 2);
+    assert.deepEqual(await other.getSecret('replicas/lost'), { v: '2' });
+    // Replica 1 recovers by itself (the pool replaces the broken connection).
+    await both.putSecret('replicas/lost', { v: '3' });
+    assert.equal((await other.getSecretMetadata('replicas/lost')).metadata.currentVersion, 3);
+    assert.match(replicas[0]?.child.output() ?? '', /api_outcome_unknown|may have been applied/);
   });
 
   it('bootstrap through any replica refuses the live system', async () => {

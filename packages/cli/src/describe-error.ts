@@ -92,6 +92,13 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
           'Wait a moment and retry, or ask an administrator about SPIKE_NEXUS_RATE_LIMIT_* on SPIKE Nexus.',
         ExitCode.General,
       );
+    case 'api_outcome_unknown':
+      return new CliError(
+        'SPIKE Nexus lost its database connection while committing this change (api_outcome_unknown): ' +
+          'it may or may not have been applied, and it was not sent again. Check the current state ' +
+          '(for a secret: spike secret metadata get) before trying again.',
+        ExitCode.General,
+      );
     case 'api_internal_error':
       return new CliError(
         ctx.internal ??

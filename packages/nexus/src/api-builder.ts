@@ -10,7 +10,7 @@ import type { Caller, Logger, PolicyChange, SecretStore } from '@spike-ts/core';
 import { createMtlsServer, type X509Source } from '@spike-ts/identity';
 import type { SqliteStoreOptions } from '@spike-ts/store';
 import { createAuditLog, type AuditLog, type AuditSink } from './audit.ts';
-import { MUTATING_ROUTES, openAuditOutput, type AuditOutput } from './audit-shipping.ts';
+import { isMutating, openAuditOutput, type AuditOutput } from './audit-shipping.ts';
 import { createAuthorizer } from './authz.ts';
 import type { NexusConfig } from './config.ts';
 import type { Custody } from './custody-port.ts';
@@ -130,7 +130,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
         }),
     ...(output?.syslog === undefined
       ? {}
-      : { writeAllowed: (name: string) => !MUTATING_ROUTES.has(name) || output.writesAllowed() }),
+      : { writeAllowed: (route: Route) => !isMutating(route) || output.writesAllowed() }),
     ...(metrics === undefined ? {} : { metrics: metrics.requests }),
     ...(options.now === undefined ? {} : { now: options.now }),
   };

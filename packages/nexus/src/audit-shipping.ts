@@ -6,23 +6,20 @@
  */
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '@spike-ts/core';
+import type { AnyRouteSpec } from '@spike-ts/protocol';
 import { openAuditSink, teeAuditSinks, type AuditSink } from './audit.ts';
 import { openSyslogSink, type SyslogSink } from './audit-syslog.ts';
 import type { NexusConfig } from './config.ts';
 
 /**
- * Routes that change what Nexus stores. With the `block` policy they are refused while the
- * aggregator cannot take records. Reads, the cipher API and the operator's break-the-glass
- * recover/restore never wait for the aggregator (their records are queued or counted as dropped).
+ * Whether a route changes what Nexus stores (its spec's `effect` is `write`). With the `block`
+ * policy such routes are refused while the aggregator cannot take records. Reads, the cipher API
+ * and the operator's break-the-glass recover/restore (`custody`) never wait for the aggregator
+ * (their records are queued or counted as dropped).
  */
-export const MUTATING_ROUTES: ReadonlySet<string> = new Set([
-  'secret.put',
-  'secret.delete',
-  'secret.undelete',
-  'policy.upsert',
-  'policy.delete',
-  'operator.damaged.delete',
-]);
+export function isMutating(route: { readonly spec: Pick<AnyRouteSpec, 'effect'> }): boolean {
+  return route.spec.effect === 'write';
+}
 
 export interface AuditOutput {
   /** The sink the main thread's audit log writes to (and API threads' records go to). */

@@ -42,7 +42,7 @@ export {
   type SyslogSinkOptions,
   type SyslogStats,
 } from './audit-syslog.ts';
-export { MUTATING_ROUTES, openAuditOutput, type AuditOutput } from './audit-shipping.ts';
+export { isMutating, openAuditOutput, type AuditOutput } from './audit-shipping.ts';
 export { URL_METRICS, type MetricsEndpoint } from './health.ts';
 export type { ThreadMetrics } from './metrics/thread-metrics.ts';
 export { NEXUS_METRICS, type MetricDef } from './metrics/catalog.ts';

@@ -73,6 +73,16 @@ export class NotReadyError extends ApiError {
   }
 }
 
+/**
+ * 500 `api_outcome_unknown`: a write's COMMIT was sent to the database and no answer came back
+ * (the connection broke, the server went away): it may have been applied. Never retried or sent to
+ * another Nexus by our clients; the caller checks before writing again (ADR 0032).
+ */
+export class OutcomeUnknownError extends ApiError {
+  override readonly name: string = 'OutcomeUnknownError';
+  readonly code: typeof ErrorCode.OutcomeUnknown = ErrorCode.OutcomeUnknown;
+}
+
 /** 413 `api_body_too_large`: the request body exceeds the configured limit. */
 export class BodyTooLargeError extends ApiError {
   override readonly name: string = 'BodyTooLargeError';

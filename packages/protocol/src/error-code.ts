@@ -1,8 +1,9 @@
 /**
  * The wire error codes. A JSON error body is the route's response object with only `err` set,
  * e.g. `{"err":"api_not_found"}`; the keeper's shard route uses a capital `Err` field instead.
- * SPIKE only ever emits the first five on the wire; `api_body_too_large` (413) and
- * `api_rate_limited` (429, with a `Retry-After` header) are our additions.
+ * SPIKE only ever emits the first five on the wire; `api_body_too_large` (413),
+ * `api_rate_limited` (429, with a `Retry-After` header) and `api_outcome_unknown` (500) are our
+ * additions.
  */
 export const ErrorCode = {
   BadRequest: 'api_bad_request',
@@ -12,6 +13,7 @@ export const ErrorCode = {
   NotReady: 'state_not_ready',
   BodyTooLarge: 'api_body_too_large',
   RateLimited: 'api_rate_limited',
+  OutcomeUnknown: 'api_outcome_unknown',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -42,6 +44,13 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.fr
     status: 429,
     retryable: true,
     summary: 'Too many requests from this caller; retry after the time the server gave.',
+  },
+  // A 500, not a 502/503/504: proxies and clients treat those as "not processed, try elsewhere".
+  api_outcome_unknown: {
+    status: 500,
+    retryable: false,
+    summary:
+      'The database connection was lost while the change was being committed: it may or may not have been applied. Check before trying again.',
   },
 });
 

@@ -1,7 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CODES, ErrorCode } from './error-code.ts';
-import { KEEPER_ROUTE_SPECS, NEXUS_ROUTE_SPECS, ROUTE_SPECS, routeTarget } from './route-table.ts';
+import {
+  isReplaySafe,
+  KEEPER_ROUTE_SPECS,
+  NEXUS_ROUTE_SPECS,
+  ROUTE_SPECS,
+  routeTarget,
+} from './route-table.ts';
 import { schemaMismatch, type Schema } from './schema.ts';
 
 describe('route table', () => {
@@ -52,6 +58,30 @@ describe('route table', () => {
     for (const spec of NEXUS_ROUTE_SPECS) {
       // Behind the not-ready gate unless exempt; recover is exempt but still needs the root key.
       if (spec.allowWhenNotReady !== true) assert.ok(spec.errors.includes(ErrorCode.NotReady), spec.name);
+    }
+  });
+
+  it('says for every route what it does to the state; only writes may end in api_outcome_unknown', () => {
+    const byEffect = (effect: string) =>
+      ROUTE_SPECS.filter((s) => s.effect === effect)
+        .map((s) => s.name)
+        .sort();
+    assert.deepEqual(byEffect('write'), [
+      'key.create',
+      'key.retire',
+      'key.rotate',
+      'operator.damaged.delete',
+      'policy.delete',
+      'policy.upsert',
+      'secret.delete',
+      'secret.put',
+      'secret.undelete',
+    ]);
+    assert.deepEqual(byEffect('custody'), ['keeper.contribute', 'operator.recover', 'operator.restore']);
+    for (const spec of ROUTE_SPECS) {
+      assert.ok(['read', 'write', 'custody'].includes(spec.effect), spec.name);
+      assert.equal(isReplaySafe(spec), spec.effect === 'read', spec.name);
+      assert.equal(spec.errors.includes(ErrorCode.OutcomeUnknown), spec.effect === 'write', spec.name);
     }
   });
 

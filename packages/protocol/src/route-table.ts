@@ -186,6 +186,25 @@ interface RouteSpecBase {
   readonly stream?: { readonly summary: string; readonly errors: readonly StreamErrorCode[] };
   /** True when the route works while Nexus has no root key (operator recover and restore). */
   readonly allowWhenNotReady?: boolean;
+  /**
+   * What a call does to the server's state; the one place that says which routes mutate:
+   * - `read`: changes nothing. A client may send it again to another Nexus after it may have
+   *   reached one (failover, ADR 0033).
+   * - `write`: changes what Nexus stores. Never sent twice by a client once it may have reached a
+   *   server; refused while the audit aggregator cannot take records under the `block` policy
+   *   (ADR 0029); may end in 500 `api_outcome_unknown` on a shared database (ADR 0032).
+   * - `custody`: root-key custody (operator recover/restore, a keeper taking a share): not sent
+   *   twice by a client, and never held back by audit shipping (break-the-glass).
+   */
+  readonly effect: RouteEffect;
+}
+
+/** See `RouteSpecBase.effect`. */
+export type RouteEffect = 'read' | 'write' | 'custody';
+
+/** Whether a client may send a call of `spec` again after it may have reached a server. */
+export function isReplaySafe(spec: Pick<RouteSpecBase, 'effect'>): boolean {
+  return spec.effect === 'read';
 }
 
 /** One route: `Req` is the wire request, `Decoded` what the decoder makes of it, `Res` the response type. */
@@ -280,6 +299,9 @@ const NEXUS_LISTENER: readonly ErrorCode[] = [
 /** Errors every JSON route of Nexus behind the not-ready gate may answer before its handler runs. */
 const NEXUS_GATE: readonly ErrorCode[] = [...NEXUS_LISTENER, ErrorCode.NotReady];
 
+/** The gate's errors and, on a shared database, a commit whose answer was lost (ADR 0032). */
+const NEXUS_WRITE: readonly ErrorCode[] = [...NEXUS_GATE, ErrorCode.OutcomeUnknown];
+
 /** Go's zero `time.Time` as encoding/json writes it (policy error bodies). */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -290,6 +312,7 @@ export const SECRET_PUT: RouteSpec<SecretPutRequest, SecretPutRequest, SecretPut
   summary: 'Write a new version of a secret.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'write',
   method: 'POST',
   path: URL_SECRETS,
   action: ACTION_DEFAULT,
@@ -309,7 +332,7 @@ export const SECRET_PUT: RouteSpec<SecretPutRequest, SecretPutRequest, SecretPut
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: NEXUS_GATE,
+  errors: NEXUS_WRITE,
 };
 
 export const SECRET_GET: RouteSpec<SecretGetRequest, Required<SecretGetRequest>, SecretGetResponse> = {
@@ -317,6 +340,7 @@ export const SECRET_GET: RouteSpec<SecretGetRequest, Required<SecretGetRequest>,
   summary: 'Read a live version of a secret (0 or absent: the current one).',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_SECRETS,
   action: ACTION_GET,
@@ -345,6 +369,7 @@ const versionsSpec = (
   summary,
   server: 'nexus',
   origin: 'spike',
+  effect: 'write',
   method: 'POST',
   path: URL_SECRETS,
   action,
@@ -355,7 +380,7 @@ const versionsSpec = (
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+  errors: [...NEXUS_WRITE, ErrorCode.NotFound],
 });
 
 export const SECRET_DELETE = versionsSpec(
@@ -374,6 +399,7 @@ export const SECRET_LIST: RouteSpec<SecretListRequest, SecretListRequest, Secret
   summary: 'List every secret path, sorted.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_SECRETS,
   action: ACTION_LIST,
@@ -402,6 +428,7 @@ export const SECRET_METADATA: RouteSpec<
   summary: 'Read the version metadata of a secret.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_SECRETS_METADATA,
   action: ACTION_GET,
@@ -498,6 +525,7 @@ export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest,
   summary: 'Create or replace a policy by name.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'write',
   method: 'POST',
   path: URL_POLICY,
   action: ACTION_DEFAULT,
@@ -527,7 +555,7 @@ export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest,
   },
   errorBody: {},
   errorField: 'err',
-  errors: NEXUS_GATE,
+  errors: NEXUS_WRITE,
 };
 
 /** A policy on the wire; note SPIKE's misspelled `spiffiedPattern`, which its clients read. */
@@ -552,6 +580,7 @@ export const POLICY_GET: RouteSpec<PolicyReadRequest, PolicyReadRequest, PolicyR
   summary: 'Read a policy by name (sent in `id`).',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_POLICY,
   action: ACTION_GET,
@@ -579,6 +608,7 @@ export const POLICY_DELETE: RouteSpec<PolicyDeleteRequest, PolicyDeleteRequest, 
   summary: 'Delete a policy by name (sent in `id`).',
   server: 'nexus',
   origin: 'spike',
+  effect: 'write',
   method: 'POST',
   path: URL_POLICY,
   action: ACTION_DELETE,
@@ -589,7 +619,7 @@ export const POLICY_DELETE: RouteSpec<PolicyDeleteRequest, PolicyDeleteRequest, 
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+  errors: [...NEXUS_WRITE, ErrorCode.NotFound],
 };
 
 export const POLICY_LIST: RouteSpec<PolicyListRequest, Required<PolicyListRequest>, PolicyListResponse> = {
@@ -597,6 +627,7 @@ export const POLICY_LIST: RouteSpec<PolicyListRequest, Required<PolicyListReques
   summary: 'List policies, optionally those with exactly this SPIFFE ID or path pattern.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_POLICY,
   action: ACTION_LIST,
@@ -641,6 +672,7 @@ export const CIPHER_ENCRYPT: RouteSpec<
   summary: 'Encrypt with the cipher key (AES-256-GCM, fresh nonce).',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_CIPHER_ENCRYPT,
   action: ACTION_DEFAULT,
@@ -680,6 +712,7 @@ export const CIPHER_DECRYPT: RouteSpec<
   summary: 'Decrypt what cipher.encrypt produced; a ciphertext that does not authenticate is 500, as SPIKE.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_CIPHER_DECRYPT,
   action: ACTION_DEFAULT,
@@ -718,6 +751,7 @@ export const OPERATOR_RECOVER: RouteSpec<RecoverRequest, RecoverRequest, Recover
   summary: 'Every Shamir share of the root key, for the recovery files.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'custody',
   method: 'POST',
   path: URL_OPERATOR_RECOVER,
   action: ACTION_DEFAULT,
@@ -740,6 +774,7 @@ export const OPERATOR_RESTORE: RouteSpec<RestoreRequest, DecodedRestoreRequest, 
   summary: 'Hand Nexus one Shamir share; with enough of them it rebuilds the root key.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'custody',
   method: 'POST',
   path: URL_OPERATOR_RESTORE,
   action: ACTION_DEFAULT,
@@ -772,6 +807,7 @@ export const OPERATOR_STATUS: RouteSpec<Record<string, never>, Record<string, ne
   summary: "This Nexus's version, readiness, root-key state, Shamir settings and keepers.",
   server: 'nexus',
   origin: 'ours',
+  effect: 'read',
   method: 'POST',
   path: URL_OPERATOR_STATUS,
   action: ACTION_DEFAULT,
@@ -817,6 +853,7 @@ export const BOOTSTRAP_VERIFY: RouteSpec<
   summary: 'Proof that Nexus holds the root key: SHA-256 (hex) of what Bootstrap encrypted with it.',
   server: 'nexus',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_BOOTSTRAP_VERIFY,
   action: ACTION_DEFAULT,
@@ -840,6 +877,7 @@ export const DAMAGED_LIST: RouteSpec<Record<string, never>, Record<string, never
   summary: "List the store's damaged rows (their names only when the store can tell them).",
   server: 'nexus',
   origin: 'ours',
+  effect: 'read',
   method: 'POST',
   path: URL_OPERATOR_DAMAGED,
   action: ACTION_LIST,
@@ -883,6 +921,7 @@ export const DAMAGED_DELETE: RouteSpec<
   summary: 'Remove one damaged row (a row that opens is never removed).',
   server: 'nexus',
   origin: 'ours',
+  effect: 'write',
   method: 'POST',
   path: URL_OPERATOR_DAMAGED,
   action: ACTION_DELETE,
@@ -899,7 +938,7 @@ export const DAMAGED_DELETE: RouteSpec<
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+  errors: [...NEXUS_WRITE, ErrorCode.NotFound],
 };
 
 // --- keeper ----------------------------------------------------------------------------------
@@ -919,6 +958,7 @@ export const KEEPER_CONTRIBUTE: RouteSpec<
   summary: 'Give the keeper its Shamir share.',
   server: 'keeper',
   origin: 'spike',
+  effect: 'custody',
   method: 'POST',
   path: URL_KEEPER_CONTRIBUTE,
   action: ACTION_DEFAULT,
@@ -940,6 +980,7 @@ export const KEEPER_SHARD: RouteSpec<ShardGetRequest, ShardGetRequest, ShardGetR
   summary: 'The share the keeper holds (400 when it holds none).',
   server: 'keeper',
   origin: 'spike',
+  effect: 'read',
   method: 'POST',
   path: URL_KEEPER_SHARD,
   action: ACTION_DEFAULT,
@@ -964,6 +1005,7 @@ export const KEEPER_STATUS: RouteSpec<Record<string, never>, Record<string, neve
   summary: 'Whether the keeper holds a share (never the share itself).',
   server: 'keeper',
   origin: 'ours',
+  effect: 'read',
   method: 'POST',
   path: URL_KEEPER_STATUS,
   action: ACTION_DEFAULT,
@@ -992,6 +1034,8 @@ const KEY_NAME = {
   summary: 'Key name: 1..200 of A-Z a-z 0-9 . _ - /',
 } as const;
 const KEY_VERSION = { type: 'integer', minimum: 0 } as const;
+/** Key changes are stored rows too: on a shared database a lost COMMIT answer is possible. */
+const KEY_WRITE_ERRORS = [...KEY_ERRORS, ErrorCode.OutcomeUnknown] as const;
 const KEY_COMMON = {
   server: 'nexus',
   origin: 'ours',
@@ -1004,6 +1048,8 @@ const KEY_COMMON = {
 export const KEY_CREATE: RouteSpec<KeyCreateRequest, KeyCreateRequest, KeyCreateResponse> = {
   ...KEY_COMMON,
   name: 'key.create',
+  effect: 'write',
+  errors: KEY_WRITE_ERRORS,
   summary: 'Generate a named key inside Nexus (version 1); its private half never leaves.',
   path: URL_KEYS,
   action: ACTION_DEFAULT,
@@ -1035,6 +1081,7 @@ export const KEY_CREATE: RouteSpec<KeyCreateRequest, KeyCreateRequest, KeyCreate
 export const KEY_LIST: RouteSpec<KeyListRequest, KeyListRequest, KeyListResponse> = {
   ...KEY_COMMON,
   name: 'key.list',
+  effect: 'read',
   summary: 'List the named keys (names, algorithms, newest versions).',
   path: URL_KEYS,
   action: ACTION_LIST,
@@ -1067,6 +1114,7 @@ export const KEY_LIST: RouteSpec<KeyListRequest, KeyListRequest, KeyListResponse
 export const KEY_PUBLIC: RouteSpec<KeyNameRequest, KeyNameRequest, KeyPublicResponse> = {
   ...KEY_COMMON,
   name: 'key.public',
+  effect: 'read',
   summary: 'A key’s versions and public keys (PEM, JWK, armored OpenPGP); never a private key.',
   path: URL_KEYS,
   action: ACTION_GET,
@@ -1106,6 +1154,8 @@ export const KEY_PUBLIC: RouteSpec<KeyNameRequest, KeyNameRequest, KeyPublicResp
 export const KEY_ROTATE: RouteSpec<KeyNameRequest, KeyNameRequest, KeyRotateResponse> = {
   ...KEY_COMMON,
   name: 'key.rotate',
+  effect: 'write',
+  errors: KEY_WRITE_ERRORS,
   summary: 'Generate a new version of a key; signing uses the newest version from now on.',
   path: URL_KEYS_ROTATE,
   action: ACTION_DEFAULT,
@@ -1119,6 +1169,8 @@ export const KEY_ROTATE: RouteSpec<KeyNameRequest, KeyNameRequest, KeyRotateResp
 export const KEY_RETIRE: RouteSpec<KeyRetireRequest, KeyRetireRequest, KeyRetireResponse> = {
   ...KEY_COMMON,
   name: 'key.retire',
+  effect: 'write',
+  errors: KEY_WRITE_ERRORS,
   summary: 'Retire versions of a key: they no longer sign, verify or decrypt (kept, not deleted).',
   path: URL_KEYS_RETIRE,
   action: ACTION_DEFAULT,
@@ -1138,6 +1190,7 @@ export const KEY_RETIRE: RouteSpec<KeyRetireRequest, KeyRetireRequest, KeyRetire
 export const KEY_SIGN: RouteSpec<KeySignRequest, DecodedKeySignRequest, KeySignResponse> = {
   ...KEY_COMMON,
   name: 'key.sign',
+  effect: 'read',
   summary: 'Sign a message with the newest version of a signing key.',
   path: URL_KEYS_SIGN,
   action: ACTION_DEFAULT,
@@ -1163,6 +1216,7 @@ export const KEY_SIGN: RouteSpec<KeySignRequest, DecodedKeySignRequest, KeySignR
 export const KEY_VERIFY: RouteSpec<KeyVerifyRequest, DecodedKeyVerifyRequest, KeyVerifyResponse> = {
   ...KEY_COMMON,
   name: 'key.verify',
+  effect: 'read',
   summary: 'Verify a signature against every version of a key that is not retired.',
   path: URL_KEYS_VERIFY,
   action: ACTION_DEFAULT,
@@ -1186,6 +1240,7 @@ export const KEY_VERIFY: RouteSpec<KeyVerifyRequest, DecodedKeyVerifyRequest, Ke
 export const KEY_DECRYPT: RouteSpec<KeyDecryptRequest, KeyDecryptRequest, KeyDecryptResponse> = {
   ...KEY_COMMON,
   name: 'key.decrypt',
+  effect: 'read',
   summary: 'Decrypt a ciphertext made with the public key of a backup key (any version not retired).',
   path: URL_KEYS_DECRYPT,
   action: ACTION_DEFAULT,
@@ -1220,6 +1275,7 @@ const KEY_ROUTE_SPECS = [
 
 export const AUTH_WHOAMI: RouteSpec<WhoamiRequest, WhoamiRequest, WhoamiResponse> = {
   name: 'auth.whoami',
+  effect: 'read',
   summary: 'Who the caller is to this Nexus: principal, kind, groups, role and door.',
   server: 'nexus',
   origin: 'ours',
@@ -1271,6 +1327,7 @@ const AUDIT_ENTRY = {
 
 export const AUDIT_LIST: RouteSpec<AuditListRequest, Required<AuditListRequest>, AuditListResponse> = {
   name: 'audit.list',
+  effect: 'read',
   summary: "Query this Nexus's audit file, newest first (bounded).",
   server: 'nexus',
   origin: 'ours',

@@ -13,6 +13,7 @@ export {
   SpikeBadRequestError,
   SpikeBodyTooLargeError,
   SpikeRateLimitedError,
+  SpikeOutcomeUnknownError,
   SpikeConnectionError,
   SpikeError,
   SpikeInternalError,

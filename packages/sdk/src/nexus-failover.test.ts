@@ -1,7 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MtlsConnectionError, MtlsTimeoutError } from '@spike-ts/identity/client';
-import { FAILED_URL_COOLDOWN_MS, NexusUrlRotation, failedBeforeSending } from './nexus-failover.ts';
+import {
+  FAILED_URL_COOLDOWN_MS,
+  NexusUrlRotation,
+  answerMovesOn,
+  failedBeforeSending,
+} from './nexus-failover.ts';
 
 const [A, B, C] = ['https://a:1', 'https://b:1', 'https://c:1'];
 
@@ -33,6 +38,14 @@ describe('NexusUrlRotation', () => {
 
   it('needs at least one URL', () => {
     assert.throws(() => new NexusUrlRotation([]), RangeError);
+  });
+});
+
+describe('answerMovesOn', () => {
+  it('moves on after 503 only (nothing changed); 500, including api_outcome_unknown, is final', () => {
+    assert.equal(answerMovesOn(503), true);
+    for (const status of [200, 400, 401, 404, 413, 429, 500, 502, 504])
+      assert.equal(answerMovesOn(status), false);
   });
 });
 

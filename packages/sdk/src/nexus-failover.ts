@@ -33,6 +33,17 @@ export function failedBeforeSending(err: unknown): boolean {
   return typeof code === 'string' && (NOT_CONNECTED_CODES.has(code) || TLS_CODE.test(code));
 }
 
+/**
+ * Whether an HTTP answer moves a request (any route, writes too) to the next URL: only 503.
+ * Nexus answers 503 only when the request changed nothing: from its gates before a route acts, or
+ * when its database was unreachable before a write's COMMIT was sent (the transaction rolled back).
+ * A write whose COMMIT was sent and whose answer was lost is 500 `api_outcome_unknown` (ADR 0032):
+ * final, like every other answer, so a write that may have been applied is never sent twice.
+ */
+export function answerMovesOn(status: number): boolean {
+  return status === 503;
+}
+
 /** The URLs of one client: which one is in use, which ones failed lately. */
 export class NexusUrlRotation {
   readonly urls: readonly string[];

@@ -8,7 +8,7 @@
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_OCTET_STREAM, joinUrl } from '@spike-ts/protocol';
 import type { Action } from '@spike-ts/protocol';
 import { MtlsConnectionError } from '@spike-ts/identity/client';
-import { failedBeforeSending, NexusUrlRotation } from './nexus-failover.ts';
+import { answerMovesOn, failedBeforeSending, NexusUrlRotation } from './nexus-failover.ts';
 import {
   SpikeConnectionError,
   SpikeError,
@@ -138,8 +138,8 @@ export function createNexusTransport(
         }
         continue;
       }
-      if (res.status === 503) {
-        // Nexus answers 503 from its gates, before a route acts (not ready, audit sink down).
+      if (answerMovesOn(res.status)) {
+        // 503: the request changed nothing (see answerMovesOn); 500 api_outcome_unknown is final.
         rotation.failed(base);
         notReady = true;
         const code = wireCodeOf(parseJsonObject(res.body)) ?? '';

@@ -12,6 +12,7 @@ import {
   SpikeNotFoundError,
   SpikeNotReadyError,
   SpikeRateLimitedError,
+  SpikeOutcomeUnknownError,
   SpikeUnauthorizedError,
   isSpikeError,
 } from './spike-error.ts';
@@ -259,6 +260,7 @@ describe('SpikeClient against a fake Nexus over mTLS', () => {
       [500, 'api_internal_error', SpikeInternalError],
       [503, 'state_not_ready', SpikeNotReadyError],
       [429, 'api_rate_limited', SpikeRateLimitedError],
+      [500, 'api_outcome_unknown', SpikeOutcomeUnknownError],
     ] as const;
     after(() => {
       fake.override = undefined;

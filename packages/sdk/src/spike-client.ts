@@ -14,6 +14,7 @@
 import {
   ErrorCode,
   CIPHER_DECRYPT,
+  isReplaySafe,
   CIPHER_ENCRYPT,
   DAMAGED_DELETE,
   DAMAGED_LIST,
@@ -134,28 +135,6 @@ export interface SpikeClient {
   close(): Promise<void>;
 }
 
-/**
- * Routes that change nothing on Nexus, so a request that may have reached one Nexus can be sent
- * to the next one (ADR 0033). Every other route (writes, deletes, restore, recover) moves to the
- * next URL only when it certainly never reached a server.
- */
-const REPLAY_SAFE_ROUTES: ReadonlySet<string> = new Set([
-  SECRET_GET.name,
-  SECRET_LIST.name,
-  SECRET_METADATA.name,
-  POLICY_GET.name,
-  POLICY_LIST.name,
-  CIPHER_ENCRYPT.name,
-  CIPHER_DECRYPT.name,
-  OPERATOR_STATUS.name,
-  DAMAGED_LIST.name,
-  'key.list',
-  'key.public',
-  'key.sign',
-  'key.verify',
-  'key.decrypt',
-]);
-
 /** Build the client methods over a transport; `onClose` releases what the factory opened. */
 export function createSpikeClientOver(transport: NexusTransport, onClose: () => Promise<void>): SpikeClient {
   let closed = false;
@@ -163,7 +142,8 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
   // the answer can only be read for fields the spec's response type has.
   const post = <Req, Decoded, Res>(spec: RouteSpec<Req, Decoded, Res>, body: Req): Promise<Answer<Res>> => {
     if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-    return transport.postJson(spec.path, spec.action, body, REPLAY_SAFE_ROUTES.has(spec.name));
+    // Whether a failed call may go to the next Nexus URL comes from the route table (ADR 0033).
+    return transport.postJson(spec.path, spec.action, body, isReplaySafe(spec));
   };
 
   const listPoliciesReport = async (filter: PolicyFilter = {}): Promise<PolicyListReport> => {
@@ -334,12 +314,20 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
 
     async encryptStream(plaintext) {
       if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-      return transport.postBytes(CIPHER_ENCRYPT.path, checkPlaintext(plaintext), true);
+      return transport.postBytes(
+        CIPHER_ENCRYPT.path,
+        checkPlaintext(plaintext),
+        isReplaySafe(CIPHER_ENCRYPT),
+      );
     },
 
     async decryptStream(framed) {
       if (closed) throw new SpikeError('unknown', 0, 'This SPIKE client is closed.');
-      return transport.postBytes(CIPHER_DECRYPT.path, checkPlaintext(framed, 'framed'), true);
+      return transport.postBytes(
+        CIPHER_DECRYPT.path,
+        checkPlaintext(framed, 'framed'),
+        isReplaySafe(CIPHER_DECRYPT),
+      );
     },
 
     async recover() {

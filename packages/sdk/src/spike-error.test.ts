@@ -9,6 +9,7 @@ import {
   SpikeNotFoundError,
   SpikeNotReadyError,
   SpikeRateLimitedError,
+  SpikeOutcomeUnknownError,
   SpikeUnauthorizedError,
   errorFromWire,
   isSpikeError,
@@ -23,6 +24,7 @@ describe('errorFromWire', () => {
     ['api_body_too_large', 413, SpikeBodyTooLargeError],
     ['api_internal_error', 500, SpikeInternalError],
     ['api_rate_limited', 429, SpikeRateLimitedError],
+    ['api_outcome_unknown', 500, SpikeOutcomeUnknownError],
   ] as const;
 
   for (const [code, status, cls] of table) {

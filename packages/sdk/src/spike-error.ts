@@ -105,6 +105,18 @@ export class SpikeInternalError extends SpikeError {
   }
 }
 
+/**
+ * 500 `api_outcome_unknown`: Nexus sent the write's COMMIT to its database and lost the
+ * connection before the answer: the write may or may not have been applied. The SDK never sends
+ * it again, to this Nexus or another; check (e.g. read the secret's metadata) before writing again.
+ */
+export class SpikeOutcomeUnknownError extends SpikeError {
+  constructor(message = ERROR_CODES[ErrorCode.OutcomeUnknown].summary, status = 500) {
+    super(ErrorCode.OutcomeUnknown, status, message);
+    this.name = 'SpikeOutcomeUnknownError';
+  }
+}
+
 /** One Nexus URL tried for a request, and why it did not serve it. */
 export interface NexusAttempt {
   readonly url: string;
@@ -186,5 +198,7 @@ function errorForCode(code: ErrorCode, status: number): SpikeError {
       return new SpikeInternalError(summary, status);
     case ErrorCode.RateLimited:
       return new SpikeRateLimitedError(summary, status);
+    case ErrorCode.OutcomeUnknown:
+      return new SpikeOutcomeUnknownError(summary, status);
   }
 }

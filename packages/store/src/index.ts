@@ -14,6 +14,7 @@ export {
   StoreSchemaError,
   InvalidRecordError,
   StoreUnavailableError,
+  StoreOutcomeUnknownError,
 } from './store-error.ts';
 export { openPostgresStore, runPostgresMigrations, isUnavailable } from './postgres-store.ts';
 export type { PostgresStoreOptions, PostgresMigrateOptions } from './postgres-store.ts';

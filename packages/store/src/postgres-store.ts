@@ -24,7 +24,9 @@
  * its revision, and the notifications (a dedicated LISTEN connection that reconnects by itself).
  *
  * Failures: a lost or refused connection, a server shutting down or starting, and timeouts
- * surface as `StoreUnavailableError` (503); the pool replaces broken connections by itself.
+ * surface as `StoreUnavailableError` (503: nothing was changed, retry here or elsewhere); the pool
+ * replaces broken connections by itself. The one exception is a COMMIT that was sent and got no
+ * answer: `StoreOutcomeUnknownError` (500 `api_outcome_unknown`), since the change may be in.
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
@@ -82,6 +84,7 @@ import {
   StoreClosedError,
   StoreIntegrityError,
   StoreLockedError,
+  StoreOutcomeUnknownError,
   StoreUnavailableError,
 } from './store-error.ts';
 
@@ -219,8 +222,25 @@ function reasonOf(err: unknown): string {
   return String(err);
 }
 
+/** The driver refused to send the statement: the connection was already known to be broken. */
+function neverSent(err: unknown): boolean {
+  return err instanceof Error && /not queryable|Client was closed/i.test(err.message);
+}
+
+/**
+ * Whether a failed COMMIT certainly did not commit: the server answered with an error that rolls
+ * the transaction back (serialization failure, deadlock, a deferred constraint). Anything else
+ * (a lost connection, a timeout, the server shutting down) leaves the outcome unknown.
+ */
+function commitRolledBack(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return false;
+  const cls = (err.code ?? '').slice(0, 2);
+  return cls === '40' || cls === '23';
+}
+
 /** Our own errors pass; a database that went away becomes `StoreUnavailableError`. */
 function storeError(err: unknown): unknown {
+  if (err instanceof StoreOutcomeUnknownError) return err;
   return isUnavailable(err) ? new StoreUnavailableError(reasonOf(err), { cause: err }) : err;
 }
 
@@ -384,14 +404,29 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
 
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
-    client.on('error', ignoreClientError);
+    // Set when the connection failed; checked right before COMMIT: a session the server ended
+    // while the transaction was idle committed nothing, and COMMIT is then not sent at all.
+    let lostIdle: Error | undefined;
+    const onIdleError = (err: Error): void => {
+      lostIdle ??= err;
+    };
+    client.on('error', onIdleError);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
-      await client.query('COMMIT');
+      if (lostIdle !== undefined) throw lostIdle;
+      try {
+        await client.query('COMMIT');
+      } catch (err) {
+        broken = err instanceof Error ? err : new Error('commit failed');
+        if (commitRolledBack(err) || neverSent(err)) throw err;
+        // The COMMIT was sent: it may have been applied. Not retryable elsewhere (not a 503).
+        throw new StoreOutcomeUnknownError(reasonOf(err), { cause: err });
+      }
       return result;
     } catch (err) {
+      if (err instanceof StoreOutcomeUnknownError) throw err;
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
@@ -400,8 +435,8 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
       }
       throw err;
     } finally {
-      client.off('error', ignoreClientError);
-      client.release(broken);
+      client.off('error', onIdleError);
+      client.release(broken ?? lostIdle);
     }
   };
 

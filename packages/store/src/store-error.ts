@@ -2,7 +2,7 @@
  * Errors raised by the storage backends. Messages name the table and row position at most: never a
  * secret value, and never a secret path or policy name (those are protected at rest too).
  */
-import { NotReadyError } from '@spike-ts/protocol';
+import { NotReadyError, OutcomeUnknownError } from '@spike-ts/protocol';
 
 /**
  * A data method was called before `unlock(rootKey)` installed a root key. A request that meets a
@@ -59,5 +59,20 @@ export class StoreUnavailableError extends NotReadyError {
   override readonly name: string = 'StoreUnavailableError';
   constructor(reason: string, options?: { cause?: unknown }) {
     super(`the database is unavailable: ${reason}`, options);
+  }
+}
+
+/**
+ * A write's COMMIT was sent and its answer never came (the connection broke or the server went
+ * away meanwhile): the change may or may not be in the database. Answered 500
+ * `api_outcome_unknown`, never 503 (a 503 means "nothing was changed, try again or elsewhere").
+ */
+export class StoreOutcomeUnknownError extends OutcomeUnknownError {
+  override readonly name: string = 'StoreOutcomeUnknownError';
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(
+      `the database connection failed while a change was being committed; it may have been applied: ${reason}`,
+      options,
+    );
   }
 }

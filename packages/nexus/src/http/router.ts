@@ -38,7 +38,7 @@ export interface RequestHandlerOptions {
    * False when the route named must be refused now: a mutation while the audit aggregator cannot
    * take records under the `block` policy. Default: always allowed.
    */
-  readonly writeAllowed?: (routeName: string) => boolean;
+  readonly writeAllowed?: (route: Route) => boolean;
   /**
    * Resolves once the policies this caller's authorization consults are current (a store shared
    * by several Nexus processes, ADR 0032); undefined when nothing needs waiting for. Runs right
@@ -184,7 +184,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       fail(ErrorCode.NotReady, route);
       return;
     }
-    if (options.writeAllowed !== undefined && !options.writeAllowed(route.name)) {
+    if (options.writeAllowed !== undefined && !options.writeAllowed(route)) {
       // Fail closed: no mutation without an audit trail the aggregator can take. Retryable.
       res.setHeader('Retry-After', '1');
       fail(ErrorCode.NotReady, route);
