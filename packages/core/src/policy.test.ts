@@ -605,3 +605,102 @@ function naiveReservedOk(p: PolicyRecord): boolean {
     (r) => !re.test(r) || naiveMayReach(p, r),
   );
 }
+
+describe('people and groups in policies (ADR 0036)', () => {
+  const forPeople = (name: string, over: Partial<PolicyRecord>, path = '^infra/.*$'): PolicyRecord => ({
+    ...policy(name, '', path, ['read']),
+    ...over,
+  });
+
+  it('grants people by exact principal or group, never by SPIFFE ID pattern', () => {
+    const engine = createPolicyEngine();
+    engine.load([
+      forPeople('infra', { groups: ['infra'] }),
+      forPeople('alice', { people: ['user:alice'], permissions: ['super'] }, '^personal/alice/.*$'),
+      policy('wide', 'spiffe://spike\\.ist/', '^infra/.*$', ['read']),
+    ]);
+    assert.equal(engine.checkPerson('user:bob', ['infra'], 'infra/a', ['read']).policy, 'infra');
+    assert.equal(engine.checkPerson('user:bob', ['infr'], 'infra/a', ['read']).allowed, false);
+    assert.equal(engine.checkPerson('user:bob', ['Infra'], 'infra/a', ['read']).allowed, false);
+    assert.equal(engine.checkPerson('user:bob', ['infra'], 'infra/a', ['write']).allowed, false);
+    assert.equal(engine.checkPerson('user:alice', [], 'personal/alice/x', ['write']).policy, 'alice');
+    assert.equal(engine.checkPerson('user:alicex', [], 'personal/alice/x', ['read']).allowed, false);
+    // A person named like a SPIFFE ID is not matched by the SPIFFE ID pattern.
+    assert.equal(engine.checkPerson('user:spiffe://spike.ist/x', [], 'infra/a', ['read']).allowed, false);
+    assert.equal(engine.checkPerson('spiffe://spike.ist/x', [], 'infra/a', ['read']).allowed, false);
+    // People fields never match workloads, whatever their SPIFFE ID.
+    engine.upsert(
+      forPeople('odd', { people: ['user:spiffe://spike.ist/w'], groups: ['spiffe://spike.ist/w'] }),
+    );
+    assert.equal(engine.check('spiffe://spike.ist/w', 'infra/a', ['read']).policy, 'wide');
+    engine.remove('wide');
+    assert.equal(engine.check('spiffe://spike.ist/w', 'infra/a', ['read']).allowed, false);
+    // An empty SPIFFE ID pattern names no workload (it would match every ID unanchored).
+    assert.equal(engine.check(WORKLOAD, 'infra/a', ['read']).allowed, false);
+  });
+
+  it('follows upserts and removals, and loads policies stored before people existed', () => {
+    const engine = createPolicyEngine();
+    engine.load([policy('legacy', `^${WORKLOAD}$`, '^a/.*$', ['read']), forPeople('g', { groups: ['g'] })]);
+    assert.equal(engine.check(WORKLOAD, 'a/x', ['read']).allowed, true);
+    assert.equal(engine.checkPerson('user:z', ['g'], 'infra/x', ['read']).allowed, true);
+    engine.upsert(forPeople('g', { groups: ['h'] }));
+    assert.equal(engine.checkPerson('user:z', ['g'], 'infra/x', ['read']).allowed, false);
+    assert.equal(engine.checkPerson('user:z', ['h'], 'infra/x', ['read']).allowed, true);
+    engine.remove('g');
+    assert.equal(engine.checkPerson('user:z', ['h'], 'infra/x', ['read']).allowed, false);
+    assert.deepEqual(
+      engine.all().map((p) => p.name),
+      ['legacy'],
+    );
+    engine.upsert(forPeople('p1', { people: ['user:a'] }));
+    assert.deepEqual(
+      engine.all().map((p) => p.name),
+      ['legacy', 'p1'],
+    );
+  });
+
+  it('marks the paths of workloads-only policies', () => {
+    const engine = createPolicyEngine();
+    engine.load([{ ...policy('sys', `^${WORKLOAD}$`, '^system/.*$', ['read']), workloadsOnly: true }]);
+    assert.equal(engine.isWorkloadsOnly('system/db'), true);
+    assert.equal(engine.isWorkloadsOnly('systems/db'), false);
+    assert.equal(engine.check(WORKLOAD, 'system/db', ['read']).allowed, true);
+    engine.remove('sys');
+    assert.equal(engine.isWorkloadsOnly('system/db'), false);
+  });
+
+  it('refuses contradictory people fields and keeps the reserved-path rule', () => {
+    const bad: PolicyRecord[] = [
+      policy('empty', '', '^a$', ['read']),
+      forPeople('both', { groups: ['g'], workloadsOnly: true }),
+      forPeople('bare', { people: ['alice'] }),
+      forPeople('prefix-only', { people: ['user:'] }),
+    ];
+    for (const p of bad) assert.throws(() => compilePolicy(p), InvalidPolicyError, p.name);
+    // People-only policies are precise: they may grant on a reserved path they describe.
+    assert.equal(
+      checkReservedPathRule(forPeople('acl', { groups: ['admins'] }, '^spike/system/acl$')).ok,
+      true,
+    );
+    assert.equal(
+      checkReservedPathRule(forPeople('wide', { groups: ['admins'] }, 'system/acl')).ok,
+      false,
+    );
+    const engine = createPolicyEngine();
+    engine.upsert(forPeople('acl', { groups: ['ops'], permissions: ['list'] }, '^spike/system/acl$'));
+    assert.equal(engine.checkPerson('user:o', ['ops'], 'spike/system/acl', ['list']).allowed, true);
+  });
+
+  it('hands the people fields to another engine (API threads)', () => {
+    const main = createPolicyEngine();
+    main.load([
+      forPeople('g', { groups: ['g'] }),
+      { ...policy('w', `^${WORKLOAD}$`, '^s/.*$', ['read']), workloadsOnly: true },
+    ]);
+    const mirror = createPolicyEngine();
+    mirror.load(main.all().map((p) => fromPolicyTransfer(structuredClone(toPolicyTransfer(p)))));
+    assert.equal(mirror.checkPerson('user:z', ['g'], 'infra/x', ['read']).allowed, true);
+    assert.equal(mirror.isWorkloadsOnly('s/x'), true);
+  });
+});

@@ -98,9 +98,11 @@ async function main(): Promise<void> {
   try {
     const address = await nexus.listen();
     const health = nexus.healthAddress();
+    const people = nexus.peopleAddress();
     process.stderr.write(
       `spike-nexus: listening on ${address.address}:${String(address.port)}` +
         (health === null ? '' : ` (health on ${health.address}:${String(health.port)})`) +
+        (people === null ? '' : ` (people on ${people.address}:${String(people.port)})`) +
         ` backend=${config.backend} api-threads=${String(config.apiThreads)}` +
         (config.apiThreadsAuto ? ' (auto)' : '') +
         '\n',
