@@ -683,10 +683,7 @@ describe('people and groups in policies (ADR 0036)', () => {
       checkReservedPathRule(forPeople('acl', { groups: ['admins'] }, '^spike/system/acl$')).ok,
       true,
     );
-    assert.equal(
-      checkReservedPathRule(forPeople('wide', { groups: ['admins'] }, 'system/acl')).ok,
-      false,
-    );
+    assert.equal(checkReservedPathRule(forPeople('wide', { groups: ['admins'] }, 'system/acl')).ok, false);
     const engine = createPolicyEngine();
     engine.upsert(forPeople('acl', { groups: ['ops'], permissions: ['list'] }, '^spike/system/acl$'));
     assert.equal(engine.checkPerson('user:o', ['ops'], 'spike/system/acl', ['list']).allowed, true);
