@@ -409,3 +409,52 @@ describe('people listener', () => {
     }
   });
 });
+
+describe('people listener limits', () => {
+  it('rate-limits each person by principal, with the same settings as the mTLS port', async (t) => {
+    const pki = await createPki();
+    const idp = await startTestIssuer();
+    const dir = await mkdtemp(join(tmpdir(), 'spx-people-limits-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    t.after(() => idp.close());
+    const server = await issueSvid(pki.ca, {
+      spiffeId: `spiffe://spike.ist/people-listener`,
+      dnsNames: ['localhost'],
+    });
+    await writeFile(join(dir, 'cert.pem'), server.certPem);
+    await writeFile(join(dir, 'key.pem'), server.keyPem);
+    await writeFile(
+      join(dir, 'oidc.json'),
+      JSON.stringify({ issuers: [{ issuer: idp.issuer, audience: 'spike-nexus' }] }),
+    );
+    const clock = Date.now();
+    const n = await startNexus(pki, {
+      now: () => clock,
+      env: {
+        SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
+        SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'cert.pem'),
+        SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'key.pem'),
+        SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
+        SPIKE_NEXUS_RATE_LIMIT_RPS: '1',
+        SPIKE_NEXUS_RATE_LIMIT_BURST: '2',
+      },
+    });
+    t.after(() => n.close());
+    const port = n.nexus.peopleAddress()?.port ?? 0;
+    const whoami = async (user: string): Promise<Reply> =>
+      call(port, pki, {
+        path: '/v1/auth/whoami',
+        body: {},
+        client: null,
+        headers: { authorization: `Bearer ${await idp.token({ preferred_username: user })}` },
+      });
+    assert.equal((await whoami('alice')).status, 200);
+    assert.equal((await whoami('alice')).status, 200);
+    const third = await whoami('alice');
+    assert.equal(third.status, 429);
+    assert.deepEqual(third.json(), { err: 'api_rate_limited' });
+    const rec = n.audit.records().at(-1);
+    assert.deepEqual([rec?.caller, rec?.door, rec?.status], ['user:alice', 'people-api', 429]);
+    assert.equal((await whoami('bob')).status, 200, 'another person has their own bucket');
+  });
+});

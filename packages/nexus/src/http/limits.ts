@@ -134,6 +134,8 @@ export interface CallerLimitOptions {
   /** The caller's verified SPIFFE ID; undefined lets the request through (the router answers 401). */
   readonly peerId: (req: IncomingMessage) => string | undefined;
   readonly audit: AuditLog;
+  /** The door its audit records name (default: none written, i.e. the mTLS port). */
+  readonly door?: string;
   /** Counts each refused request (429) under its route, as the router counts the others. */
   readonly metrics?: RequestMetrics;
   readonly now?: () => number;
@@ -184,6 +186,7 @@ export function limitCallers(handler: RequestListener, options: CallerLimitOptio
       time: new Date(started).toISOString(),
       requestId,
       caller,
+      ...(options.door === undefined ? {} : { door: options.door }),
       ...target,
       decision: 'none',
       status,

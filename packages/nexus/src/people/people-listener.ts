@@ -85,6 +85,7 @@ export function createPeopleListener(options: PeopleListenerOptions): PeopleList
             return caller?.kind === 'person' ? caller.principal : undefined;
           },
           audit: options.audit,
+          door: 'people-api',
           ...(options.now === undefined ? {} : { now: options.now }),
         });
   let consoleHandler: RequestListener | undefined;
