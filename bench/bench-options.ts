@@ -18,6 +18,13 @@ const HELP = `Usage: npm run bench:nexus [-- options]
                    one per available CPU, at most 8)
   --metrics <on|off>  SPIKE_NEXUS_METRICS for Nexus (default on, Nexus's default), to measure
                    what the metrics cost
+  --backend <sqlite|postgres>  Nexus's store (default sqlite). postgres: a private, durable
+                   PostgreSQL cluster (initdb; the server binaries must be installed); runs the
+                   reads and writes groups unless --only says otherwise; never updates the doc
+  --replicas <n>   Nexus replicas on the database (postgres only, default 1); the load generator
+                   spreads its connections over them
+  --nexus-env <KEY=VALUE>  an extra SPIKE_* setting for Nexus (repeatable), e.g.
+                   SPIKE_NEXUS_DB_MAX_OPEN_CONNS=32; the doc is then not updated
   --no-doc         do not update docs/benchmarks.md
   --keep           keep the temporary stack directory (logs, database)
   --render <file>  only rewrite the tables in docs/benchmarks.md from a results file
@@ -44,6 +51,9 @@ export function parseBenchOptions(root: string) {
       repeats: { type: 'string' },
       'api-threads': { type: 'string' },
       metrics: { type: 'string' },
+      backend: { type: 'string' },
+      replicas: { type: 'string' },
+      'nexus-env': { type: 'string', multiple: true },
       'no-doc': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       render: { type: 'string' },
@@ -60,7 +70,19 @@ export function parseBenchOptions(root: string) {
     process.stdout.write(`docs/benchmarks.md updated from ${flags.render}\n`);
     process.exit(0);
   }
-  const only = flags.only === undefined ? GROUPS : (flags.only.split(',') as ScenarioGroup[]);
+  const backend = flags.backend ?? 'sqlite';
+  if (backend !== 'sqlite' && backend !== 'postgres') fail('--backend must be sqlite or postgres');
+  const replicas = Number(flags.replicas ?? 1);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) fail('--replicas must be 1..8');
+  if (replicas > 1 && backend !== 'postgres') fail('--replicas needs --backend postgres');
+  const nexusEnv: Record<string, string> = {};
+  for (const kv of flags['nexus-env'] ?? []) {
+    const m = /^(SPIKE_[A-Z0-9_]+)=(.*)$/.exec(kv);
+    if (m === null) fail(`--nexus-env wants SPIKE_NAME=value, not "${kv}"`);
+    nexusEnv[m[1]!] = m[2]!;
+  }
+  const defaultGroups: readonly ScenarioGroup[] = backend === 'postgres' ? ['reads', 'writes'] : GROUPS;
+  const only = flags.only === undefined ? defaultGroups : (flags.only.split(',') as ScenarioGroup[]);
   for (const g of only) {
     if (!GROUPS.includes(g)) fail(`unknown group "${g}" (one of ${GROUPS.join(', ')})`);
   }
@@ -75,7 +97,7 @@ export function parseBenchOptions(root: string) {
     fail('--api-threads must be auto or 1..16');
   }
   // What Nexus resolves `auto` to on this machine (the same function, the same CPUs).
-  const apiThreads = resolveApiThreads(apiThreadsSetting, { backend: 'sqlite', cpus: availableCpus() });
+  const apiThreads = resolveApiThreads(apiThreadsSetting, { backend, cpus: availableCpus() });
   const metrics = flags.metrics ?? 'on';
   if (metrics !== 'on' && metrics !== 'off') fail('--metrics must be on or off');
   const quick = flags.quick;
@@ -86,7 +108,19 @@ export function parseBenchOptions(root: string) {
     valueBytes: 1024,
     bulk: 90_000,
   };
-  return { flags, only, repeats, quick, cfg, apiThreads, apiThreadsSetting, metrics };
+  return {
+    flags,
+    only,
+    repeats,
+    quick,
+    cfg,
+    apiThreads,
+    apiThreadsSetting,
+    metrics,
+    backend,
+    replicas,
+    nexusEnv,
+  };
 }
 
 function fail(message: string): never {

@@ -5,7 +5,9 @@
  * write runs at a given concurrency, or a counted batch (seeding). It answers with throughput and
  * latency percentiles; every non-200 answer is counted as an error.
  *
- * Usage (driver only): fork('bench/load-worker.ts', ['<host>', '<port>'], { env: { SPIFFE_ENDPOINT_SOCKET } })
+ * With several ports (`<port>,<port>,…`: Nexus replicas), connection n goes to port n mod count.
+ *
+ * Usage (driver only): fork('bench/load-worker.ts', ['<host>', '<port>[,<port>…]'], { env: { SPIFFE_ENDPOINT_SOCKET } })
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { createX509Source, type X509Source } from '@spike-ts/identity';
@@ -18,7 +20,7 @@ const SECRETS_GET_URL = '/v1/store/secrets?action=get';
 const POLICY_URL = '/v1/acl/policy';
 
 const host = process.argv[2] ?? '127.0.0.1';
-const port = Number(process.argv[3]);
+const ports = (process.argv[3] ?? '').split(',').map(Number);
 
 function send(msg: WorkerMessage): void {
   process.send?.(msg);
@@ -29,7 +31,7 @@ const pool: MtlsConnection[] = [];
 async function connection(source: X509Source, slot: number): Promise<MtlsConnection> {
   const existing = pool[slot];
   if (existing !== undefined && !existing.closed) return existing;
-  const conn = await MtlsConnection.open({ host, port, source });
+  const conn = await MtlsConnection.open({ host, port: ports[slot % ports.length] ?? 0, source });
   pool[slot] = conn;
   return conn;
 }
@@ -125,7 +127,9 @@ async function run(source: X509Source, req: RunRequest): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  if (!Number.isInteger(port) || port <= 0) throw new Error('usage: load-worker.ts <host> <port>');
+  if (!ports.every((p) => Number.isInteger(p) && p > 0)) {
+    throw new Error('usage: load-worker.ts <host> <port>[,<port>…]');
+  }
   const source = await createX509Source({ timeoutMs: 20_000 });
   send({ type: 'ready', spiffeId: source.getX509Svid().spiffeId });
   let queue: Promise<void> = Promise.resolve();

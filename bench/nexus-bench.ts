@@ -21,6 +21,7 @@ import {
 } from './bench-env.ts';
 import type { RunRequest } from './load-protocol.ts';
 import { parseBenchOptions } from './bench-options.ts';
+import { startBenchDatabase, startExtraReplicas } from './bench-postgres.ts';
 import { callerMatchingPolicies, otherWorkloadPolicies, readPolicy } from './bench-policies.ts';
 import { formatSummary, summarizeProfileDir, type ProfileSummary } from './profile-summary.ts';
 import { updateBenchmarkDoc } from './report.ts';
@@ -34,7 +35,19 @@ import {
 import { LoadWorker } from './worker-handle.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { flags, only, repeats, quick, cfg, apiThreads, apiThreadsSetting, metrics } = parseBenchOptions(ROOT);
+const {
+  flags,
+  only,
+  repeats,
+  quick,
+  cfg,
+  apiThreads,
+  apiThreadsSetting,
+  metrics,
+  backend,
+  replicas,
+  nexusEnv,
+} = parseBenchOptions(ROOT);
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const t0 = Date.now();
@@ -46,7 +59,8 @@ const say = (msg: string): void => {
 const dir = mkdtempSync(join(os.tmpdir(), 'spike-bench-'));
 const socketDir = mkdtempSync('/tmp/spx-');
 const profileDir = join(dir, 'profile');
-const [k1, k2, k3, nexusPort, healthPort] = await freePorts(5);
+const [k1, k2, k3, nexusPort, healthPort, ...replicaPorts] = await freePorts(5 + 2 * (replicas - 1));
+const db = backend === 'postgres' ? await startBenchDatabase() : undefined;
 const stack = new Stack({
   dir,
   socketDir,
@@ -57,6 +71,8 @@ const stack = new Stack({
     SPIKE_SYSTEM_LOG_LEVEL: 'WARN',
     SPIKE_NEXUS_API_THREADS: String(apiThreadsSetting),
     SPIKE_NEXUS_METRICS: metrics,
+    ...db?.nexusEnv,
+    ...nexusEnv,
     ...(flags.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
   },
 });
@@ -68,6 +84,7 @@ async function cleanup(): Promise<void> {
   stopping = true;
   await Promise.allSettled(workers.map((w) => w.stop()));
   await stack.stop();
+  await db?.stop();
   if (!flags.keep) {
     rmSync(socketDir, { recursive: true, force: true });
   }
@@ -86,13 +103,17 @@ const results: ScenarioResult[] = [];
 const memory: Record<string, MemoryUsage> = {};
 const seeding: Record<string, { count: number; seconds: number; perSecond: number; errors: number }> = {};
 let nexusPid = 0;
+/** Every Nexus replica's pid (the first is `nexusPid`). */
+let nexusPids: number[] = [];
 let loadPid = 0;
+/** CPU seconds of every Nexus replica so far. */
+const nexusCpuSeconds = (): number => nexusPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
 
 /** CLOCK_MONOTONIC microseconds at the start and end of each measured scenario. */
 const scenarioWindows = new Map<string, [number, number]>();
 const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
 
-/** One run of `req` on `worker` (and `during` beside it, not measured), with Nexus's CPU. */
+/** One run of `req` on `worker` (and `during` beside it, not measured), with Nexus's (and PostgreSQL's) CPU. */
 async function measureOnce(
   worker: LoadWorker,
   meta: { id: string },
@@ -100,8 +121,9 @@ async function measureOnce(
   label: string,
   during?: { readonly worker: LoadWorker; readonly req: Omit<RunRequest, 'type'> },
 ): Promise<MeasuredRun> {
-  const c0 = processCpuSeconds(nexusPid);
+  const c0 = nexusCpuSeconds();
   const l0 = processCpuSeconds(loadPid);
+  const d0 = db?.cpuSeconds() ?? 0;
   const [r, beside] = await Promise.all([worker.run(req), during?.worker.run(during.req)]);
   if (beside !== undefined && beside.errors > 0) {
     throw new Error(`${meta.id}: ${String(beside.errors)} background requests failed`);
@@ -111,13 +133,15 @@ async function measureOnce(
   const fraction = r.elapsedMs / 1000 / (r.elapsedMs / 1000 + warm);
   const run = measuredRun(
     r,
-    (processCpuSeconds(nexusPid) - c0) * fraction,
+    (nexusCpuSeconds() - c0) * fraction,
     (processCpuSeconds(loadPid) - l0) * fraction,
+    db === undefined ? undefined : (db.cpuSeconds() - d0) * fraction,
   );
   say(
     `  ${label}: ${String(run.throughput)}/s  p50 ${run.p50.toFixed(2)} ms  ` +
       `p99 ${run.p99.toFixed(2)} ms  errors ${String(run.errors)}  nexus CPU ${String(run.nexusCpuPercent)}%  ` +
       `load CPU ${String(run.loadCpuPercent)}%` +
+      (run.databaseCpuPercent === undefined ? '' : `  PostgreSQL CPU ${String(run.databaseCpuPercent)}%`) +
       (beside === undefined ? '' : `  (beside it: ${String(Math.round(beside.throughput))} writes/s)`),
   );
   return run;
@@ -175,8 +199,9 @@ try {
   say(
     `machine: ${machine.cpuModel}, ${String(machine.cores)} cores, Node ${machine.node}, SQLite ${machine.sqlite}, load ${machine.loadAverage.join(' ')}`,
   );
+  const store = db === undefined ? 'SQLite' : `PostgreSQL ${db.version}, ${String(replicas)} replica(s)`;
   say(
-    `starting the dev identity issuer, 3 keepers and Nexus (SQLite, SPIKE_NEXUS_API_THREADS=${String(apiThreadsSetting)}: ${String(apiThreads)} threads)`,
+    `starting the dev identity issuer, 3 keepers and Nexus (${store}, SPIKE_NEXUS_API_THREADS=${String(apiThreadsSetting)}: ${String(apiThreads)} threads)`,
   );
   await stack.startIssuer();
   await stack.startKeepers();
@@ -187,12 +212,20 @@ try {
   nexusPid = findChildPid(BIN.nexus) ?? 0;
   if (nexusPid === 0) throw new Error('cannot find the Nexus process');
   say(`Nexus ready (pid ${String(nexusPid)}); root key installed through bootstrap and the keepers`);
+  nexusPids = [nexusPid];
+  const extraPorts = Array.from({ length: replicas - 1 }, (_, k) => ({
+    api: replicaPorts[2 * k]!,
+    health: replicaPorts[2 * k + 1]!,
+  }));
+  // The load workers spread their connections over every replica (connection n to port n mod N);
+  // a connection is opened when first used, so the one-caller policy seeding uses replica 1 only.
+  const apiPorts = [nexusPort!, ...extraPorts.map((p) => p.api)];
   snapshotMemory('after start');
 
   const baseEnv = (id: 'pilot' | 'demo'): Record<string, string> => stack.baseEnv(id);
-  const pilot = await LoadWorker.start(baseEnv('pilot'), '127.0.0.1', nexusPort!);
+  const pilot = await LoadWorker.start(baseEnv('pilot'), '127.0.0.1', apiPorts);
   workers.push(pilot);
-  const demo = await LoadWorker.start(baseEnv('demo'), '127.0.0.1', nexusPort!);
+  const demo = await LoadWorker.start(baseEnv('demo'), '127.0.0.1', apiPorts);
   workers.push(demo);
   loadPid = demo.pid ?? 0;
   say(`load generators: ${pilot.spiffeId} (seeding, policies), ${demo.spiffeId} (measured)`);
@@ -205,6 +238,13 @@ try {
     concurrency: 1,
     count: 1,
   });
+  if (extraPorts.length > 0) {
+    // Started after the policy exists: a replica loads the policies when it starts (until
+    // replicas follow each other's policy changes, one started earlier would refuse the caller).
+    const extra = await startExtraReplicas(stack, extraPorts);
+    nexusPids.push(...extra.map((p) => p.child.pid ?? 0));
+    say(`${String(extra.length)} more Nexus replica(s) ready; the load goes to ports ${apiPorts.join(', ')}`);
+  }
   await seed(pilot, `${count(cfg.secrets)} secrets`, {
     op: { kind: 'put', prefix: 'bench/read/', keys: cfg.secrets, valueBytes: cfg.valueBytes },
     concurrency: 64,
@@ -365,6 +405,8 @@ try {
     quick ? 'quick' : '',
     flags.only === undefined ? '' : only.join('-'),
     flags.profile ? 'profile' : '',
+    db === undefined ? '' : `postgres-${String(replicas)}`,
+    Object.keys(nexusEnv).length === 0 ? '' : 'env',
   ]
     .filter((s) => s !== '')
     .join('-');
@@ -383,6 +425,10 @@ try {
       profiled: flags.profile,
       logLevel: 'WARN',
       auditLog: 'file',
+      backend,
+      replicas,
+      nexusEnv,
+      ...(db === undefined ? {} : { postgres: db.version }),
     },
     machine: { ...machine, loadAverageAtEnd: finished.loadAverage },
     seeding,
@@ -392,7 +438,8 @@ try {
   };
   writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
   say(`raw results: ${outFile}`);
-  if (!flags['no-doc'] && flags.only === undefined) {
+  const plain = db === undefined && Object.keys(nexusEnv).length === 0;
+  if (!flags['no-doc'] && flags.only === undefined && plain) {
     updateBenchmarkDoc(join(ROOT, 'docs', 'benchmarks.md'), report);
     say('table written to docs/benchmarks.md');
   }

@@ -15,6 +15,8 @@ export interface MeasuredRun {
   readonly nexusCpuPercent: number;
   /** CPU used by the load generator process during the run, in percent of one core. */
   readonly loadCpuPercent: number;
+  /** CPU used by the database server's processes (PostgreSQL only), in percent of one core. */
+  readonly databaseCpuPercent?: number;
 }
 
 export interface ScenarioResult {
@@ -29,7 +31,12 @@ export interface ScenarioResult {
   readonly spreadPercent: { readonly throughput: number; readonly p50: number; readonly p99: number };
 }
 
-export function measuredRun(r: RunResult, nexusCpuSeconds: number, loadCpuSeconds: number): MeasuredRun {
+export function measuredRun(
+  r: RunResult,
+  nexusCpuSeconds: number,
+  loadCpuSeconds: number,
+  databaseCpuSeconds?: number,
+): MeasuredRun {
   const seconds = r.elapsedMs / 1000;
   return {
     throughput: Math.round(r.throughput),
@@ -40,6 +47,9 @@ export function measuredRun(r: RunResult, nexusCpuSeconds: number, loadCpuSecond
     failures: r.failures,
     nexusCpuPercent: Math.round((nexusCpuSeconds / seconds) * 100),
     loadCpuPercent: Math.round((loadCpuSeconds / seconds) * 100),
+    ...(databaseCpuSeconds === undefined
+      ? {}
+      : { databaseCpuPercent: Math.round((databaseCpuSeconds / seconds) * 100) }),
   };
 }
 

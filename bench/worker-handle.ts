@@ -26,9 +26,17 @@ export class LoadWorker {
     });
   }
 
-  /** Forks a worker whose Workload API socket is `endpoint` and waits for its SVID. */
-  static start(env: Record<string, string>, host: string, port: number): Promise<LoadWorker> {
-    const child = fork(WORKER, [host, String(port)], {
+  /**
+   * Forks a worker whose Workload API socket is `endpoint` and waits for its SVID. With several
+   * ports (Nexus replicas) the worker spreads its connections over them.
+   */
+  static start(
+    env: Record<string, string>,
+    host: string,
+    port: number | readonly number[],
+  ): Promise<LoadWorker> {
+    const ports = typeof port === 'number' ? String(port) : port.join(',');
+    const child = fork(WORKER, [host, ports], {
       env,
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
