@@ -5,7 +5,9 @@
  * (comma-separated `SPIKE_NEXUS_API_URL`, a different replica first).
  *
  * - kill -9 one replica mid-load: no acknowledged write is lost, the others keep answering, and
- *   the restarted replica gets the root key from the keepers by itself and serves the latest data;
+ *   the restarted replica gets the root key from the keepers by itself and serves the latest data
+ *   and policies (a policy applied on another replica while it was down grants on it, one deleted
+ *   on another replica after it is back no longer does);
  * - stop PostgreSQL under load: every replica answers 503 `state_not_ready` meanwhile (never a
  *   500, never a crash), reconnects by itself when the database is back, and no acknowledged
  *   write is lost.
@@ -38,6 +40,14 @@ async function outcomeOf(call: Promise<unknown>): Promise<string> {
   }
 }
 
+/** Lets the demo workload read the drills' markers. */
+const MARKER_GRANT = {
+  name: 'drill-markers',
+  spiffeIdPattern: '^spiffe://spike\\.ist/workload/demo$',
+  pathPattern: '^marker/.*$',
+  permissions: ['read'] as const,
+};
+
 /** A stack trace in a log (a JSON log line holds none; a crash or an unhandled error would). */
 const STACK_TRACE = /\n\s+at \S.*\(.*:\d+:\d+\)/;
 
@@ -67,6 +77,8 @@ describe('three Nexus replicas on PostgreSQL (real processes)', { timeout: 600_0
       const client = await set.pilotOn(i);
       await client.putSecret(`marker/while-down/${String(i)}`, marker);
     }
+    // A policy change made while it is down (on replica 0) is in force on it once it is back.
+    await (await set.pilotOn(0)).putPolicy(MARKER_GRANT);
 
     // Restarted, it gets the root key from the keepers on its own (nobody runs bootstrap again).
     await set.restart(victim);
@@ -78,6 +90,11 @@ describe('three Nexus replicas on PostgreSQL (real processes)', { timeout: 600_0
     for (const i of [0, 2]) {
       assert.deepEqual(await restarted.getSecret(`marker/while-down/${String(i)}`), marker);
     }
+    const demo = await set.clientOn('demo', victim);
+    assert.deepEqual(await demo.getSecret('marker/while-down/0'), marker);
+    // ... and one removed on another replica is out of force on it at the next request.
+    await (await set.pilotOn(2)).deletePolicy(MARKER_GRANT.name);
+    assert.equal(await outcomeOf(demo.getSecret('marker/while-down/0')), '401 access_unauthorized');
     // It takes writes again, and the others see them at once.
     await progress(loads);
     await restarted.putSecret('marker/after-restart', marker);

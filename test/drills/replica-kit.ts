@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { createSpikeClient, isSpikeError, type SpikeClient } from '@spike-ts/sdk';
 import { preparedDatabase, startTestCluster, type TestCluster } from '@spike-ts/store/testing';
-import { BIN, freePorts, type ClientProc } from '../../scripts/stack.ts';
+import { BIN, freePorts, type ClientProc, type IdentityName } from '../../scripts/stack.ts';
 import { Drill, waitFor } from './drill-kit.ts';
 
 /** The Nexus settings for the runtime role on `database`, over the cluster's unix socket. */
@@ -170,9 +170,14 @@ export class ReplicaSet {
   }
 
   /** An SDK client as the Pilot superuser that talks to replica `i` only. */
-  async pilotOn(i: number): Promise<SpikeClient> {
+  pilotOn(i: number): Promise<SpikeClient> {
+    return this.clientOn('pilot', i);
+  }
+
+  /** An SDK client holding `identity`'s SVID that talks to replica `i` only. */
+  async clientOn(identity: IdentityName, i: number): Promise<SpikeClient> {
     const client = await createSpikeClient({
-      source: await this.drill.source('pilot'),
+      source: await this.drill.source(identity),
       nexusUrl: this.url(i),
       env: {},
       timeoutMs: 10_000,
