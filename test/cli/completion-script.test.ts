@@ -44,6 +44,8 @@ describe('completion scripts', () => {
         'completion',
         'export',
         'key',
+        'login',
+        'logout',
         'operator',
         'policy',
         'run',
@@ -52,6 +54,7 @@ describe('completion scripts', () => {
         'status',
         'verify',
         'version',
+        'whoami',
       ],
     );
     assert.deepEqual(bashComplete(script, ['spike', 'key', 'r']).sort(), ['retire', 'rotate']);

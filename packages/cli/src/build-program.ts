@@ -7,6 +7,7 @@ import type { CliIo } from './cli-io.ts';
 import { registerCipherCommands } from './command/cipher-command.ts';
 import { registerEnvCommands } from './command/env-command.ts';
 import { registerKeyCommands } from './command/key-command.ts';
+import { registerLoginCommands } from './command/login-command.ts';
 import { registerOperatorCommands } from './command/operator-command.ts';
 import { registerPolicyCommands } from './command/policy-command.ts';
 import { registerSecretCommands } from './command/secret-command.ts';
@@ -23,6 +24,8 @@ const ENV_HELP = [
   '  SPIKE_TRUST_ROOT_PILOT    trust roots of the Pilot roles (default spike.ist)',
   '  SPIKE_TRUST_ROOT_NEXUS    trust roots Nexus may present (default spike.ist)',
   '  SPIKE_PILOT_RECOVERY_DIR  parent of the recovery directory (default ~/.spike)',
+  '  SPIKE_PEOPLE_URL          Nexus people listener URL; with SPIFFE_ENDPOINT_SOCKET unset and a',
+  '                            `spike login`, commands run as that person (see spike login --help)',
 ].join('\n');
 
 export function buildProgram(io: CliIo): Command {
@@ -47,6 +50,7 @@ export function buildProgram(io: CliIo): Command {
   registerEnvCommands(program, io);
   registerStatusCommand(program, io);
   registerKeyCommands(program, io);
+  registerLoginCommands(program, io);
 
   program
     .command('completion')

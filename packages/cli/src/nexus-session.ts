@@ -10,6 +10,7 @@ import type { SpikeClient } from '@spike-ts/sdk';
 import type { CliIo } from './cli-io.ts';
 import type { ErrorContext } from './describe-error.ts';
 import { CliError, ExitCode } from './exit-code.ts';
+import type { CachedLogin } from './login/token-cache.ts';
 
 export type PilotRole = 'superuser' | 'recover' | 'restore';
 
@@ -44,8 +45,12 @@ export async function openIdentity(io: CliIo, timeoutMs?: number): Promise<X509S
       : ' Check that the SPIRE agent (or the dev identity issuer) is running, that SPIFFE_ENDPOINT_SOCKET ' +
         'points at its socket and that this user may open it, and that this CLI is registered for a ' +
         'SPIKE Pilot identity.';
+    const person =
+      socket === undefined || socket.trim() === ''
+        ? ' As a person, log in with `spike login` instead (commands then use the login).'
+        : '';
     throw new CliError(
-      `No SVID: could not get an X.509-SVID from the SPIFFE Workload API at ${where}: ${reason}.${advice}`,
+      `No SVID: could not get an X.509-SVID from the SPIFFE Workload API at ${where}: ${reason}.${advice}${person}`,
       ExitCode.NoIdentity,
     );
   }
@@ -79,6 +84,13 @@ export async function withNexus<T>(
   fn: (call: NexusCall) => Promise<T>,
   messages: CommandMessages = {},
 ): Promise<T> {
+  // No Workload API socket and a `spike login`: act as that person on the people listener.
+  const { noWorkloadSocket } = await import('./login/people-session.ts');
+  if (noWorkloadSocket(io.env)) {
+    const { readLogin } = await import('./login/token-cache.ts');
+    const login = await readLogin(io.env);
+    if (login !== undefined) return withPeople(io, login, fn, messages);
+  }
   const source = await openIdentity(io);
   let spiffeId: string | undefined;
   try {
@@ -95,5 +107,31 @@ export async function withNexus<T>(
     throw toCliError(err, { env: io.env, ...(spiffeId === undefined ? {} : { spiffeId }), ...messages });
   } finally {
     await source.close();
+  }
+}
+
+/** `withNexus` for a person logged in with `spike login` (no local role check: Nexus decides). */
+async function withPeople<T>(
+  io: CliIo,
+  login: CachedLogin,
+  fn: (call: NexusCall) => Promise<T>,
+  messages: CommandMessages,
+): Promise<T> {
+  const { openPeopleClient, peopleError, peopleUrlOf } = await import('./login/people-session.ts');
+  const principal = `user:${login.user ?? '?'}`;
+  try {
+    const client = await openPeopleClient(io, login);
+    try {
+      return await fn({ client, spiffeId: principal });
+    } finally {
+      await client.close();
+    }
+  } catch (err) {
+    const { toCliError } = await import('./describe-error.ts');
+    throw toCliError(peopleError(err, login, peopleUrlOf(io.env, login) ?? ''), {
+      env: io.env,
+      spiffeId: principal,
+      ...messages,
+    });
   }
 }

@@ -5,6 +5,8 @@
  */
 export { createSpikeClient, resolveNexusUrl, resolveNexusUrls } from './create-spike-client.ts';
 export { createSpikeClientOver } from './spike-client.ts';
+export { createBearerHttpClient, createPeopleClient, resolvePeopleUrl } from './people-client.ts';
+export type { PeopleClientOptions } from './people-client.ts';
 export type { SpikeClient } from './spike-client.ts';
 export { createNexusTransport } from './nexus-transport.ts';
 export type { HttpClient, NexusTransport, NexusTransportOptions } from './nexus-transport.ts';

@@ -21,6 +21,7 @@ import {
   OPERATOR_RECOVER,
   OPERATOR_RESTORE,
   OPERATOR_STATUS,
+  AUTH_WHOAMI,
   POLICY_DELETE,
   POLICY_GET,
   POLICY_LIST,
@@ -77,6 +78,7 @@ import type {
   SecretMetaDataContent,
   SecretMetadataInfo,
   SecretVersionInfo,
+  WhoAmI,
 } from './types.ts';
 
 export interface SpikeClient {
@@ -131,6 +133,11 @@ export interface SpikeClient {
   status(): Promise<NexusStatus>;
   /** SPIKE-TS Nexus only: named signing and backup keys (their private halves stay in Nexus). */
   readonly keys: KeyMethods;
+  /**
+   * Who Nexus takes this caller for (`POST /v1/auth/whoami`, SPIKE-TS only): a workload's SPIFFE
+   * ID and SPIKE role, or a person's principal, groups and role, and the door the request came in.
+   */
+  whoami(): Promise<WhoAmI>;
   /** Close connections, and the SVID source if the client created it. */
   close(): Promise<void>;
 }
@@ -371,6 +378,23 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
           const o = k as Record<string, unknown>;
           return { url: readString(o, 'url'), state: readString(o, 'state') };
         }),
+      };
+    },
+
+    async whoami() {
+      const res = await post(AUTH_WHOAMI, {});
+      const kind = readString(res, 'kind');
+      if (kind !== 'workload' && kind !== 'person') {
+        throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed whoami answer.');
+      }
+      const groups = res.groups;
+      return {
+        principal: readString(res, 'principal'),
+        kind,
+        groups: groups === undefined || groups === null ? [] : readStringArray(res, 'groups'),
+        role: readString(res, 'role'),
+        door: readString(res, 'door', ''),
+        nexusVersion: readString(res, 'nexusVersion', ''),
       };
     },
 

@@ -124,3 +124,17 @@ export interface RestoreStatus {
   remaining: number;
   restored: boolean;
 }
+
+/** What `whoami()` reports (`POST /v1/auth/whoami`; SPIKE-TS only). */
+export interface WhoAmI {
+  /** A workload's SPIFFE ID, or `user:<name>` for a person. */
+  principal: string;
+  kind: 'workload' | 'person';
+  /** A person's groups (empty for workloads). */
+  groups: string[];
+  /** `admin`, `auditor` or `user` for people; the SPIKE role name (e.g. `superuser`) for workloads. */
+  role: string;
+  /** The door the request came in: `mtls`, `people-api` or `console`. */
+  door: string;
+  nexusVersion: string;
+}

@@ -13,6 +13,7 @@ import {
   exactTrueRule,
   filePathRule,
   httpsUrlListRule,
+  httpsUrlRule,
   intRule,
   listenOrOffRule,
   listenRule,
@@ -735,6 +736,45 @@ export const SPIKE_PILOT_RECOVERY_DIR = setting({
   readers: ['cli'],
 });
 
+export const SPIKE_PEOPLE_URL = setting({
+  name: 'SPIKE_PEOPLE_URL',
+  default: undefined,
+  defaultDoc: 'unset',
+  rule: httpsUrlRule,
+  doc: "Base URL of Nexus's people listener: `spike login` stores it, and commands use it with the login's bearer token when `SPIFFE_ENDPOINT_SOCKET` is unset (ADR 0037)",
+  origin: 'ours',
+  readers: ['cli'],
+});
+
+export const SPIKE_PEOPLE_CA_FILE = setting({
+  name: 'SPIKE_PEOPLE_CA_FILE',
+  default: undefined,
+  defaultDoc: "the system's CAs",
+  rule: filePathRule,
+  doc: "PEM CA file for the people listener's server certificate",
+  origin: 'ours',
+  readers: ['cli'],
+});
+
+export const SPIKE_OIDC_ISSUER = setting({
+  name: 'SPIKE_OIDC_ISSUER',
+  default: undefined,
+  defaultDoc: 'unset',
+  rule: textRule,
+  doc: '`spike login`: the OpenID Connect issuer URL (`https://`; plain `http://` only on a loopback address)',
+  origin: 'ours',
+  readers: ['cli'],
+});
+
+export const SPIKE_OIDC_CLIENT_ID = setting({
+  name: 'SPIKE_OIDC_CLIENT_ID',
+  default: 'spike-cli',
+  rule: textRule,
+  doc: "`spike login`: the CLI's (public) client ID at the issuer",
+  origin: 'ours',
+  readers: ['cli'],
+});
+
 /** Every setting, in the order the docs list them. */
 export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIFFE_ENDPOINT_SOCKET,
@@ -805,4 +845,8 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_BOOTSTRAP_TIMEOUT,
   SPIKE_HTTP_CLIENT_TIMEOUT,
   SPIKE_PILOT_RECOVERY_DIR,
+  SPIKE_PEOPLE_URL,
+  SPIKE_PEOPLE_CA_FILE,
+  SPIKE_OIDC_ISSUER,
+  SPIKE_OIDC_CLIENT_ID,
 ] as Setting<unknown>[]);
