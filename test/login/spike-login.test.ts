@@ -10,71 +10,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SPIKE_BIN } from '../cli/cli-harness.ts';
+import { run, start } from './login-kit.ts';
 import { AUDIENCE, CLIENTS, startKeycloak, TEST_USERS, type Keycloak } from '../support/keycloak.ts';
 import { approveDevice, loginThroughCodeFlow } from '../support/keycloak-forms.ts';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Live {
-  /** Resolves with the first stderr match of `pattern`. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
-  done: Promise<Run>;
-}
-
-function start(args: readonly string[], env: Record<string, string>, timeoutMs = 240_000): Live {
-  const child = spawn(process.execPath, [SPIKE_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    for (const w of [...waiters]) {
-      const m = w.pattern.exec(stderr);
-      if (m !== null) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<Run>((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return {
-    done,
-    waitFor: (pattern) =>
-      Promise.race([
-        new Promise<RegExpExecArray>((resolve) => {
-          const m = pattern.exec(stderr);
-          if (m !== null) resolve(m);
-          else waiters.push({ pattern, resolve });
-        }),
-        done.then((r) => {
-          throw new Error(
-            `spike exited (${String(r.code)}) before printing ${String(pattern)}:\n${r.stderr}`,
-          );
-        }),
-      ]),
-  };
-}
-
-const run = (args: readonly string[], env: Record<string, string>): Promise<Run> => start(args, env).done;
 
 function claimsOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
