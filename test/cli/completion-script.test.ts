@@ -40,6 +40,7 @@ describe('completion scripts', () => {
         .filter((w) => !w.startsWith('-'))
         .sort(),
       [
+        'audit',
         'cipher',
         'completion',
         'export',

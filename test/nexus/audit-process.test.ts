@@ -1,13 +1,15 @@
 /**
  * The audit file and audit shipping settings with a real `spike-nexus` process: SIGHUP reopens
- * the audit file after logrotate-style renaming (no record lost, none twice), and a missing TLS
- * file for the syslog aggregator stops the start, naming the variable.
+ * the audit file after logrotate-style renaming (no record lost, none twice, both files verify as
+ * one chain and each on its own), and a missing TLS file for the syslog aggregator stops the
+ * start, naming the variable.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
+import { parseAuditPublicKey, verifyAuditChain } from '@spike-ts/protocol';
 import { waitFor } from '../../scripts/stack.ts';
 import { call, type ClientCert, type Pki } from './harness.ts';
 import { NEXUS_BIN, certFromIssuer, issuerTrust, killAll, launch, waitForPort } from './processes.ts';
@@ -16,7 +18,7 @@ async function requestIds(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
   return text
     .split('\n')
-    .filter((l) => l !== '')
+    .filter((l) => l !== '' && !l.includes('"checkpoint":'))
     .map((l) => (JSON.parse(l) as { requestId: string }).requestId);
 }
 
@@ -51,7 +53,11 @@ describe('spike-nexus audit file and shipping settings', () => {
   it('reopens the audit file on SIGHUP: records go on in the new file, none lost', async () => {
     const file = join(dir, 'audit.jsonl');
     const rotated = `${file}.1`;
-    const nexus = launch(NEXUS_BIN, env({ SPIKE_NEXUS_AUDIT_LOG: file }));
+    const keyFile = join(dir, 'audit-key.pem');
+    const nexus = launch(
+      NEXUS_BIN,
+      env({ SPIKE_NEXUS_AUDIT_LOG: file, SPIKE_NEXUS_AUDIT_SIGNING_KEY: keyFile }),
+    );
     const port = await waitForPort(nexus);
     let sent = 0;
     const burst = async (n: number): Promise<void> => {
@@ -94,6 +100,20 @@ describe('spike-nexus audit file and shipping settings', () => {
     assert.equal(new Set(all).size, all.length, 'none twice');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.match(nexus.output(), /SIGHUP: reopening the audit log file/);
+
+    // The renamed file ends with a `rotate` checkpoint, the new one starts with `reopen`: both
+    // verify on their own and together (one chain).
+    const publicKeys = [parseAuditPublicKey(await readFile(`${keyFile}.pub`, 'utf8'))];
+    const old = { name: rotated, text: await readFile(rotated, 'utf8') };
+    const now = { name: file, text: await readFile(file, 'utf8') };
+    assert.match(old.text, /"checkpoint":"rotate"[^\n]*\n$/);
+    assert.match(now.text, /^\{[^\n]*"checkpoint":"reopen"/);
+    for (const files of [[old], [now], [old, now]]) {
+      const result = verifyAuditChain(files, { publicKeys });
+      assert.equal(result.ok, true, JSON.stringify(result.finding));
+    }
+    const reversed = verifyAuditChain([now, old], { publicKeys });
+    assert.equal(reversed.ok, false, 'the files out of order do not form a chain');
   });
 
   it('refuses to start when a TLS file for the syslog aggregator is missing, naming the variable', async () => {

@@ -213,7 +213,8 @@ describe('audit shipping to rsyslog', () => {
 
     await waitFor('Nexus to connect to the daemon', 20_000, () => t.nexus.auditShipping()?.connected === 1);
     assert.equal((await put(1)).status, 200);
-    await d.waitForMessages(1);
+    // The audit chain's start checkpoint (ADR 0040), then the write.
+    await d.waitForMessages(2);
 
     await d.stop('SIGKILL');
     await waitFor(
@@ -240,8 +241,10 @@ describe('audit shipping to rsyslog', () => {
     assert.equal((await put(2)).status, 200);
     assert.deepEqual((await get()).json(), { data: { n: '2' } });
     // Every record of the outage (20 refused writes, 20 reads) arrived after the restart.
-    const messages = await d.waitForMessages(1 + 40 + 2);
-    const recs = messages.map((m) => JSON.parse(m.msg) as AuditRecord);
+    const messages = await d.waitForMessages(1 + 1 + 40 + 2);
+    const recs = messages
+      .map((m) => JSON.parse(m.msg) as AuditRecord & { checkpoint?: string })
+      .filter((r) => r.checkpoint === undefined);
     const outage = recs.slice(1, 41);
     assert.equal(outage.filter((r) => r.action === '' && r.status === 503).length, 20);
     assert.equal(outage.filter((r) => r.action === 'get' && r.status === 200).length, 20);
@@ -252,7 +255,12 @@ describe('audit shipping to rsyslog', () => {
     // The local sink got the same records.
     assert.equal(t.audit.records().length, recs.length);
     assert.equal(await metric('spike_nexus_audit_syslog_connected'), 1);
-    assert.equal(await metric('spike_nexus_audit_syslog_sent_records_total'), recs.length);
+    assert.equal(await metric('spike_nexus_audit_syslog_sent_records_total'), messages.length);
+    // The aggregator holds the very lines of the local sink (chain fields and checkpoints too).
+    assert.deepEqual(
+      messages.map((m) => m.msg),
+      t.audit.lines.map((l) => l.slice(0, -1)),
+    );
   });
 
   it('buffer policy: a Nexus keeps serving writes while the daemon is down and counts the records it drops', async () => {

@@ -215,8 +215,9 @@ describe('route guards', () => {
   it('writes one audit record per request with who, what, where and the outcome', async () => {
     const r = await send('/v1/store/secrets?action=get', { path: 'guard/x' }, ID.superuser);
     const rec = t.audit.records().at(-1);
+    const chained = rec as unknown as { seq?: number; prev?: string };
     assert.deepEqual(
-      { ...rec, time: undefined, durationMs: undefined },
+      { ...rec, time: undefined, durationMs: undefined, seq: undefined, prev: undefined },
       {
         time: undefined,
         requestId: r.headers['x-request-id'],
@@ -228,9 +229,14 @@ describe('route guards', () => {
         decision: 'allowed',
         status: 200,
         durationMs: undefined,
+        seq: undefined,
+        prev: undefined,
       },
     );
     assert.equal(typeof rec?.durationMs, 'number');
+    // The audit chain's fields (ADR 0040): a line count and the previous line's SHA-256.
+    assert.ok(Number.isSafeInteger(chained.seq));
+    assert.match(chained.prev ?? '', /^[0-9a-f]{64}$/);
     assert.ok(!Number.isNaN(Date.parse(rec?.time ?? '')));
 
     await send('/v1/acl/policy?action=get', { id: 'guard' }, ID.superuser);

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import type { CliIo } from './cli-io.ts';
+import { registerAuditCommands } from './command/audit-command.ts';
 import { registerCipherCommands } from './command/cipher-command.ts';
 import { registerEnvCommands } from './command/env-command.ts';
 import { registerKeyCommands } from './command/key-command.ts';
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIo): Command {
   registerStatusCommand(program, io);
   registerKeyCommands(program, io);
   registerLoginCommands(program, io);
+  registerAuditCommands(program, io);
 
   program
     .command('completion')

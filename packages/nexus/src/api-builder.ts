@@ -115,6 +115,15 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     custody,
     now,
     policyQueue: createSerialQueue(),
+    ...(output?.chain === undefined
+      ? {}
+      : {
+          auditChain: {
+            publicKeyPem: output.chain.signer.publicKeyPem,
+            keyId: output.chain.signer.keyId,
+            lastCheckpoint: () => output.chain?.sink.lastCheckpoint() ?? '',
+          },
+        }),
   });
   const pipeline: RequestHandlerOptions = {
     routes,

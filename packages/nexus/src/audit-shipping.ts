@@ -8,6 +8,13 @@ import { createSecureContext } from 'node:tls';
 import type { Logger } from '@spike-ts/core';
 import type { AnyRouteSpec } from '@spike-ts/protocol';
 import { openAuditSink, teeAuditSinks, type AuditSink } from './audit.ts';
+import {
+  chainAuditSink,
+  loadAuditSigner,
+  readChainTail,
+  type AuditSigner,
+  type ChainSink,
+} from './audit-chain.ts';
 import { openSyslogSink, type SyslogSink } from './audit-syslog.ts';
 import type { NexusConfig } from './config.ts';
 
@@ -28,16 +35,45 @@ export interface AuditOutput {
   readonly syslog: SyslogSink | undefined;
   /** False while mutations must be refused (the `block` policy and the aggregator cannot take records). */
   writesAllowed(): boolean;
+  /** The checkpoint key and the chain (ADR 0040), or undefined when audit records go nowhere. */
+  readonly chain: { readonly signer: AuditSigner; readonly sink: ChainSink } | undefined;
 }
 
-export function openAuditOutput(config: NexusConfig, logger: Logger, local?: AuditSink): AuditOutput {
+/**
+ * Chains `sink` (every line hashed into the next, signed checkpoints), continuing the chain of an
+ * existing audit file. Throws `AuditKeyError` when the key file cannot be used.
+ */
+function chained(config: NexusConfig, sink: AuditSink, now?: () => number): AuditOutput['chain'] {
+  const signer = loadAuditSigner(config.auditChain.keyFile);
+  const chain = chainAuditSink(sink, {
+    signer,
+    everyRecords: config.auditChain.everyRecords,
+    intervalMs: config.auditChain.intervalMs,
+    tail: config.audit.kind === 'file' ? readChainTail(config.audit.path) : null,
+    ...(now === undefined ? {} : { now }),
+  });
+  return { signer, sink: chain };
+}
+
+export function openAuditOutput(
+  config: NexusConfig,
+  logger: Logger,
+  local?: AuditSink,
+  now?: () => number,
+): AuditOutput {
   const primary =
     local ??
     openAuditSink(config.audit, (err) =>
       logger.error('audit sink failed; audit records are being lost', { err }),
     );
   const s = config.auditSyslog;
-  if (s === null) return { sink: primary, syslog: undefined, writesAllowed: () => true };
+  if (s === null) {
+    if (local === undefined && config.audit.kind === 'off') {
+      return { sink: primary, syslog: undefined, writesAllowed: () => true, chain: undefined };
+    }
+    const chain = chained(config, primary, now);
+    return { sink: chain?.sink ?? primary, syslog: undefined, writesAllowed: () => true, chain };
+  }
   const syslog = openSyslogSink({
     host: s.host,
     port: s.port,
@@ -55,9 +91,11 @@ export function openAuditOutput(config: NexusConfig, logger: Logger, local?: Aud
         }),
     logger,
   });
+  const chain = chained(config, teeAuditSinks([primary, syslog]), now);
   return {
-    sink: teeAuditSinks([primary, syslog]),
+    sink: chain?.sink ?? primary,
     syslog,
     writesAllowed: () => syslog.acceptingWrites(),
+    chain,
   };
 }

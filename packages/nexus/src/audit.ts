@@ -219,7 +219,7 @@ export function forwardingAuditSink(send: (chunk: string) => void): AuditSink {
   };
 }
 
-/** An in-memory sink for tests: keeps every line. */
+/** An in-memory sink for tests: keeps every line; `records()` leaves out the chain's checkpoints. */
 export function createMemoryAuditSink(): AuditSink & { readonly lines: string[]; records(): AuditRecord[] } {
   const lines: string[] = [];
   return {
@@ -228,6 +228,9 @@ export function createMemoryAuditSink(): AuditSink & { readonly lines: string[];
       for (const line of chunk.split('\n')) if (line !== '') lines.push(`${line}\n`);
     },
     close: () => Promise.resolve(),
-    records: () => lines.map((l) => JSON.parse(l) as AuditRecord),
+    records: () =>
+      lines
+        .map((l) => JSON.parse(l) as AuditRecord & { checkpoint?: string })
+        .filter((r) => r.checkpoint === undefined),
   };
 }

@@ -21,6 +21,9 @@ import {
   SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA,
   SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT,
   SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY,
+  SPIKE_NEXUS_AUDIT_SIGNING_KEY,
+  SPIKE_NEXUS_AUDIT_CHECKPOINT_RECORDS,
+  SPIKE_NEXUS_AUDIT_CHECKPOINT_INTERVAL,
   SPIKE_NEXUS_AUDIT_SYSLOG_WHEN_DOWN,
   SYSLOG_FACILITY_NAMES,
   SPIKE_NEXUS_BACKEND_STORE,
@@ -126,6 +129,14 @@ export interface PeopleConfig {
   readonly oidc: OidcConfig;
 }
 
+/** Where the checkpoint signing key is and how often checkpoints are written (ADR 0040). */
+export interface AuditChainConfig {
+  /** Path of the PKCS#8 PEM key, or null: a key of this process only (memory backend default). */
+  readonly keyFile: string | null;
+  readonly everyRecords: number;
+  readonly intervalMs: number;
+}
+
 /** Audit shipping to a syslog aggregator (`SPIKE_NEXUS_AUDIT_SYSLOG*`, ADR 0029). */
 export interface AuditSyslogConfig {
   readonly host: string;
@@ -182,6 +193,8 @@ export interface NexusConfig {
   readonly audit: AuditTarget;
   /** null = audit records stay local. */
   readonly auditSyslog: AuditSyslogConfig | null;
+  /** The audit chain's checkpoints (ADR 0040). */
+  readonly auditChain: AuditChainConfig;
   /** null = health listener disabled. */
   readonly health: ListenAddress | null;
   /** null = no people listener (the default). */
@@ -294,13 +307,14 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     skipSchemaCreation: r.get(SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION),
   };
   const postgres = readPostgres(r, backend === 'postgres', options.cwd ?? '/');
+  const dataDir = resolveDataDir(r, options);
 
   const config: NexusConfig = {
     listen: r.get(SPIKE_NEXUS_TLS_PORT),
     backend,
     apiThreads,
     apiThreadsAuto: apiThreadsSetting === 'auto',
-    dataDir: resolveDataDir(r, options),
+    dataDir,
     maxSecretVersions: r.get(SPIKE_NEXUS_MAX_SECRET_VERSIONS),
     maxCipherSize: r.get(SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE),
     maxRequestBodySize: r.get(SPIKE_NEXUS_MAX_REQUEST_BODY_SIZE),
@@ -324,6 +338,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     rateLimit: readRateLimit(r),
     audit: r.get(SPIKE_NEXUS_AUDIT_LOG) satisfies AuditTarget,
     auditSyslog: readAuditSyslog(r),
+    auditChain: readAuditChain(r, dataDir, backend, options.cwd ?? '/'),
     health,
     people: readPeople(r),
     metrics: health !== null && metricsOn,
@@ -355,6 +370,20 @@ function isCertificatePem(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+function readAuditChain(r: SettingsReader, dataDir: string, backend: string, cwd: string): AuditChainConfig {
+  const set = r.maybe(SPIKE_NEXUS_AUDIT_SIGNING_KEY);
+  return {
+    keyFile:
+      set !== undefined
+        ? resolve(cwd, set)
+        : backend === 'memory'
+          ? null
+          : join(dataDir, 'audit-signing-key.pem'),
+    everyRecords: r.get(SPIKE_NEXUS_AUDIT_CHECKPOINT_RECORDS),
+    intervalMs: r.get(SPIKE_NEXUS_AUDIT_CHECKPOINT_INTERVAL),
+  };
 }
 
 function readAuditSyslog(r: SettingsReader): AuditSyslogConfig | null {

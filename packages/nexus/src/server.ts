@@ -110,7 +110,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   // Assigned once the request handler exists; no policy changes before (the key comes later).
   let threads: ApiThreads | undefined = undefined;
   const metrics = config.metrics ? createThreadMetrics(config.trustRoots) : undefined;
-  const auditOutput = openAuditOutput(config, logger, deps.auditSink);
+  const auditOutput = openAuditOutput(config, logger, deps.auditSink, deps.now);
   let built;
   try {
     built = await buildApi({

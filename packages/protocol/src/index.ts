@@ -10,3 +10,4 @@ export * from './decode.ts';
 export * from './secret-path.ts';
 export * from './shard-json.ts';
 export * from './keys.ts';
+export * from './audit-chain.ts';

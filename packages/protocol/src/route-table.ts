@@ -92,6 +92,7 @@ import {
   URL_OPERATOR_DAMAGED,
   URL_OPERATOR_RECOVER,
   URL_OPERATOR_RESTORE,
+  URL_OPERATOR_AUDIT_KEY,
   URL_OPERATOR_STATUS,
   URL_POLICY,
   URL_SECRETS,
@@ -118,6 +119,7 @@ import {
   type WhoamiRequest,
   type WhoamiResponse,
   SHARD_SIZE,
+  type AuditKeyResponse,
   type BootstrapVerifyRequest,
   type BootstrapVerifyResponse,
   type CipherDecryptRequest,
@@ -844,6 +846,33 @@ export const OPERATOR_STATUS: RouteSpec<Record<string, never>, Record<string, ne
   allowWhenNotReady: true,
 };
 
+export const OPERATOR_AUDIT_KEY: RouteSpec<Record<string, never>, Record<string, never>, AuditKeyResponse> = {
+  name: 'audit.key',
+  summary: 'The public key that verifies the audit checkpoints, and the last checkpoint written.',
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_OPERATOR_AUDIT_KEY,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser only',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeSecretListRequest,
+  response: {
+    type: 'object',
+    fields: {
+      publicKey: { schema: { type: 'string' }, summary: 'SPKI PEM (Ed25519).' },
+      keyId: { schema: { type: 'string', format: 'hex' } },
+      checkpoint: { schema: { type: 'string' }, summary: 'The last checkpoint line (JSON text).' },
+    },
+  },
+  errorBody: {},
+  errorField: 'err',
+  errors: NEXUS_LISTENER,
+  allowWhenNotReady: true,
+  effect: 'read',
+};
+
 export const BOOTSTRAP_VERIFY: RouteSpec<
   BootstrapVerifyRequest,
   DecodedBootstrapVerifyRequest,
@@ -1387,6 +1416,7 @@ export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
   ...KEY_ROUTE_SPECS,
   AUTH_WHOAMI,
   AUDIT_LIST,
+  OPERATOR_AUDIT_KEY,
 ]);
 
 /** Every keeper route. */

@@ -30,6 +30,11 @@ export const URL_OPERATOR_STATUS = '/v1/operator/status';
 export const URL_AUTH_WHOAMI = '/v1/auth/whoami';
 /** Ours: `?action=list` queries this Nexus's audit file (Pilot superuser, admins, auditors). */
 export const URL_AUDIT = '/v1/audit';
+/**
+ * Our additive audit key route (not in SPIKE; Pilot superuser only): `{}` -> the public key that
+ * verifies the audit checkpoints and the last checkpoint written (ADR 0040).
+ */
+export const URL_OPERATOR_AUDIT_KEY = '/v1/operator/audit-key';
 /** Our additive routes (not in SPIKE); plain HTTP GET allowed, no SVID needed. */
 export const URL_HEALTH = '/healthz';
 export const URL_READY = '/readyz';

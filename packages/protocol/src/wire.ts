@@ -238,6 +238,16 @@ export interface NexusStatusResponse extends ErrorField {
   keepers: { url: string; state: string }[];
 }
 
+/** Our additive `POST /v1/operator/audit-key` (ADR 0040). */
+export interface AuditKeyResponse extends ErrorField {
+  /** SPKI PEM of the Ed25519 key that signs the audit checkpoints. */
+  publicKey: string;
+  /** First 16 hex digits of SHA-256 over the key's SPKI DER (the checkpoints' `keyId`). */
+  keyId: string;
+  /** The last checkpoint line this Nexus wrote (an anchor against a cut tail). */
+  checkpoint: string;
+}
+
 // --- damaged store rows (our addition) ---------------------------------------------------
 
 /** One damaged row as `POST /v1/operator/damaged?action=list` reports it. */

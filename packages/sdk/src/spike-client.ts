@@ -20,6 +20,7 @@ import {
   DAMAGED_LIST,
   OPERATOR_RECOVER,
   OPERATOR_RESTORE,
+  OPERATOR_AUDIT_KEY,
   OPERATOR_STATUS,
   AUTH_WHOAMI,
   POLICY_DELETE,
@@ -73,6 +74,7 @@ import type {
   PolicyListReport,
   RecoveredShard,
   NexusStatus,
+  AuditKey,
   RestoreStatus,
   SecretListReport,
   SecretMetaDataContent,
@@ -138,6 +140,11 @@ export interface SpikeClient {
    * ID and SPIKE role, or a person's principal, groups and role, and the door the request came in.
    */
   whoami(): Promise<WhoAmI>;
+  /**
+   * SPIKE-TS Nexus only (Pilot superuser): the public key that verifies the audit checkpoints
+   * (PEM) and the last checkpoint line written (ADR 0040).
+   */
+  auditKey(): Promise<AuditKey>;
   /** Close connections, and the SVID source if the client created it. */
   close(): Promise<void>;
 }
@@ -395,6 +402,15 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
         role: readString(res, 'role'),
         door: readString(res, 'door', ''),
         nexusVersion: readString(res, 'nexusVersion', ''),
+      };
+    },
+
+    async auditKey() {
+      const res = await post(OPERATOR_AUDIT_KEY, {});
+      return {
+        publicKey: readString(res, 'publicKey'),
+        keyId: readString(res, 'keyId'),
+        checkpoint: readString(res, 'checkpoint'),
       };
     },
 

@@ -5,6 +5,7 @@
  */
 import type {
   NexusStatusResponse,
+  AuditKeyResponse,
   Permission,
   SecretMetaDataContent,
   SecretVersionInfo,
@@ -118,6 +119,9 @@ export interface RecoveredShard {
 
 /** What `status()` reports (our additive `POST /v1/operator/status`; not in SPIKE). */
 export type NexusStatus = Omit<NexusStatusResponse, 'err'>;
+
+/** What `auditKey()` reports (our additive `POST /v1/operator/audit-key`; not in SPIKE). */
+export type AuditKey = Omit<AuditKeyResponse, 'err'>;
 
 export interface RestoreStatus {
   collected: number;

@@ -555,6 +555,36 @@ export const SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY = setting({
   readers: ['nexus'],
 });
 
+export const SPIKE_NEXUS_AUDIT_SIGNING_KEY = setting({
+  name: 'SPIKE_NEXUS_AUDIT_SIGNING_KEY',
+  default: undefined,
+  defaultDoc:
+    '`<data directory>/audit-signing-key.pem`; with the memory backend a key that lives as long as the process',
+  rule: filePathRule,
+  also: 'created (0600, Ed25519) when missing; refused when group or others may read it; the public key is written beside it as `<path>.pub`',
+  doc: 'PKCS#8 PEM Ed25519 key that signs the audit checkpoints. See [operations](operations.md#audit-verification) and [ADR 0040](adr/0040-verifiable-audit-chain.md)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_CHECKPOINT_RECORDS = setting({
+  name: 'SPIKE_NEXUS_AUDIT_CHECKPOINT_RECORDS',
+  default: '1000',
+  rule: intRule(1, 1_000_000),
+  doc: 'A signed checkpoint follows at most this many audit records',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
+export const SPIKE_NEXUS_AUDIT_CHECKPOINT_INTERVAL = setting({
+  name: 'SPIKE_NEXUS_AUDIT_CHECKPOINT_INTERVAL',
+  default: '1m',
+  rule: durationRule(SECOND, DAY),
+  doc: 'A signed checkpoint follows any audit record within this time (nothing is written while no records come)',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
 export const SPIKE_NEXUS_DB_JOURNAL_MODE = setting<JournalModeName>({
   name: 'SPIKE_NEXUS_DB_JOURNAL_MODE',
   default: 'WAL',
@@ -826,6 +856,9 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CA,
   SPIKE_NEXUS_AUDIT_SYSLOG_TLS_CERT,
   SPIKE_NEXUS_AUDIT_SYSLOG_TLS_KEY,
+  SPIKE_NEXUS_AUDIT_SIGNING_KEY,
+  SPIKE_NEXUS_AUDIT_CHECKPOINT_RECORDS,
+  SPIKE_NEXUS_AUDIT_CHECKPOINT_INTERVAL,
   SPIKE_NEXUS_DB_JOURNAL_MODE,
   SPIKE_NEXUS_DB_BUSY_TIMEOUT_MS,
   SPIKE_NEXUS_DB_MAX_OPEN_CONNS,

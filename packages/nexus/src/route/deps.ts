@@ -16,6 +16,8 @@ export interface RouteDeps {
   readonly custody: Custody | undefined;
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /** The audit chain's key and last checkpoint (ADR 0040); undefined when audit records go nowhere. */
+  readonly auditChain?: { readonly publicKeyPem: string; readonly keyId: string; lastCheckpoint(): string };
   /** Runs policy mutations one at a time so the store and the compiled engine never diverge. */
   readonly policyQueue: SerialQueue;
 }

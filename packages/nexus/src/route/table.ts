@@ -5,6 +5,7 @@ import { cipherEncryptRoute } from './cipher/encrypt.ts';
 import { damagedListRoute, damagedRemoveRoute } from './damaged/damaged.ts';
 import type { RouteDeps } from './deps.ts';
 import { keyRoutes } from './keys/keys.ts';
+import { operatorAuditKeyRoute } from './operator/audit-key.ts';
 import { operatorRecoverRoute } from './operator/recover.ts';
 import { auditListRoute } from './people/audit-list.ts';
 import { whoamiRoute } from './people/whoami.ts';
@@ -45,5 +46,6 @@ export function createRoutes(deps: RouteDeps): Route[] {
     ...keyRoutes(deps),
     whoamiRoute(deps),
     auditListRoute(deps),
+    operatorAuditKeyRoute(deps),
   ];
 }
