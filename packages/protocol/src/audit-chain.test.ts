@@ -116,13 +116,16 @@ describe('audit chain verification', () => {
     );
   });
 
-  it('accepts a new chain right after a clean stop (no file to continue), not elsewhere', () => {
+  it('refuses a second chain in the same input, so whole chains cannot be reordered', () => {
     const second = build([{ cp: 'start' }, '{"b":1}', { cp: 'stop' }]);
-    assert.equal(run([...good, ...second]).ok, true);
-    const crashed = good.slice(0, 3);
-    const r = run([...crashed, ...second]);
-    assert.equal(r.finding?.line, 4);
-    assert.match(r.finding?.reason ?? '', /does not match the line before/);
+    for (const [lines, at] of [
+      [[...good, ...second], 5],
+      [[...second, ...good], 4],
+    ] as const) {
+      const r = run(lines);
+      assert.equal(r.finding?.line, at);
+      assert.match(r.finding?.reason ?? '', /a new chain begins here/);
+    }
   });
 
   it('verifies files in order across a boundary and names the file', () => {

@@ -192,7 +192,7 @@ export function createAuditChainVerifier(options: AuditVerifyOptions): AuditChai
   let checkpoints = 0;
   let unsealed = 0;
   let last: { file: string; line: number; seq: number } | undefined;
-  let before: { text: string; seq: number; stop: boolean } | undefined;
+  let before: { text: string; seq: number } | undefined;
   let anchorSeen = options.anchor === undefined;
   let finding: AuditFinding | undefined;
   let at = { file: '', line: 0 };
@@ -221,13 +221,16 @@ export function createAuditChainVerifier(options: AuditVerifyOptions): AuditChai
             '(or give the file written before it first)',
         );
       }
-    } else if (!(
-      before.stop &&
-      parsed.checkpoint === 'start' &&
-      parsed.seq === 1 &&
-      parsed.prev === AUDIT_GENESIS_PREV
-    )) {
-      // (A new chain may begin right after a clean stop: a process without an audit file to continue.)
+    } else {
+      if (parsed.checkpoint === 'start' && parsed.prev === AUDIT_GENESIS_PREV) {
+        // Accepting it would let whole chains be reordered or dropped: one chain per verification.
+        return fail(
+          file,
+          n,
+          'a new chain begins here (a Nexus started with no audit file to continue): verify it ' +
+            'separately, from this line on',
+        );
+      }
       if (parsed.prev !== auditLineHash(before.text)) {
         return fail(
           file,
@@ -268,7 +271,7 @@ export function createAuditChainVerifier(options: AuditVerifyOptions): AuditChai
     } else {
       unsealed++;
     }
-    before = { text, seq: parsed.seq, stop: parsed.checkpoint === 'stop' };
+    before = { text, seq: parsed.seq };
     return true;
   };
   return {
