@@ -3,6 +3,8 @@
  * calls `check` after authorization and input checks, right before a private key is used (sign,
  * decrypt); an implementation throws a spine error (for example 401) to refuse until the caller
  * holds a valid grant. `required` feeds the `approvalRequired` field of the public key view.
+ * Wiring: the key routes (route/keys/keys.ts) build their `KeyService` with `NO_KEY_APPROVALS`;
+ * an approval service is passed there as `approvals`.
  */
 export type KeyOperation = 'sign' | 'decrypt';
 

@@ -218,8 +218,10 @@ export class KeyService {
     message: Uint8Array,
   ): Promise<{ version: number; signature: string }> {
     this.checkPayload(message, 'message');
-    const rec = await this.record(name);
-    const newest = stored(rec.versions.at(-1) as SecretVersion);
+    // Opens only the newest version, however many the key has.
+    const read = await this.store.getSecretVersion(keyStorePath(name), 0);
+    if (read?.version === undefined) throw new NotFoundError(`no key named ${name}`);
+    const newest = stored(read.version);
     if (purposeOf(newest.algorithm) !== 'sign') {
       throw new BadRequestError(`key ${name} is a ${newest.algorithm} key: it decrypts, it does not sign`);
     }
