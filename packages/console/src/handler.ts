@@ -7,6 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  AUDIT_LIST,
+  AUTH_WHOAMI,
   OPERATOR_STATUS,
   POLICY_DELETE,
   POLICY_GET,
@@ -18,6 +20,8 @@ import {
   SECRET_METADATA,
   SECRET_PUT,
   SECRET_UNDELETE,
+  type Action,
+  type AuditListResponse,
   type PolicyListResponse,
   type PolicyReadResponse,
   type SecretGetResponse,
@@ -55,10 +59,6 @@ import { markup } from './html.ts';
 /** The session cookie (Strict) and the login-in-progress cookie (Lax: it must survive the IdP's redirect back). */
 export const SESSION_COOKIE = '__Host-spike-console';
 export const LOGIN_COOKIE = '__Host-spike-console-login';
-
-/** `POST /v1/auth/whoami` and `POST /v1/audit?action=list` (the people routes). */
-const URL_WHOAMI = '/v1/auth/whoami';
-const URL_AUDIT = '/v1/audit';
 
 /** Largest form body accepted (a new secret version with its values). */
 export const MAX_FORM_BYTES = 256 * 1024;
@@ -237,7 +237,7 @@ export function createConsole(options: ConsoleOptions): Console {
 
   const call = (
     session: Session,
-    spec: { path: string; action: string },
+    spec: { path: string; action: Action },
     body: unknown,
   ): Promise<CallResult> => options.callAsPerson(session.person, 'console', spec.path, spec.action, body);
 
@@ -426,7 +426,7 @@ export function createConsole(options: ConsoleOptions): Console {
     } catch (err) {
       return send(res, 400, auditPage(contextOf(session), filters, undefined, (err as Error).message));
     }
-    const r = await call(session, { path: URL_AUDIT, action: 'list' }, body);
+    const r = await call(session, AUDIT_LIST, body);
     if (denied(r)) return failed(res, session, r, 'read the audit log');
     if (!ok(r))
       return send(
@@ -434,16 +434,17 @@ export function createConsole(options: ConsoleOptions): Console {
         r.status === 400 ? 400 : 502,
         auditPage(contextOf(session), filters, undefined, describeError(r.status, r.body)),
       );
-    const b = r.body as { records?: unknown; entries?: unknown };
-    const records = (
-      Array.isArray(b.records) ? b.records : Array.isArray(b.entries) ? b.entries : []
-    ) as Record<string, unknown>[];
-    send(res, 200, auditPage(contextOf(session), filters, records));
+    const b = r.body as AuditListResponse;
+    const records = (b.records ?? []) as unknown as Record<string, unknown>[];
+    const more = b.truncated
+      ? 'More records match than are shown: narrow the filters or raise the limit.'
+      : undefined;
+    send(res, 200, auditPage(contextOf(session), filters, records, more));
   };
 
   const statusView = async (res: ServerResponse, session: Session): Promise<void> => {
     const [who, status] = await Promise.all([
-      call(session, { path: URL_WHOAMI, action: '' }, {}),
+      call(session, AUTH_WHOAMI, {}),
       call(session, OPERATOR_STATUS, {}),
     ]);
     const whoBody = ok(who) ? (who.body as Record<string, unknown>) : undefined;

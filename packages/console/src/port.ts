@@ -4,16 +4,11 @@
  * `callAsPerson` in, so every read and change the console makes runs the API's own
  * authorization, validation and audit; the console never reaches the store.
  */
+import type { PersonCaller } from '@spike-ts/core';
+import type { Action } from '@spike-ts/protocol';
 
-/** A person as the people listener models one (`@spike-ts/core`'s person caller, same fields). */
-export interface ConsolePerson {
-  readonly kind: 'person';
-  /** `user:<name>`. */
-  readonly principal: string;
-  readonly groups: readonly string[];
-  readonly issuer: string;
-  readonly role: 'admin' | 'auditor' | 'user';
-}
+/** A person as the people listener models one (the caller model of `@spike-ts/core`). */
+export type ConsolePerson = PersonCaller;
 
 /** What one API call answered: the HTTP status and the parsed JSON body (the wire body). */
 export interface CallResult {
@@ -26,7 +21,7 @@ export type CallAsPerson = (
   caller: ConsolePerson,
   door: 'console',
   path: string,
-  action: string,
+  action: Action,
   body: unknown,
 ) => Promise<CallResult>;
 

@@ -22,6 +22,7 @@ import { createThreadMetrics, type ThreadMetrics } from './metrics/thread-metric
 import { createCallAsPerson, type CallAsPerson } from './people/call-as-person.ts';
 import { createPeopleListener, type PeopleListener } from './people/people-listener.ts';
 import { createTokenValidator, type TokenValidatorOptions } from './people/token-validator.ts';
+import { createNexusConsole, readConsoleClientSecret } from './console-door.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRoutes } from './route/table.ts';
 import type { NexusState } from './state.ts';
@@ -100,6 +101,9 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       `this process's SPIFFE ID ${ownId} is not a SPIKE Nexus ID (spiffe://<SPIKE_TRUST_ROOT_NEXUS>/spike/nexus)`,
     );
   }
+  // The console's client secret is read before anything is opened, so a bad file fails the start cleanly.
+  const consoleBlock = config.people?.oidc.console;
+  const consoleSecret = consoleBlock === undefined ? undefined : readConsoleClientSecret(consoleBlock);
 
   // With API threads, the shared counters tell the workers about every commit and policy change.
   const counters = config.apiThreads > 1 ? createCounters() : undefined;
@@ -150,20 +154,32 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
   }
   const { store, state, audit, custody, handler, handlerFor, server: api } = built;
   // The people listener runs on the main thread only (ADR 0035): API threads serve the mTLS port.
+  const validator =
+    config.people === null ? undefined : createTokenValidator(config.people.oidc, deps.tokenValidator);
   const people: PeopleListener | undefined =
-    config.people === null
+    config.people === null || validator === undefined
       ? undefined
       : createPeopleListener({
           config,
           certPem: config.people.certPem,
           keyPem: config.people.keyPem,
-          validator: createTokenValidator(config.people.oidc, deps.tokenValidator),
+          validator,
           handlerFor,
           audit,
           logger: logger.child({ component: 'people' }),
           ...(deps.now === undefined ? {} : { now: deps.now }),
         });
   const callAsPerson = createCallAsPerson(handlerFor);
+  if (people !== undefined && validator !== undefined && consoleBlock !== undefined) {
+    const web = createNexusConsole(
+      consoleBlock,
+      consoleSecret,
+      validator,
+      callAsPerson,
+      logger.child({ component: 'console' }),
+    );
+    people.mountConsole((req, res) => void web.handle(req, res));
+  }
   threads =
     counters === undefined
       ? undefined
