@@ -55,24 +55,36 @@ export async function ensureSafeDir(dir: string): Promise<void> {
   }
 }
 
-/** Write every share; returns the file paths. Old `spike.recovery*.txt` files are removed first. */
+/** Removes earlier recovery files (`spike.recovery*.txt`, and the encrypted `spike.recovery*.asc`). */
+export async function removeRecoveryFiles(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('spike.recovery') && (name.endsWith('.txt') || name.endsWith('.asc'))) {
+      await unlink(join(dir, name));
+    }
+  }
+}
+
+/** Creates `file` (it must not exist; no symlink followed), mode 0600, with `text`, synced. */
+export async function writeNewSecretFile(file: string, text: string): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const handle = await open(file, flags, 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Write every share; returns the file paths. Earlier recovery files are removed first. */
 export async function writeRecoveryFiles(dir: string, shards: readonly RecoveryShard[]): Promise<string[]> {
   await ensureSafeDir(dir);
-  for (const name of await readdir(dir)) {
-    if (name.startsWith('spike.recovery') && name.endsWith('.txt')) await unlink(join(dir, name));
-  }
+  await removeRecoveryFiles(dir);
   const written: string[] = [];
   for (const { id, shard } of shards) {
     const file = join(dir, `spike.recovery.${id}.txt`);
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-    const handle = await open(file, flags, 0o600);
-    try {
-      await handle.chmod(0o600);
-      await handle.writeFile(formatShard(id, shard), 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewSecretFile(file, formatShard(id, shard));
     written.push(file);
   }
   return written;

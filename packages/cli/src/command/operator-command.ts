@@ -45,13 +45,51 @@ async function readShareText(io: CliIo): Promise<string> {
   }
 }
 
+/** `recover --pgp-keys`: every key checked before Nexus is asked, then one encrypted file per share. */
+async function recoverForCustodians(io: CliIo, keyList: string): Promise<void> {
+  const pgp = await import('../recovery-pgp.ts');
+  const custodians = await pgp.readCustodianKeys(pgp.splitKeyList(keyList));
+  await withNexus(io, 'recover', async ({ client }) => {
+    const shards = await client.recover();
+    try {
+      const { recoveryDir } = await import('../recovery-files.ts');
+      const dir = recoveryDir(io.env);
+      const files = await pgp.writeEncryptedRecoveryFiles(dir, shards, custodians);
+      io.stderr.write(
+        [
+          `Wrote ${String(files.length)} recovery shares to ${dir}, each encrypted to one custodian's OpenPGP key:`,
+          ...files.map(
+            (f) =>
+              `  ${f.file}  ->  ${f.custodian.userId === '' ? '(no user ID)' : f.custodian.userId} ${f.custodian.fingerprint}`,
+          ),
+          '',
+          'No share was written in plaintext. Check each fingerprint with its custodian, send each file',
+          'to its custodian, then delete the files here. To restore, the custodian runs:',
+          '  gpg --decrypt spike.recovery.<index>.asc | spike operator restore',
+          '',
+        ].join('\n'),
+      );
+    } finally {
+      for (const s of shards) s.shard.fill(0);
+    }
+  });
+}
+
 export function registerOperatorCommands(program: Command, io: CliIo): void {
   const operator = program.command('operator').description('break-the-glass recovery of the root key');
 
   operator
     .command('recover')
     .description('export the recovery shares to files (needs the Pilot recover role)')
-    .action(async () => {
+    .option(
+      '--pgp-keys <files>',
+      "encrypt each share to one custodian's OpenPGP public key: comma-separated armored key files, one per share, in share order (no share is written in plaintext)",
+    )
+    .action(async (opts: { pgpKeys?: string }) => {
+      if (opts.pgpKeys !== undefined) {
+        await recoverForCustodians(io, opts.pgpKeys);
+        return;
+      }
       await withNexus(io, 'recover', async ({ client }) => {
         const shards = await client.recover();
         try {
@@ -85,7 +123,14 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
         io,
         'restore',
         async ({ client }) => {
-          const { id, shard } = parseShard(await readShareText(io));
+          const text = await readShareText(io);
+          if (text.includes('-----BEGIN PGP MESSAGE-----')) {
+            throw invalidInput(
+              'This recovery share is still encrypted (spike operator recover --pgp-keys wrote it for a custodian). ' +
+                'The custodian decrypts it first: gpg --decrypt spike.recovery.<index>.asc | spike operator restore',
+            );
+          }
+          const { id, shard } = parseShard(text);
           try {
             const status = await client.restore(id, shard);
             io.stderr.write(
