@@ -12,6 +12,8 @@
  * - the NetworkPolicies let Nexus and the bootstrap Job reach the keepers, and no workload (any
  *   namespace, any labels short of Nexus's or the bootstrap's own);
  * - pods and containers are locked down (non-root, read-only root, no capabilities);
+ * - with `nexus.backend=postgres`, several Nexus replicas without a volume, the database
+ *   password and CA as mounted files, API threads as set, and a bootstrap that asks every replica;
  * - bad values are refused with a message.
  */
 import { after, before, describe, it } from 'node:test';
@@ -430,8 +432,83 @@ describe('Helm chart deploy/helm/spike', () => {
     }
   });
 
+  it('postgres: several Nexus replicas on one database, no volume, password and CA as files', async () => {
+    const set = [
+      'nexus.backend=postgres',
+      'nexus.replicas=3',
+      'nexus.apiThreads=auto',
+      'nexus.postgres.url=postgresql://spike_app@db.example:5432/spike',
+      'nexus.postgres.passwordSecret=spike-db',
+      'nexus.postgres.caConfigMap=spike-db-ca',
+      'nexus.pdb.maxUnavailable=1',
+    ];
+    const r = components(render(set));
+    assert.equal(r.nexus.spec.replicas, 3);
+    assert.equal(r.nexus.spec.podManagementPolicy, 'Parallel');
+    assert.equal(r.nexus.spec.volumeClaimTemplates, undefined, 'no SQLite volume');
+    const c = container(r.nexus);
+    assert.equal(
+      (c.volumeMounts ?? []).some((m) => m.name === 'data'),
+      false,
+    );
+    const nexus = loadConfig(envOf(c));
+    assert.equal(nexus.backend, 'postgres');
+    assert.equal(nexus.apiThreadsAuto, true, 'API threads not pinned to 1');
+    assert.equal(nexus.db.skipSchemaCreation, true);
+    assert.equal(nexus.postgres?.sslMode, 'verify-full');
+    assert.equal(nexus.postgres?.url.host, 'db.example');
+    assert.equal(nexus.postgres?.url.user, 'spike_app');
+    // The password and the CA come from the named Secret and ConfigMap, mounted read-only where
+    // the settings point.
+    const volumes = podSpec(r.nexus).volumes as Array<{
+      name: string;
+      secret?: { secretName: string; items: Array<{ key: string; path: string }> };
+      configMap?: { name: string; items: Array<{ key: string; path: string }> };
+    }>;
+    const fileFrom = (path: string | undefined) => {
+      assert.ok(path !== undefined);
+      const mount = (c.volumeMounts ?? []).find((m) => path.startsWith(`${m.mountPath}/`));
+      assert.ok(mount !== undefined && mount.readOnly === true, `${path} on a read-only mount`);
+      const volume = volumes.find((v) => v.name === mount.name);
+      const file = path.slice(mount.mountPath.length + 1);
+      return { volume, file };
+    };
+    const password = fileFrom(nexus.postgres?.passwordFile);
+    assert.equal(password.volume?.secret?.secretName, 'spike-db');
+    assert.deepEqual(password.volume?.secret?.items, [{ key: 'password', path: password.file }]);
+    const ca = fileFrom(nexus.postgres?.sslRootCert);
+    assert.equal(ca.volume?.configMap?.name, 'spike-db-ca');
+    assert.deepEqual(ca.volume?.configMap?.items, [{ key: 'ca.crt', path: ca.file }]);
+    // No password anywhere in the environment.
+    assert.doesNotMatch(JSON.stringify(c.env), /password=|:[^@/]*@db/);
+    // The bootstrap asks every replica (its live-system check refuses if any holds a key).
+    const bootstrap = loadBootstrapConfig(envOf(container(r.bootstrap)));
+    const internal = only(r.all, 'Service', `${FULL}-nexus-internal`);
+    assert.deepEqual(
+      bootstrap.nexusApiUrls,
+      [0, 1, 2].map(
+        (i) =>
+          `https://${FULL}-nexus-${String(i)}.${internal.metadata.name}.${NS}.svc.cluster.local:${String(nexus.listen.port)}`,
+      ),
+    );
+    assert.equal(only(r.all, 'PodDisruptionBudget', `${FULL}-nexus`).spec.maxUnavailable, 1);
+    // And it lints.
+    const values = join(helmHome, 'postgres.yaml');
+    await writeFile(
+      values,
+      'nexus:\n  backend: postgres\n  replicas: 3\n  apiThreads: auto\n' +
+        '  postgres:\n    url: postgresql://spike_app@db.example:5432/spike\n    passwordSecret: spike-db\n',
+    );
+    const lint = helm(['lint', CHART, '--strict', '--namespace', NS, '--values', values]);
+    assert.equal(lint.status, 0, `${lint.stdout}\n${lint.stderr}`);
+  });
+
   it('refuses values that cannot work, with a message', () => {
     const cases: Array<[string[], RegExp]> = [
+      [['nexus.replicas=2'], /nexus\.replicas above 1 needs nexus\.backend=postgres/],
+      [['nexus.backend=mysql'], /nexus\.backend must be sqlite or postgres, got "mysql"/],
+      [['nexus.backend=postgres'], /nexus\.postgres\.url is required with nexus\.backend=postgres/],
+      [['nexus.replicas=0'], /nexus\.replicas must be at least 1/],
       [['nexus.shamirThreshold=4'], /nexus\.shamirThreshold must be from 1 to keeper\.replicas \(3\), got 4/],
       [['nexus.shamirThreshold=0'], /nexus\.shamirThreshold must be from 1/],
       [['keeper.replicas=0'], /keeper\.replicas must be at least 1/],

@@ -35,6 +35,7 @@ export interface ManifestSpec {
   // StatefulSet, Job
   readonly replicas?: number;
   readonly serviceName?: string;
+  readonly podManagementPolicy?: string;
   readonly updateStrategy?: { readonly type: string };
   readonly minReadySeconds?: number;
   readonly ttlSecondsAfterFinished?: number;

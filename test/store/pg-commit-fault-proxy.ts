@@ -17,13 +17,21 @@ export interface CommitFaultProxy {
   readonly port: number;
   /** Loses the answer of the next COMMIT; resolves once it was lost (the commit happened). */
   loseNextCommitAnswer(): Promise<void>;
+  /** Cuts every connection and refuses new ones (the database is unreachable) until `resume`. */
+  cut(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
 export async function startCommitFaultProxy(socketPath: string): Promise<CommitFaultProxy> {
   let armed: (() => void) | undefined;
+  let down = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(socketPath);
     sockets.add(client);
     sockets.add(upstream);
@@ -66,6 +74,14 @@ export async function startCommitFaultProxy(socketPath: string): Promise<CommitF
       return new Promise<void>((resolve) => {
         armed = resolve;
       });
+    },
+    cut() {
+      down = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    resume() {
+      down = false;
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -67,16 +67,18 @@ async function client(name: IdentityName, i: number): Promise<SpikeClient> {
   return c;
 }
 
-function readyz(port: number): Promise<number | undefined> {
+function readyzAnswer(port: number): Promise<{ status: number | undefined; body: string }> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/readyz', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
+    const req = http.get({ host: '127.0.0.1', port, path: '/readyz', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
     });
     req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(undefined));
+    req.once('error', () => resolve({ status: undefined, body: '' }));
   });
 }
+const readyz = async (port: number): Promise<number | undefined> => (await readyzAnswer(port)).status;
 
 /** `viaProxy`: the replica reaches the database through the commit-fault proxy (TCP, no TLS). */
 async function startReplica(apiThreads: number, viaProxy = false): Promise<Replica> {
@@ -321,6 +323,31 @@ describe('Nexus replicas on one PostgreSQL database', () => {
     // Still serving, same data.
     const pilot = await client('pilot', 2);
     assert.ok((await pilot.getSecret('replicas/rw'))['by'] !== undefined);
+  });
+
+  it('/readyz says when a replica cannot reach the database; the others stay ready', async () => {
+    const [cut, ...others] = replicas;
+    assert.ok(cut !== undefined);
+    proxy.cut();
+    try {
+      await waitFor('replica 1 to report the database unreachable', 30_000, async () => {
+        const a = await readyzAnswer(cut.healthPort);
+        return a.status === 503 && a.body === '{"ready":false,"database":"unreachable"}';
+      });
+      for (const r of others) assert.equal(await readyz(r.healthPort), 200);
+      await assert.rejects((await client('pilot', 0)).getSecret('replicas/rw'), (err: unknown) => {
+        assert.ok(isSpikeError(err));
+        assert.equal(err.status, 503);
+        return true;
+      });
+    } finally {
+      proxy.resume();
+    }
+    await waitFor('replica 1 to be ready again', 30_000, async () => (await readyz(cut.healthPort)) === 200);
+    assert.deepEqual(Object.keys(await (await client('pilot', 0)).getSecret('replicas/rw')).sort(), [
+      'by',
+      'n',
+    ]);
   });
 
   it('three replicas keep the keepers seeded without calling each other suspect', () => {

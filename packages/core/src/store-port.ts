@@ -92,6 +92,11 @@ export interface SecretStore {
    * one process that writes keeps its engine in step itself).
    */
   readonly sharedPolicies?: SharedPolicies;
+  /**
+   * Present on backends behind a network (PostgreSQL): resolves when the database answers a
+   * trivial statement now, rejects otherwise. For readiness checks (`/readyz`).
+   */
+  ping?(): Promise<void>;
 }
 
 /**

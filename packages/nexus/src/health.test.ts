@@ -144,3 +144,53 @@ describe('health server with metrics', async () => {
     assert.equal(scrapes, before, 'nothing else scrapes');
   });
 });
+
+describe('health server on a shared database', async () => {
+  let ready = true;
+  let database: () => Promise<boolean> = () => Promise.resolve(true);
+  let asked = 0;
+  const server = createHealthServer({
+    isReady: () => ready,
+    databaseReachable: () => {
+      asked += 1;
+      return database();
+    },
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 1000,
+    maxConnections: 16,
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  after(() => server.close());
+
+  it('GET /readyz is 200 only while the database answers', async () => {
+    let r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { ready: true });
+    database = () => Promise.resolve(false);
+    r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 503);
+    assert.deepEqual(JSON.parse(r.body), { ready: false, database: 'unreachable' });
+    database = () => Promise.reject(new Error('connection refused'));
+    r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 503);
+    assert.deepEqual(JSON.parse(r.body), { ready: false, database: 'unreachable' });
+  });
+
+  it('a database that does not answer is unreachable after the timeout', async () => {
+    database = () => new Promise<boolean>(() => undefined);
+    const r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 503);
+    assert.deepEqual(JSON.parse(r.body), { ready: false, database: 'unreachable' });
+  });
+
+  it('without the root key the database is not asked', async () => {
+    ready = false;
+    const before = asked;
+    const r = await call(port, 'GET', '/readyz');
+    assert.equal(r.status, 503);
+    assert.deepEqual(JSON.parse(r.body), { ready: false });
+    assert.equal(asked, before);
+  });
+});

@@ -27,6 +27,13 @@ export interface MetricsEndpoint {
 
 export interface HealthServerOptions {
   readonly isReady: () => boolean;
+  /**
+   * A shared database (PostgreSQL): whether it answers now. Asked by `/readyz` once the root key
+   * is installed; false (or no answer within `READY_DATABASE_TIMEOUT_MS`) makes it 503
+   * `{"ready":false,"database":"unreachable"}`, so balancers stop sending requests that would
+   * only get 503 answers.
+   */
+  readonly databaseReachable?: () => Promise<boolean>;
   /** Damaged rows found by the last check (0 = none). */
   readonly damagedRows?: () => number;
   readonly headersTimeoutMs: number;
@@ -36,6 +43,25 @@ export interface HealthServerOptions {
   readonly maxConnections: number;
   /** `GET /metrics`; without it the path is 404 like any other. */
   readonly metrics?: MetricsEndpoint;
+}
+
+/** How long `/readyz` waits for the database to answer before calling it unreachable. */
+export const READY_DATABASE_TIMEOUT_MS = 2_000;
+
+function withTimeout(p: Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -84,7 +110,23 @@ export function createHealthServer(options: HealthServerOptions): Server {
       } else if (req.method === 'GET' && path === URL_READY) {
         const ready = options.isReady();
         const damagedRows = options.damagedRows?.() ?? 0;
-        reply(res, ready ? 200 : 503, damagedRows > 0 ? { ready, damagedRows } : { ready });
+        const answer = (): void =>
+          reply(res, ready ? 200 : 503, damagedRows > 0 ? { ready, damagedRows } : { ready });
+        const database = options.databaseReachable;
+        if (!ready || database === undefined) {
+          answer();
+          return;
+        }
+        withTimeout(database(), READY_DATABASE_TIMEOUT_MS).then(
+          (reachable) => {
+            if (res.destroyed) return;
+            if (reachable) answer();
+            else reply(res, 503, { ready: false, database: 'unreachable' });
+          },
+          () => {
+            if (!res.destroyed) reply(res, 503, { ready: false, database: 'unreachable' });
+          },
+        );
       } else if (req.method === 'GET' && path === URL_METRICS && options.metrics !== undefined) {
         serveMetrics(res, options.metrics);
       } else {

@@ -15,6 +15,7 @@ import type { SyslogStats } from './audit-syslog.ts';
 import type { NexusConfig } from './config.ts';
 import type { CustodyFactory } from './custody-port.ts';
 import { createHealthServer } from './health.ts';
+import { coalesce } from './policy-sync.ts';
 import { registerAuditShippingMetrics } from './metrics/audit-shipping-metrics.ts';
 import { registerNexusGauges } from './metrics/nexus-gauges.ts';
 import { createScraper } from './metrics/scrape.ts';
@@ -153,6 +154,16 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     throw err;
   }
   const { store, state, audit, custody, handler, handlerFor, server: api } = built;
+  // `/readyz` on a shared database: one ping at a time, shared by concurrent probes (ADR 0032).
+  const ping = store.ping === undefined ? undefined : coalesce(() => (store.ping as () => Promise<void>)());
+  const pingDatabase =
+    ping === undefined
+      ? undefined
+      : () =>
+          ping().then(
+            () => true,
+            () => false,
+          );
   // The people listener runs on the main thread only (ADR 0035): API threads serve the mTLS port.
   const validator =
     config.people === null ? undefined : createTokenValidator(config.people.oidc, deps.tokenValidator);
@@ -221,6 +232,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       ? null
       : createHealthServer({
           isReady: () => state.isReady(),
+          ...(pingDatabase === undefined ? {} : { databaseReachable: pingDatabase }),
           damagedRows: () => state.damagedRows().policies + state.damagedRows().secrets,
           headersTimeoutMs: config.headersTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,

@@ -147,6 +147,7 @@ const SQL = {
   bumpPolicies: `WITH r AS (
       UPDATE ${S}.revisions SET revision = revision + 1 WHERE name = 'policies' RETURNING revision
     ) SELECT revision::text AS revision, pg_notify('${CHANGES_CHANNEL}', 'policies ' || revision::text) FROM r`,
+  ping: 'SELECT 1',
   policyRevision: `SELECT revision::text AS revision FROM ${S}.revisions WHERE name = 'policies'`,
   // Every policy row and the revision, in one statement (one snapshot).
   scanPoliciesAt: `SELECT 'p' AS kind, name_id AS id, envelope, NULL::text AS revision FROM ${S}.policies
@@ -712,6 +713,11 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
       });
     },
 
+    ping: () =>
+      run(async () => {
+        if (closed) throw new StoreClosedError();
+        await query(SQL.ping, []);
+      }),
     sharedPolicies: {
       revision: () =>
         run(async () => {

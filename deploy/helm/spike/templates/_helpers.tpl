@@ -47,10 +47,21 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+
 {{- join "," $peers -}}
 {{- end -}}
 
-{{/* Nexus's URL for the bootstrap: the Service that lists Nexus before it is ready. */}}
+{{/*
+Nexus's URL for the bootstrap: the Service that lists Nexus before it is ready. With several
+replicas, every replica's own URL (comma-separated): the bootstrap's live-system check asks each.
+*/}}
 {{- define "spike.nexusInternalUrl" -}}
 {{- $full := include "spike.fullname" . -}}
+{{- if gt (int .Values.nexus.replicas) 1 -}}
+{{- $urls := list -}}
+{{- range $i, $_ := until (int .Values.nexus.replicas) -}}
+{{- $urls = append $urls (printf "https://%s-nexus-%d.%s-nexus-internal.%s.svc.%s:%d" $full $i $full $.Release.Namespace $.Values.clusterDomain (int $.Values.nexus.apiPort)) -}}
+{{- end -}}
+{{- join "," $urls -}}
+{{- else -}}
 {{- printf "https://%s-nexus-internal.%s.svc.%s:%d" $full .Release.Namespace .Values.clusterDomain (int .Values.nexus.apiPort) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "spike.checkValues" -}}
@@ -59,6 +70,16 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+
 {{- if lt $n 1 -}}{{- fail "keeper.replicas must be at least 1" -}}{{- end -}}
 {{- if not (has .Values.keeper.updateStrategy (list "OnDelete" "RollingUpdate")) -}}
 {{- fail (printf "keeper.updateStrategy must be OnDelete or RollingUpdate, got %q" .Values.keeper.updateStrategy) -}}
+{{- end -}}
+{{- if not (has .Values.nexus.backend (list "sqlite" "postgres")) -}}
+{{- fail (printf "nexus.backend must be sqlite or postgres, got %q" .Values.nexus.backend) -}}
+{{- end -}}
+{{- if lt (int .Values.nexus.replicas) 1 -}}{{- fail "nexus.replicas must be at least 1" -}}{{- end -}}
+{{- if and (gt (int .Values.nexus.replicas) 1) (ne .Values.nexus.backend "postgres") -}}
+{{- fail "nexus.replicas above 1 needs nexus.backend=postgres (SQLite has one writer)" -}}
+{{- end -}}
+{{- if and (eq .Values.nexus.backend "postgres") (not .Values.nexus.postgres.url) -}}
+{{- fail "nexus.postgres.url is required with nexus.backend=postgres (postgresql://USER@HOST:PORT/DATABASE)" -}}
 {{- end -}}
 {{- if or (lt $t 1) (gt $t $n) -}}
 {{- fail (printf "nexus.shamirThreshold must be from 1 to keeper.replicas (%d), got %d" $n $t) -}}

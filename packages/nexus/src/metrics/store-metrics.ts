@@ -83,6 +83,7 @@ export function createStoreMetrics(): StoreMetrics {
         isInitialized: () => store.isInitialized(),
         close: () => store.close(),
         unlock: (rootKey) => timed('unlock', now(), store.unlock(rootKey)),
+        ...(store.ping === undefined ? {} : { ping: () => (store.ping as () => Promise<void>)() }),
         ...(shared === undefined
           ? {}
           : {
