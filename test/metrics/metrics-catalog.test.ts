@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NEXUS_METRICS } from '@spike-ts/nexus';
+import { CALLER_ROLES, NEXUS_METRICS } from '@spike-ts/nexus';
 import { promtool } from './promtool.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -52,5 +52,13 @@ describe('docs/operations.md', () => {
       assert.ok(row.includes(m.type), `${m.name}: type`);
       for (const label of m.labels) assert.ok(row.includes(`\`${label}\``), `${m.name}: label ${label}`);
     }
+  });
+
+  it('lists every value of the `role` label, and no other', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const para = /^`role` values: ([^]*?)\n\n/m.exec(doc)?.[1];
+    assert.ok(para !== undefined, 'no "`role` values:" paragraph');
+    const listed = [...para.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    assert.deepEqual([...listed].sort(), [...CALLER_ROLES].sort());
   });
 });

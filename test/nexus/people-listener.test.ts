@@ -390,6 +390,44 @@ describe('people listener', () => {
     assert.equal(bad.status, 400);
   });
 
+  it('counts people-listener and console requests by the role of the person, never a name or group', async () => {
+    const counts = (): Map<string, number> => {
+      const json = t.nexus.metrics?.requests.json() ?? [];
+      const family = json.find((m) => m.name === 'spike_nexus_requests_total');
+      const out = new Map<string, number>();
+      for (const v of family?.values ?? []) {
+        if (v.labels.route !== '/v1/auth/whoami') continue;
+        out.set(`${String(v.labels.status)} ${String(v.labels.role)}`, v.value);
+      }
+      return out;
+    };
+    const before = counts();
+    const delta = (key: string): number => (counts().get(key) ?? 0) - (before.get(key) ?? 0);
+    for (const who of [alice, root, carol]) {
+      assert.equal((await asPerson('/v1/auth/whoami', {}, who)).status, 200);
+    }
+    assert.equal(
+      (await call(peoplePort, pki, { path: '/v1/auth/whoami', body: {}, client: null })).status,
+      401,
+    );
+    const viaConsole = await t.nexus.callAsPerson(
+      { kind: 'person', principal: 'user:alice', groups: ['infra'], issuer: idp.issuer, role: 'user' },
+      'console',
+      '/v1/auth/whoami',
+      '',
+      {},
+    );
+    assert.equal(viaConsole.status, 200);
+    assert.equal(delta('200 person'), 2, 'alice on the people listener and through the console');
+    assert.equal(delta('200 person_admin'), 1);
+    assert.equal(delta('200 person_auditor'), 1);
+    assert.equal(delta('401 none'), 1);
+    const labels = JSON.stringify(t.nexus.metrics?.requests.json());
+    for (const word of ['alice', 'carol', 'user:', 'infra', 'auditors', 'admins']) {
+      assert.equal(labels.includes(word), false, `metrics name ${word}`);
+    }
+  });
+
   it('mounts the console under /console/, the only place reachable without a token', async () => {
     t.nexus.mountConsole((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -456,5 +494,14 @@ describe('people listener limits', () => {
     const rec = n.audit.records().at(-1);
     assert.deepEqual([rec?.caller, rec?.door, rec?.status], ['user:alice', 'people-api', 429]);
     assert.equal((await whoami('bob')).status, 200, 'another person has their own bucket');
+    const requests = n.nexus.metrics?.requests.json().find((m) => m.name === 'spike_nexus_requests_total');
+    const refused = requests?.values.find((v) => v.labels.status === '429');
+    assert.deepEqual(refused?.labels, {
+      route: '/v1/auth/whoami',
+      action: 'default',
+      status: '429',
+      role: 'person',
+    });
+    assert.equal(refused?.value, 1);
   });
 });

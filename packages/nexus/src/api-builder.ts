@@ -144,11 +144,9 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     ...(options.now === undefined ? {} : { now: options.now }),
   };
   const handler = createRequestHandler(pipeline);
-  // Other doors are not metered: the metrics' role label knows SPIFFE roles only.
-  const unmetered: RequestHandlerOptions = { ...pipeline };
-  delete (unmetered as { metrics?: unknown }).metrics;
+  // The people listener and the console are metered too; people count by their role only.
   const handlerFor = (door: Pick<RequestHandlerOptions, 'door' | 'person'>): RequestListener =>
-    createRequestHandler({ ...unmetered, ...door });
+    createRequestHandler({ ...pipeline, ...door });
   const front = options.front === undefined ? handler : options.front(handler);
   // Per-caller limits where callers connect, before anything else; requests an API thread hands
   // to the main thread were counted by that thread (they reach `handler` directly).

@@ -177,6 +177,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
           validator,
           handlerFor,
           audit,
+          ...(metrics === undefined ? {} : { metrics: metrics.requests }),
           logger: logger.child({ component: 'people' }),
           ...(deps.now === undefined ? {} : { now: deps.now }),
         });

@@ -11,7 +11,7 @@
  * With API threads every thread enforces its share (value ÷ threads, rounded up), so a caller
  * never gets more than the configured total. See ADR 0015.
  */
-import { randomUuid } from '@spike-ts/core';
+import { randomUuid, type PersonRole } from '@spike-ts/core';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { ErrorCode, ERROR_CODES } from '@spike-ts/protocol';
 import type { AuditLog } from '../audit.ts';
@@ -138,6 +138,8 @@ export interface CallerLimitOptions {
   readonly door?: string;
   /** Counts each refused request (429) under its route, as the router counts the others. */
   readonly metrics?: RequestMetrics;
+  /** The role of a person caller (the people listener), so 429s count under the person's role. */
+  readonly personRole?: (req: IncomingMessage) => PersonRole | undefined;
   readonly now?: () => number;
   readonly newRequestId?: () => string;
 }
@@ -198,7 +200,7 @@ export function limitCallers(handler: RequestListener, options: CallerLimitOptio
       // `meter` matches the route table only; any other target is the route `unknown`.
       metrics
         .meter(req.method === 'POST' ? { path: target.route, action: target.action } : undefined)
-        .finish(metrics.roleOf(caller), status, 'none', undefined);
+        .finish(metrics.roleOf(caller, options.personRole?.(req)), status, 'none', undefined);
     }
   };
 }

@@ -161,7 +161,12 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       });
       if (metrics !== undefined) {
         const meter = (route === undefined ? undefined : meters.get(route)) ?? unknownMeter;
-        meter?.finish(metrics.roleOf(peerId), status, decision, (performance.now() - startedPrecise) / 1000);
+        meter?.finish(
+          metrics.roleOf(peerId, who?.kind === 'person' ? who.role : undefined),
+          status,
+          decision,
+          (performance.now() - startedPrecise) / 1000,
+        );
       }
     };
     const fail = (code: ErrorCode, shape: Route | undefined): void => {

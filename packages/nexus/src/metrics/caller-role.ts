@@ -2,8 +2,10 @@
  * The `role` label of the request metrics: the SPIKE role of the caller's SPIFFE ID, never the ID
  * itself. A fixed, small set of values, so a caller cannot grow the metrics by presenting new
  * IDs; every ID that holds no SPIKE role is `workload`, and a request without an accepted
- * identity is `none`.
+ * identity is `none`. People (the people listener and the console) count by their role only:
+ * `person_admin`, `person_auditor` or `person` — never a name, principal or group.
  */
+import type { PersonRole } from '@spike-ts/core';
 import { spikeRoleOf, type SpikeRole, type TrustRoots } from '@spike-ts/identity';
 
 /** Every value of the `role` label. */
@@ -16,6 +18,9 @@ export const CALLER_ROLES = [
   'keeper',
   'bootstrap',
   'workload',
+  'person_admin',
+  'person_auditor',
+  'person',
   'none',
 ] as const;
 export type CallerRole = (typeof CALLER_ROLES)[number];
@@ -27,8 +32,18 @@ const ROLE_INDEX: Readonly<Record<CallerRole, number>> = Object.fromEntries(
 /** Most SPIFFE IDs whose role is remembered; beyond it the role is worked out each time. */
 export const ROLE_CACHE_SIZE = 4096;
 
-/** The role of `peerId` (undefined: no accepted identity), as an index into `CALLER_ROLES`. */
-export type CallerRoleOf = (peerId: string | undefined) => number;
+/**
+ * The role of `peerId` (undefined: no accepted identity), as an index into `CALLER_ROLES`. A
+ * person (`person` set: their role) is labelled by that role alone, whatever `peerId` says.
+ */
+export type CallerRoleOf = (peerId: string | undefined, person?: PersonRole) => number;
+
+/** The label of each person role. */
+const PERSON_LABEL: Readonly<Record<PersonRole, CallerRole>> = {
+  admin: 'person_admin',
+  auditor: 'person_auditor',
+  user: 'person',
+};
 
 /** The label of each SPIKE role; which role an ID holds is identity's `spikeRoleOf`. */
 const ROLE_LABEL: Readonly<Record<SpikeRole, CallerRole>> = {
@@ -52,8 +67,9 @@ function roleOf(peerId: string, roots: TrustRoots): CallerRole {
  */
 export function createCallerRoleOf(roots: TrustRoots, cacheSize = ROLE_CACHE_SIZE): CallerRoleOf {
   const known = new Map<string, number>();
-  return (peerId) => {
+  return (peerId, person) => {
     if (peerId === undefined) return ROLE_INDEX.none;
+    if (person !== undefined) return ROLE_INDEX[PERSON_LABEL[person]];
     const hit = known.get(peerId);
     if (hit !== undefined) return hit;
     const index = ROLE_INDEX[roleOf(peerId, roots)];

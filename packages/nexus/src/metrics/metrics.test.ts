@@ -70,6 +70,18 @@ describe('caller role label', () => {
     for (const [id, want] of cases) assert.equal(role(roleOf(id)), want, String(id));
   });
 
+  it('labels people by their role only, whatever their principal looks like', () => {
+    const of = createCallerRoleOf(DEFAULT_TRUST_ROOTS);
+    assert.equal(role(of('user:alice', 'admin')), 'person_admin');
+    assert.equal(role(of('user:carol', 'auditor')), 'person_auditor');
+    assert.equal(role(of('user:dave', 'user')), 'person');
+    // A person whose name reads like a SPIKE role's SPIFFE ID is still a person, cache or not.
+    const superuser = 'spiffe://spike.ist/spike/pilot/role/superuser';
+    assert.equal(role(of(superuser)), 'superuser');
+    assert.equal(role(of(superuser, 'user')), 'person');
+    assert.equal(role(of(undefined, 'admin')), 'none');
+  });
+
   it('follows the configured trust roots', () => {
     const roots = trustRootsFromEnv({ SPIKE_TRUST_ROOT_PILOT: 'ops.example' });
     const of = createCallerRoleOf(roots);

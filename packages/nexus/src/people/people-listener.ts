@@ -18,6 +18,7 @@ import type { AuditLog } from '../audit.ts';
 import type { NexusConfig } from '../config.ts';
 import type { RequestHandlerOptions } from '../http/router.ts';
 import { createCallerLimiter, limitCallers } from '../http/limits.ts';
+import type { RequestMetrics } from '../metrics/request-metrics.ts';
 import type { TokenValidator } from './token-validator.ts';
 
 /** Where the console is mounted; `/console` itself and everything below it. */
@@ -32,6 +33,8 @@ export interface PeopleListenerOptions {
   /** Builds the pipeline for the people door from how it knows the person. */
   readonly handlerFor: (door: Pick<RequestHandlerOptions, 'door' | 'person'>) => RequestListener;
   readonly audit: AuditLog;
+  /** Counts the requests the per-person limits refuse (429), under the person's role. */
+  readonly metrics?: RequestMetrics;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -86,6 +89,11 @@ export function createPeopleListener(options: PeopleListenerOptions): PeopleList
           },
           audit: options.audit,
           door: 'people-api',
+          ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+          personRole: (req) => {
+            const caller = callers.get(req);
+            return caller?.kind === 'person' ? caller.role : undefined;
+          },
           ...(options.now === undefined ? {} : { now: options.now }),
         });
   let consoleHandler: RequestListener | undefined;
