@@ -222,6 +222,8 @@ describe('web console in Chromium, real Nexus and Keycloak', { timeout: 900_000 
       const frame = page.frame({ name: 'c' });
       assert.ok(frame);
       await frame.waitForLoadState();
+      // Chromium first reports the requested URL, then replaces the refused page by its error page.
+      await frame.waitForURL((u) => !u.href.startsWith(base));
       assert.ok(
         !frame.url().startsWith(base),
         `the frame shows an error page, not the console (${frame.url()})`,
