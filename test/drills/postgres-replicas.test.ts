@@ -117,7 +117,7 @@ describe('three Nexus replicas on PostgreSQL (real processes)', { timeout: 600_0
     for (let i = 0; i < set.size; i++) assert.ok(set.running(i), `replica ${String(i)} is not running`);
   });
 
-  it('PostgreSQL stops under load: 503 state_not_ready meanwhile, never a 500 or a crash; reconnects; nothing acknowledged is lost', async () => {
+  it('PostgreSQL stops under load: 503 state_not_ready meanwhile, never an internal error or a crash; reconnects; nothing acknowledged is lost', async () => {
     const loads = [0, 1, 2].map((i) => set.startLoad(`pg-${String(i)}`, i));
     await progress(loads);
     const marks = [0, 1, 2].map((i) => set.log(i).length);
@@ -159,8 +159,16 @@ describe('three Nexus replicas on PostgreSQL (real processes)', { timeout: 600_0
     for (const load of loads) {
       const seen = load.outcome();
       assert.deepEqual(seen.stale, []);
-      const unexpected = seen.errors.filter((e) => e !== '503 state_not_ready');
-      assert.deepEqual(unexpected, [], 'while the database was down only 503 state_not_ready is expected');
+      // A write whose COMMIT was sent just before the server stopped may not learn its outcome:
+      // 500 api_outcome_unknown (the load counts such a write as possibly landed, never as lost).
+      const unexpected = seen.errors.filter(
+        (e) => e !== '503 state_not_ready' && e !== '500 api_outcome_unknown',
+      );
+      assert.deepEqual(
+        unexpected,
+        [],
+        'while the database was down only 503 state_not_ready (or an unknown outcome) is expected',
+      );
       for (let i = 0; i < set.size; i++) {
         assert.deepEqual(await missingWrites(await set.pilotOn(i), seen), [], `replica ${String(i)}`);
       }
