@@ -8,14 +8,18 @@
  * recovery files it saved at first start (`--reset` starts over instead). Only one demo runs per
  * state directory, and none starts while its ports are taken. Ctrl-C stops everything.
  *
+ * `--people` also starts Keycloak (when `npm run tools:install` installed it) with the test realm and
+ * turns on Nexus's people listener with a development certificate, so a person can `spike login`.
+ *
  * `--dir`, `--socket-dir` and `--ports` exist for tests (a private state directory and free ports).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acquireDemoLock, type DemoLock } from './demo-lock.ts';
-import { portOpen, Stack } from './stack.ts';
+import { freePorts, portOpen, Stack } from './stack.ts';
+import type { Keycloak } from '../test/support/keycloak.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -33,6 +37,7 @@ function parseFlags() {
       options: {
         restore: { type: 'boolean', default: false },
         reset: { type: 'boolean', default: false },
+        people: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         dir: { type: 'string' },
         'socket-dir': { type: 'string' },
@@ -50,6 +55,8 @@ if (flags.help) {
   out('  (default)  over existing data, restore the root key from the saved recovery files');
   out('  --reset    delete the demo data (.demo/) first and start from scratch');
   out('  --restore  accepted for compatibility: restoring is the default');
+  out('  --people   also start Keycloak (npm run tools:install -- keycloak) and the people listener,');
+  out('             for spike login as a person (user/password printed)');
   out('For tests: --dir <state dir> --socket-dir <dir> --ports <keeper1,keeper2,keeper3,nexus,health>');
   process.exit(0);
 }
@@ -71,8 +78,12 @@ if (flags.reset) {
   for (const entry of readdirSync(dir))
     if (entry !== 'demo.pid') rmSync(join(dir, entry), { recursive: true, force: true });
 }
+/** Filled before Nexus starts when --people is given. */
+const peopleEnv: Record<string, string> = {};
+let keycloak: Keycloak | undefined;
 const stack = new Stack({
   dir,
+  nexusEnv: peopleEnv,
   socketDir,
   ...(ports === undefined
     ? {}
@@ -96,6 +107,7 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     out('\nStopping Nexus, keepers and the identity issuer...');
     await stack.stop();
+    await keycloak?.stop();
     lock.release();
     out(`Stopped. Data is kept in ${shownDir}/ (npm run demo -- --reset starts over).`);
   }
@@ -115,6 +127,7 @@ try {
   await stack.startIssuer();
   step(`Starting 3 keepers on ${stack.opts.keeperPorts.map((p) => `:${String(p)}`).join(' ')}`);
   await stack.startKeepers();
+  const peopleUrl = flags.people ? await preparePeople() : undefined;
   step(`Starting Nexus on :${String(stack.opts.nexusPort)} (SQLite in ${shownDir}/nexus)`);
   await stack.startNexus();
 
@@ -158,6 +171,7 @@ try {
   out('The demo workload (SDK) with its own identity, spiffe://spike.ist/workload/demo:');
   out(`  SPIFFE_ENDPOINT_SOCKET=${stack.endpoint('demo')} npx node examples/demo-workload.ts`);
   out(`  Logs: ${shownDir}/logs/  (audit log: ${shownDir}/logs/audit.jsonl)`);
+  if (peopleUrl !== undefined && keycloak !== undefined) printPeople(peopleUrl, keycloak);
   out('');
   out('Press Ctrl-C to stop everything.');
   // Keep running until Ctrl-C (the signal handlers stop the stack).
@@ -225,4 +239,70 @@ function parsePorts(value: string | undefined): number[] | undefined {
     return fail('--ports needs five ports: keeper1,keeper2,keeper3,nexus,health', 2);
   }
   return ports;
+}
+
+/**
+ * `--people`: starts Keycloak with the test realm, writes a development certificate for the people
+ * listener and the OIDC configuration, and sets Nexus's people settings. Returns the listener URL.
+ */
+async function preparePeople(): Promise<string> {
+  const { installedKeycloak, startKeycloak, AUDIENCE } = await import('../test/support/keycloak.ts');
+  if (installedKeycloak() === undefined) {
+    throw new Error(
+      '--people needs Keycloak: run `npm run tools:install -- keycloak` first (needs a JDK >= 21)',
+    );
+  }
+  step('Starting Keycloak with the spike realm (DEVELOPMENT ONLY; takes a minute or two)');
+  keycloak = await startKeycloak();
+  const peopleDir = join(dir, 'people');
+  mkdirSync(peopleDir, { recursive: true, mode: 0o700 });
+  const { createCa, issueSvid } = await import('@spike-ts/identity/mint');
+  const ca = await createCa({ trustDomain: 'people.demo' });
+  const cert = await issueSvid(ca, { spiffeId: 'spiffe://people.demo/nexus', dnsNames: ['localhost'] });
+  writeFileSync(join(peopleDir, 'ca.pem'), ca.certPem);
+  writeFileSync(join(peopleDir, 'cert.pem'), cert.certPem);
+  writeFileSync(join(peopleDir, 'key.pem'), cert.keyPem, { mode: 0o600 });
+  writeFileSync(
+    join(peopleDir, 'oidc.json'),
+    JSON.stringify({
+      issuers: [
+        {
+          issuer: keycloak.issuer,
+          audience: AUDIENCE,
+          algorithms: ['RS256'],
+          adminGroups: ['admins'],
+          auditorGroups: ['auditors'],
+        },
+      ],
+    }),
+  );
+  const [port] = await freePorts(1);
+  Object.assign(peopleEnv, {
+    SPIKE_NEXUS_PEOPLE_LISTEN: `127.0.0.1:${String(port)}`,
+    SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(peopleDir, 'cert.pem'),
+    SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(peopleDir, 'key.pem'),
+    SPIKE_NEXUS_OIDC_CONFIG: join(peopleDir, 'oidc.json'),
+  });
+  return `https://localhost:${String(port)}`;
+}
+
+function printPeople(peopleUrl: string, kc: Keycloak): void {
+  const peopleDir = relative(process.cwd(), join(dir, 'people')) || '.';
+  out('');
+  out(
+    `People (Keycloak at ${kc.issuer}; admin console ${kc.baseUrl}/admin/ as ${kc.admin.username} / ${kc.admin.password}):`,
+  );
+  out('  users: erin / erin-pass (group admins: superuser), alice / alice-pass (infra),');
+  out('         bob / bob-pass (trustees), carol / carol-pass (auditors), dave / dave-pass (no group)');
+  out('');
+  out('  unset SPIFFE_ENDPOINT_SOCKET');
+  out(`  export SPIKE_OIDC_ISSUER=${kc.issuer}`);
+  out(`  export SPIKE_PEOPLE_URL=${peopleUrl}`);
+  out(`  export SPIKE_PEOPLE_CA_FILE=${peopleDir}/ca.pem`);
+  out('  npx spike login              # device grant: open the printed URL, enter the code, log in as erin');
+  out('  npx spike login --browser    # or the code flow: open the printed URL in a browser on this machine');
+  out('  npx spike whoami');
+  out('  npx spike secret list');
+  out('  npx spike logout');
+  out('  Groups get access through policies that name them (docs/people.md).');
 }
