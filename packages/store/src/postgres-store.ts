@@ -13,6 +13,9 @@
  * from several processes never lose a version or reuse a number. Reads need no lock: each read
  * is one statement, hence one snapshot.
  *
+ * Round trips: an update is three (BEGIN, the lock and the read sent as one message; the write;
+ * COMMIT), and the statements run per request are named, so each connection plans them once.
+ *
  * Durability: a caller's promise resolves after its COMMIT returned, with
  * `synchronous_commit = on` forced for the session. PostgreSQL shares one WAL flush among
  * concurrent commits (its own group commit), so there is no batching here.
@@ -157,6 +160,36 @@ const SQL = {
   deleteHead: `DELETE FROM ${S}.secrets WHERE path_id = $1`,
   deleteVersions: `DELETE FROM ${S}.secret_versions WHERE path_id = $1`,
 } as const;
+
+/** Statement names, so that each connection parses and plans a statement once (prepared). */
+const STATEMENT_NAMES = new Map<string, string>(
+  Object.entries(SQL).map(([key, text]) => [text, `spike_${key}`]),
+);
+
+/** A query of one of the statements above, as a named (prepared) statement. */
+function named(text: string, values: unknown[]): pg.QueryConfig {
+  const name = STATEMENT_NAMES.get(text);
+  return name === undefined ? { text, values } : { name, text, values };
+}
+
+/** Second half of the advisory lock key of a secret's writers: the first 4 bytes of its id. */
+function secretLockKey(id: Uint8Array): number {
+  return Buffer.from(id.buffer, id.byteOffset, 4).readInt32BE(0);
+}
+
+/**
+ * The opening message of a secret update: `BEGIN`, the secret's advisory lock, and the read of
+ * its rows, as three statements in one simple query (one round trip). Simple queries take no
+ * parameters, so the two values are written in: an integer, and the lookup id as hex digits.
+ */
+function lockAndRead(id: Uint8Array): string {
+  const key = secretLockKey(id);
+  const hex = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+  const read = SQL.readSecret
+    .replace('$1::bytea', `decode('${hex}', 'hex')`)
+    .replaceAll('$2::bigint', '0::bigint');
+  return `BEGIN; SELECT pg_advisory_xact_lock(${String(SECRET_LOCK)}, ${String(key)}); ${read}`;
+}
 
 interface ScanRow {
   kind: 'h' | 'o' | 'p';
@@ -401,9 +434,17 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     sql: string,
     params: unknown[],
     client?: PoolClient,
-  ): Promise<R[]> => (await (client ?? pool).query<R>(sql, params)).rows;
+  ): Promise<R[]> => (await (client ?? pool).query<R>(named(sql, params))).rows;
 
-  const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+  /**
+   * Runs `fn` in one transaction. `opening` is the first message sent: `BEGIN`, optionally
+   * followed by more statements (simple query protocol, no parameters) whose results `fn` gets, so
+   * that the transaction's first statements cost one round trip.
+   */
+  const transaction = async <T>(
+    fn: (client: PoolClient, opened: pg.QueryResult[]) => Promise<T>,
+    opening = 'BEGIN',
+  ): Promise<T> => {
     const client = await pool.connect();
     // Set when the connection failed; checked right before COMMIT: a session the server ended
     // while the transaction was idle committed nothing, and COMMIT is then not sent at all.
@@ -414,8 +455,8 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     client.on('error', onIdleError);
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const result = await fn(client);
+      const first = (await client.query(opening)) as pg.QueryResult | pg.QueryResult[];
+      const result = await fn(client, Array.isArray(first) ? first : [first]);
       if (lostIdle !== undefined) throw lostIdle;
       try {
         await client.query('COMMIT');
@@ -450,9 +491,11 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
   const readRows = async (
     id: Uint8Array,
     version: number,
-    client?: PoolClient,
-  ): Promise<{ head: Uint8Array | undefined; versions: VersionRow[] }> => {
-    const rows = await query<SecretRow>(SQL.readSecret, [id, version], client);
+  ): Promise<{ head: Uint8Array | undefined; versions: VersionRow[] }> =>
+    secretRows(await query<SecretRow>(SQL.readSecret, [id, version]));
+
+  /** The head and version rows of a `readSecret` result. */
+  const secretRows = (rows: SecretRow[]): { head: Uint8Array | undefined; versions: VersionRow[] } => {
     const first = rows[0];
     const head =
       first?.head === null || first === undefined
@@ -466,15 +509,9 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     return { head, versions };
   };
 
-  const readSecret = async (
-    c: RowCodec,
-    path: string,
-    id: Uint8Array,
-    client?: PoolClient,
-    lazy = false,
-  ): Promise<SecretRecord | undefined> => {
-    const { head, versions } = await readRows(id, 0, client);
-    return head === undefined ? undefined : assembleSecret(c, path, id, head, versions, lazy);
+  const readSecret = async (c: RowCodec, path: string, id: Uint8Array): Promise<SecretRecord | undefined> => {
+    const { head, versions } = await readRows(id, 0);
+    return head === undefined ? undefined : assembleSecret(c, path, id, head, versions);
   };
 
   /** Rows of a scan statement, by kind: policies, secret heads, places of orphan version rows. */
@@ -508,8 +545,6 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     );
 
   const watchers = new Set<() => void>();
-
-  const lockKey = (id: Uint8Array): number => Buffer.from(id.buffer, id.byteOffset, 4).readInt32BE(0);
 
   return {
     kind: 'postgres',
@@ -584,10 +619,13 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
         checkName(path, 'path');
         const id = c.pathId(path);
         return inOrder(placeKey('secrets', id), () =>
-          transaction(async (client) => {
-            // Every writer of this secret, in any process, serializes here.
-            await client.query(SQL.lockSecret, [SECRET_LOCK, lockKey(id)]);
-            const current = await readSecret(c, path, id, client, true);
+          transaction(async (client, opened) => {
+            // Every writer of this secret, in any process, serialized on the lock taken in the
+            // opening message; the read after it is its own statement, so its snapshot is taken
+            // once the lock is held and sees every earlier writer's commit.
+            const { head, versions } = secretRows((opened[2]?.rows ?? []) as SecretRow[]);
+            const current =
+              head === undefined ? undefined : assembleSecret(c, path, id, head, versions, true);
             const mutation = mutate(current);
             if (typeof mutation !== 'object' || mutation === null) {
               throw new InvalidRecordError('mutator must return { next, result }');
@@ -597,16 +635,18 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
             const next = copySecretRecord(mutation.next, path, new Set(current?.versions));
             const plan = planSecretWrite(c, current, next, id);
             if (plan.head !== undefined) {
-              await client.query(SQL.writeSecret, [
-                plan.pathId,
-                plan.head,
-                plan.removed,
-                plan.versions.map(([v]) => v),
-                plan.versions.map(([, envelope]) => Buffer.from(envelope)),
-              ]);
+              await client.query(
+                named(SQL.writeSecret, [
+                  plan.pathId,
+                  plan.head,
+                  plan.removed,
+                  plan.versions.map(([v]) => v),
+                  plan.versions.map(([, envelope]) => Buffer.from(envelope)),
+                ]),
+              );
             }
             return result;
-          }),
+          }, lockAndRead(id)),
         );
       });
     },
@@ -696,7 +736,7 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
             await client.query(SQL.bumpPolicies);
             return true;
           }
-          await client.query(SQL.lockSecret, [SECRET_LOCK, lockKey(place.id)]);
+          await client.query(SQL.lockSecret, [SECRET_LOCK, secretLockKey(place.id)]);
           const head = (await query<{ envelope: unknown }>(SQL.lockHead, [place.id], client))[0];
           if (head !== undefined) {
             const envelope = bytes(head.envelope, 'envelope', 'table secrets');
