@@ -153,9 +153,18 @@ function upToDate(hash: string): boolean {
   }
 }
 
+/**
+ * Packages whose ES module build needs a module URL (`import.meta`) that a bundle does not have:
+ * they are bundled from their CommonJS build instead (what `require` resolves them to).
+ */
+const REQUIRE_BUILDS: readonly string[] = ['openpgp'];
+
 const swapPlugin: esbuild.Plugin = {
   name: 'spike-exe-swaps',
   setup(build) {
+    const requireFromRoot = createRequire(join(ROOT, 'package.json'));
+    const bare = new RegExp(`^(?:${REQUIRE_BUILDS.join('|')})$`);
+    build.onResolve({ filter: bare }, (args) => ({ path: requireFromRoot.resolve(args.path) }));
     build.onResolve({ filter: /\.ts$/ }, (args) => {
       if (args.kind === 'entry-point' || !args.path.startsWith('.')) return undefined;
       const replacement = SWAPS.get(relative(ROOT, resolve(args.resolveDir, args.path)));
