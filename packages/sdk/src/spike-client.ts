@@ -262,6 +262,10 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
         spiffeidPattern: p.spiffeIdPattern,
         pathPattern: p.pathPattern,
         permissions: [...p.permissions],
+        // Ours (ADR 0036): sent only when used, so a policy without them is SPIKE's bytes.
+        ...(p.people === undefined || p.people.length === 0 ? {} : { people: [...p.people] }),
+        ...(p.groups === undefined || p.groups.length === 0 ? {} : { groups: [...p.groups] }),
+        ...(p.workloadsOnly === true ? { workloadsOnly: true } : {}),
       };
       await post(POLICY_UPSERT, body);
     },
@@ -444,6 +448,9 @@ function readPolicy(res: Answer<PolicyReadResponse>): Policy {
     spiffeIdPattern,
     pathPattern: readString(res, 'pathPattern', ''),
     permissions: readStringArray(res, 'permissions') as Permission[],
+    ...(Array.isArray(res.people) ? { people: readStringArray(res, 'people') } : {}),
+    ...(Array.isArray(res.groups) ? { groups: readStringArray(res, 'groups') } : {}),
+    ...(res.workloadsOnly === true ? { workloadsOnly: true } : {}),
     createdAt: readString(res, 'createdAt', ''),
     updatedAt: readString(res, 'updatedAt', ''),
   };

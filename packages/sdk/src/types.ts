@@ -40,6 +40,15 @@ export interface PolicyInput {
   /** RE2 regular expression matched (unanchored) against the secret path. */
   pathPattern: string;
   permissions: readonly Permission[];
+  /**
+   * SPIKE-TS Nexus only (ADR 0036): people (`user:<name>`, matched exactly) the policy grants to
+   * on the people listener. Omitted or empty: sent as before, SPIKE sees the same bytes.
+   */
+  people?: readonly string[];
+  /** SPIKE-TS Nexus only: groups (the issuer's groups claim, exact) the policy grants to. */
+  groups?: readonly string[];
+  /** SPIKE-TS Nexus only: the path is for workloads only; people never read its values. */
+  workloadsOnly?: boolean;
 }
 
 /** A stored policy as returned by `getPolicy`. */
@@ -50,6 +59,12 @@ export interface Policy {
   spiffeIdPattern: string;
   pathPattern: string;
   permissions: Permission[];
+  /** Present only when the policy names people (SPIKE-TS Nexus). */
+  people?: string[];
+  /** Present only when the policy names groups (SPIKE-TS Nexus). */
+  groups?: string[];
+  /** Present (true) only when the path is for workloads only (SPIKE-TS Nexus). */
+  workloadsOnly?: boolean;
   /** RFC 3339 */
   createdAt: string;
   /** RFC 3339 */

@@ -11,6 +11,7 @@ import {
   validatePathPattern,
   validatePermissions,
   validatePolicyName,
+  validatePolicyPeople,
   validateSecretValues,
   validateSpiffeIdPattern,
   validateVersion,
@@ -61,14 +62,41 @@ export function checkPolicyName(name: string): string {
 }
 
 export function checkPolicyInput(policy: PolicyInput): PolicyInput {
+  // The people fields (ADR 0036): shape here, then Nexus's own rules with their messages
+  // (`user:<name>`, no empty group, workloadsOnly names nobody). Empty lists are dropped.
+  const people = run('people', () =>
+    validatePolicyPeople({
+      ...(policy.people === undefined ? {} : { people: checkStringList(policy.people, 'people') }),
+      ...(policy.groups === undefined ? {} : { groups: checkStringList(policy.groups, 'groups') }),
+      ...(policy.workloadsOnly === undefined ? {} : { workloadsOnly: checkFlag(policy.workloadsOnly) }),
+    }),
+  );
   return {
     name: checkPolicyName(policy.name),
+    // Empty only when the policy names people or groups: it then grants no workload.
     spiffeIdPattern: run('spiffeIdPattern', () =>
-      validateSpiffeIdPattern(policy.spiffeIdPattern, 'spiffeIdPattern'),
+      policy.spiffeIdPattern === '' && (people.people !== undefined || people.groups !== undefined)
+        ? ''
+        : validateSpiffeIdPattern(policy.spiffeIdPattern, 'spiffeIdPattern'),
     ),
     pathPattern: run('pathPattern', () => validatePathPattern(policy.pathPattern, 'pathPattern')),
     permissions: run('permissions', () => validatePermissions([...policy.permissions], 'permissions')),
+    ...people,
   };
+}
+
+function checkStringList(list: readonly string[], argument: string): string[] {
+  if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+    throw new SpikeBadRequestError(`${argument}: must be a list of strings`, 0, argument);
+  }
+  return [...list];
+}
+
+function checkFlag(flag: boolean): boolean {
+  if (typeof flag !== 'boolean') {
+    throw new SpikeBadRequestError('workloadsOnly: must be true or false', 0, 'workloadsOnly');
+  }
+  return flag;
 }
 
 export function checkPlaintext(bytes: Uint8Array, argument = 'plaintext'): Uint8Array {
