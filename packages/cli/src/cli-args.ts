@@ -11,6 +11,7 @@ import {
   validateSecretKeyName,
   normalizeSecretPath,
   validateSpiffeIdPattern,
+  validatePolicyPeople,
 } from '@spike-ts/protocol';
 import type { Permission } from '@spike-ts/protocol';
 import { invalidInput, usageError } from './exit-code.ts';
@@ -117,4 +118,59 @@ export function permissionsArg(value: string | readonly unknown[], where: string
     }
     return p as Permission;
   });
+}
+
+/** A comma list (`a,b`) or a list from a policy file; every entry must be a string. */
+function nameList(value: string | readonly unknown[], what: string, where: string): string[] {
+  const items = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [...value];
+  if (!items.every((v) => typeof v === 'string')) {
+    throw invalidInput(`Invalid ${what} (${where}): every entry must be a string.`);
+  }
+  return items;
+}
+
+/**
+ * The people fields of a policy (ADR 0036) with Nexus's rules: `people` entries are `user:<name>`,
+ * no group name is empty, and a workloads-only policy names nobody. Absent when not given.
+ */
+export function policyPeopleArgs(
+  values: {
+    people?: string | readonly unknown[];
+    groups?: string | readonly unknown[];
+    workloadsOnly?: boolean;
+  },
+  where: { people: string; groups: string; workloadsOnly: string },
+): { people?: string[]; groups?: string[]; workloadsOnly?: boolean } {
+  const people = values.people === undefined ? undefined : nameList(values.people, 'people', where.people);
+  const groups = values.groups === undefined ? undefined : nameList(values.groups, 'groups', where.groups);
+  for (const [list, field] of [
+    [people, 'people'],
+    [groups, 'groups'],
+  ] as const) {
+    if (list === undefined) continue;
+    try {
+      validatePolicyPeople({ [field]: list });
+    } catch (err) {
+      const bad = list.find((v) => v === '' || (field === 'people' && !/^user:./.test(v)));
+      const at = field === 'people' ? where.people : where.groups;
+      throw invalidInput(
+        `Invalid ${field}${bad === undefined ? '' : ` entry '${shown(bad)}'`} (${at}): ${rule(err)}` +
+          (field === 'people' ? ", e.g. 'user:alice'." : ', e.g. infra,trustees.'),
+      );
+    }
+    if (list.length === 0 || (list.length === 1 && list[0] === '')) {
+      throw invalidInput(
+        `At least one ${field === 'people' ? 'person' : 'group'} is required (${field === 'people' ? where.people : where.groups}).`,
+      );
+    }
+  }
+  try {
+    return validatePolicyPeople({
+      ...(people === undefined ? {} : { people }),
+      ...(groups === undefined ? {} : { groups }),
+      ...(values.workloadsOnly === true ? { workloadsOnly: true } : {}),
+    });
+  } catch (err) {
+    throw invalidInput(`Invalid ${where.workloadsOnly}: ${rule(err)}.`);
+  }
 }

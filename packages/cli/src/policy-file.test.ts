@@ -74,3 +74,50 @@ describe('policy files', () => {
     });
   }
 });
+
+describe('policy files with people fields (ADR 0036)', () => {
+  it('reads people and groups (lists or comma strings) and allows no spiffeidPattern then', () => {
+    const doc = parsePolicyDocument(
+      'name: infra\npathPattern: ^infra/.*$\npermissions: [read]\npeople: user:alice,user:bob\ngroups: [infra]\n',
+      'f',
+    );
+    assert.deepEqual(doc, {
+      name: 'infra',
+      spiffeIdPattern: '',
+      pathPattern: '^infra/.*$',
+      permissions: ['read'],
+      people: ['user:alice', 'user:bob'],
+      groups: ['infra'],
+    });
+  });
+
+  it('reads workloadsOnly', () => {
+    const doc = parsePolicyDocument(
+      'name: w\nspiffeidPattern: ^spiffe://x/.*$\npathPattern: ^w$\npermissions: [read]\nworkloadsOnly: true\n',
+      'f',
+    );
+    assert.equal(doc.workloadsOnly, true);
+  });
+
+  const bad: [string, RegExp][] = [
+    ['name: a\npathPattern: ^a$\npermissions: [read]\npeople: [alice]\n', /Invalid people entry 'alice'/],
+    ['name: a\npathPattern: ^a$\npermissions: [read]\ngroups: [infra, ""]\n', /Invalid groups entry ''/],
+    ['name: a\npathPattern: ^a$\npermissions: [read]\ngroups: []\n', /At least one group is required/],
+    ['name: a\npathPattern: ^a$\npermissions: [read]\ngroups: [1]\n', /every entry must be a string/],
+    ['name: a\npathPattern: ^a$\npermissions: [read]\npeople: {a: 1}\n', /must be a list/],
+    [
+      'name: a\nspiffeidPattern: ^spiffe://x/.*$\npathPattern: ^a$\npermissions: [read]\nworkloadsOnly: "yes"\n',
+      /must be true or false/,
+    ],
+    [
+      'name: a\npathPattern: ^a$\npermissions: [read]\ngroups: [infra]\nworkloadsOnly: true\n',
+      /must not name people or groups/,
+    ],
+    ['name: a\npathPattern: ^a$\npermissions: [read]\nworkloadsOnly: true\n', /spiffeidPattern is required/],
+  ];
+  for (const [text, message] of bad) {
+    it(`rejects ${JSON.stringify(text.slice(30, 80))}`, () => {
+      assert.throws(() => parsePolicyDocument(text, 'f'), message);
+    });
+  }
+});

@@ -1,17 +1,27 @@
 /**
  * @module policy-file
  * Reads a policy file for `spike policy apply --file`: YAML (SPIKE's format) or JSON, with the
- * keys `name`, `spiffeidPattern`, `pathPattern` and `permissions` (a list, or a comma string).
+ * keys `name`, `spiffeidPattern`, `pathPattern` and `permissions` (a list, or a comma string), and
+ * optionally the people fields of ADR 0036: `people`, `groups` (lists or comma strings) and
+ * `workloadsOnly` (true/false). With people or groups, `spiffeidPattern` may be left out or empty.
  */
 import { parse } from 'yaml';
 import type { PolicyInput } from '@spike-ts/sdk';
-import { pathPatternArg, permissionsArg, policyNameArg, shown, spiffeIdPatternArg } from './cli-args.ts';
+import {
+  pathPatternArg,
+  permissionsArg,
+  policyNameArg,
+  policyPeopleArgs,
+  shown,
+  spiffeIdPatternArg,
+} from './cli-args.ts';
 import { invalidInput } from './exit-code.ts';
 import { readFileLimited } from './read-input.ts';
 
 export const MAX_POLICY_FILE_BYTES = 64 * 1024;
 
 const KEYS = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'] as const;
+const PEOPLE_KEYS = ['people', 'groups', 'workloadsOnly'] as const;
 
 /** Parse the text of a policy file; `file` is used in messages. */
 export function parsePolicyDocument(text: string, file: string): PolicyInput {
@@ -27,14 +37,38 @@ export function parsePolicyDocument(text: string, file: string): PolicyInput {
     throw invalidInput(`Policy file '${shown(file)}' must contain a mapping with ${KEYS.join(', ')}.`);
   }
   const obj = doc as Record<string, unknown>;
-  const unknownKeys = Object.keys(obj).filter((k) => !(KEYS as readonly string[]).includes(k));
+  const known: readonly string[] = [...KEYS, ...PEOPLE_KEYS];
+  const unknownKeys = Object.keys(obj).filter((k) => !known.includes(k));
   if (unknownKeys.length > 0) {
     throw invalidInput(
       `Policy file '${shown(file)}' has unknown key(s) ${unknownKeys.map((k) => `'${shown(k)}'`).join(', ')}; ` +
-        `expected ${KEYS.join(', ')}.`,
+        `expected ${KEYS.join(', ')} (optional: ${PEOPLE_KEYS.join(', ')}).`,
     );
   }
+  const where = (key: string) => `${key} in ${shown(file)}`;
+  const list = (key: 'people' | 'groups'): string | unknown[] | undefined => {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string' || Array.isArray(v)) return v as string | unknown[];
+    throw invalidInput(`Policy ${key} in '${shown(file)}' must be a list or a comma-separated string.`);
+  };
+  const wo = obj['workloadsOnly'];
+  if (wo !== undefined && wo !== null && typeof wo !== 'boolean') {
+    throw invalidInput(`Policy workloadsOnly in '${shown(file)}' must be true or false.`);
+  }
+  const peopleList = list('people');
+  const groupsList = list('groups');
+  const people = policyPeopleArgs(
+    {
+      ...(peopleList === undefined ? {} : { people: peopleList }),
+      ...(groupsList === undefined ? {} : { groups: groupsList }),
+      ...(wo === true ? { workloadsOnly: true } : {}),
+    },
+    { people: where('people'), groups: where('groups'), workloadsOnly: where('workloadsOnly') },
+  );
+  const namesPeople = people.people !== undefined || people.groups !== undefined;
   for (const key of KEYS) {
+    if (key === 'spiffeidPattern' && namesPeople && (obj[key] ?? '') === '') continue;
     const v = obj[key];
     if (v === undefined || v === null || v === '') {
       throw invalidInput(`Policy ${key} is required in policy file '${shown(file)}'.`);
@@ -46,15 +80,16 @@ export function parsePolicyDocument(text: string, file: string): PolicyInput {
     return v;
   };
   const perms = obj['permissions'];
-  const where = (key: string) => `${key} in ${shown(file)}`;
+  const pattern = namesPeople && (obj['spiffeidPattern'] ?? '') === '' ? '' : str('spiffeidPattern');
   return {
     name: policyNameArg(str('name'), where('name')),
-    spiffeIdPattern: spiffeIdPatternArg(str('spiffeidPattern'), where('spiffeidPattern')),
+    spiffeIdPattern: pattern === '' ? '' : spiffeIdPatternArg(pattern, where('spiffeidPattern')),
     pathPattern: pathPatternArg(str('pathPattern'), where('pathPattern')),
     permissions: permissionsArg(
       typeof perms === 'string' ? perms : Array.isArray(perms) ? (perms as unknown[]) : [perms],
       where('permissions'),
     ),
+    ...people,
   };
 }
 

@@ -5,7 +5,14 @@
 import type { Command } from 'commander';
 import type { Policy, PolicyInput } from '@spike-ts/sdk';
 import type { CliIo } from '../cli-io.ts';
-import { pathPatternArg, permissionsArg, policyNameArg, shown, spiffeIdPatternArg } from '../cli-args.ts';
+import {
+  pathPatternArg,
+  permissionsArg,
+  policyNameArg,
+  policyPeopleArgs,
+  shown,
+  spiffeIdPatternArg,
+} from '../cli-args.ts';
 import { CliError, ExitCode, invalidInput, usageError } from '../exit-code.ts';
 import { withNexus } from '../nexus-session.ts';
 import { FORMAT_OPTION_HELP, parseOutputFormat, renderDocument } from '../output-format.ts';
@@ -17,6 +24,9 @@ interface PolicyFlags {
   pathPattern?: string;
   spiffeidPattern?: string;
   permissions?: string;
+  people?: string;
+  groups?: string;
+  workloadsOnly?: boolean;
   file?: string;
 }
 
@@ -24,10 +34,17 @@ const PERMISSIONS_HELP =
   'comma-separated permissions: read, write, list, execute, super; for named keys also sign, verify, decrypt';
 
 function policyFromFlags(flags: PolicyFlags): PolicyInput {
+  // ADR 0036: a policy naming people or groups may leave out the SPIFFE ID pattern (no workload).
+  const people = policyPeopleArgs(flags, {
+    people: '--people',
+    groups: '--groups',
+    workloadsOnly: '--workloads-only',
+  });
+  const namesPeople = people.people !== undefined || people.groups !== undefined;
   const missing = (
     [
       ['--name', flags.name],
-      ['--spiffeid-pattern', flags.spiffeidPattern],
+      ['--spiffeid-pattern', namesPeople ? '' : flags.spiffeidPattern],
       ['--path-pattern', flags.pathPattern],
       ['--permissions', flags.permissions],
     ] as const
@@ -35,20 +52,32 @@ function policyFromFlags(flags: PolicyFlags): PolicyInput {
     .filter(([, v]) => v === undefined)
     .map(([k]) => k);
   if (missing.length > 0) throw usageError(`Missing required option(s): ${missing.join(', ')}.`);
+  const spiffeIdPattern = flags.spiffeidPattern ?? '';
   return {
     name: policyNameArg(flags.name, '--name'),
-    spiffeIdPattern: spiffeIdPatternArg(flags.spiffeidPattern ?? '', '--spiffeid-pattern'),
+    spiffeIdPattern:
+      namesPeople && spiffeIdPattern === '' ? '' : spiffeIdPatternArg(spiffeIdPattern, '--spiffeid-pattern'),
     pathPattern: pathPatternArg(flags.pathPattern ?? '', '--path-pattern'),
     permissions: permissionsArg(flags.permissions ?? '', '--permissions'),
+    ...people,
   };
 }
 
 function withPolicyFlags(cmd: Command): Command {
   return cmd
     .option('--name <name>', 'policy name')
-    .option('--spiffeid-pattern <regex>', 'RE2 pattern for SPIFFE IDs, e.g. ^spiffe://example\\.org/app/.*$')
+    .option(
+      '--spiffeid-pattern <regex>',
+      'RE2 pattern for SPIFFE IDs, e.g. ^spiffe://example\\.org/app/.*$ (optional with --people or --groups)',
+    )
     .option('--path-pattern <regex>', 'RE2 pattern for secret paths, e.g. ^tenants/demo/.*$')
-    .option('--permissions <list>', PERMISSIONS_HELP);
+    .option('--permissions <list>', PERMISSIONS_HELP)
+    .option('--people <list>', 'comma-separated people the policy grants to, e.g. user:alice,user:bob')
+    .option(
+      '--groups <list>',
+      "comma-separated groups (the login's groups claim) it grants to, e.g. infra,trustees",
+    )
+    .option('--workloads-only', 'the paths are for workloads only: no person reads their values');
 }
 
 /**
@@ -66,6 +95,7 @@ function policyDocument(p: Policy, format: 'json' | 'yaml'): Record<string, unkn
       spiffeidPattern: p.spiffeIdPattern,
       pathPattern: p.pathPattern,
       permissions: p.permissions,
+      ...peopleFields(p),
       createdAt: p.createdAt,
       updatedAt: p.updatedAt,
     };
@@ -76,10 +106,20 @@ function policyDocument(p: Policy, format: 'json' | 'yaml'): Record<string, unkn
     spiffeidpattern: p.spiffeIdPattern,
     pathpattern: p.pathPattern,
     permissions: p.permissions,
+    ...peopleFields(p),
     createdat: p.createdAt,
     updatedat: p.updatedAt,
     idregex: null,
     pathregex: null,
+  };
+}
+
+/** The people fields (ADR 0036), only when the policy has them: SPIKE's output is unchanged. */
+function peopleFields(p: Policy): Pick<Policy, 'people' | 'groups' | 'workloadsOnly'> {
+  return {
+    ...(p.people === undefined ? {} : { people: p.people }),
+    ...(p.groups === undefined ? {} : { groups: p.groups }),
+    ...(p.workloadsOnly === true ? { workloadsOnly: true } : {}),
   };
 }
 
@@ -105,15 +145,21 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
   withPolicyFlags(policy.command('apply').description('create or update a policy (from flags or --file)'))
     .option(
       '--file <path>',
-      'policy file (YAML or JSON) with name, spiffeidPattern, pathPattern, permissions',
+      'policy file (YAML or JSON) with name, spiffeidPattern, pathPattern, permissions; optional people, groups, workloadsOnly',
     )
     .action(async (flags: PolicyFlags) => {
-      const flagged = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'].filter(
-        (k) => flags[k as keyof PolicyFlags] !== undefined,
-      );
+      const flagged = [
+        'name',
+        'spiffeidPattern',
+        'pathPattern',
+        'permissions',
+        'people',
+        'groups',
+        'workloadsOnly',
+      ].filter((k) => flags[k as keyof PolicyFlags] !== undefined);
       if (flags.file !== undefined && flagged.length > 0) {
         throw usageError(
-          'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions flags, not both.',
+          'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions/--people/--groups/--workloads-only flags, not both.',
         );
       }
       const fromFlags = flags.file === undefined ? policyFromFlags(flags) : undefined;
@@ -184,6 +230,9 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
               `SPIFFE ID Pattern: ${p.spiffeIdPattern}`,
               `Path Pattern:     ${p.pathPattern}`,
               `Permissions:      ${p.permissions.join(', ')}`,
+              ...(p.people === undefined ? [] : [`People:           ${p.people.join(', ')}`]),
+              ...(p.groups === undefined ? [] : [`Groups:           ${p.groups.join(', ')}`]),
+              ...(p.workloadsOnly === true ? ['Workloads Only:   yes'] : []),
               `Created At:       ${p.createdAt}`,
               `Updated At:       ${p.updatedAt}`,
             ].join('\n') + '\n',
