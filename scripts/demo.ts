@@ -56,7 +56,8 @@ if (flags.help) {
   out('  --reset    delete the demo data (.demo/) first and start from scratch');
   out('  --restore  accepted for compatibility: restoring is the default');
   out('  --people   also start Keycloak (npm run tools:install -- keycloak) and the people listener,');
-  out('             for spike login as a person (user/password printed)');
+  out('             for spike login as a person (user/password printed), with example group policies');
+  out('             (infra: infra/db/root, trustees: cloud/master)');
   out('For tests: --dir <state dir> --socket-dir <dir> --ports <keeper1,keeper2,keeper3,nexus,health>');
   process.exit(0);
 }
@@ -152,6 +153,8 @@ try {
     await restoreFromRecoveryFiles();
   }
 
+  if (peopleUrl !== undefined) await applyPeoplePolicies();
+
   await printStatus();
   out('');
   out('Try it (in another terminal, from this directory):');
@@ -215,6 +218,54 @@ async function restoreFromRecoveryFiles(): Promise<void> {
     if (res.code !== 0) throw new Error(`restoring from ${f} failed (exit ${String(res.code)})`);
   }
   if (!(await stack.waitNexusReady(15_000))) throw new Error('Nexus is still not ready after the restore');
+}
+
+/**
+ * `--people`: example group policies and secrets, so a person is allowed or denied by group out of
+ * the box. Applied as the Pilot superuser through the CLI on every start (policy apply is
+ * idempotent); a secret is written only when it is missing, so later versions are kept.
+ */
+async function applyPeoplePolicies(): Promise<void> {
+  const examples = [
+    {
+      policy: 'people-infra-db',
+      group: 'infra',
+      path: 'infra/db/root',
+      pattern: '^infra/db/.*$',
+      permissions: 'read,write,list',
+    },
+    {
+      policy: 'people-trustees-cloud',
+      group: 'trustees',
+      path: 'cloud/master',
+      pattern: '^cloud/master$',
+      permissions: 'read,list',
+    },
+  ] as const;
+  step('Creating the people example policies (group infra: infra/db/*, group trustees: cloud/master)');
+  for (const ex of examples) {
+    const res = await stack.runSpike('pilot', [
+      'policy',
+      'apply',
+      '--name',
+      ex.policy,
+      '--groups',
+      ex.group,
+      '--path-pattern',
+      ex.pattern,
+      '--permissions',
+      ex.permissions,
+    ]);
+    if (res.code !== 0) process.stderr.write(res.stderr);
+    const has = await stack.runSpike('pilot', ['secret', 'metadata', 'get', ex.path]);
+    if (has.code === 3) {
+      // An example value, not a real secret.
+      const put = await stack.runSpike('pilot', ['secret', 'put', ex.path, `note=demo-${ex.group}-value`]);
+      if (put.code !== 0) process.stderr.write(put.stderr);
+    } else if (has.code !== 0) {
+      process.stderr.write(has.stderr);
+    }
+  }
 }
 
 async function printStatus(): Promise<void> {
@@ -304,5 +355,10 @@ function printPeople(peopleUrl: string, kc: Keycloak): void {
   out('  npx spike whoami');
   out('  npx spike secret list');
   out('  npx spike logout');
-  out('  Groups get access through policies that name them (docs/people.md).');
+  out('  Groups get access through policies that name them (docs/people.md). Out of the box:');
+  out('    alice (infra)     reads and writes infra/db/root  (policy people-infra-db)');
+  out('    bob (trustees)    reads cloud/master              (policy people-trustees-cloud)');
+  out('    dave (no group)   reads nothing: every secret request is denied');
+  out('    erin (admin)      everything, like the Pilot superuser; carol (auditor) lists and reads metadata');
+  out('  npx spike secret get infra/db/root   # as alice: allowed; as bob or dave: denied');
 }
