@@ -297,7 +297,7 @@ function parsePorts(value: string | undefined): number[] | undefined {
  * listener and the OIDC configuration, and sets Nexus's people settings. Returns the listener URL.
  */
 async function preparePeople(): Promise<string> {
-  const { installedKeycloak, startKeycloak, AUDIENCE } = await import('../test/support/keycloak.ts');
+  const { installedKeycloak, startKeycloak, AUDIENCE, CLIENTS } = await import('../test/support/keycloak.ts');
   if (installedKeycloak() === undefined) {
     throw new Error(
       '--people needs Keycloak: run `npm run tools:install -- keycloak` first (needs a JDK >= 21)',
@@ -313,6 +313,12 @@ async function preparePeople(): Promise<string> {
   writeFileSync(join(peopleDir, 'ca.pem'), ca.certPem);
   writeFileSync(join(peopleDir, 'cert.pem'), cert.certPem);
   writeFileSync(join(peopleDir, 'key.pem'), cert.keyPem, { mode: 0o600 });
+  // The web console: the realm's confidential console client, redirected back to this listener.
+  const [port] = await freePorts(1);
+  const peopleUrl = `https://localhost:${String(port)}`;
+  writeFileSync(join(peopleDir, 'console-client-secret'), CLIENTS.consoleSecret, { mode: 0o600 });
+  await keycloak.addRedirectUri(CLIENTS.console, `${peopleUrl}/console/callback`);
+  await keycloak.addRedirectUri(CLIENTS.console, `${peopleUrl}/console/logged-out`);
   writeFileSync(
     join(peopleDir, 'oidc.json'),
     JSON.stringify({
@@ -325,16 +331,21 @@ async function preparePeople(): Promise<string> {
           auditorGroups: ['auditors'],
         },
       ],
+      console: {
+        issuer: keycloak.issuer,
+        clientId: CLIENTS.console,
+        clientSecretFile: join(peopleDir, 'console-client-secret'),
+        publicBaseUrl: peopleUrl,
+      },
     }),
   );
-  const [port] = await freePorts(1);
   Object.assign(peopleEnv, {
     SPIKE_NEXUS_PEOPLE_LISTEN: `127.0.0.1:${String(port)}`,
     SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(peopleDir, 'cert.pem'),
     SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(peopleDir, 'key.pem'),
     SPIKE_NEXUS_OIDC_CONFIG: join(peopleDir, 'oidc.json'),
   });
-  return `https://localhost:${String(port)}`;
+  return peopleUrl;
 }
 
 function printPeople(peopleUrl: string, kc: Keycloak): void {
@@ -361,4 +372,7 @@ function printPeople(peopleUrl: string, kc: Keycloak): void {
   out('    dave (no group)   reads nothing: every secret request is denied');
   out('    erin (admin)      everything, like the Pilot superuser; carol (auditor) lists and reads metadata');
   out('  npx spike secret get infra/db/root   # as alice: allowed; as bob or dave: denied');
+  out('');
+  out(`  Web console: ${peopleUrl}/console/  (log in on the Keycloak page as any user above;`);
+  out(`  the certificate is a development one: trust ${peopleDir}/ca.pem or accept the warning)`);
 }
