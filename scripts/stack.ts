@@ -12,6 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from './free-ports.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -475,25 +476,7 @@ async function waitForPort(port: number, timeoutMs: number, proc?: Proc): Promis
   });
 }
 
-/** `count` distinct ports that were free on 127.0.0.1 a moment ago (held together while chosen). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      ports.push((server.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
+export { freePorts };
 
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

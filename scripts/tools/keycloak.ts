@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
@@ -21,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { findJdk, noJdkMessage } from './jdk.ts';
 import { onPath, runStep } from './process.ts';
 import type { Tool, ToolBuild } from './tool.ts';
+import { freePorts } from '../free-ports.ts';
 
 const VERSION = '26.7.3';
 const ARTIFACT = `keycloak-quarkus-dist-${VERSION}.tar.gz`;
@@ -47,21 +47,6 @@ const BUILT_MARKER = 'spike-tools: keycloak build done';
 function withJavaHome(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { jdk } = findJdk(env, KEYCLOAK_JAVA_MIN);
   return jdk === undefined ? env : { ...env, JAVA_HOME: jdk.home };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /**
@@ -109,7 +94,7 @@ async function buildDevMode(ctx: ToolBuild, dist: string, javaHome: string): Pro
       `exec "${javaHome}/bin/java" "$@"\n`,
   );
   await chmod(wrapper, 0o755);
-  const [httpPort, managementPort] = [await freePort(), await freePort()];
+  const [httpPort, managementPort] = (await freePorts(2)) as [number, number];
   const args = [
     'start-dev',
     ...KEYCLOAK_DEV_BUILD_OPTIONS,

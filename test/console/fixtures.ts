@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../scripts/free-ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@spike-ts/core';
@@ -18,16 +18,7 @@ import { createNexus, loadConfig, type Nexus } from '@spike-ts/nexus';
 import { createMemoryStore } from '@spike-ts/store';
 import { call, createPki, ID, type Pki } from '../nexus/harness.ts';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A self-signed server certificate for 127.0.0.1 (clients of the tests accept it explicitly). */
 export function serverCertificate(dir: string): { cert: string; key: string } {

@@ -3,26 +3,11 @@
  * an in-memory CA key; agent with a disk key manager (so it restarts without a new join token) and
  * the unix workload attestor (with `unix:path` selectors); both with the `experimental` fast-sync knobs.
  */
-import net from 'node:net';
 
 /** SPIKE's trust domain, so SPIKE's role IDs work without any SPIKE_TRUST_ROOT_* setting. */
 export const TRUST_DOMAIN = 'spike.ist';
 
-/** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port for a loopback listener')),
-      );
-    });
-  });
-}
+export { freePort } from '../../scripts/free-ports.ts';
 
 export function serverConf(dir: string, port: number): string {
   return `server {

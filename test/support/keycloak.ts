@@ -17,7 +17,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findJdk, noJdkMessage } from '../../scripts/tools/jdk.ts';
@@ -28,6 +27,7 @@ import {
   KEYCLOAK_JAVA_MIN,
 } from '../../scripts/tools/keycloak.ts';
 import { toolBinDir } from '../../scripts/tools/registry.ts';
+import { freePorts } from '../../scripts/free-ports.ts';
 
 export const KEYCLOAK_VERSION = KEYCLOAK.version;
 export const REALM = 'spike';
@@ -119,21 +119,6 @@ export function installedKeycloak(binDir: string = toolBinDir(KEYCLOAK)): string
     : undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no free port')),
-      );
-    });
-  });
-}
-
 /** A home folder for one run: the launcher, config and built files copied; libraries linked. */
 async function makeHome(dist: string, realmFile: string): Promise<string> {
   const home = await mkdtemp(join(tmpdir(), 'spike-keycloak-'));
@@ -196,7 +181,7 @@ export async function startKeycloak(options: KeycloakOptions = {}): Promise<Keyc
   const startTimeoutMs =
     options.startTimeoutMs ?? (Number.isFinite(envTimeout) && envTimeout > 0 ? envTimeout : 300_000);
   const home = await makeHome(dist, options.realmFile ?? REALM_FILE);
-  const [httpPort, managementPort] = [await freePort(), await freePort()];
+  const [httpPort, managementPort] = (await freePorts(2)) as [number, number];
   const baseUrl = `http://127.0.0.1:${String(httpPort)}`;
   const issuer = `${baseUrl}/realms/${REALM}`;
   const admin = { username: 'spike-admin', password: randomBytes(18).toString('base64url') };
