@@ -7,7 +7,9 @@
  * (naming the settings), and the password is never in a process's arguments or any log.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestCluster, type TestCluster } from '@spike-ts/store/testing';
 import { Drill } from '../drills/drill-kit.ts';
@@ -36,9 +38,15 @@ async function migrate(env: Record<string, string>, args: string[] = []) {
   return { code, output: child.output() };
 }
 
-/** Starts a Nexus process that should fail; resolves with its exit code and output. */
+/**
+ * Starts a Nexus process that should fail; resolves with its exit code and output. It gets a data
+ * directory of its own (its audit signing key goes there), never a default one shared with other
+ * runs or users.
+ */
 async function failingNexus(env: Record<string, string>) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'spike-pg-failing-'));
   const child = launch(NEXUS_BIN, {
+    SPIKE_NEXUS_DATA_DIR: dataDir,
     SPIFFE_ENDPOINT_SOCKET: drill.stack.endpoint('nexus'),
     SPIKE_NEXUS_KEEPER_PEERS: drill.stack.keeperPeers,
     SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0',
@@ -47,6 +55,7 @@ async function failingNexus(env: Record<string, string>) {
     ...env,
   });
   const code = await child.exited;
+  rmSync(dataDir, { recursive: true, force: true });
   return { code, output: child.output() };
 }
 
