@@ -146,6 +146,7 @@ export class Stack {
     this.executables = options.executables ?? false;
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
     mkdirSync(this.opts.logDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.home, { recursive: true, mode: 0o700 });
   }
 
   get nexusUrl(): string {
@@ -154,6 +155,11 @@ export class Stack {
 
   get keeperPeers(): string {
     return this.opts.keeperPorts.map((p) => `https://localhost:${String(p)}`).join(',');
+  }
+
+  /** The components' HOME (`options.env.HOME` overrides it). */
+  get home(): string {
+    return join(this.opts.dir, 'home');
   }
 
   get dataDir(): string {
@@ -196,6 +202,10 @@ export class Stack {
     for (const [k, v] of Object.entries(process.env)) {
       if (v !== undefined && !k.startsWith('SPIKE_') && k !== 'SPIFFE_ENDPOINT_SOCKET') env[k] = v;
     }
+    // A HOME of the stack's own: nothing a component writes under `~` (Nexus without a data
+    // directory keeps its audit signing key in ~/.spike/data) reaches the user's home or is
+    // shared with other stacks.
+    env.HOME = this.home;
     env.SPIFFE_ENDPOINT_SOCKET = this.endpoint(identity);
     env.SPIKE_NEXUS_API_URL = this.nexusUrl;
     env.SPIKE_NEXUS_KEEPER_PEERS = this.keeperPeers;

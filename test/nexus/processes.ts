@@ -1,8 +1,13 @@
 /**
  * Launchers for the real binaries (`bin/spike-nexus.js`, `bin/spike-keeper.js`) against the dev
- * identity issuer. Every child is tracked and killed by `killAll()`.
+ * identity issuer. Every child is tracked and killed by `killAll()`. A child started without a
+ * HOME gets a private one (removed once it exited), so nothing it writes under `~` (Nexus's
+ * default data directory and audit signing key, `~/.spike/data`) is shared with other runs or
+ * users.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevIssuer } from '@spike-ts/dev-identity';
 import { createX509Source } from '@spike-ts/identity';
@@ -29,12 +34,19 @@ export interface Child {
 
 const children = new Set<ChildProcess>();
 
+/**
+ * Starts `bin` with this Node.js and exactly `env` (plus PATH). Without `env.HOME` the child's
+ * HOME is a fresh 0700 directory of its own, deleted when the child exits; pass HOME to share one
+ * between launches (a restart that must find its data again).
+ */
 export function launch(bin: string, env: Record<string, string>, args: string[] = []): Child {
+  const home = env.HOME === undefined ? mkdtempSync(join(tmpdir(), 'spike-test-home-')) : undefined;
   const proc = spawn(process.execPath, [bin, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', ...(home === undefined ? {} : { HOME: home }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);
+  if (home !== undefined) proc.once('close', () => rmSync(home, { recursive: true, force: true }));
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
