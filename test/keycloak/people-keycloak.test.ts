@@ -5,14 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateRootKey, shardToJson, splitRootKey } from '@spike-ts/core';
-import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
-import { createCa, issueSvid } from '@spike-ts/identity/mint';
+import type { DevIssuer } from '@spike-ts/dev-identity';
 import { call, type ClientCert, type Pki, type Reply } from '../nexus/harness.ts';
-import { NEXUS_BIN, certFromIssuer, issuerTrust, killAll, launch, waitForPort } from '../nexus/processes.ts';
-import { AUDIENCE, startKeycloak, type Keycloak } from '../support/keycloak.ts';
+import { killAll } from '../nexus/processes.ts';
+import { startKeycloak, type Keycloak } from '../support/keycloak.ts';
+import { startPeopleNexus } from '../support/people-nexus.ts';
 
 describe('people through Keycloak and a spike-nexus process', { timeout: 600_000 }, () => {
   let dir: string;
@@ -46,64 +45,15 @@ describe('people through Keycloak and a spike-nexus process', { timeout: 600_000
   before(async () => {
     dir = await mkdtemp('/tmp/spx-kc-');
     kc = await startKeycloak();
-    issuer = await startDevIssuer({ stateDir: join(dir, 'state'), socketDir: join(dir, 's'), env: {} });
-    trust = issuerTrust(issuer);
-    for (const name of ['pilot', 'pilot-restore', 'demo']) certs[name] = await certFromIssuer(issuer, name);
-
-    const ca = await createCa({ trustDomain: 'people.test' });
-    const server = await issueSvid(ca, { spiffeId: 'spiffe://people.test/nexus', dnsNames: ['localhost'] });
-    await writeFile(join(dir, 'people-cert.pem'), server.certPem);
-    await writeFile(join(dir, 'people-key.pem'), server.keyPem);
-    peopleTrust = { ...trust, caPem: ca.certPem };
-    await writeFile(
-      join(dir, 'oidc.json'),
-      JSON.stringify({
-        issuers: [
-          {
-            issuer: kc.issuer,
-            audience: AUDIENCE,
-            algorithms: ['RS256'],
-            adminGroups: ['admins'],
-            auditorGroups: ['auditors'],
-          },
-        ],
-      }),
-    );
-    const nexus = launch(NEXUS_BIN, {
-      SPIFFE_ENDPOINT_SOCKET: issuer.endpointFor('nexus'),
-      SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0',
-      SPIKE_NEXUS_HEALTH_ADDR: 'off',
-      SPIKE_NEXUS_BACKEND_STORE: 'sqlite',
-      SPIKE_NEXUS_DATA_DIR: join(dir, 'nexus'),
-      SPIKE_NEXUS_KEEPER_PEERS: 'https://127.0.0.1:9,https://127.0.0.1:10,https://127.0.0.1:11',
-      SPIKE_NEXUS_API_THREADS: '2',
-      SPIKE_NEXUS_AUDIT_LOG: join(dir, 'audit.log'),
-      SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-      SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'people-cert.pem'),
-      SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'people-key.pem'),
-      SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
-      SPIKE_SYSTEM_LOG_LEVEL: 'warn',
-      HOME: dir,
+    const started = await startPeopleNexus({
+      dir,
+      keycloak: kc,
+      identities: ['demo'],
+      env: { SPIKE_NEXUS_API_THREADS: '2' },
     });
-    port = await waitForPort(nexus);
-    const people = /people on [^\s]*:(\d+)\)/.exec(nexus.output());
-    assert.ok(people !== null, nexus.output());
-    peoplePort = Number(people[1]);
-
-    // Unlock with two of three shares (no keepers needed for that).
-    const shares = splitRootKey(generateRootKey(), 2, 3);
-    for (const share of shares.slice(0, 2)) {
-      const r = await call(port, trust, {
-        path: '/v1/operator/restore',
-        body: { id: share.id, shard: shardToJson(share.value) },
-        client: certs['pilot-restore'] as ClientCert,
-      });
-      assert.equal(r.status, 200, r.text);
-    }
-    const put = async (path: string, body: unknown): Promise<void> => {
-      const r = await asPilot(path, body);
-      assert.equal(r.status, 200, `${path}: ${r.text}`);
-    };
+    ({ issuer, trust, peopleTrust, port, peoplePort } = started);
+    Object.assign(certs, started.certs);
+    const put = started.putAsPilot;
     await put('/v1/store/secrets', { path: 'infra/root-pw', values: { pw: 'infra-secret' } });
     await put('/v1/store/secrets', { path: 'cloud/master', values: { key: 'trustee-secret' } });
     await put('/v1/store/secrets', { path: 'system/db', values: { pw: 'system-secret' } });

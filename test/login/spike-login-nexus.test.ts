@@ -7,82 +7,28 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateRootKey, shardToJson, splitRootKey } from '@spike-ts/core';
-import { startDevIssuer, type DevIssuer } from '@spike-ts/dev-identity';
-import { createCa, issueSvid } from '@spike-ts/identity/mint';
-import { call, type ClientCert, type Pki } from '../nexus/harness.ts';
-import { NEXUS_BIN, certFromIssuer, issuerTrust, killAll, launch, waitForPort } from '../nexus/processes.ts';
-import { AUDIENCE, CLIENTS, startKeycloak, TEST_USERS, type Keycloak } from '../support/keycloak.ts';
+import type { DevIssuer } from '@spike-ts/dev-identity';
+import { killAll } from '../nexus/processes.ts';
+import { CLIENTS, startKeycloak, TEST_USERS, type Keycloak } from '../support/keycloak.ts';
 import { approveDevice } from '../support/keycloak-forms.ts';
+import { startPeopleNexus } from '../support/people-nexus.ts';
 import { run, start } from './login-kit.ts';
 
 describe('spike login with Keycloak and a spike-nexus people listener', { timeout: 900_000 }, () => {
   let dir: string;
   let kc: Keycloak;
   let issuer: DevIssuer;
-  let trust: Pki;
   let port = 0;
   let env: Record<string, string>;
-  const certs: Record<string, ClientCert> = {};
 
   before(async () => {
     dir = await mkdtemp('/tmp/spx-login-');
     kc = await startKeycloak();
-    issuer = await startDevIssuer({ stateDir: join(dir, 'state'), socketDir: join(dir, 's'), env: {} });
-    trust = issuerTrust(issuer);
-    for (const name of ['pilot', 'pilot-restore']) certs[name] = await certFromIssuer(issuer, name);
-    const ca = await createCa({ trustDomain: 'people.test' });
-    const server = await issueSvid(ca, { spiffeId: 'spiffe://people.test/nexus', dnsNames: ['localhost'] });
-    await writeFile(join(dir, 'people-cert.pem'), server.certPem);
-    await writeFile(join(dir, 'people-key.pem'), server.keyPem);
-    await writeFile(join(dir, 'people-ca.pem'), ca.certPem);
-    await writeFile(
-      join(dir, 'oidc.json'),
-      JSON.stringify({
-        issuers: [
-          {
-            issuer: kc.issuer,
-            audience: AUDIENCE,
-            algorithms: ['RS256'],
-            adminGroups: ['admins'],
-            auditorGroups: ['auditors'],
-          },
-        ],
-      }),
-    );
-    const nexus = launch(NEXUS_BIN, {
-      SPIFFE_ENDPOINT_SOCKET: issuer.endpointFor('nexus'),
-      SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0',
-      SPIKE_NEXUS_HEALTH_ADDR: 'off',
-      SPIKE_NEXUS_BACKEND_STORE: 'sqlite',
-      SPIKE_NEXUS_DATA_DIR: join(dir, 'nexus'),
-      SPIKE_NEXUS_KEEPER_PEERS: 'https://127.0.0.1:9,https://127.0.0.1:10,https://127.0.0.1:11',
-      SPIKE_NEXUS_AUDIT_LOG: join(dir, 'audit.log'),
-      SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-      SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'people-cert.pem'),
-      SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'people-key.pem'),
-      SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
-      SPIKE_SYSTEM_LOG_LEVEL: 'warn',
-      HOME: dir,
-    });
-    port = await waitForPort(nexus);
-    const people = /people on [^\s]*:(\d+)\)/.exec(nexus.output());
-    assert.ok(people !== null, nexus.output());
-    const shares = splitRootKey(generateRootKey(), 2, 3);
-    for (const share of shares.slice(0, 2)) {
-      const r = await call(port, trust, {
-        path: '/v1/operator/restore',
-        body: { id: share.id, shard: shardToJson(share.value) },
-        client: certs['pilot-restore'] as ClientCert,
-      });
-      assert.equal(r.status, 200, r.text);
-    }
-    const put = async (path: string, body: unknown): Promise<void> => {
-      const r = await call(port, trust, { path, body, client: certs.pilot as ClientCert });
-      assert.equal(r.status, 200, `${path}: ${r.text}`);
-    };
+    const started = await startPeopleNexus({ dir, keycloak: kc });
+    ({ issuer, port } = started);
+    const put = started.putAsPilot;
     await put('/v1/store/secrets', { path: 'infra/root-pw', values: { pw: 'infra-secret' } });
     await put('/v1/store/secrets', { path: 'cloud/master', values: { key: 'trustee-secret' } });
     await put('/v1/acl/policy', {
@@ -97,8 +43,8 @@ describe('spike login with Keycloak and a spike-nexus people listener', { timeou
       HOME: join(dir, 'home'),
       SPIKE_OIDC_ISSUER: kc.issuer,
       SPIKE_OIDC_CLIENT_ID: CLIENTS.cli,
-      SPIKE_PEOPLE_URL: `https://localhost:${people[1]!}`,
-      SPIKE_PEOPLE_CA_FILE: join(dir, 'people-ca.pem'),
+      SPIKE_PEOPLE_URL: `https://localhost:${String(started.peoplePort)}`,
+      SPIKE_PEOPLE_CA_FILE: started.peopleCaFile,
     };
   });
 
