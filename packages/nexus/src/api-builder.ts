@@ -21,7 +21,7 @@ import type { ThreadMetrics } from './metrics/thread-metrics.ts';
 import { createSerialQueue, type RouteDeps } from './route/deps.ts';
 import type { Route } from './route/route.ts';
 import { createNexusState, type NexusState } from './state.ts';
-import { createStoreFromConfig } from './store-factory.ts';
+import { createStoreFromConfig, type StoreThread } from './store-factory.ts';
 
 export interface ApiBuildOptions {
   readonly config: NexusConfig;
@@ -32,6 +32,8 @@ export interface ApiBuildOptions {
   readonly routes: (deps: RouteDeps) => readonly Route[];
   /** Default: built from the configuration (with `storeHooks`). The API owns it and closes it. */
   readonly store?: SecretStore;
+  /** Whose share of the PostgreSQL connections a store built here gets (default `main`). */
+  readonly thread?: StoreThread;
   /** SQLite hooks: the main thread reports its commits, an API thread follows them. */
   readonly storeHooks?: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'pageCacheKiB'>;
   /** Called after each change of the policy engine (the main thread posts it to API threads). */
@@ -81,10 +83,15 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
   const { config, logger, metrics } = options;
   const built =
     options.store ??
-    (await createStoreFromConfig(config, logger, {
-      ...options.storeHooks,
-      ...(metrics === undefined ? {} : { observer: metrics.store.observer }),
-    }));
+    (await createStoreFromConfig(
+      config,
+      logger,
+      {
+        ...options.storeHooks,
+        ...(metrics === undefined ? {} : { observer: metrics.store.observer }),
+      },
+      options.thread ?? 'main',
+    ));
   const store = metrics === undefined ? built : metrics.store.instrument(built);
   let state: NexusState;
   try {

@@ -141,6 +141,38 @@ describe('loadConfig values', () => {
 describe('loadConfig: the postgres backend', () => {
   const pg = { ...base, SPIKE_NEXUS_BACKEND_STORE: 'postgres' };
 
+  it('keeps the API threads within SPIKE_NEXUS_DB_MAX_OPEN_CONNS, which they share', () => {
+    const url = {
+      ...pg,
+      SPIKE_NEXUS_POSTGRES_URL: 'postgresql://app@db.example/spike',
+      SPIKE_NEXUS_DB_MAX_IDLE_CONNS: '0',
+    };
+    // auto takes no more threads than connections ...
+    assert.equal(
+      loadConfig({ ...url, SPIKE_NEXUS_DB_MAX_OPEN_CONNS: '3' }, { ...opts, cpus: 8 }).apiThreads,
+      3,
+    );
+    assert.equal(loadConfig(url, { ...opts, cpus: 8 }).apiThreads, 8);
+    // ... a number set above them is refused, naming both settings.
+    const explicit = { ...url, SPIKE_NEXUS_API_THREADS: '4', SPIKE_NEXUS_DB_MAX_OPEN_CONNS: '3' };
+    expectError(explicit, 'SPIKE_NEXUS_API_THREADS');
+    assert.throws(() => loadConfig(explicit, opts), /SPIKE_NEXUS_DB_MAX_OPEN_CONNS/);
+    assert.equal(loadConfig({ ...explicit, SPIKE_NEXUS_DB_MAX_OPEN_CONNS: '4' }, opts).apiThreads, 4);
+    // SQLite does not pool: no such limit there.
+    assert.equal(
+      loadConfig(
+        {
+          ...base,
+          SPIKE_NEXUS_API_THREADS: '4',
+          SPIKE_NEXUS_DB_MAX_OPEN_CONNS: '1',
+          SPIKE_NEXUS_DB_MAX_IDLE_CONNS: '0',
+        },
+        opts,
+      ).apiThreads,
+      4,
+    );
+  });
+
   it('reads the connection, resolving relative files against the working directory', () => {
     const c = loadConfig(
       {

@@ -101,7 +101,10 @@ export interface PostgresConfig {
 export interface DbConfig {
   readonly journalMode: JournalMode;
   readonly busyTimeoutMs: number;
-  /** PostgreSQL: the pool size. SQLite: validated only (node:sqlite uses a single connection). */
+  /**
+   * PostgreSQL: the pooled connections of the whole process, shared by its API threads
+   * (`postgresPool`, ADR 0047). SQLite: validated only (node:sqlite uses a single connection).
+   */
   readonly maxOpenConns: number;
   readonly maxIdleConns: number;
   readonly connMaxLifetimeMs: number;
@@ -260,13 +263,25 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     [SPIKE_NEXUS_SHAMIR_SHARES],
   );
   const apiThreadsSetting = r.get(SPIKE_NEXUS_API_THREADS);
-  const apiThreads = resolveApiThreads(apiThreadsSetting, { backend, cpus: options.cpus });
+  const maxOpenConns = r.get(SPIKE_NEXUS_DB_MAX_OPEN_CONNS);
+  let apiThreads = resolveApiThreads(apiThreadsSetting, { backend, cpus: options.cpus });
   r.require(
     apiThreads === 1 || backend !== 'memory',
     SPIKE_NEXUS_API_THREADS,
     'above 1 needs SPIKE_NEXUS_BACKEND_STORE=sqlite or postgres',
     [SPIKE_NEXUS_BACKEND_STORE],
   );
+  // On PostgreSQL the threads share the process's connection budget, at least one each (ADR 0047):
+  // `auto` takes no more threads than connections; a number set above the budget is an error.
+  if (backend === 'postgres') {
+    if (apiThreadsSetting === 'auto') apiThreads = Math.min(apiThreads, maxOpenConns);
+    r.require(
+      apiThreads <= maxOpenConns,
+      SPIKE_NEXUS_API_THREADS,
+      'must not be greater than SPIKE_NEXUS_DB_MAX_OPEN_CONNS on PostgreSQL (the threads share those connections, at least one each)',
+      [SPIKE_NEXUS_DB_MAX_OPEN_CONNS, SPIKE_NEXUS_BACKEND_STORE],
+    );
+  }
   const keeperPeers = readKeeperPeers(r, backend !== 'memory', shamirShares);
   const health = r.get(SPIKE_NEXUS_HEALTH_ADDR);
   // Metrics are on by default wherever there is a health listener to serve them; asking for them
@@ -288,7 +303,6 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     [SPIKE_NEXUS_REQUEST_TIMEOUT],
   );
 
-  const maxOpenConns = r.get(SPIKE_NEXUS_DB_MAX_OPEN_CONNS);
   const maxIdleConns = r.get(SPIKE_NEXUS_DB_MAX_IDLE_CONNS);
   r.require(
     maxIdleConns <= maxOpenConns,

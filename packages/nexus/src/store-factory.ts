@@ -21,11 +21,18 @@ export class StoreStartError extends Error {
   override readonly name = 'StoreStartError';
 }
 
-/** `sqlite` adds options for the SQLite backend (the API threads' commit counters, metrics). */
+/** Which thread a store is for: its PostgreSQL pool gets that thread's share of the connections. */
+export type StoreThread = 'main' | 'api';
+
+/**
+ * `sqlite` adds options for the SQLite backend (the API threads' commit counters, metrics);
+ * `thread` says whose share of `SPIKE_NEXUS_DB_MAX_OPEN_CONNS` a PostgreSQL pool gets.
+ */
 export async function createStoreFromConfig(
   config: NexusConfig,
   logger: Logger,
   sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'observer' | 'pageCacheKiB'> = {},
+  thread: StoreThread = 'main',
 ): Promise<SecretStore> {
   if (config.backend === 'memory') return createMemoryStore({ logger });
   if (config.backend === 'postgres' && config.postgres !== undefined) {
@@ -33,7 +40,7 @@ export async function createStoreFromConfig(
     try {
       return await openPostgresStore({
         connection,
-        pool: postgresPool(config),
+        pool: postgresPool(config, thread),
         schema: config.db.skipSchemaCreation ? 'check' : 'migrate',
         initializationTimeoutMs: config.db.initializationTimeoutMs,
         logger,
@@ -63,14 +70,30 @@ export function postgresConnection(pg: PostgresConfig): PostgresConnection {
   };
 }
 
-/** How the `SPIKE_NEXUS_DB_*` knobs map onto the pool (see docs/configuration.md). */
-export function postgresPool(config: NexusConfig): PostgresPoolOptions {
+/**
+ * How the `SPIKE_NEXUS_DB_*` knobs map onto the pool of one thread (see docs/configuration.md).
+ * `SPIKE_NEXUS_DB_MAX_OPEN_CONNS` is the budget of the whole process (ADR 0047), split by
+ * `poolShare`.
+ */
+export function postgresPool(config: NexusConfig, thread: StoreThread = 'main'): PostgresPoolOptions {
   return {
-    maxConnections: config.db.maxOpenConns,
+    maxConnections: poolShare(config.db.maxOpenConns, config.apiThreads, thread),
     maxLifetimeMs: config.db.connMaxLifetimeMs,
     operationTimeoutMs: config.db.operationTimeoutMs,
     lockTimeoutMs: config.db.busyTimeoutMs,
   };
+}
+
+/**
+ * One thread's pooled connections out of the process's `budget`: each API thread gets
+ * `budget ÷ threads` rounded down, the main thread (which runs every write) the rest, so the
+ * shares add up to the budget exactly. At least one each (the configuration keeps the thread
+ * count within the budget on PostgreSQL).
+ */
+export function poolShare(budget: number, threads: number, thread: StoreThread): number {
+  const n = Math.max(1, threads);
+  const each = Math.max(1, Math.floor(budget / n));
+  return thread === 'api' ? each : Math.max(1, budget - each * (n - 1));
 }
 
 /** A start-up failure of the PostgreSQL backend, worded with the settings an operator can change. */

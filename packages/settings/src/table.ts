@@ -608,7 +608,8 @@ export const SPIKE_NEXUS_DB_MAX_OPEN_CONNS = setting({
   name: 'SPIKE_NEXUS_DB_MAX_OPEN_CONNS',
   default: '10',
   rule: intRule(1, 10_000),
-  doc: 'PostgreSQL: most pooled connections per Nexus process. SQLite: validated for compatibility, **no effect** (`node:sqlite` uses one connection)',
+  also: 'on PostgreSQL ≥ the API threads (`auto` takes no more threads than this)',
+  doc: 'PostgreSQL: most pooled connections per Nexus process, shared by its API threads (the main thread gets the remainder; plus one listening connection per thread; [ADR 0047](adr/0047-postgresql-connections-per-process.md)). SQLite: validated for compatibility, **no effect** (`node:sqlite` uses one connection)',
   origin: 'SPIKE',
   readers: ['nexus'],
 });

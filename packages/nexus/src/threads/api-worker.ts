@@ -113,6 +113,7 @@ async function run(): Promise<void> {
     source,
     logger,
     routes: (deps) => [secretGetRoute(deps)],
+    thread: 'api',
     // The main thread writes this thread's records to its own sinks (file, syslog).
     auditSink: forwardingAuditSink((lines) => auditPort.postMessage(lines)),
     ...(metrics === undefined ? {} : { metrics }),
