@@ -2,15 +2,24 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:tls';
-import { AUTH_WHOAMI, NEXUS_ROUTE_SPECS, routeTarget } from '@spike-ts/protocol';
+import {
+  APPROVAL_CANCEL,
+  APPROVAL_GET,
+  APPROVAL_LIST,
+  AUTH_WHOAMI,
+  NEXUS_ROUTE_SPECS,
+  routeTarget,
+} from '@spike-ts/protocol';
 import { ID, call, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
 
 /**
  * Every Nexus route from the route table: a request that decodes, and the zeroed shape of its
- * errors. `whoami` tells any verified caller who it is (and nothing else), so it is tested apart.
+ * errors. `whoami` tells any verified caller who it is (and nothing else), and the approval
+ * get, cancel and list answer any caller about its own requests only, so they are tested apart.
  */
+const OPEN_TO_ANY_CALLER: readonly unknown[] = [AUTH_WHOAMI, APPROVAL_GET, APPROVAL_CANCEL, APPROVAL_LIST];
 const ROUTES: [path: string, body: unknown, shape: Readonly<Record<string, unknown>>][] =
-  NEXUS_ROUTE_SPECS.filter((spec) => spec !== AUTH_WHOAMI).map((spec) => [
+  NEXUS_ROUTE_SPECS.filter((spec) => !OPEN_TO_ANY_CALLER.includes(spec)).map((spec) => [
     routeTarget(spec),
     spec.example,
     spec.errorBody,
@@ -191,6 +200,17 @@ describe('route guards', () => {
     assert.deepEqual((await send('/v1/store/secrets?action=get', { path: 'guard/x' }, ID.superuser)).json(), {
       data: { k: 'v' },
     });
+  });
+
+  it('the approval get, cancel and list tell a stranger nothing: no request is its own', async () => {
+    const list = await send(routeTarget(APPROVAL_LIST), {}, ID.stranger);
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.json(), { requests: [] });
+    for (const spec of [APPROVAL_GET, APPROVAL_CANCEL]) {
+      const r = await send(routeTarget(spec), spec.example, ID.stranger);
+      assert.equal(r.status, 404, spec.name);
+      assert.deepEqual(r.json(), { err: 'api_not_found' });
+    }
   });
 
   it('whoami answers a verified stranger about itself only, with its SPIFFE ID and no role', async () => {

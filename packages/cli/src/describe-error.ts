@@ -99,6 +99,13 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
           '(for a secret: spike secret metadata get) before trying again.',
         ExitCode.General,
       );
+    case 'approval_required':
+      return new CliError(
+        'This operation needs approval first (approval_required): file a request with ' +
+          "'spike request <read|write|sign|decrypt|policy> <target> --reason …', and run the command " +
+          'again once enough approvers approved it; each grant is used once.',
+        ExitCode.Unauthorized,
+      );
     case 'api_internal_error':
       return new CliError(
         ctx.internal ??

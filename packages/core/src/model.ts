@@ -2,7 +2,7 @@
  * Domain records shared by the versioning rules, the policy engine and the storage backends.
  * Times are epoch milliseconds (UTC).
  */
-import type { Permission } from '@spike-ts/protocol';
+import type { ApprovalRule, Permission } from '@spike-ts/protocol';
 
 export interface SecretVersion {
   readonly version: number;
@@ -49,4 +49,10 @@ export interface PolicyRecord {
    * included, reads a value there. Such a policy names no people or groups.
    */
   readonly workloadsOnly?: boolean;
+  /**
+   * Multi-party approval (ADR 0042): the operations it names on the paths this policy's path
+   * pattern matches need a grant first, for every caller. A policy with a rule may name nobody
+   * (empty SPIFFE ID pattern, no people): it then only marks paths.
+   */
+  readonly approval?: Readonly<ApprovalRule>;
 }

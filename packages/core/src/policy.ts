@@ -27,7 +27,13 @@
  * with it. Decisions are
  * cached per (peer, permissions, path), bounded, and dropped on every policy change.
  */
-import { BadRequestError, RESERVED_SYSTEM_PATHS, type Permission } from '@spike-ts/protocol';
+import {
+  BadRequestError,
+  gatedPermissions,
+  RESERVED_SYSTEM_PATHS,
+  type ApprovalRule,
+  type Permission,
+} from '@spike-ts/protocol';
 import { RE2JS } from 're2js';
 import type { PolicyRecord } from './model.ts';
 
@@ -70,6 +76,12 @@ export interface AccessDecision {
   policy?: string;
 }
 
+/** An approval rule that applies to a path and permission, and the policy that holds it (ADR 0042). */
+export interface MatchedApprovalRule {
+  readonly policy: string;
+  readonly rule: Readonly<ApprovalRule>;
+}
+
 export interface PolicyLoadResult {
   loaded: number;
   /** Policies that failed to compile; they are not loaded (and so grant nothing). */
@@ -98,6 +110,13 @@ export interface PolicyEngine {
   ): AccessDecision;
   /** True when a `workloadsOnly` policy's path pattern matches `path`: no person reads its values. */
   isWorkloadsOnly(path: string): boolean;
+  /** True when any loaded policy has an approval rule (one check on the hot path when none has). */
+  readonly hasApprovalRules: boolean;
+  /**
+   * The approval rules whose policy's path pattern matches `path` and which gate `permission`
+   * (ADR 0042), in install order; empty when the operation needs no approval.
+   */
+  approvalRules(path: string, permission: Permission): readonly MatchedApprovalRule[];
   /** Every installed policy, in evaluation order: loading them elsewhere gives the same decisions. */
   all(): readonly CompiledPolicy[];
   readonly size: number;
@@ -226,7 +245,7 @@ function checkPeopleFields(record: PolicyRecord): void {
   const people = record.people ?? [];
   const groups = record.groups ?? [];
   const namesPeople = people.length > 0 || groups.length > 0;
-  if (record.spiffeIdPattern === '' && !namesPeople) {
+  if (record.spiffeIdPattern === '' && !namesPeople && record.approval === undefined) {
     throw new InvalidPolicyError(
       `policy "${record.name}": spiffeidPattern may be empty only when the policy names people or groups`,
     );
@@ -355,6 +374,8 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
   const byGroup = new Map<string, Set<CompiledPolicy>>();
   /** Policies with `workloadsOnly`, by name. */
   const workloadsOnly = new Map<string, CompiledPolicy>();
+  /** Policies with an approval rule, by name, and the permissions each gates. */
+  const approvals = new Map<string, { policy: CompiledPolicy; gated: ReadonlySet<Permission> }>();
   /** Install order of each policy (people decisions report the first granting one). */
   const installed = new Map<CompiledPolicy, number>();
 
@@ -405,6 +426,12 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     index(byPerson, p.record.people, p);
     index(byGroup, p.record.groups, p);
     if (p.record.workloadsOnly === true) workloadsOnly.set(p.name, p);
+    if (p.record.approval !== undefined) {
+      approvals.set(p.name, {
+        policy: p,
+        gated: new Set(gatedPermissions(p.record.approval, p.record.permissions)),
+      });
+    }
     const key = p.record.spiffeIdPattern;
     // An empty SPIFFE ID pattern names no workload (a policy for people only).
     if (key === '') return;
@@ -451,6 +478,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
     unindex(byPerson, existing.record.people, existing);
     unindex(byGroup, existing.record.groups, existing);
     workloadsOnly.delete(name);
+    approvals.delete(name);
     const key = existing.record.spiffeIdPattern;
     const group = byIdPattern.get(key);
     group?.members.delete(name);
@@ -521,6 +549,7 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
       byPerson.clear();
       byGroup.clear();
       workloadsOnly.clear();
+      approvals.clear();
       installed.clear();
       byIdPattern.clear();
       byLiteral.clear();
@@ -587,6 +616,20 @@ export function createPolicyEngine(options: PolicyEngineOptions = {}): PolicyEng
         if (path.startsWith(p.pathPrefix) && p.pathRegex.test(path)) return true;
       }
       return false;
+    },
+    get hasApprovalRules() {
+      return approvals.size > 0;
+    },
+    approvalRules(path, permission) {
+      if (approvals.size === 0) return [];
+      const out: { policy: CompiledPolicy; rule: Readonly<ApprovalRule> }[] = [];
+      for (const { policy, gated } of approvals.values()) {
+        if (!gated.has(permission)) continue;
+        if (!path.startsWith(policy.pathPrefix) || !policy.pathRegex.test(path)) continue;
+        out.push({ policy, rule: policy.record.approval as Readonly<ApprovalRule> });
+      }
+      out.sort((a, b) => (installed.get(a.policy) ?? 0) - (installed.get(b.policy) ?? 0));
+      return out.map(({ policy, rule }) => ({ policy: policy.name, rule }));
     },
     all() {
       return ordered();

@@ -11,6 +11,7 @@ import { createMtlsServer, type X509Source } from '@spike-ts/identity';
 import type { SqliteStoreOptions } from '@spike-ts/store';
 import { createAuditLog, type AuditLog, type AuditSink } from './audit.ts';
 import { isMutating, openAuditOutput, type AuditOutput } from './audit-shipping.ts';
+import { ApprovalService } from './approvals/approval-service.ts';
 import { createAuthorizer } from './authz.ts';
 import type { NexusConfig } from './config.ts';
 import type { Custody } from './custody-port.ts';
@@ -121,6 +122,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     authz,
     custody,
     now,
+    approvals: new ApprovalService({ store, engine: state.policies, now }),
     policyQueue: createSerialQueue(),
     ...(output?.chain === undefined
       ? {}

@@ -30,6 +30,12 @@ export interface AuditRecord {
   readonly policy?: string;
   /** Store row the request names (damaged-row removal): `<table>/<lookup id hex>`. */
   readonly row?: string;
+  /** Approval request filed, decided or whose grant was used (ADR 0042). */
+  readonly approval?: string;
+  /** Approval operation (`read`, `write`, `sign`, `decrypt`, `policy`). */
+  readonly operation?: string;
+  /** The approval request's status after this call. */
+  readonly approvalStatus?: string;
   /** `none` = rejected before authorization was evaluated (bad route, bad body, not ready). */
   readonly decision: AuditDecision;
   readonly status: number;
@@ -104,6 +110,9 @@ export function createAuditLog(sink: AuditSink): AuditLog {
         ...(entry.path === undefined ? {} : { path: clip(entry.path) }),
         ...(entry.policy === undefined ? {} : { policy: clip(entry.policy) }),
         ...(entry.row === undefined ? {} : { row: clip(entry.row) }),
+        ...(entry.approval === undefined ? {} : { approval: clip(entry.approval) }),
+        ...(entry.operation === undefined ? {} : { operation: entry.operation }),
+        ...(entry.approvalStatus === undefined ? {} : { approvalStatus: entry.approvalStatus }),
         decision: entry.decision,
         status: entry.status,
         ...(entry.err === undefined ? {} : { err: entry.err }),

@@ -95,6 +95,24 @@ export class BodyTooLargeError extends ApiError {
 }
 
 /**
+ * 401 `access_unauthorized` raised by a handler after the route's own authorization passed, where
+ * the answer depends on what was looked up (ours: approving a request one may not approve).
+ */
+export class AccessDeniedError extends ApiError {
+  override readonly name: string = 'AccessDeniedError';
+  readonly code: typeof ErrorCode.Unauthorized = ErrorCode.Unauthorized;
+}
+
+/**
+ * 403 `approval_required` (ours, ADR 0042): the caller may do this, but a policy's approval rule
+ * asks for a grant first, and the caller holds no usable one for this exact operation and target.
+ */
+export class ApprovalRequiredError extends ApiError {
+  override readonly name: string = 'ApprovalRequiredError';
+  readonly code: typeof ErrorCode.ApprovalRequired = ErrorCode.ApprovalRequired;
+}
+
+/**
  * 500 `api_internal_error` raised on purpose: where SPIKE answers a request it could not carry
  * out with 500 (a ciphertext that does not authenticate), we do the same, deliberately.
  */

@@ -17,6 +17,7 @@
  * must also be ≥ 0. The semantic rules (path characters, ranges, sizes) live in the
  * `validateX` functions of `validate.ts`, which the server runs after authorizing the caller.
  */
+import { decodeApprovalRule } from './approval-rule.ts';
 import { BadRequestError } from './api-error.ts';
 import type {
   AuditListRequest,
@@ -167,6 +168,7 @@ export function decodePolicyPutRequest(body: unknown): DecodedPolicyPutRequest {
   const people = get(f, 'people');
   const groups = get(f, 'groups');
   const workloadsOnly = decodeBoolean(get(f, 'workloadsOnly'), 'workloadsOnly');
+  const approval = get(f, 'approval');
   return {
     name: decodeString(get(f, 'name'), 'name'),
     spiffeidPattern: decodeString(get(f, 'spiffeidPattern'), 'spiffeidPattern'),
@@ -179,6 +181,8 @@ export function decodePolicyPutRequest(body: unknown): DecodedPolicyPutRequest {
       ? {}
       : { groups: decodeList(groups, 'groups').map((g) => decodeString(g, 'groups')) }),
     ...(workloadsOnly ? { workloadsOnly: true } : {}),
+    // Ours (ADR 0042): the approval rule, its types here, its values after authorization.
+    ...(approval === undefined || approval === null ? {} : { approval: decodeApprovalRule(approval) }),
   };
 }
 

@@ -2,7 +2,8 @@
  * The wire error codes. A JSON error body is the route's response object with only `err` set,
  * e.g. `{"err":"api_not_found"}`; the keeper's shard route uses a capital `Err` field instead.
  * SPIKE only ever emits the first five on the wire; `api_body_too_large` (413),
- * `api_rate_limited` (429, with a `Retry-After` header) and `api_outcome_unknown` (500) are our
+ * `api_rate_limited` (429, with a `Retry-After` header), `api_outcome_unknown` (500) and
+ * `approval_required` (403, only where a policy's approval rule applies; ADR 0042) are our
  * additions.
  */
 export const ErrorCode = {
@@ -14,6 +15,7 @@ export const ErrorCode = {
   BodyTooLarge: 'api_body_too_large',
   RateLimited: 'api_rate_limited',
   OutcomeUnknown: 'api_outcome_unknown',
+  ApprovalRequired: 'approval_required',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -51,6 +53,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.fr
     retryable: false,
     summary:
       'The database connection was lost while the change was being committed: it may or may not have been applied. Check before trying again.',
+  },
+  approval_required: {
+    status: 403,
+    retryable: false,
+    summary:
+      'This operation needs approval first: file a request with `spike request <operation> <target> --reason …`, and try again once enough approvers approved it (each grant is used once).',
   },
 });
 

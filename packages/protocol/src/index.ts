@@ -11,3 +11,5 @@ export * from './secret-path.ts';
 export * from './shard-json.ts';
 export * from './keys.ts';
 export * from './audit-chain.ts';
+export * from './approval-rule.ts';
+export * from './approvals.ts';

@@ -108,7 +108,7 @@ export interface KeyPublicResponse extends ErrorField {
   name: string;
   algorithm: string;
   purpose: string;
-  /** Hook for per-key approval (always false until approvals exist). */
+  /** True when a policy's approval rule gates signing or decrypting with this key (ADR 0042). */
   approvalRequired: boolean;
   versions: KeyVersionView[] | null;
 }

@@ -67,6 +67,10 @@ describe('route table', () => {
         .map((s) => s.name)
         .sort();
     assert.deepEqual(byEffect('write'), [
+      'approval.approve',
+      'approval.cancel',
+      'approval.deny',
+      'approval.request',
       'key.create',
       'key.retire',
       'key.rotate',

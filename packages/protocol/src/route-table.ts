@@ -48,6 +48,36 @@ import {
 } from './keys.ts';
 import { StreamErrorCode } from './api-error.ts';
 import {
+  APPROVAL_LIST_DEFAULT_LIMIT,
+  APPROVAL_LIST_MAX_LIMIT,
+  APPROVAL_MAX_COMMENT_LENGTH,
+  APPROVAL_MAX_ID_LENGTH,
+  APPROVAL_MAX_REASON_LENGTH,
+  APPROVAL_OPERATIONS,
+  APPROVAL_STATUSES,
+  decodeApprovalDecideRequest,
+  decodeApprovalFileRequest,
+  decodeApprovalIdRequest,
+  decodeApprovalListRequest,
+  URL_APPROVALS,
+  type ApprovalDecideRequest,
+  type ApprovalFileRequest,
+  type ApprovalIdRequest,
+  type ApprovalListRequest,
+  type ApprovalListResponse,
+  type ApprovalResponse,
+} from './approvals.ts';
+import {
+  APPROVAL_DEFAULT_GRANT_TTL_SECONDS,
+  APPROVAL_DEFAULT_REQUEST_TTL_SECONDS,
+  APPROVAL_MAX_APPROVERS,
+  APPROVAL_MAX_GRANT_TTL_SECONDS,
+  APPROVAL_MAX_NAME_LENGTH,
+  APPROVAL_MAX_REQUEST_TTL_SECONDS,
+  APPROVAL_MAX_REQUIRED,
+  APPROVAL_PERMISSIONS,
+} from './approval-rule.ts';
+import {
   decodeAuditListRequest,
   decodeWhoamiRequest,
   decodeBootstrapVerifyRequest,
@@ -76,10 +106,14 @@ import {
   type DecodedShardContributeRequest,
 } from './decode.ts';
 import {
+  ACTION_APPROVE,
+  ACTION_CANCEL,
   ACTION_DEFAULT,
   ACTION_DELETE,
+  ACTION_DENY,
   ACTION_GET,
   ACTION_LIST,
+  ACTION_REQUEST,
   ACTION_UNDELETE,
   URL_AUDIT,
   URL_AUTH_WHOAMI,
@@ -334,7 +368,7 @@ export const SECRET_PUT: RouteSpec<SecretPutRequest, SecretPutRequest, SecretPut
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: NEXUS_WRITE,
+  errors: [...NEXUS_WRITE, ErrorCode.ApprovalRequired],
 };
 
 export const SECRET_GET: RouteSpec<SecretGetRequest, Required<SecretGetRequest>, SecretGetResponse> = {
@@ -359,7 +393,7 @@ export const SECRET_GET: RouteSpec<SecretGetRequest, Required<SecretGetRequest>,
   },
   errorBody: { data: null },
   errorField: 'err',
-  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+  errors: [...NEXUS_GATE, ErrorCode.NotFound, ErrorCode.ApprovalRequired],
 };
 
 const versionsSpec = (
@@ -382,7 +416,7 @@ const versionsSpec = (
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: [...NEXUS_WRITE, ErrorCode.NotFound],
+  errors: [...NEXUS_WRITE, ErrorCode.NotFound, ErrorCode.ApprovalRequired],
 });
 
 export const SECRET_DELETE = versionsSpec(
@@ -520,6 +554,49 @@ const POLICY_PEOPLE_FIELDS = {
     optional: true,
     summary: 'Ours: no person (admins included) reads a value on the matched paths.',
   },
+  approval: {
+    schema: {
+      type: 'object',
+      fields: {
+        required: { schema: { type: 'integer', minimum: 1, maximum: APPROVAL_MAX_REQUIRED } },
+        approverGroups: {
+          schema: {
+            type: 'array',
+            items: { type: 'string', maxLength: APPROVAL_MAX_NAME_LENGTH },
+            maxItems: APPROVAL_MAX_APPROVERS,
+          },
+          optional: true,
+        },
+        approverPeople: {
+          schema: {
+            type: 'array',
+            items: { type: 'string', maxLength: APPROVAL_MAX_NAME_LENGTH },
+            maxItems: APPROVAL_MAX_APPROVERS,
+          },
+          optional: true,
+          summary: '`user:<name>` each.',
+        },
+        permissions: {
+          schema: { type: 'array', items: { type: 'string', enum: APPROVAL_PERMISSIONS } },
+          optional: true,
+          summary: "Operations that need approval; default: the policy's own permissions.",
+        },
+        grantTtlSeconds: {
+          schema: { type: 'integer', minimum: 1, maximum: APPROVAL_MAX_GRANT_TTL_SECONDS },
+          optional: true,
+          summary: `Default ${APPROVAL_DEFAULT_GRANT_TTL_SECONDS}.`,
+        },
+        requestTtlSeconds: {
+          schema: { type: 'integer', minimum: 1, maximum: APPROVAL_MAX_REQUEST_TTL_SECONDS },
+          optional: true,
+          summary: `Default ${APPROVAL_DEFAULT_REQUEST_TTL_SECONDS}.`,
+        },
+      },
+    },
+    optional: true,
+    summary:
+      'Ours (ADR 0042): the matched paths need M approvals from the named people or groups before the listed operations, for every caller.',
+  },
 } as const;
 
 export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest, PolicyPutResponse> = {
@@ -557,7 +634,7 @@ export const POLICY_UPSERT: RouteSpec<PolicyPutRequest, DecodedPolicyPutRequest,
   },
   errorBody: {},
   errorField: 'err',
-  errors: NEXUS_WRITE,
+  errors: [...NEXUS_WRITE, ErrorCode.ApprovalRequired],
 };
 
 /** A policy on the wire; note SPIKE's misspelled `spiffiedPattern`, which its clients read. */
@@ -621,7 +698,7 @@ export const POLICY_DELETE: RouteSpec<PolicyDeleteRequest, PolicyDeleteRequest, 
   response: EMPTY_OBJECT,
   errorBody: {},
   errorField: 'err',
-  errors: [...NEXUS_WRITE, ErrorCode.NotFound],
+  errors: [...NEXUS_WRITE, ErrorCode.NotFound, ErrorCode.ApprovalRequired],
 };
 
 export const POLICY_LIST: RouteSpec<PolicyListRequest, Required<PolicyListRequest>, PolicyListResponse> = {
@@ -1157,7 +1234,10 @@ export const KEY_PUBLIC: RouteSpec<KeyNameRequest, KeyNameRequest, KeyPublicResp
       name: { schema: { type: 'string' } },
       algorithm: { schema: { type: 'string' } },
       purpose: { schema: { type: 'string', enum: ['sign', 'decrypt'] } },
-      approvalRequired: { schema: { type: 'boolean' }, summary: 'Always false for now (approvals hook).' },
+      approvalRequired: {
+        schema: { type: 'boolean' },
+        summary: 'True when a policy’s approval rule gates signing or decrypting with this key (ADR 0042).',
+      },
       versions: {
         nullable: true,
         schema: {
@@ -1223,6 +1303,8 @@ export const KEY_SIGN: RouteSpec<KeySignRequest, DecodedKeySignRequest, KeySignR
   summary: 'Sign a message with the newest version of a signing key.',
   path: URL_KEYS_SIGN,
   action: ACTION_DEFAULT,
+  // Using a grant marks it used (a store write); see ADR 0042.
+  errors: [...KEY_ERRORS, ErrorCode.ApprovalRequired],
   callers: 'Pilot superuser, `sign` on the key name',
   request: {
     type: 'object',
@@ -1273,6 +1355,8 @@ export const KEY_DECRYPT: RouteSpec<KeyDecryptRequest, KeyDecryptRequest, KeyDec
   summary: 'Decrypt a ciphertext made with the public key of a backup key (any version not retired).',
   path: URL_KEYS_DECRYPT,
   action: ACTION_DEFAULT,
+  // Using a grant marks it used (a store write); see ADR 0042.
+  errors: [...KEY_ERRORS, ErrorCode.ApprovalRequired],
   callers: 'Pilot superuser, `decrypt` on the key name',
   request: {
     type: 'object',
@@ -1298,6 +1382,187 @@ const KEY_ROUTE_SPECS = [
   KEY_SIGN,
   KEY_VERIFY,
   KEY_DECRYPT,
+] as const;
+
+// --- approvals (ours; approvals.ts, ADR 0042) ---------------------------------------------------
+
+const APPROVAL_ID = {
+  schema: { type: 'string', minLength: 22, maxLength: APPROVAL_MAX_ID_LENGTH },
+  summary: 'A request id (url-safe).',
+} as const;
+const APPROVAL_VOTES = {
+  schema: {
+    type: 'array',
+    items: {
+      type: 'object',
+      fields: {
+        principal: { schema: { type: 'string' }, summary: '`user:<name>` of the approver.' },
+        at: { schema: dateTime },
+        comment: { schema: { type: 'string' }, optional: true },
+      },
+    },
+  },
+} as const;
+const APPROVAL_VIEW = {
+  type: 'object',
+  fields: {
+    id: { schema: { type: 'string' } },
+    requester: { schema: { type: 'string' }, summary: 'SPIFFE ID or `user:<name>`.' },
+    requesterKind: { schema: { type: 'string', enum: ['workload', 'person'] } },
+    operation: { schema: { type: 'string', enum: APPROVAL_OPERATIONS } },
+    target: { schema: { type: 'string' }, summary: "Secret path or key name; '' for a policy change." },
+    reason: { schema: { type: 'string' } },
+    status: { schema: { type: 'string', enum: APPROVAL_STATUSES } },
+    required: { schema: { type: 'integer', minimum: 1 } },
+    approvals: APPROVAL_VOTES,
+    denials: APPROVAL_VOTES,
+    createdAt: { schema: dateTime },
+    expiresAt: { schema: dateTime, summary: 'When a pending request expires.' },
+    grantExpiresAt: {
+      schema: dateTime,
+      optional: true,
+      summary: 'Once approved: the grant is usable until then.',
+    },
+    usedAt: { schema: dateTime, optional: true, summary: 'Once used: when.' },
+  },
+} as const;
+const APPROVAL_ONE = {
+  type: 'object',
+  fields: { request: { schema: APPROVAL_VIEW, nullable: true } },
+} as const;
+const APPROVAL_COMMON = {
+  server: 'nexus',
+  origin: 'ours',
+  method: 'POST',
+  path: URL_APPROVALS,
+  errorField: 'err',
+  errorBody: {},
+} as const;
+/** Approval state lives in the store: every action may meet a lost COMMIT answer on a shared database. */
+const APPROVAL_WRITE_ERRORS = [...NEXUS_WRITE, ErrorCode.NotFound] as const;
+
+export const APPROVAL_REQUEST: RouteSpec<ApprovalFileRequest, ApprovalFileRequest, ApprovalResponse> = {
+  ...APPROVAL_COMMON,
+  name: 'approval.request',
+  effect: 'write',
+  summary: 'File a request for an operation that a policy’s approval rule gates.',
+  action: ACTION_REQUEST,
+  callers: 'anyone the operation itself is allowed to (authorized as the operation)',
+  request: {
+    type: 'object',
+    fields: {
+      operation: { schema: { type: 'string', enum: APPROVAL_OPERATIONS } },
+      target: { schema: { type: 'string' }, summary: "Secret path, key name, or '' for `policy`." },
+      reason: {
+        schema: { type: 'string', maxLength: APPROVAL_MAX_REASON_LENGTH },
+        summary: 'Why; approvers read it (1..1000 characters).',
+      },
+    },
+  },
+  example: { operation: 'read', target: 'cloud/master', reason: 'rotate the cloud root credentials' },
+  decode: decodeApprovalFileRequest,
+  response: APPROVAL_ONE,
+  errors: NEXUS_WRITE,
+};
+
+const decideSpec = (
+  name: string,
+  summary: string,
+  action: Action,
+): RouteSpec<ApprovalDecideRequest, ApprovalDecideRequest, ApprovalResponse> => ({
+  ...APPROVAL_COMMON,
+  name,
+  effect: 'write',
+  summary,
+  action,
+  callers: 'people a matching approval rule names (never the requester)',
+  request: {
+    type: 'object',
+    fields: {
+      id: APPROVAL_ID,
+      comment: { schema: { type: 'string', maxLength: APPROVAL_MAX_COMMENT_LENGTH }, optional: true },
+    },
+  },
+  example: { id: 'Vh2lq3ZyQ4m0m3b1W7k1fAbCdEfGhIjKlM', comment: 'ok for the rotation' },
+  decode: decodeApprovalDecideRequest,
+  response: APPROVAL_ONE,
+  errors: APPROVAL_WRITE_ERRORS,
+});
+
+export const APPROVAL_APPROVE = decideSpec(
+  'approval.approve',
+  'Approve a pending request; with enough approvals it becomes a single-use grant.',
+  ACTION_APPROVE,
+);
+export const APPROVAL_DENY = decideSpec('approval.deny', 'Deny a pending request (ends it).', ACTION_DENY);
+
+export const APPROVAL_CANCEL: RouteSpec<ApprovalIdRequest, ApprovalIdRequest, ApprovalResponse> = {
+  ...APPROVAL_COMMON,
+  name: 'approval.cancel',
+  effect: 'write',
+  summary: 'Withdraw one’s own pending or approved request.',
+  action: ACTION_CANCEL,
+  callers: 'the requester',
+  request: { type: 'object', fields: { id: APPROVAL_ID } },
+  example: { id: 'Vh2lq3ZyQ4m0m3b1W7k1fAbCdEfGhIjKlM' },
+  decode: decodeApprovalIdRequest,
+  response: APPROVAL_ONE,
+  errors: APPROVAL_WRITE_ERRORS,
+};
+
+export const APPROVAL_GET: RouteSpec<ApprovalIdRequest, ApprovalIdRequest, ApprovalResponse> = {
+  ...APPROVAL_COMMON,
+  name: 'approval.get',
+  effect: 'read',
+  summary: 'One request: its status, approvals and denials.',
+  action: ACTION_GET,
+  callers: 'the requester, its approvers, admins, auditors and the Pilot superuser',
+  request: { type: 'object', fields: { id: APPROVAL_ID } },
+  example: { id: 'Vh2lq3ZyQ4m0m3b1W7k1fAbCdEfGhIjKlM' },
+  decode: decodeApprovalIdRequest,
+  response: APPROVAL_ONE,
+  errors: [...NEXUS_GATE, ErrorCode.NotFound],
+};
+
+export const APPROVAL_LIST: RouteSpec<
+  ApprovalListRequest,
+  Required<ApprovalListRequest>,
+  ApprovalListResponse
+> = {
+  ...APPROVAL_COMMON,
+  name: 'approval.list',
+  effect: 'read',
+  summary: 'Requests the caller filed or may approve (admins, auditors, Pilot superuser: all).',
+  action: ACTION_LIST,
+  callers: 'any verified caller (sees only what concerns it)',
+  request: {
+    type: 'object',
+    fields: {
+      status: { schema: { type: 'string', enum: APPROVAL_STATUSES }, optional: true },
+      mine: { schema: { type: 'boolean' }, optional: true, summary: 'Only my own requests.' },
+      limit: {
+        schema: { type: 'integer', minimum: 0, maximum: APPROVAL_LIST_MAX_LIMIT },
+        optional: true,
+        summary: `0 or absent: ${APPROVAL_LIST_DEFAULT_LIMIT}.`,
+      },
+    },
+  },
+  example: { status: 'pending' },
+  decode: decodeApprovalListRequest,
+  response: {
+    type: 'object',
+    fields: { requests: { schema: { type: 'array', items: APPROVAL_VIEW }, nullable: true } },
+  },
+  errors: NEXUS_GATE,
+};
+
+const APPROVAL_ROUTE_SPECS = [
+  APPROVAL_REQUEST,
+  APPROVAL_APPROVE,
+  APPROVAL_DENY,
+  APPROVAL_CANCEL,
+  APPROVAL_GET,
+  APPROVAL_LIST,
 ] as const;
 
 // --- people (ours, ADRs 0035 and 0036) -------------------------------------------------------
@@ -1414,6 +1679,7 @@ export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
   DAMAGED_LIST,
   DAMAGED_DELETE,
   ...KEY_ROUTE_SPECS,
+  ...APPROVAL_ROUTE_SPECS,
   AUTH_WHOAMI,
   AUDIT_LIST,
   OPERATOR_AUDIT_KEY,

@@ -40,13 +40,31 @@ export const URL_HEALTH = '/healthz';
 export const URL_READY = '/readyz';
 
 /** `?action=` values. The empty string is the default action (put/create/upsert). */
-export type Action = '' | 'get' | 'delete' | 'undelete' | 'list';
+export type Action = '' | 'get' | 'delete' | 'undelete' | 'list' | ApprovalAction;
+/** Ours (ADR 0042): the actions of `/v1/approvals` beyond `get` and `list`. */
+export type ApprovalAction = 'request' | 'approve' | 'deny' | 'cancel';
 
 export const ACTION_DEFAULT: Action = '';
 export const ACTION_GET: Action = 'get';
 export const ACTION_DELETE: Action = 'delete';
 export const ACTION_UNDELETE: Action = 'undelete';
 export const ACTION_LIST: Action = 'list';
+export const ACTION_REQUEST: Action = 'request';
+export const ACTION_APPROVE: Action = 'approve';
+export const ACTION_DENY: Action = 'deny';
+export const ACTION_CANCEL: Action = 'cancel';
+/** Every `?action=` value a route of Nexus answers (others: 400). */
+export const ACTIONS: readonly Action[] = Object.freeze([
+  '',
+  'get',
+  'delete',
+  'undelete',
+  'list',
+  'request',
+  'approve',
+  'deny',
+  'cancel',
+]);
 
 /**
  * Joins a base URL (which may carry a path prefix and trailing slashes) and an API path — the one

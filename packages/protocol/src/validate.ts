@@ -16,8 +16,10 @@ import type {
   DecodedShardContributeRequest,
 } from './decode.ts';
 import { BadRequestError } from './api-error.ts';
+import { validateApprovalRule } from './approval-rule.ts';
 import {
   AUDIT_DECISIONS,
+  type ApprovalRule,
   type AuditListRequest,
   CIPHER_NONCE_SIZE,
   CIPHER_TAG_SIZE,
@@ -247,6 +249,14 @@ export function validatePolicyPutRequest(req: DecodedPolicyPutRequest): PolicyPu
   };
 }
 
+/**
+ * Ours (ADR 0042): a policy's approval rule, when it has one. A policy with a rule may name no
+ * caller at all (empty SPIFFE ID pattern, no people or groups): it then only marks its paths.
+ */
+export function validatePolicyApproval(approval: ApprovalRule | undefined): { approval?: ApprovalRule } {
+  return approval === undefined ? {} : { approval: validateApprovalRule(approval) };
+}
+
 /** Most people or groups one policy names. */
 export const MAX_POLICY_PEOPLE = 256;
 /** Longest principal (`user:<name>`) or group name a policy holds. */
@@ -257,6 +267,8 @@ export interface PolicyPeopleFields {
   people?: string[];
   groups?: string[];
   workloadsOnly?: boolean;
+  /** Ours (ADR 0042): with an approval rule the policy may name nobody (a path marker only). */
+  approval?: ApprovalRule;
 }
 
 function hasControl(value: string): boolean {
@@ -314,12 +326,17 @@ export function validatePolicyPeople(req: PolicyPeopleFields): PolicyPeopleField
     ...(people === undefined || people.length === 0 ? {} : { people }),
     ...(groups === undefined || groups.length === 0 ? {} : { groups }),
     ...(req.workloadsOnly === true ? { workloadsOnly: true } : {}),
+    ...validatePolicyApproval(req.approval),
   };
 }
 
 /** The SPIFFE ID pattern of a policy: empty only when it names people or groups (no workload then). */
 export function validatePolicySpiffeIdPattern(pattern: string, people: PolicyPeopleFields): string {
-  if (pattern === '' && (people.people !== undefined || people.groups !== undefined)) return '';
+  if (
+    pattern === '' &&
+    (people.people !== undefined || people.groups !== undefined || people.approval !== undefined)
+  )
+    return '';
   return validateSpiffeIdPattern(pattern);
 }
 

@@ -84,6 +84,26 @@ export interface SecretMetadataResponse extends ErrorField {
 
 // --- policies ----------------------------------------------------------------------------
 
+/**
+ * Ours (ADR 0042): a policy's multi-party approval rule. A path marker like `workloadsOnly`: the
+ * operations it names on the paths the policy's path pattern matches need a grant, for every
+ * caller. Validated by `parseApprovalRule` (approval-rule.ts).
+ */
+export interface ApprovalRule {
+  /** How many distinct approvers must approve (M), 1..9. */
+  required: number;
+  /** Groups whose members may approve (exact names). */
+  approverGroups?: string[];
+  /** People who may approve (`user:<name>`). */
+  approverPeople?: string[];
+  /** Which operations need approval (`read`, `write`, `sign`, `decrypt`); default: the policy's. */
+  permissions?: Permission[];
+  /** How long a grant stays usable once approved; default 900, at most 86400. */
+  grantTtlSeconds?: number;
+  /** How long a request waits for approvals; default 86400, at most 604800. */
+  requestTtlSeconds?: number;
+}
+
 export interface PolicyPutRequest {
   name: string;
   /** May be empty when the policy names people or groups (it then names no workload). */
@@ -96,6 +116,8 @@ export interface PolicyPutRequest {
   groups?: string[];
   /** Ours: the matched paths are for workloads only; no person reads a value there. */
   workloadsOnly?: boolean;
+  /** Ours (ADR 0042): operations on the matched paths need M approvals first. */
+  approval?: ApprovalRule;
 }
 export interface PolicyPutResponse extends ErrorField {
   /** SPIKE never fills it; omitted on the wire. */
@@ -125,6 +147,8 @@ export interface PolicyReadResponse extends ErrorField {
   groups?: string[];
   /** Ours, only when true. */
   workloadsOnly?: boolean;
+  /** Ours, only when the policy has an approval rule. */
+  approval?: ApprovalRule;
 }
 export type PolicyDeleteRequest = PolicyReadRequest;
 export type PolicyDeleteResponse = ErrorField;

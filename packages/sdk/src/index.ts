@@ -12,6 +12,7 @@ export { createNexusTransport } from './nexus-transport.ts';
 export type { HttpClient, NexusTransport, NexusTransportOptions } from './nexus-transport.ts';
 export { FAILED_URL_COOLDOWN_MS } from './nexus-failover.ts';
 export {
+  SpikeApprovalRequiredError,
   SpikeBadRequestError,
   SpikeBodyTooLargeError,
   SpikeRateLimitedError,
@@ -29,3 +30,9 @@ export type { NexusAttempt, SpikeErrorCode, SpikeErrorOptions } from './spike-er
 export { MAX_CIPHER_INPUT_BYTES, MAX_SHARE_ID } from './validate-input.ts';
 export type * from './types.ts';
 export type { KeyInfo, KeyMethods, KeySummary, KeyVersionInfo } from './key-client.ts';
+export type {
+  ApprovalListFilter,
+  ApprovalMethods,
+  ApprovalRequestInfo,
+  ApprovalVoteInfo,
+} from './approval-client.ts';

@@ -33,11 +33,14 @@ import {
   SECRET_METADATA,
   SECRET_PUT,
   SECRET_UNDELETE,
+  parseApprovalRule,
+  type ApprovalRule,
   type PolicyReadResponse,
   type ResponseBody,
   type RouteSpec,
   type SecretMetadataResponse,
 } from '@spike-ts/protocol';
+import { createApprovalMethods, type ApprovalMethods } from './approval-client.ts';
 import { createKeyMethods, type KeyMethods } from './key-client.ts';
 import type { NexusTransport } from './nexus-transport.ts';
 import {
@@ -136,6 +139,12 @@ export interface SpikeClient {
   /** SPIKE-TS Nexus only: named signing and backup keys (their private halves stay in Nexus). */
   readonly keys: KeyMethods;
   /**
+   * SPIKE-TS Nexus only (ADR 0042): multi-party approval requests. A gated operation without a
+   * grant fails with `SpikeApprovalRequiredError`; file a request, and once approved the same
+   * operation goes through (once).
+   */
+  readonly approvals: ApprovalMethods;
+  /**
    * Who Nexus takes this caller for (`POST /v1/auth/whoami`, SPIKE-TS only): a workload's SPIFFE
    * ID and SPIKE role, or a person's principal, groups and role, and the door the request came in.
    */
@@ -214,6 +223,7 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     },
     nexusUrls: transport.baseUrls,
     keys: createKeyMethods(post),
+    approvals: createApprovalMethods(post),
 
     async putSecret(path, values) {
       const body = { path: checkSecretPath(path), values: checkSecretValues(values) };
@@ -266,6 +276,7 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
         ...(p.people === undefined || p.people.length === 0 ? {} : { people: [...p.people] }),
         ...(p.groups === undefined || p.groups.length === 0 ? {} : { groups: [...p.groups] }),
         ...(p.workloadsOnly === true ? { workloadsOnly: true } : {}),
+        ...(p.approval === undefined ? {} : { approval: p.approval }),
       };
       await post(POLICY_UPSERT, body);
     },
@@ -451,9 +462,19 @@ function readPolicy(res: Answer<PolicyReadResponse>): Policy {
     ...(Array.isArray(res.people) ? { people: readStringArray(res, 'people') } : {}),
     ...(Array.isArray(res.groups) ? { groups: readStringArray(res, 'groups') } : {}),
     ...(res.workloadsOnly === true ? { workloadsOnly: true } : {}),
+    ...(res.approval === undefined || res.approval === null ? {} : { approval: readApproval(res.approval) }),
     createdAt: readString(res, 'createdAt', ''),
     updatedAt: readString(res, 'updatedAt', ''),
   };
+}
+
+/** A stored policy's approval rule, checked with the rule Nexus applies. */
+function readApproval(value: unknown): ApprovalRule {
+  try {
+    return parseApprovalRule(value);
+  } catch {
+    throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed approval rule.');
+  }
 }
 
 function readMetadata(res: Answer<SecretMetadataResponse>): SecretMetadataInfo {

@@ -117,6 +117,18 @@ export class SpikeOutcomeUnknownError extends SpikeError {
   }
 }
 
+/**
+ * 403 `approval_required` (SPIKE-TS only, ADR 0042): the caller may do this, but a policy's
+ * approval rule asks for a grant first. File a request (`client.approvals.request`), wait until
+ * enough approvers approved it, then do the same operation again: it uses the grant up.
+ */
+export class SpikeApprovalRequiredError extends SpikeError {
+  constructor(message = ERROR_CODES[ErrorCode.ApprovalRequired].summary, status = 403) {
+    super(ErrorCode.ApprovalRequired, status, message);
+    this.name = 'SpikeApprovalRequiredError';
+  }
+}
+
 /** One Nexus URL tried for a request, and why it did not serve it. */
 export interface NexusAttempt {
   readonly url: string;
@@ -200,5 +212,7 @@ function errorForCode(code: ErrorCode, status: number): SpikeError {
       return new SpikeRateLimitedError(summary, status);
     case ErrorCode.OutcomeUnknown:
       return new SpikeOutcomeUnknownError(summary, status);
+    case ErrorCode.ApprovalRequired:
+      return new SpikeApprovalRequiredError(summary, status);
   }
 }

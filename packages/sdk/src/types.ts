@@ -4,6 +4,7 @@
  * to SPIKE's wire names (`spiffeidPattern` in requests, `spiffiedPattern` in answers).
  */
 import type {
+  ApprovalRule,
   NexusStatusResponse,
   AuditKeyResponse,
   Permission,
@@ -49,6 +50,11 @@ export interface PolicyInput {
   groups?: readonly string[];
   /** SPIKE-TS Nexus only: the path is for workloads only; people never read its values. */
   workloadsOnly?: boolean;
+  /**
+   * SPIKE-TS Nexus only (ADR 0042): operations on the matched paths need M approvals first, for
+   * every caller. Checked with `parseApprovalRule`, Nexus's own rule, before sending.
+   */
+  approval?: ApprovalRule;
 }
 
 /** A stored policy as returned by `getPolicy`. */
@@ -65,6 +71,8 @@ export interface Policy {
   groups?: string[];
   /** Present (true) only when the path is for workloads only (SPIKE-TS Nexus). */
   workloadsOnly?: boolean;
+  /** Present only when the policy has an approval rule (SPIKE-TS Nexus, ADR 0042). */
+  approval?: ApprovalRule;
   /** RFC 3339 */
   createdAt: string;
   /** RFC 3339 */

@@ -11,6 +11,7 @@ import {
   validatePathPattern,
   validatePermissions,
   validatePolicyName,
+  parseApprovalRule,
   validatePolicyPeople,
   validateSecretValues,
   validateSpiffeIdPattern,
@@ -71,17 +72,22 @@ export function checkPolicyInput(policy: PolicyInput): PolicyInput {
       ...(policy.workloadsOnly === undefined ? {} : { workloadsOnly: checkFlag(policy.workloadsOnly) }),
     }),
   );
+  // The approval rule (ADR 0042): the same rule Nexus applies; a rule lets the policy name nobody.
+  const approval =
+    policy.approval === undefined ? undefined : run('approval', () => parseApprovalRule(policy.approval));
+  const marker = approval !== undefined;
   return {
     name: checkPolicyName(policy.name),
     // Empty only when the policy names people or groups: it then grants no workload.
     spiffeIdPattern: run('spiffeIdPattern', () =>
-      policy.spiffeIdPattern === '' && (people.people !== undefined || people.groups !== undefined)
+      policy.spiffeIdPattern === '' && (people.people !== undefined || people.groups !== undefined || marker)
         ? ''
         : validateSpiffeIdPattern(policy.spiffeIdPattern, 'spiffeIdPattern'),
     ),
     pathPattern: run('pathPattern', () => validatePathPattern(policy.pathPattern, 'pathPattern')),
     permissions: run('permissions', () => validatePermissions([...policy.permissions], 'permissions')),
     ...people,
+    ...(approval === undefined ? {} : { approval }),
   };
 }
 

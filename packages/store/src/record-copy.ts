@@ -5,8 +5,8 @@
  * rules live in core.
  */
 import type { PolicyRecord, SecretMetadata, SecretRecord, SecretVersion } from '@spike-ts/core';
-import { PERMISSIONS } from '@spike-ts/protocol';
-import type { Permission } from '@spike-ts/protocol';
+import { parseApprovalRule, PERMISSIONS } from '@spike-ts/protocol';
+import type { ApprovalRule, Permission } from '@spike-ts/protocol';
 import { InvalidRecordError } from './store-error.ts';
 
 const NO_VERSIONS: ReadonlySet<SecretVersion> = new Set();
@@ -121,7 +121,23 @@ export function copyPolicyRecord(input: PolicyRecord): PolicyRecord {
     ...(input.workloadsOnly === undefined
       ? {}
       : { workloadsOnly: flag(input.workloadsOnly, 'workloadsOnly') }),
+    // Approval rule (ADR 0042): optional too; checked with the same rule Nexus and clients use.
+    ...(input.approval === undefined ? {} : { approval: approvalRule(input.approval) }),
   });
+}
+
+function approvalRule(value: unknown): ApprovalRule {
+  try {
+    const rule = parseApprovalRule(value);
+    return Object.freeze({
+      ...rule,
+      ...(rule.approverGroups === undefined ? {} : { approverGroups: Object.freeze(rule.approverGroups) }),
+      ...(rule.approverPeople === undefined ? {} : { approverPeople: Object.freeze(rule.approverPeople) }),
+      ...(rule.permissions === undefined ? {} : { permissions: Object.freeze(rule.permissions) }),
+    }) as ApprovalRule;
+  } catch (err) {
+    throw new InvalidRecordError(`approval: ${err instanceof Error ? err.message : 'invalid'}`);
+  }
 }
 
 function optionalNames(

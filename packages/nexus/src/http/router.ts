@@ -6,12 +6,18 @@
  * the door and the caller.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, ERROR_CODES, parseJsonBody, PlainTextError } from '@spike-ts/protocol';
+import {
+  ACTIONS as ROUTE_ACTIONS,
+  ErrorCode,
+  ERROR_CODES,
+  parseJsonBody,
+  PlainTextError,
+} from '@spike-ts/protocol';
 import { callerName, randomUuid, workloadCaller } from '@spike-ts/core';
 import type { Caller, Door, Logger } from '@spike-ts/core';
 import type { AuditDecision, AuditLog } from '../audit.ts';
 import type { RequestMetrics, RouteMeter } from '../metrics/request-metrics.ts';
-import type { AuditSubject, Route, RouteContext } from '../route/route.ts';
+import type { AuditNote, AuditSubject, Route, RouteContext } from '../route/route.ts';
 import { readBody } from './body.ts';
 import { toWireError } from './error-map.ts';
 import { sendJson, sendOctets, sendText } from './respond.ts';
@@ -53,7 +59,7 @@ export interface RequestHandlerOptions {
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-const ACTIONS: ReadonlySet<string> = new Set(['', 'get', 'delete', 'undelete', 'list']);
+const ACTIONS: ReadonlySet<string> = new Set(ROUTE_ACTIONS);
 
 function routeKey(path: string, action: string): string {
   return `${action} ${path}`;
@@ -142,6 +148,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     const peerId = who === undefined ? undefined : callerName(who);
     let decision: AuditDecision = 'none';
     let subject: AuditSubject = {};
+    let note: AuditNote = {};
 
     const finish = (status: number, err: string | undefined): void => {
       options.audit.record({
@@ -154,6 +161,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         route: target?.path ?? '',
         action: target?.action ?? '',
         ...subject,
+        ...note,
         decision,
         status,
         ...(err === undefined ? {} : { err }),
@@ -209,6 +217,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         return log();
       },
       readBody: () => readBody(req, options.maxBodySize),
+      note: (fields) => {
+        note = { ...note, ...fields };
+      },
     };
 
     const run = async (): Promise<void> => {
@@ -266,6 +277,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         return;
       }
       const wire = toWireError(err);
+      // Refused by the handler after what it looked up (an approver check, a missing grant).
+      if (wire.code === ErrorCode.Unauthorized || wire.code === ErrorCode.ApprovalRequired)
+        decision = 'denied';
       if (wire.internal) log().error('request failed', { err });
       else log().info('request rejected', { code: wire.code, err });
       fail(wire.code, route);

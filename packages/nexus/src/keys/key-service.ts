@@ -216,6 +216,7 @@ export class KeyService {
     peerId: string,
     name: string,
     message: Uint8Array,
+    note?: Parameters<KeyApprovalHook['check']>[3],
   ): Promise<{ version: number; signature: string }> {
     this.checkPayload(message, 'message');
     // Opens only the newest version, however many the key has.
@@ -230,7 +231,7 @@ export class KeyService {
         `the newest version (${newest.version}) of key ${name} is retired; rotate the key`,
       );
     }
-    await this.approvals.check(peerId, name, 'sign');
+    await this.approvals.check(peerId, name, 'sign', note);
     return {
       version: newest.version,
       signature: await signMessage(newest.algorithm, newest.privateKey, message),
@@ -261,6 +262,7 @@ export class KeyService {
     peerId: string,
     name: string,
     ciphertext: string,
+    note?: Parameters<KeyApprovalHook['check']>[3],
   ): Promise<{ version: number; plaintext: Uint8Array }> {
     const rec = await this.record(name);
     const versions = rec.versions.map(stored);
@@ -278,7 +280,7 @@ export class KeyService {
       }
       bytes = new Uint8Array(Buffer.from(text, 'base64'));
     }
-    await this.approvals.check(peerId, name, 'decrypt');
+    await this.approvals.check(peerId, name, 'decrypt', note);
     for (const v of versions.filter((x) => x.retiredTime === null).reverse()) {
       try {
         return {

@@ -2,6 +2,7 @@
  * What route handlers may use. Built once by `createNexus` and shared by every route.
  */
 import type { SecretStore } from '@spike-ts/core';
+import type { ApprovalService } from '../approvals/approval-service.ts';
 import type { Authorizer } from '../authz.ts';
 import type { NexusConfig } from '../config.ts';
 import type { Custody } from '../custody-port.ts';
@@ -18,6 +19,8 @@ export interface RouteDeps {
   readonly now: () => number;
   /** The audit chain's key and last checkpoint (ADR 0040); undefined when audit records go nowhere. */
   readonly auditChain?: { readonly publicKeyPem: string; readonly keyId: string; lastCheckpoint(): string };
+  /** Multi-party approval (ADR 0042): requests, votes and the grant check of gated routes. */
+  readonly approvals: ApprovalService;
   /** Runs policy mutations one at a time so the store and the compiled engine never diverge. */
   readonly policyQueue: SerialQueue;
 }

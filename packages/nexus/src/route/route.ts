@@ -15,6 +15,18 @@ export interface AuditSubject {
   readonly policy?: string;
   /** A store row, `<table>/<lookup id hex>` (damaged-row removal). */
   readonly row?: string;
+  /** An approval request's id (ADR 0042). */
+  readonly approval?: string;
+}
+
+/** What a handler adds to its audit record once it knows (ADR 0042): never values or reasons. */
+export interface AuditNote {
+  /** The approval request filed, decided, or whose grant was used. */
+  readonly approval?: string;
+  /** The approval operation (`read`, `write`, `sign`, `decrypt`, `policy`). */
+  readonly operation?: string;
+  /** The request's status after this call (`used` when a grant was used up). */
+  readonly approvalStatus?: string;
 }
 
 export interface RouteContext {
@@ -29,6 +41,8 @@ export interface RouteContext {
   readonly logger: Logger;
   /** Reads the request body with the server's size limit (413 when over it). */
   readBody(): Promise<Buffer>;
+  /** Adds approval fields to this request's audit record. */
+  readonly note: (fields: AuditNote) => void;
 }
 
 interface RouteBase {

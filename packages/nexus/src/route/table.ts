@@ -1,4 +1,5 @@
 /** The Nexus route table (SPIKE 0.8.2 §3.2, plus our additive routes at the end). */
+import { approvalRoutes } from './approvals/approvals.ts';
 import { bootstrapVerifyRoute } from './bootstrap/verify.ts';
 import { cipherDecryptRoute } from './cipher/decrypt.ts';
 import { cipherEncryptRoute } from './cipher/encrypt.ts';
@@ -44,6 +45,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
     damagedListRoute(deps),
     damagedRemoveRoute(deps),
     ...keyRoutes(deps),
+    ...approvalRoutes(deps),
     whoamiRoute(deps),
     auditListRoute(deps),
     operatorAuditKeyRoute(deps),

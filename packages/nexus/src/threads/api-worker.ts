@@ -133,12 +133,14 @@ async function run(): Promise<void> {
         },
     loadPoliciesFromStore: shared,
     // Answer here once this thread has the key and the current policies; else the main thread.
+    // On SQLite the main thread is the only writer, so while any policy has an approval rule a
+    // read that may use up a grant goes there (ADR 0042); on PostgreSQL the database serializes.
     front: (local) => (req, res) => {
       if (
         req.method === 'POST' &&
         req.url === LOCAL_TARGET &&
         state.isReady() &&
-        (shared || feeds.policies?.current() === true)
+        (shared || (feeds.policies?.current() === true && !state.policies.hasApprovalRules))
       ) {
         local(req, res);
       } else {

@@ -26,7 +26,12 @@ const services = new WeakMap<RouteDeps, KeyService>();
 function keys(deps: RouteDeps): KeyService {
   let s = services.get(deps);
   if (s === undefined) {
-    s = new KeyService({ store: deps.store, now: deps.now, maxPayload: deps.config.maxCipherSize });
+    s = new KeyService({
+      store: deps.store,
+      now: deps.now,
+      maxPayload: deps.config.maxCipherSize,
+      approvals: deps.approvals.keyHook(),
+    });
     services.set(deps, s);
   }
   return s;
@@ -82,7 +87,7 @@ export function keyRoutes(deps: RouteDeps): Route[] {
       subject: (req) => ({ path: req.name }),
       authorize: (peerId, req) => deps.authz.key(peerId, 'sign', req.name),
       validate: named,
-      handle: (req, ctx) => keys(deps).sign(ctx.peerId, req.name, req.message),
+      handle: (req, ctx) => keys(deps).sign(ctx.peerId, req.name, req.message, ctx.note),
       dispose: (req) => zeroize(req.message),
     }),
     jsonRoute(KEY_VERIFY, {
@@ -96,7 +101,12 @@ export function keyRoutes(deps: RouteDeps): Route[] {
       authorize: (peerId, req) => deps.authz.key(peerId, 'decrypt', req.name),
       validate: named,
       async handle(req, ctx) {
-        const { version, plaintext } = await keys(deps).decrypt(ctx.peerId, req.name, req.ciphertext);
+        const { version, plaintext } = await keys(deps).decrypt(
+          ctx.peerId,
+          req.name,
+          req.ciphertext,
+          ctx.note,
+        );
         try {
           return { version, plaintext: Buffer.from(plaintext).toString('base64') };
         } finally {

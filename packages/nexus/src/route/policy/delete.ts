@@ -9,12 +9,14 @@ export function policyDeleteRoute(deps: RouteDeps): Route {
     subject: (req) => ({ policy: req.id }),
     authorize: (peerId) => deps.authz.policy(peerId, 'write'),
     validate: (req) => ({ id: validatePolicyName(req.id, 'id') }),
-    handle: (req) =>
-      deps.policyQueue.run(async () => {
+    handle: async (req, ctx) => {
+      await deps.approvals.enforce(ctx.caller, 'policy', '', ctx.note);
+      return await deps.policyQueue.run(async () => {
         const removed = await deps.store.deletePolicy(req.id);
         if (deps.state.policiesFresh === undefined) deps.state.policies.remove(req.id);
         if (!removed) throw new NotFoundError('policy not found');
         return {};
-      }),
+      });
+    },
   });
 }

@@ -4,7 +4,7 @@
  * by name, as in SPIKE. The zero-valued form (error bodies) is `POLICY_GET.errorBody`.
  */
 import { formatRfc3339, type PolicyRecord } from '@spike-ts/core';
-import type { PolicyReadResponse, ResponseBody } from '@spike-ts/protocol';
+import type { ApprovalRule, PolicyReadResponse, ResponseBody } from '@spike-ts/protocol';
 
 export function policyView(p: PolicyRecord): ResponseBody<PolicyReadResponse> {
   return {
@@ -20,5 +20,17 @@ export function policyView(p: PolicyRecord): ResponseBody<PolicyReadResponse> {
     ...(p.people === undefined || p.people.length === 0 ? {} : { people: [...p.people] }),
     ...(p.groups === undefined || p.groups.length === 0 ? {} : { groups: [...p.groups] }),
     ...(p.workloadsOnly === true ? { workloadsOnly: true } : {}),
+    ...(p.approval === undefined ? {} : { approval: approvalView(p.approval) }),
+  };
+}
+
+function approvalView(rule: NonNullable<PolicyRecord['approval']>): ApprovalRule {
+  return {
+    required: rule.required,
+    ...(rule.approverGroups === undefined ? {} : { approverGroups: [...rule.approverGroups] }),
+    ...(rule.approverPeople === undefined ? {} : { approverPeople: [...rule.approverPeople] }),
+    ...(rule.permissions === undefined ? {} : { permissions: [...rule.permissions] }),
+    ...(rule.grantTtlSeconds === undefined ? {} : { grantTtlSeconds: rule.grantTtlSeconds }),
+    ...(rule.requestTtlSeconds === undefined ? {} : { requestTtlSeconds: rule.requestTtlSeconds }),
   };
 }

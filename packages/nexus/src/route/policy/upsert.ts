@@ -30,8 +30,10 @@ export function policyUpsertRoute(deps: RouteDeps): Route {
         ...people,
       };
     },
-    handle: (req) =>
-      deps.policyQueue.run(async () => {
+    handle: async (req, ctx) => {
+      // Changing policies may itself need a grant: an approval rule on spike/system/acl (ADR 0042).
+      await deps.approvals.enforce(ctx.caller, 'policy', '', ctx.note);
+      return await deps.policyQueue.run(async () => {
         const existing = await deps.store.getPolicy(req.name);
         const now = deps.now();
         const record: PolicyRecord = {
@@ -44,6 +46,7 @@ export function policyUpsertRoute(deps: RouteDeps): Route {
           ...(req.people === undefined ? {} : { people: req.people }),
           ...(req.groups === undefined ? {} : { groups: req.groups }),
           ...(req.workloadsOnly === true ? { workloadsOnly: true } : {}),
+          ...(req.approval === undefined ? {} : { approval: req.approval }),
         };
         const compiled = compilePolicy(record);
         const rule = checkReservedPathRule(compiled);
@@ -53,6 +56,7 @@ export function policyUpsertRoute(deps: RouteDeps): Route {
         // this change here could overwrite a newer one another replica made meanwhile.
         if (deps.state.policiesFresh === undefined) deps.state.policies.upsert(compiled);
         return {};
-      }),
+      });
+    },
   });
 }

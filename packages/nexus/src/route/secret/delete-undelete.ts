@@ -33,7 +33,9 @@ function versionsRoute(
     subject: (req) => ({ path: req.path }),
     authorize: (peerId, req) => deps.authz.secret(peerId, 'write', req.path),
     validate: (req) => ({ path: validateSecretPath(req.path), versions: validateVersions(req.versions) }),
-    async handle(req) {
+    async handle(req, ctx) {
+      // Deleting and undeleting are writes to approval rules (ADR 0042).
+      await deps.approvals.enforce(ctx.caller, 'write', req.path, ctx.note);
       const now = deps.now();
       await deps.store.updateSecret(req.path, (current) => {
         const outcome = change(current, req.versions, now);

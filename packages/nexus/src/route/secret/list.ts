@@ -7,6 +7,7 @@
 import { SECRET_LIST } from '@spike-ts/protocol';
 import type { RouteDeps } from '../deps.ts';
 import { damagedNames } from '../damaged/damaged.ts';
+import { isApprovalStorePath } from '../../approvals/approval-service.ts';
 import { isKeyStorePath } from '../../keys/key-service.ts';
 import { jsonRoute, type Route } from '../route.ts';
 
@@ -18,8 +19,11 @@ export function secretListRoute(deps: RouteDeps): Route {
     async handle(_req, ctx) {
       const scan = await deps.store.scanSecretPaths();
       deps.state.recordDamage(scan.damaged, 'secrets');
-      // Named keys live in the same store under a namespace secret routes never show (ADR 0039).
-      const keys = scan.paths.filter((p) => !isKeyStorePath(p)).sort(compareStrings);
+      // Named keys (ADR 0039) and approval requests (ADR 0042) live in the same store under
+      // namespaces secret routes never show.
+      const keys = scan.paths
+        .filter((p) => !isKeyStorePath(p) && !isApprovalStorePath(p))
+        .sort(compareStrings);
       if (scan.damaged.length === 0) return { keys };
       ctx.logger.warn("secret list: damaged secret rows were left out; see 'spike operator damaged list'", {
         damagedRows: scan.damaged.length,

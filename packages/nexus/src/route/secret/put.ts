@@ -12,7 +12,8 @@ export function secretPutRoute(deps: RouteDeps): Route {
       path: validateSecretPath(req.path),
       values: { ...validateSecretValues(req.values) },
     }),
-    async handle(req) {
+    async handle(req, ctx) {
+      await deps.approvals.enforce(ctx.caller, 'write', req.path, ctx.note);
       const now = deps.now();
       await deps.store.updateSecret(req.path, (current) => ({
         next: putSecretVersion(current, req.path, req.values, now, deps.config.maxSecretVersions),
