@@ -74,15 +74,22 @@ export interface SecretStore {
 
   /**
    * Every damaged row of the store: policy rows and secret rows that fail to open or sit in a
-   * place that is not theirs, and version rows whose secret row is gone. Never throws for damage.
+   * place that is not theirs, version rows whose secret row is gone, and the version rows of
+   * readable secrets that fail to open, do not match their secret's row, or are missing. Reads
+   * the version rows a page of secrets at a time (memory stays bounded), so it costs about one
+   * read of every version. Never throws for damage.
    */
   listDamagedRows(): Promise<DamagedRow[]>;
   /**
-   * Deletes one damaged row (for `secrets`: the secret row and every version row of that place).
-   * The row is checked again inside the deleting transaction: a row that opens fine, or no row at
-   * all, is left alone and the result is false. Throws `InvalidRecordError` for a malformed id.
+   * Deletes one damaged row (for `secrets`: the secret row and every version row of that place;
+   * for `secret_versions`, with `version`: that version row, and the version is taken out of its
+   * secret's row as if it had been pruned, the current and oldest versions recomputed from the
+   * versions left). The row is checked again inside the deleting transaction: a row that opens
+   * fine (and, for a version, matches its secret), or no row at all, is left alone and the
+   * result is false; so is a version whose secret's row is missing or damaged itself (remove
+   * the `secrets` row instead). Throws `InvalidRecordError` for a malformed id or version.
    */
-  removeDamagedRow(table: DamagedTable, id: string): Promise<boolean>;
+  removeDamagedRow(table: DamagedTable, id: string, version?: number): Promise<boolean>;
 
   close(): Promise<void>;
 
@@ -119,18 +126,21 @@ export interface SharedPolicies {
 }
 
 /** Tables whose rows `listDamagedRows` reports. */
-export type DamagedTable = 'policies' | 'secrets';
+export type DamagedTable = 'policies' | 'secrets' | 'secret_versions';
 
 /**
  * What is wrong with a damaged row:
  * - `unreadable`: the row does not authenticate under the installed key (edited bytes, or a row
- *   sealed for another place; the key itself was verified by the key-check value) or holds
- *   malformed content;
+ *   sealed for another place: another secret, another version; the key itself was verified by
+ *   the key-check value) or holds malformed content;
  * - `misplaced`: the row opens, but belongs to another name than the place it sits in;
  * - `versions-without-secret`: version rows whose `secrets` row is missing (deleted behind the
- *   store's back).
+ *   store's back);
+ * - `stale` (version rows): the row opens at its place, but its secret's row does not list that
+ *   version, or lists other times for it (an older copy of the row put back, or a row left over);
+ * - `missing` (version rows): the secret's row lists a version that has no row.
  */
-export type DamageKind = 'unreadable' | 'misplaced' | 'versions-without-secret';
+export type DamageKind = 'unreadable' | 'misplaced' | 'versions-without-secret' | 'stale' | 'missing';
 
 export interface DamagedRow {
   readonly table: DamagedTable;
@@ -139,6 +149,8 @@ export interface DamagedRow {
    * name, and what `removeDamagedRow` takes.
    */
   readonly id: string;
+  /** For `secret_versions`: the version number of the row (with `id`, its place). */
+  readonly version?: number;
   readonly kind: DamageKind;
   /**
    * The policy name or secret path this place belongs to, when the store can tell (for example

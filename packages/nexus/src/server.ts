@@ -234,7 +234,10 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       : createHealthServer({
           isReady: () => state.isReady(),
           ...(pingDatabase === undefined ? {} : { databaseReachable: pingDatabase }),
-          damagedRows: () => state.damagedRows().policies + state.damagedRows().secrets,
+          damagedRows: () => {
+            const d = state.damagedRows();
+            return d.policies + d.secrets + d.secret_versions;
+          },
           headersTimeoutMs: config.headersTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,
           keepAliveTimeoutMs: config.keepAliveTimeoutMs,

@@ -135,7 +135,7 @@ describe('NexusState', () => {
       const state = await createNexusState({ store, logger });
       await state.installRootKey(new Uint8Array(rootKey));
       assert.equal(state.isReady(), true);
-      assert.deepEqual(state.damagedRows(), { policies: 2, secrets: 0 });
+      assert.deepEqual(state.damagedRows(), { policies: 2, secrets: 0, secret_versions: 0 });
       assert.equal(state.policies.size, 1);
       const damaged = lines
         .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -148,7 +148,7 @@ describe('NexusState', () => {
       assert.ok(state.policies.all().some((p) => p.name === served[0]));
       for (const r of damaged) assert.match(String(r['id']), /^[0-9a-f]{64}$/);
       state.recordDamage([]);
-      assert.deepEqual(state.damagedRows(), { policies: 0, secrets: 0 });
+      assert.deepEqual(state.damagedRows(), { policies: 0, secrets: 0, secret_versions: 0 });
       state.close();
       await store.close();
     });

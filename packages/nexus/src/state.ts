@@ -57,7 +57,7 @@ export interface NexusState {
   damagedRows(): DamageCount;
   /**
    * Record what a check found: `rows` from `SecretStore.listDamagedRows` (every table), or only
-   * the rows of `table` (then the other table's count is kept).
+   * the rows of `table` (then the other tables' counts are kept).
    */
   recordDamage(rows: readonly DamagedRow[], table?: DamagedTable): void;
   /**
@@ -77,6 +77,8 @@ export interface NexusState {
 export interface DamageCount {
   readonly policies: number;
   readonly secrets: number;
+  /** Known from the last full listing only (`listDamagedRows`): version rows are not scanned at start. */
+  readonly secret_versions: number;
 }
 
 /** Most damaged rows logged one by one; the rest are counted in one line. */
@@ -119,12 +121,16 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
   let cipherKey: Uint8Array | undefined;
   let ready = false;
   let installing: Promise<void> = Promise.resolve();
-  let damage: DamageCount = { policies: 0, secrets: 0 };
+  let damage: DamageCount = { policies: 0, secrets: 0, secret_versions: 0 };
 
   const recordDamage = (rows: readonly DamagedRow[], table?: DamagedTable): void => {
     const countOf = (t: DamagedTable): number =>
       table === undefined || table === t ? rows.filter((r) => r.table === t).length : damage[t];
-    damage = { policies: countOf('policies'), secrets: countOf('secrets') };
+    damage = {
+      policies: countOf('policies'),
+      secrets: countOf('secrets'),
+      secret_versions: countOf('secret_versions'),
+    };
   };
 
   const sync =
@@ -148,8 +154,12 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
       scan = await sync.load();
     }
     logger.info('policies loaded', { count: policies.size, damaged: scan.damaged.length });
-    const damaged = [...scan.damaged, ...(await store.scanSecretPaths()).damaged];
-    recordDamage(damaged);
+    const secrets = (await store.scanSecretPaths()).damaged;
+    // Version rows are not scanned here (that opens every version): their count stays as the
+    // last full listing found it.
+    recordDamage(scan.damaged, 'policies');
+    recordDamage(secrets, 'secrets');
+    const damaged = [...scan.damaged, ...secrets];
     logDamagedRows(logger, damaged);
   };
 

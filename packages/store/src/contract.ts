@@ -11,12 +11,22 @@ import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { randomBytes, WrongRootKeyError } from '@spike-ts/core';
 import type { SecretStore } from '@spike-ts/core';
+import { versionDamageContract, type VersionRowTamper } from './contract-damage.ts';
 import { putVersion, samplePolicy } from './contract-fixture.ts';
 import { policyContract } from './contract-policies.ts';
 import { secretContract } from './contract-secrets.ts';
 import { InvalidRecordError, StoreClosedError } from './store-error.ts';
 
-export type StoreFactory = () => Promise<{ store: SecretStore; cleanup(): Promise<void> }>;
+/**
+ * A fresh store and its cleanup; `tamper` (backends with rows a test can reach behind the store)
+ * runs the damaged-version-row contract.
+ */
+export type StoreFactory = () => Promise<{
+  store: SecretStore;
+  cleanup(): Promise<void>;
+  tamper?: VersionRowTamper;
+}>;
+export type { VersionRowTamper } from './contract-damage.ts';
 
 export function runStoreContract(name: string, makeStore: StoreFactory): void {
   const rootKey = randomBytes(32);
@@ -116,6 +126,13 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
         await assert.rejects(store.scanSecretPaths(), StoreClosedError);
         await assert.rejects(store.removeDamagedRow('policies', '00'.repeat(32)), StoreClosedError);
       });
+    });
+
+    versionDamageContract(async (t) => {
+      const made = await makeStore();
+      t.after(() => made.cleanup());
+      await made.store.unlock(rootKey);
+      return { store: made.store, ...(made.tamper === undefined ? {} : { tamper: made.tamper }) };
     });
 
     secretContract((t) => open(t));

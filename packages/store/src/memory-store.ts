@@ -162,10 +162,10 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): SecretStore {
         return [];
       });
     },
-    removeDamagedRow(table: DamagedTable, id: string): Promise<boolean> {
+    removeDamagedRow(table: DamagedTable, id: string, version?: number): Promise<boolean> {
       return asPromise(() => {
         ensureOpen();
-        parseDamagedPlace(table, id);
+        parseDamagedPlace(table, id, version);
         return false;
       });
     },

@@ -53,6 +53,7 @@ import type {
   SecretVersionRead,
 } from '@spike-ts/core';
 import { parseDamagedPlace } from './damaged-place.ts';
+import { removeDamagedVersionPg, scanDamagedVersions } from './postgres-damage.ts';
 import { scanPolicies, scanSecrets, tryOpen, type PlacedRow } from './damage-scan.ts';
 import {
   describeConnection,
@@ -719,13 +720,29 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
         const { policies, heads, orphans } = await scanRows(
           `${SQL.scanPolicies} UNION ALL ${SQL.scanSecrets}`,
         );
-        return [...scanPolicies(policies, c).damaged, ...scanSecrets(heads, orphans, c).damaged];
+        return [
+          ...scanPolicies(policies, c).damaged,
+          ...scanSecrets(heads, orphans, c).damaged,
+          ...(await scanDamagedVersions((sql, params) => query(sql, params), usable)),
+        ];
       });
     },
-    removeDamagedRow(table: DamagedTable, id: string): Promise<boolean> {
+    removeDamagedRow(table: DamagedTable, id: string, version?: number): Promise<boolean> {
       return run(async () => {
         const c = usable();
-        const place = parseDamagedPlace(table, id);
+        const place = parseDamagedPlace(table, id, version);
+        const wanted = place.version;
+        if (wanted !== undefined) {
+          const path = await inOrder(placeKey('secrets', place.id), () =>
+            transaction(async (client) => {
+              await client.query(SQL.lockSecret, [SECRET_LOCK, secretLockKey(place.id)]);
+              return removeDamagedVersionPg(client, c, place.id, wanted, Date.now());
+            }),
+          );
+          if (path !== undefined)
+            logger.warn('damaged row removed', { table: place.table, id, version: wanted });
+          return path !== undefined;
+        }
         const removed = await transaction(async (client) => {
           if (place.table === 'policies') {
             const row = (await query<{ envelope: unknown }>(SQL.lockPolicy, [place.id], client))[0];

@@ -220,10 +220,7 @@ describe('sqlite store: damaged secret rows', () => {
 
   it('removal checks its arguments', async (t) => {
     const { store } = await tampered(t, () => undefined);
-    await assert.rejects(
-      store.removeDamagedRow('secret_versions' as never, '00'.repeat(32)),
-      InvalidRecordError,
-    );
+    await assert.rejects(store.removeDamagedRow('secret_versions', '00'.repeat(32)), InvalidRecordError);
     await assert.rejects(store.removeDamagedRow('policies', 'AB'.repeat(32)), InvalidRecordError);
     await assert.rejects(store.removeDamagedRow('policies', '00'.repeat(31)), InvalidRecordError);
     assert.equal(await store.removeDamagedRow('policies', '00'.repeat(32)), false);

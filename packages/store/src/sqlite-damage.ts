@@ -3,9 +3,16 @@
  * explicit removal of one damaged row.
  */
 import type { DamagedTable, PolicyScan, SecretPathScan } from '@spike-ts/core';
-import { scanPolicies, scanSecrets, tryOpen } from './damage-scan.ts';
+import {
+  planVersionRemoval,
+  scanPolicies,
+  scanSecrets,
+  tryOpen,
+  type JoinedVersionRow,
+  type VersionRemoval,
+} from './damage-scan.ts';
 import type { RowCodec } from './row-codec.ts';
-import { blob } from './sqlite-statements.ts';
+import { blob, integer } from './sqlite-statements.ts';
 import type { Row, Statements } from './sqlite-statements.ts';
 
 export function scanPolicyRows(s: Statements, codec: RowCodec): PolicyScan {
@@ -51,4 +58,43 @@ export function removeDamagedPlace(
     return true;
   }
   return Number(s.deleteAllVersions.run(id).changes) > 0;
+}
+
+/** One page of the version-row scan: up to `limit` secrets after `after` (ascending), with their versions. */
+export function versionScanPage(s: Statements, after: Uint8Array, limit: number): JoinedVersionRow[] {
+  const where = 'table secret_versions';
+  return (s.versionScanPage.all(after, limit) as Row[]).map((r) => ({
+    id: blob(r, 'path_id', 'table secrets'),
+    head: blob(r, 'head', 'table secrets'),
+    version: r['version'] === null ? null : integer(r, 'version', where),
+    envelope: r['envelope'] === null ? null : blob(r, 'envelope', where),
+  }));
+}
+
+/**
+ * Removes the damaged version row `version` of the secret at `id` (inside the caller's write
+ * transaction; see `planVersionRemoval`). Returns what was done, or undefined when the place is
+ * not damaged (or its secret's row is missing or damaged itself).
+ */
+export function removeDamagedVersion(
+  s: Statements,
+  codec: RowCodec,
+  id: Uint8Array,
+  version: number,
+  now: number,
+): VersionRemoval | undefined {
+  const head = s.getHead.get(id);
+  const row = s.getVersion.get(id, version);
+  const plan = planVersionRemoval(
+    codec,
+    id,
+    head === undefined ? undefined : blob(head, 'envelope', 'table secrets'),
+    version,
+    row === undefined ? undefined : blob(row, 'envelope', 'table secret_versions'),
+    now,
+  );
+  if (plan === undefined) return undefined;
+  if (plan.deleteRow) s.deleteVersion.run(id, version);
+  if (plan.head !== undefined) s.upsertHead.run(id, plan.head);
+  return plan;
 }

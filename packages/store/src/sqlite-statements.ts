@@ -24,6 +24,12 @@ export function prepareStatements(db: DatabaseSync) {
         'LEFT JOIN secret_versions v ON v.path_id = s.path_id WHERE s.path_id = ? ORDER BY v.version',
     ),
     getVersion: p('SELECT envelope FROM secret_versions WHERE path_id = ? AND version = ?'),
+    // The damaged-row scan of version rows: the next page of secrets after a place, with theirs.
+    versionScanPage: p(
+      'WITH h AS (SELECT path_id, envelope FROM secrets WHERE path_id > ? ORDER BY path_id LIMIT ?) ' +
+        'SELECT h.path_id AS path_id, h.envelope AS head, v.version AS version, v.envelope AS envelope ' +
+        'FROM h LEFT JOIN secret_versions v ON v.path_id = h.path_id ORDER BY h.path_id, v.version',
+    ),
     // Changes when another connection commits to the file (not for this connection's commits).
     dataVersion: p('PRAGMA data_version'),
     anyVersion: p('SELECT 1 AS found FROM secret_versions WHERE path_id = ? LIMIT 1'),

@@ -51,7 +51,14 @@ import type { RowCodec } from './row-codec.ts';
 import { planSecretWrite } from './secret-write.ts';
 import { openSqliteDatabase } from './sqlite-open.ts';
 import { parseDamagedPlace } from './damaged-place.ts';
-import { removeDamagedPlace, scanPolicyRows, scanSecretRows } from './sqlite-damage.ts';
+import {
+  removeDamagedPlace,
+  removeDamagedVersion,
+  scanPolicyRows,
+  scanSecretRows,
+  versionScanPage,
+} from './sqlite-damage.ts';
+import { groupVersionRows, scanVersionGroup, VERSION_SCAN_PAGE } from './damage-scan.ts';
 import {
   inReadTransaction,
   readOneVersion,
@@ -330,19 +337,52 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
       });
     },
 
-    listDamagedRows(): Promise<DamagedRow[]> {
-      return asPromise(() => {
-        const c = usable();
-        return inReadTransaction(db, () => [
-          ...scanPolicyRows(s, c).damaged,
-          ...scanSecretRows(s, c).damaged,
-        ]);
-      });
+    async listDamagedRows(): Promise<DamagedRow[]> {
+      const c = usable();
+      const damaged = inReadTransaction(db, () => [
+        ...scanPolicyRows(s, c).damaged,
+        ...scanSecretRows(s, c).damaged,
+      ]);
+      // The version rows of readable secrets, a page of secrets per read transaction, letting
+      // other work run between pages: only one page of rows is in memory at a time.
+      let after: Uint8Array = new Uint8Array(0);
+      for (;;) {
+        const codecNow = usable();
+        const groups = groupVersionRows(versionScanPage(s, after, VERSION_SCAN_PAGE));
+        for (const group of groups) damaged.push(...scanVersionGroup(codecNow, group));
+        const last = groups[groups.length - 1];
+        if (last === undefined || groups.length < VERSION_SCAN_PAGE) break;
+        after = last.id;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return damaged;
     },
-    removeDamagedRow(table: DamagedTable, id: string): Promise<boolean> {
+    removeDamagedRow(table: DamagedTable, id: string, version?: number): Promise<boolean> {
       return asPromise(() => {
         usable();
-        const place = parseDamagedPlace(table, id);
+        const place = parseDamagedPlace(table, id, version);
+        if (place.version !== undefined) {
+          const wanted = place.version;
+          const removal = commit.submit<string | undefined>((batch) => {
+            const c = queuedCodec();
+            return () => {
+              const done = removeDamagedVersion(s, c, place.id, wanted, Date.now());
+              if (done === undefined) return undefined;
+              // Later writes of this secret in the batch read its rows again, not a record from
+              // before the removal.
+              batch.delete(done.path);
+              cache.delete(done.path);
+              return done.path;
+            };
+          });
+          return removal.then((path) => {
+            if (path === undefined) return false;
+            // The API threads drop the secret from their read caches before the caller hears back.
+            opts.onCommit?.([path]);
+            logger.warn('damaged row removed', { table: place.table, id, version: wanted });
+            return true;
+          });
+        }
         const removal = commit.submit<boolean>(() => {
           const c = queuedCodec();
           return () => {

@@ -61,6 +61,7 @@ export function registerNexusGauges(registry: Registry, sources: GaugeSources): 
       const damage = state.damagedRows();
       this.set({ table: 'policies' }, damage.policies);
       this.set({ table: 'secrets' }, damage.secrets);
+      this.set({ table: 'secret_versions' }, damage.secret_versions);
     },
   });
   new Gauge({
