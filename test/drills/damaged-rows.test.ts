@@ -1,7 +1,8 @@
 /**
  * Damaged store rows, with real processes (dev identity issuer, three keepers, Nexus on SQLite,
  * bootstrap, the `spike` CLI): while Nexus is down, its database file is tampered with the way
- * someone holding the file would (two policy rows swapped, one byte of a secret row flipped).
+ * someone holding the file would (two policy rows swapped, one byte of a secret row flipped, one
+ * byte of a version row of another secret flipped).
  * Nexus must still recover its root key from the keepers and serve everything else; the damaged
  * policies grant nothing; the operator sees the damage (log, health count, CLI warnings, the
  * damaged-row listing with names where they can be told), a full restore from recovery files
@@ -38,6 +39,7 @@ function readyz(port: number): Promise<{ status: number; body: Record<string, un
 interface Row {
   table: string;
   id: string;
+  version?: number;
   kind: string;
   name?: string;
 }
@@ -73,6 +75,9 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
     await pilot.putPolicy({ name: 'drill-grant-b', pathPattern: '^drill/b/.*$', ...GRANT });
     await pilot.putPolicy({ name: 'drill-grant-c', pathPattern: '^drill/c/.*$', ...GRANT });
     for (const p of ['drill/a/x', 'drill/b/y', 'drill/c/z']) await pilot.putSecret(p, { v: p });
+    // The one secret with two versions: its first version row is damaged below.
+    await pilot.putSecret('drill/v/multi', { v: 'one' });
+    await pilot.putSecret('drill/v/multi', { v: 'two' });
     files = await drill.recover();
     assert.equal(await demoRead('drill/a/x'), 'drill/a/x');
   });
@@ -96,12 +101,26 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
       const update = db.prepare('UPDATE policies SET envelope = ? WHERE name_id = ?');
       update.run(policies[1]!['envelope'] as Uint8Array, policies[0]!['name_id'] as Uint8Array);
       update.run(policies[0]!['envelope'] as Uint8Array, policies[1]!['name_id'] as Uint8Array);
-      const secret = db.prepare('SELECT path_id, envelope FROM secrets ORDER BY path_id LIMIT 1').get()!;
+      const multi = 'SELECT path_id FROM secret_versions WHERE version = 2';
+      const secret = db
+        .prepare(
+          `SELECT path_id, envelope FROM secrets WHERE path_id NOT IN (${multi}) ORDER BY path_id LIMIT 1`,
+        )
+        .get()!;
       const env = Uint8Array.from(secret['envelope'] as Uint8Array);
       env[env.length - 5]! ^= 0x40;
       db.prepare('UPDATE secrets SET envelope = ? WHERE path_id = ?').run(
         env,
         secret['path_id'] as Uint8Array,
+      );
+      const version = db
+        .prepare(`SELECT path_id, envelope FROM secret_versions WHERE version = 1 AND path_id IN (${multi})`)
+        .get()!;
+      const venv = Uint8Array.from(version['envelope'] as Uint8Array);
+      venv[venv.length - 3]! ^= 0x10;
+      db.prepare('UPDATE secret_versions SET envelope = ? WHERE path_id = ? AND version = 1').run(
+        venv,
+        version['path_id'] as Uint8Array,
       );
     } finally {
       db.close();
@@ -137,8 +156,13 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
     // CLI: the listings serve the rest and warn; the damaged-row listing names what it can.
     const secrets = await spike(['secret', 'list', '-f', 'json']);
     assert.equal(secrets.code, 0, secrets.stderr);
-    assert.equal((JSON.parse(secrets.stdout) as string[]).length, 2);
+    assert.equal((JSON.parse(secrets.stdout) as string[]).length, 3);
     assert.match(secrets.stderr, /Warning: 1 damaged secret row\(s\) could not be read/);
+    // The damaged version is found when read; the secret's other version reads.
+    const v1 = await spike(['secret', 'get', 'drill/v/multi', '-v', '1']);
+    assert.notEqual(v1.code, 0);
+    assert.doesNotMatch(v1.stdout, /one/);
+    assert.equal((await spike(['secret', 'get', 'drill/v/multi', 'v'])).stdout, 'two\n');
     const policies = await spike(['policy', 'list', '-f', 'json']);
     assert.equal(policies.code, 0, policies.stderr);
     assert.deepEqual(
@@ -161,8 +185,12 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
         ['policies', 'unreadable'],
         ['policies', 'unreadable'],
         ['secrets', 'unreadable'],
+        ['secret_versions', 'unreadable'],
       ],
     );
+    // The version row is named by its secret, with its version.
+    const versionRow = rows.find((r) => r.table === 'secret_versions');
+    assert.deepEqual([versionRow?.version, versionRow?.name], [1, 'drill/v/multi']);
     assert.deepEqual(
       rows
         .filter((r) => r.table === 'policies')
@@ -173,6 +201,8 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
     const human = await spike(['operator', 'damaged', 'list']);
     assert.equal(human.code, 0, human.stderr);
     for (const r of rows) assert.ok(human.stdout.includes(r.id));
+    assert.match(human.stdout, /^TABLE {2}ID {2}VERSION {2}KIND {2}NAME$/m);
+    assert.match(human.stdout, /^secret_versions {2}[0-9a-f]{64} {2}1 {2}unreadable {2}'drill\/v\/multi'$/m);
   });
 
   it('Nexus and every keeper lost: restore with the right recovery files succeeds despite the damage', async () => {
@@ -196,7 +226,7 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
   it('removing damaged rows is explicit; afterwards the store is whole again and a policy can be re-created', async () => {
     const listed = await spike(['operator', 'damaged', 'list', '-f', 'json']);
     const rows = JSON.parse(listed.stdout) as Row[];
-    assert.equal(rows.length, 3);
+    assert.equal(rows.length, 4);
     const [first] = rows;
     assert.ok(first !== undefined);
 
@@ -208,8 +238,19 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
     assert.equal((await spike(['operator', 'damaged', 'remove', 'versions', first.id, '--yes'])).code, 1);
     assert.equal((await spike(['operator', 'damaged', 'list'], 'pilot-restore')).code, 4);
 
+    const versionRow = rows.find((r) => r.table === 'secret_versions')!;
+    // A version row needs its version; another table takes none.
+    assert.equal(
+      (await spike(['operator', 'damaged', 'remove', 'secret_versions', versionRow.id, '--yes'])).code,
+      1,
+    );
+    assert.equal(
+      (await spike(['operator', 'damaged', 'remove', 'secrets', versionRow.id, '1', '--yes'])).code,
+      1,
+    );
     for (const r of rows) {
-      const res = await spike(['operator', 'damaged', 'remove', r.table, r.id, '--yes']);
+      const version = r.version === undefined ? [] : [String(r.version)];
+      const res = await spike(['operator', 'damaged', 'remove', r.table, r.id, ...version, '--yes']);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stderr, /removed/);
     }
@@ -221,6 +262,13 @@ describe('damaged store rows (real processes)', { timeout: 300_000 }, () => {
     const secrets = await spike(['secret', 'list']);
     assert.equal(secrets.code, 0, secrets.stderr);
     assert.doesNotMatch(secrets.stderr, /Warning/);
+    // The secret of the removed version: that version is not found (no longer a 500), the other
+    // reads, and it is written again.
+    const gone = await spike(['secret', 'get', 'drill/v/multi', '-v', '1']);
+    assert.equal(gone.code, 3, gone.stderr);
+    assert.equal((await spike(['secret', 'get', 'drill/v/multi', 'v'])).stdout, 'two\n');
+    assert.equal((await spike(['secret', 'put', 'drill/v/multi', 'v=three'])).code, 0);
+    assert.equal((await spike(['secret', 'get', 'drill/v/multi', 'v'])).stdout, 'three\n');
 
     const pilot = await drill.pilot();
     for (const x of ['a', 'b', 'c']) {

@@ -201,15 +201,29 @@ describe('PostgreSQL database faults (real processes)', { timeout: 600_000 }, ()
       assert.equal(await served('tamper/swapped', 1), '500 api_internal_error');
       assert.equal(await served('tamper/head'), '500 api_internal_error');
       assert.equal(await served('tamper/intact'), 'intact-1');
-      // Damaged secret and policy rows are listed (by place, never by content) on every replica;
-      // damaged version rows show only when read, as on SQLite.
+      // Damaged secret, policy and version rows are listed (by place, never by content) on every
+      // replica; version rows of a readable secret with its path (those of `head` go with it).
       const damaged = await client.listDamagedRows();
+      const hex = (name: string): string => id[name]!.toString('hex');
       assert.deepEqual(
-        damaged.map((r) => `${r.table} ${r.id}`).sort(),
+        damaged
+          .map((r) => `${r.table} ${r.id}${r.version === undefined ? '' : `/${String(r.version)}`} ${r.kind}`)
+          .sort(),
         [
-          `secrets ${id['head']!.toString('hex')}`,
-          ...['a', 'b'].map((x) => `policies ${policy[x]!.toString('hex')}`),
+          `secrets ${hex('head')} unreadable`,
+          ...['a', 'b'].map((x) => `policies ${policy[x]!.toString('hex')} unreadable`),
+          `secret_versions ${hex('flip')}/2 unreadable`,
+          `secret_versions ${hex('moved-to')}/1 unreadable`,
+          `secret_versions ${hex('swapped')}/1 unreadable`,
+          `secret_versions ${hex('swapped')}/2 unreadable`,
         ].sort(),
+      );
+      assert.deepEqual(
+        damaged
+          .filter((r) => r.table === 'secret_versions')
+          .map((r) => r.name)
+          .sort(),
+        ['tamper/flip', 'tamper/moved-to', 'tamper/swapped', 'tamper/swapped'],
       );
       const listed = await client.listSecretsReport();
       assert.equal(listed.damagedRows, 1);

@@ -125,6 +125,12 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
     // Malformed requests.
     for (const bad of [
       { table: 'secret_versions', id: secretId },
+      { table: 'secret_versions', id: secretId, version: 0 },
+      { table: 'secret_versions', id: secretId, version: -1 },
+      { table: 'secret_versions', id: secretId, version: 'one' },
+      { table: 'secrets', id: secretId, version: 1 },
+      { table: 'policies', id: policyId, version: 2 },
+      { table: 'versions', id: secretId, version: 1 },
       { table: 'secrets', id: secretId.toUpperCase() },
       { table: 'secrets', id: secretId.slice(2) },
       { table: 'secrets', id: 7 },
@@ -143,6 +149,15 @@ describe('damaged store rows through the Nexus API (sqlite)', () => {
       ID.superuser,
     );
     assert.equal(refused.status, 404);
+    // Nor is a healthy version row (and one that is not there at all).
+    for (const version of [1, 99]) {
+      const healthyVersion = {
+        table: 'secret_versions',
+        id: Buffer.from(healthyId).toString('hex'),
+        version,
+      };
+      assert.equal((await send(REMOVE, healthyVersion, ID.superuser)).status, 404);
+    }
 
     const removed = await send(REMOVE, { table: 'secrets', id: secretId }, ID.superuser);
     assert.equal(removed.status, 200);

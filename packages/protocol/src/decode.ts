@@ -302,10 +302,12 @@ export function decodeShardContributeRequest(body: unknown): DecodedShardContrib
 
 /** `POST /v1/operator/damaged?action=delete` body: which damaged row to remove. */
 export interface DamagedRowRemoveRequest {
-  /** `policies` or `secrets` (checked by the route). */
+  /** `policies`, `secrets` or `secret_versions` (checked by the route). */
   table: string;
   /** The row's lookup id, 64 lower-case hex digits (checked by the route). */
   id: string;
+  /** `secret_versions` only: the version to remove (from 1); absent or 0 otherwise. */
+  version?: number;
 }
 
 export function decodeDamagedRowListRequest(body: unknown): Record<string, never> {
@@ -315,5 +317,9 @@ export function decodeDamagedRowListRequest(body: unknown): Record<string, never
 
 export function decodeDamagedRowRemoveRequest(body: unknown): DamagedRowRemoveRequest {
   const f = fieldsOf(body, 'damaged row remove request');
-  return { table: decodeString(get(f, 'table'), 'table'), id: decodeString(get(f, 'id'), 'id') };
+  return {
+    table: decodeString(get(f, 'table'), 'table'),
+    id: decodeString(get(f, 'id'), 'id'),
+    version: decodeVersion(get(f, 'version'), 'version'),
+  };
 }

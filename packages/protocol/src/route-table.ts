@@ -1001,10 +1001,18 @@ export const DAMAGED_LIST: RouteSpec<Record<string, never>, Record<string, never
           items: {
             type: 'object',
             fields: {
-              table: { schema: { type: 'string', enum: ['policies', 'secrets'] } },
+              table: { schema: { type: 'string', enum: ['policies', 'secrets', 'secret_versions'] } },
               id: { schema: { type: 'string', format: 'hex' }, summary: '64 hex digits: the row place.' },
+              version: {
+                schema: { type: 'integer', minimum: 1 },
+                optional: true,
+                summary: 'secret_versions only: the version of the row.',
+              },
               kind: {
-                schema: { type: 'string', enum: ['unreadable', 'misplaced', 'versions-without-secret'] },
+                schema: {
+                  type: 'string',
+                  enum: ['unreadable', 'misplaced', 'versions-without-secret', 'stale', 'missing'],
+                },
               },
               name: { schema: { type: 'string' }, optional: true, summary: 'When the store can tell it.' },
             },
@@ -1035,8 +1043,13 @@ export const DAMAGED_DELETE: RouteSpec<
   request: {
     type: 'object',
     fields: {
-      table: { schema: { type: 'string', enum: ['policies', 'secrets'] } },
+      table: { schema: { type: 'string', enum: ['policies', 'secrets', 'secret_versions'] } },
       id: { schema: { type: 'string', format: 'hex' }, summary: '64 lower-case hex digits.' },
+      version: {
+        schema: { type: 'integer', minimum: 0 },
+        optional: true,
+        summary: 'secret_versions: the version to remove (from 1); absent or 0 for the other tables.',
+      },
     },
   },
   example: { table: 'secrets', id: '0'.repeat(64) },

@@ -276,11 +276,13 @@ export interface AuditKeyResponse extends ErrorField {
 
 /** One damaged row as `POST /v1/operator/damaged?action=list` reports it. */
 export interface DamagedRowView {
-  /** `policies` or `secrets`. */
+  /** `policies`, `secrets` or `secret_versions`. */
   table: string;
-  /** The row's lookup id, 64 lower-case hex digits. */
+  /** The row's lookup id, 64 lower-case hex digits (for `secret_versions`: its secret's). */
   id: string;
-  /** `unreadable`, `misplaced` or `versions-without-secret`. */
+  /** `secret_versions` only: the row's version number. */
+  version?: number;
+  /** `unreadable`, `misplaced`, `versions-without-secret`, `stale` or `missing`. */
   kind: string;
   /** The policy name or secret path of the row's place, when Nexus can tell it. */
   name?: string;

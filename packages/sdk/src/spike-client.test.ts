@@ -346,18 +346,38 @@ describe('SpikeClient against a fake Nexus over mTLS', () => {
       assert.deepEqual(await spike.listDamagedRows(), [
         { table: 'policies', id, kind: 'unreadable', name: 'p' },
       ]);
-      fake.override = { status: 200, body: JSON.stringify({ rows: [{ table: 'meta', id, kind: 'x' }] }) };
-      await assert.rejects(
-        spike.listDamagedRows(),
-        (err: unknown) => isSpikeError(err) && err.code === 'unknown',
-      );
+      fake.override = {
+        status: 200,
+        body: JSON.stringify({
+          rows: [{ table: 'secret_versions', id, version: 3, kind: 'stale', name: 'a/b' }],
+        }),
+      };
+      assert.deepEqual(await spike.listDamagedRows(), [
+        { table: 'secret_versions', id, version: 3, kind: 'stale', name: 'a/b' },
+      ]);
+      for (const rows of [
+        [{ table: 'meta', id, kind: 'x' }],
+        [{ table: 'secret_versions', id, kind: 'missing' }],
+        [{ table: 'secret_versions', id, version: '3', kind: 'missing' }],
+      ]) {
+        fake.override = { status: 200, body: JSON.stringify({ rows }) };
+        await assert.rejects(
+          spike.listDamagedRows(),
+          (err: unknown) => isSpikeError(err) && err.code === 'unknown',
+        );
+      }
       const sent = fake.requests.length;
       await assert.rejects(spike.removeDamagedRow('secrets', id.toUpperCase()), SpikeBadRequestError);
       await assert.rejects(spike.removeDamagedRow('meta' as never, id), SpikeBadRequestError);
+      await assert.rejects(spike.removeDamagedRow('secret_versions', id), SpikeBadRequestError);
+      await assert.rejects(spike.removeDamagedRow('secret_versions', id, 0), SpikeBadRequestError);
+      await assert.rejects(spike.removeDamagedRow('secrets', id, 2), SpikeBadRequestError);
       assert.equal(fake.requests.length, sent, 'nothing was sent');
       fake.override = { status: 200, body: '{}' };
       await spike.removeDamagedRow('secrets', id);
       assert.deepEqual(lastBody(fake), { table: 'secrets', id });
+      await spike.removeDamagedRow('secret_versions', id, 3);
+      assert.deepEqual(lastBody(fake), { table: 'secret_versions', id, version: 3 });
       assert.equal(fake.requests.at(-1)?.path, '/v1/operator/damaged');
       assert.equal(fake.requests.at(-1)?.action, 'delete');
     });

@@ -130,10 +130,11 @@ export interface SpikeClient {
   /** SPIKE-TS Nexus only (Pilot superuser): the store's damaged rows. */
   listDamagedRows(): Promise<DamagedRowInfo[]>;
   /**
-   * SPIKE-TS Nexus only (Pilot superuser): remove one damaged row, named by `table` and `id` as
-   * `listDamagedRows` gives them. A row that is not damaged is never removed (`not_found`).
+   * SPIKE-TS Nexus only (Pilot superuser): remove one damaged row, named by `table` and `id` (and
+   * for `secret_versions` its `version`) as `listDamagedRows` gives them. A row that is not
+   * damaged is never removed (`not_found`).
    */
-  removeDamagedRow(table: DamagedRowInfo['table'], id: string): Promise<void>;
+  removeDamagedRow(table: DamagedRowInfo['table'], id: string, version?: number): Promise<void>;
   /** Nexus's version, readiness, root-key state and keepers (needs the Pilot superuser role; ours, not SPIKE's). */
   status(): Promise<NexusStatus>;
   /** SPIKE-TS Nexus only: named signing and backup keys (their private halves stay in Nexus). */
@@ -304,21 +305,26 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
       return rows.map((item: unknown): DamagedRowInfo => {
         const o = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
         const table = readString(o, 'table');
-        if (table !== 'policies' && table !== 'secrets') {
+        if (table !== 'policies' && table !== 'secrets' && table !== 'secret_versions') {
           throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed row list.');
         }
         const name = o['name'];
+        const version = o['version'];
+        if (table === 'secret_versions' && (typeof version !== 'number' || !Number.isSafeInteger(version))) {
+          throw new SpikeError('unknown', 200, 'SPIKE Nexus sent a malformed row list.');
+        }
         return {
           table,
           id: readString(o, 'id'),
+          ...(table === 'secret_versions' ? { version: version as number } : {}),
           kind: readString(o, 'kind'),
           ...(typeof name === 'string' ? { name } : {}),
         };
       });
     },
 
-    async removeDamagedRow(table, id) {
-      await post(DAMAGED_DELETE, checkDamagedRow(table, id));
+    async removeDamagedRow(table, id, version) {
+      await post(DAMAGED_DELETE, checkDamagedRow(table, id, version));
     },
 
     async encrypt(plaintext) {

@@ -103,10 +103,15 @@ export interface SecretListReport {
 
 /** One damaged store row as SPIKE-TS Nexus reports it (`listDamagedRows`). */
 export interface DamagedRowInfo {
-  table: 'policies' | 'secrets';
-  /** The row's lookup id (64 hex digits): what `removeDamagedRow` takes. */
+  table: 'policies' | 'secrets' | 'secret_versions';
+  /** The row's lookup id (64 hex digits; a version row: its secret's): what `removeDamagedRow` takes. */
   id: string;
-  /** `unreadable` or `versions-without-secret` (see the operations guide). */
+  /** `secret_versions` only: the row's version, which `removeDamagedRow` also takes. */
+  version?: number;
+  /**
+   * `unreadable`, `versions-without-secret`, or for version rows `unreadable`, `stale`,
+   * `missing` (see the operations guide).
+   */
   kind: string;
   /** The policy name or secret path of the row's place, when Nexus can tell it. */
   name?: string;

@@ -136,13 +136,29 @@ export function checkShard(id: number, shard: Uint8Array): { id: number; shard: 
   return { id, shard };
 }
 
-/** A damaged row's place as `listDamagedRows` gives it: `policies`/`secrets` and 64 hex digits. */
-export function checkDamagedRow(table: unknown, id: unknown): { table: 'policies' | 'secrets'; id: string } {
-  if (table !== 'policies' && table !== 'secrets') {
-    throw new SpikeBadRequestError("table: must be 'policies' or 'secrets'", 0, 'table');
+/**
+ * A damaged row's place as `listDamagedRows` gives it: `policies`/`secrets`/`secret_versions`,
+ * 64 hex digits and, for `secret_versions` only, the version (a whole number from 1).
+ */
+export function checkDamagedRow(
+  table: unknown,
+  id: unknown,
+  version?: unknown,
+): { table: 'policies' | 'secrets' | 'secret_versions'; id: string; version?: number } {
+  if (table !== 'policies' && table !== 'secrets' && table !== 'secret_versions') {
+    throw new SpikeBadRequestError("table: must be 'policies', 'secrets' or 'secret_versions'", 0, 'table');
   }
   if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
     throw new SpikeBadRequestError('id: must be 64 lower-case hex digits', 0, 'id');
   }
-  return { table, id };
+  if (table !== 'secret_versions') {
+    if (version !== undefined) {
+      throw new SpikeBadRequestError(`version: a ${table} row has no version`, 0, 'version');
+    }
+    return { table, id };
+  }
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw new SpikeBadRequestError('version: a secret_versions row needs its version (from 1)', 0, 'version');
+  }
+  return { table, id, version };
 }

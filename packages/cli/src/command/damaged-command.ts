@@ -3,7 +3,8 @@
  * `spike operator damaged list|remove` (SPIKE-TS Nexus only; Pilot superuser): list the store's
  * damaged rows, and remove one on explicit request. A damaged row is one Nexus cannot read with
  * the right root key (edited, swapped, copied or re-keyed in the database file, or version rows
- * whose secret row was deleted); it is not served, and a damaged policy grants nothing.
+ * whose secret row was deleted), or a version row of a readable secret that does not open, does
+ * not match its secret, or is missing; it is not served, and a damaged policy grants nothing.
  */
 import type { Command } from 'commander';
 import type { DamagedRowInfo } from '@spike-ts/sdk';
@@ -40,7 +41,18 @@ export function damagedWarning(
 }
 
 function describeRow(r: DamagedRowInfo): string {
-  return `${r.table}  ${r.id}  ${r.kind}  ${r.name === undefined ? '(name unknown)' : `'${shown(r.name)}'`}`;
+  const version = r.version === undefined ? '-' : String(r.version);
+  return `${r.table}  ${r.id}  ${version}  ${r.kind}  ${r.name === undefined ? '(name unknown)' : `'${shown(r.name)}'`}`;
+}
+
+const TABLES = ['policies', 'secrets', 'secret_versions'] as const;
+type Table = (typeof TABLES)[number];
+
+/** What a removal does, for the confirmation question. */
+function removalWhat(table: Table): string {
+  if (table === 'secrets') return 'damaged secret row and its version rows';
+  if (table === 'policies') return 'damaged policy row';
+  return 'damaged version row (the version is taken out of its secret)';
 }
 
 export function registerDamagedCommands(operator: Command, io: CliIo): void {
@@ -61,9 +73,11 @@ export function registerDamagedCommands(operator: Command, io: CliIo): void {
         } else if (rows.length === 0) {
           io.stderr.write('No damaged rows.\n');
         } else {
-          io.stdout.write('TABLE  ID  KIND  NAME\n' + rows.map((r) => describeRow(r) + '\n').join(''));
+          io.stdout.write(
+            'TABLE  ID  VERSION  KIND  NAME\n' + rows.map((r) => describeRow(r) + '\n').join(''),
+          );
           io.stderr.write(
-            "Remove one with 'spike operator damaged remove <table> <id>' once it is understood " +
+            "Remove one with 'spike operator damaged remove <table> <id> [<version>]' once it is understood " +
               '(keep a copy of the database file first; see the operations guide).\n',
           );
         }
@@ -75,16 +89,31 @@ export function registerDamagedCommands(operator: Command, io: CliIo): void {
     .description(
       'remove one damaged row (asks for confirmation unless --yes); a readable row is never removed',
     )
-    .argument('<table>', "'policies' or 'secrets'")
+    .argument('<table>', "'policies', 'secrets' or 'secret_versions'")
     .argument('<id>', 'the row id from `spike operator damaged list` (64 hex digits)')
+    .argument('[version]', "for 'secret_versions': the version shown by `spike operator damaged list`")
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (table: string, id: string, opts: { yes?: boolean }) => {
-      if (table !== 'policies' && table !== 'secrets') {
-        throw invalidInput("<table> must be 'policies' or 'secrets'.");
+    .action(async (tableArg: string, id: string, versionArg: string | undefined, opts: { yes?: boolean }) => {
+      if (!(TABLES as readonly string[]).includes(tableArg)) {
+        throw invalidInput("<table> must be 'policies', 'secrets' or 'secret_versions'.");
       }
+      const table = tableArg as Table;
       if (!ID_HEX.test(id)) {
         throw invalidInput('<id> must be the 64 hex digits shown by `spike operator damaged list`.');
       }
+      let version: number | undefined;
+      if (table === 'secret_versions') {
+        if (versionArg === undefined || !/^[1-9][0-9]{0,15}$/.test(versionArg)) {
+          throw invalidInput(
+            "<version> is needed for 'secret_versions': the version shown by `spike operator damaged list`.",
+          );
+        }
+        version = Number(versionArg);
+      } else if (versionArg !== undefined) {
+        throw invalidInput(`A ${table} row has no version; give only <table> and <id>.`);
+      }
+      const row =
+        version === undefined ? `${table} row ${id}` : `${table} row ${id} version ${String(version)}`;
       await withNexus(
         io,
         'superuser',
@@ -93,22 +122,25 @@ export function registerDamagedCommands(operator: Command, io: CliIo): void {
             if (io.stdin.isTTY !== true) {
               throw invalidInput(
                 'Refusing to ask for confirmation: standard input is not a terminal. ' +
-                  `Re-run with --yes to remove the damaged ${table} row ${id}.`,
+                  `Re-run with --yes to remove the damaged ${row}.`,
               );
             }
-            const what =
-              table === 'secrets' ? 'damaged secret row and its version rows' : 'damaged policy row';
-            if (!(await confirm(io.stdin, io.stderr, `Remove the ${what} ${id}? This cannot be undone.`))) {
+            const at = version === undefined ? id : `${id} version ${String(version)}`;
+            const question = `Remove the ${removalWhat(table)} ${at}? This cannot be undone.`;
+            if (!(await confirm(io.stdin, io.stderr, question))) {
               io.stderr.write('Cancelled; nothing was removed.\n');
               return;
             }
           }
-          await client.removeDamagedRow(table, id);
-          io.stderr.write(`Damaged ${table} row ${id} removed.\n`);
+          await client.removeDamagedRow(table, id, version);
+          io.stderr.write(`Damaged ${row} removed.\n`);
         },
         {
           notFound:
-            `No damaged ${table} row ${id}: it is not damaged (readable rows are never removed here) ` +
+            `No damaged ${row}: it is not damaged (readable rows are never removed here), ` +
+            (table === 'secret_versions'
+              ? "its secret's own row is missing or damaged (remove the 'secrets' row instead), "
+              : '') +
             "or it is gone already. Check 'spike operator damaged list'.",
         },
       );

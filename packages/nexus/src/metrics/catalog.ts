@@ -90,7 +90,7 @@ export const DAMAGED_ROWS = def({
   name: 'spike_nexus_damaged_rows',
   type: 'gauge',
   labels: ['table'],
-  help: 'Damaged store rows found by the last check (policies or secrets)',
+  help: 'Damaged store rows found by the last check (policies, secrets; secret_versions from the last full listing)',
 });
 
 export const KEEPER_STATE = def({

@@ -105,7 +105,8 @@ export function createStoreMetrics(): StoreMetrics {
         putPolicy: (policy) => timed('putPolicy', now(), store.putPolicy(policy)),
         deletePolicy: (name) => timed('deletePolicy', now(), store.deletePolicy(name)),
         listDamagedRows: () => timed('listDamagedRows', now(), store.listDamagedRows()),
-        removeDamagedRow: (table, id) => timed('removeDamagedRow', now(), store.removeDamagedRow(table, id)),
+        removeDamagedRow: (table, id, version) =>
+          timed('removeDamagedRow', now(), store.removeDamagedRow(table, id, version)),
       };
     },
     json() {

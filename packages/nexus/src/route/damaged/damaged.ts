@@ -32,6 +32,7 @@ export function damagedListRoute(deps: RouteDeps): Route {
         rows: rows.map((r) => ({
           table: r.table,
           id: r.id,
+          ...(r.version === undefined ? {} : { version: r.version }),
           kind: r.kind,
           ...(r.name === undefined ? {} : { name: r.name }),
         })),
@@ -42,21 +43,36 @@ export function damagedListRoute(deps: RouteDeps): Route {
 
 export function damagedRemoveRoute(deps: RouteDeps): Route {
   return jsonRoute(DAMAGED_DELETE, {
-    subject: (req) => ({ row: `${req.table}/${req.id}` }),
+    subject: (req) => ({
+      row: `${req.table}/${req.id}${req.version === undefined || req.version === 0 ? '' : `/${String(req.version)}`}`,
+    }),
     authorize: (peerId) => deps.authz.damagedRows(peerId),
     validate(req) {
-      if (req.table !== 'policies' && req.table !== 'secrets') {
-        throw new BadRequestError("table: must be 'policies' or 'secrets'");
+      if (req.table !== 'policies' && req.table !== 'secrets' && req.table !== 'secret_versions') {
+        throw new BadRequestError("table: must be 'policies', 'secrets' or 'secret_versions'");
       }
       if (!ID_HEX.test(req.id)) throw new BadRequestError('id: must be 64 lower-case hex digits');
+      const version = req.version ?? 0;
+      if (req.table === 'secret_versions' && version < 1) {
+        throw new BadRequestError('version: a secret_versions row needs its version (from 1)');
+      }
+      if (req.table !== 'secret_versions' && version !== 0) {
+        throw new BadRequestError(`version: a ${req.table} row has no version`);
+      }
       return req;
     },
     async handle(req, ctx) {
       const table = req.table as DamagedTable;
+      const version = table === 'secret_versions' ? req.version : undefined;
       // A row that opens is not damaged and is never removed here (the store checks again).
-      const removed = await deps.store.removeDamagedRow(table, req.id);
+      const removed = await deps.store.removeDamagedRow(table, req.id, version);
       if (!removed) throw new NotFoundError('no damaged row at this place');
-      ctx.logger.warn('damaged row removed by the operator', { table, id: req.id, caller: ctx.peerId });
+      ctx.logger.warn('damaged row removed by the operator', {
+        table,
+        id: req.id,
+        ...(version === undefined ? {} : { version }),
+        caller: ctx.peerId,
+      });
       deps.state.recordDamage(await deps.store.listDamagedRows());
       return {};
     },
