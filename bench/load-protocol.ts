@@ -33,6 +33,11 @@ export interface RunRequest {
   readonly warmupMs?: number;
   /** Counted run: exactly this many requests (puts, or the policy or name list length). */
   readonly count?: number;
+  /**
+   * Close the worker's open connections first, so that this run opens new ones (with API threads
+   * the kernel picks a thread per new connection; repeated runs then sample the threads).
+   */
+  readonly reconnect?: boolean;
 }
 
 export interface RunResult {

@@ -75,6 +75,9 @@ async function run(source: X509Source, req: RunRequest): Promise<RunResult> {
   let stopAt = Number.POSITIVE_INFINITY;
   const limit = req.count ?? Number.POSITIVE_INFINITY;
 
+  if (req.reconnect === true) {
+    for (const c of pool.splice(0)) c.close();
+  }
   await Promise.all(Array.from({ length: req.concurrency }, (_, slot) => connection(source, slot)));
 
   let started = performance.now();
