@@ -302,7 +302,7 @@ export const SPIKE_NEXUS_API_THREADS = setting({
   name: 'SPIKE_NEXUS_API_THREADS',
   default: 'auto',
   rule: autoOrIntRule(1, 16),
-  also: 'above 1 needs `SPIKE_NEXUS_BACKEND_STORE=sqlite` or `postgres`; `auto` is one thread per available CPU (affinity and cgroup quota), at most 8, on SQLite and PostgreSQL, and 1 on the memory backend',
+  also: 'above 1 needs `SPIKE_NEXUS_BACKEND_STORE=sqlite` or `postgres`; `auto` is one thread per available CPU (affinity and cgroup quota), at most 8, on SQLite and PostgreSQL, and 1 on the memory backend; on PostgreSQL at most `SPIKE_NEXUS_DB_MAX_OPEN_CONNS` (`auto` stops there)',
   doc: 'Threads serving the API. Above 1, worker threads share the API port and answer `secret get` themselves; everything else goes to the main thread. See [operations](operations.md#sizing-nexus-api-threads) and [ADR 0031](adr/0031-api-threads-by-default.md)',
   origin: 'ours',
   readers: ['nexus'],
