@@ -98,12 +98,17 @@ export interface StartOptions {
   readonly rootKey?: Uint8Array | null;
   /** Clock for the Nexus (epoch ms). */
   readonly now?: () => number;
+  /**
+   * A store of the caller's (e.g. PostgreSQL, for replicas sharing one database); configured as
+   * `sqlite` otherwise (keepers unreachable), and `rootKey` is installed in it after start.
+   */
+  readonly store?: SecretStore;
   /** Shortest time between two scrapes of `/metrics` that collect afresh (default: Nexus's). */
   readonly metricsMinIntervalMs?: number;
 }
 
 export async function startNexus(pki: Pki, opts: StartOptions = {}): Promise<TestNexus> {
-  const backend = opts.backend ?? 'memory';
+  const backend = opts.store === undefined ? (opts.backend ?? 'memory') : 'sqlite';
   const dataDir = backend === 'sqlite' ? await mkdtemp(join(tmpdir(), 'spx-nexus-')) : undefined;
   const config = loadConfig(
     {
@@ -122,7 +127,9 @@ export async function startNexus(pki: Pki, opts: StartOptions = {}): Promise<Tes
   );
   const svid = await issueSvid(pki.ca, { spiffeId: ID.nexus });
   const source = createStaticX509Source(svidFromMinted(svid), bundlesFromCas([pki.ca]));
-  const store = backend === 'sqlite' ? createSqliteStore({ dataDir: config.dataDir }) : createMemoryStore();
+  const store =
+    opts.store ??
+    (backend === 'sqlite' ? createSqliteStore({ dataDir: config.dataDir }) : createMemoryStore());
   const audit = createMemoryAuditSink();
   const logs: string[] = [];
   const logger = createLogger({

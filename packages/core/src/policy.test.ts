@@ -701,3 +701,87 @@ describe('people and groups in policies (ADR 0036)', () => {
     assert.equal(mirror.isWorkloadsOnly('s/x'), true);
   });
 });
+
+describe('approval rules (ADR 0042)', () => {
+  const marker = (
+    name: string,
+    pathPattern: string,
+    permissions: Permission[],
+    approval: PolicyRecord['approval'],
+  ): PolicyRecord => ({ ...policy(name, '', pathPattern, permissions), approval });
+
+  it('is one boolean while no policy has a rule, and finds the rules matching a path and permission', () => {
+    const engine = createPolicyEngine();
+    engine.load([policy('plain', `^${WORKLOAD}$`, '^cloud/.*$', ['read'])]);
+    assert.equal(engine.hasApprovalRules, false);
+    assert.deepEqual(engine.approvalRules('cloud/master', 'read'), []);
+    engine.upsert(marker('two', '^cloud/.*$', ['read'], { required: 2, approverGroups: ['infra'] }));
+    engine.upsert(
+      marker('sign', '^keys/release$', ['super'], {
+        required: 1,
+        approverPeople: ['user:a'],
+        permissions: ['sign'],
+      }),
+    );
+    assert.equal(engine.hasApprovalRules, true);
+    assert.deepEqual(
+      engine.approvalRules('cloud/master', 'read').map((r) => [r.policy, r.rule.required]),
+      [['two', 2]],
+    );
+    // Not the permission it gates, not a path it matches.
+    assert.deepEqual(engine.approvalRules('cloud/master', 'write'), []);
+    assert.deepEqual(engine.approvalRules('clouds/master', 'read'), []);
+    // Its own permissions list wins over the policy's `super`.
+    assert.equal(engine.approvalRules('keys/release', 'sign').length, 1);
+    assert.deepEqual(engine.approvalRules('keys/release', 'decrypt'), []);
+    // A marker-only policy grants nobody.
+    assert.equal(engine.check(WORKLOAD, 'cloud/master', ['read']).allowed, true);
+    assert.equal(engine.checkPerson('user:x', ['infra'], 'cloud/master', ['read']).allowed, false);
+    engine.remove('two');
+    engine.remove('sign');
+    assert.equal(engine.hasApprovalRules, false);
+  });
+
+  it('gates every gateable operation of a super policy, and each matching rule counts', () => {
+    const engine = createPolicyEngine();
+    engine.load([
+      marker('all', '^vault/.*$', ['super'], { required: 1, approverGroups: ['a'] }),
+      marker('more', '^vault/deep/.*$', ['read'], { required: 3, approverGroups: ['b'] }),
+    ]);
+    for (const p of ['read', 'write', 'sign', 'decrypt'] as const) {
+      assert.equal(engine.approvalRules('vault/x', p).length, 1, p);
+    }
+    assert.deepEqual(engine.approvalRules('vault/x', 'list'), []);
+    assert.deepEqual(
+      engine.approvalRules('vault/deep/x', 'read').map((r) => r.policy),
+      ['all', 'more'],
+    );
+  });
+
+  it('hands the rules to another engine (API threads) and forgets them on load', () => {
+    const main = createPolicyEngine();
+    main.load([marker('m', '^s/.*$', ['read'], { required: 1, approverGroups: ['g'] })]);
+    const mirror = createPolicyEngine();
+    mirror.load(main.all().map((p) => fromPolicyTransfer(structuredClone(toPolicyTransfer(p)))));
+    assert.equal(mirror.approvalRules('s/x', 'read').length, 1);
+    mirror.load([]);
+    assert.equal(mirror.hasApprovalRules, false);
+  });
+
+  it('refuses an empty SPIFFE ID pattern without people unless the policy has a rule', () => {
+    assert.throws(() => compilePolicy(policy('nobody', '', '^a$', ['read'])), InvalidPolicyError);
+    compilePolicy(marker('marker', '^a$', ['read'], { required: 1, approverGroups: ['g'] }));
+    // The reserved-path rule still holds: a rule on policy changes names the path exactly.
+    assert.equal(
+      checkReservedPathRule(
+        marker('acl', '^spike/system/acl$', ['write'], { required: 1, approverGroups: ['g'] }),
+      ).ok,
+      true,
+    );
+    assert.equal(
+      checkReservedPathRule(marker('wide', 'system/acl', ['write'], { required: 1, approverGroups: ['g'] }))
+        .ok,
+      false,
+    );
+  });
+});

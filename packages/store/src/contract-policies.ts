@@ -91,6 +91,45 @@ export function policyContract(open: (t: TestContext) => Promise<SecretStore>): 
       );
     });
 
+    it('keeps a policy approval rule sealed with the policy; malformed rules are refused', async (t) => {
+      const store = await open(t);
+      const rule = samplePolicy('cloud-approval', {
+        spiffeIdPattern: '',
+        approval: {
+          required: 2,
+          approverGroups: ['infra'],
+          approverPeople: ['user:carol'],
+          permissions: ['read', 'decrypt'],
+          grantTtlSeconds: 300,
+          requestTtlSeconds: 3600,
+        },
+      });
+      await store.putPolicy(rule);
+      await store.putPolicy(samplePolicy('without'));
+      assert.deepEqual(plain(await store.getPolicy('cloud-approval')), plain(rule));
+      const without = await store.getPolicy('without');
+      assert.equal(without !== undefined && 'approval' in without, false);
+      assert.deepEqual(
+        (await store.listPolicies()).map((p) => [p.name, p.approval?.required ?? 0]),
+        [
+          ['cloud-approval', 2],
+          ['without', 0],
+        ],
+      );
+      for (const approval of [
+        { required: 0, approverGroups: ['infra'] },
+        { required: 1 },
+        { required: 1, approverGroups: ['infra'], unknown: 1 },
+        'two',
+      ]) {
+        await assert.rejects(
+          store.putPolicy(samplePolicy('bad', { approval: approval as unknown as PolicyRecord['approval'] })),
+          InvalidRecordError,
+        );
+      }
+      assert.equal(await store.getPolicy('bad'), undefined);
+    });
+
     it('rejects malformed policies', async (t) => {
       const store = await open(t);
       const bad: PolicyRecord[] = [
