@@ -275,6 +275,17 @@ for (const backend of ['memory', 'sqlite'] as const) {
       offset += 900_000 + 1000;
       refusedForApproval(await asPerson(GET, { path: 'cloud/master' }, carol), 'expired grant');
       assert.equal(view(await asPerson(`${A}get`, { id: next.id }, carol), 'get').status, 'expired');
+
+      // Ended requests are kept a week, then pruned (here by the next filing).
+      offset += 8 * 86_400_000;
+      const later = view(
+        await asPerson(`${A}request`, { operation: 'read', target: 'cloud/other', reason: REASON }, carol),
+        'later',
+      );
+      for (const id of [filed.id, next.id]) {
+        assert.equal((await asPerson(`${A}get`, { id }, carol)).status, 404, 'pruned');
+      }
+      view(await asPerson(`${A}cancel`, { id: later.id }, carol), 'cancel');
     });
 
     it('the Pilot superuser and admins need a grant too', async () => {

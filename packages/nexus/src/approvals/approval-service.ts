@@ -56,6 +56,8 @@ export const MAX_OPEN_TOTAL = 1024;
 const SLOT_HISTORY = 8;
 const HISTORY_MS = 7 * 24 * 3600 * 1000;
 const SLOT_CHARS = 22;
+/** Slots pruned by one filing at most (the rest on later ones). */
+const PRUNE_PER_CALL = 16;
 
 /** The gated route an operation is: the path its rules are matched on and the permission. */
 export function gateOf(
@@ -291,8 +293,9 @@ export class ApprovalService {
     }
     const requester = callerName(caller);
     const now = this.now();
-    const all = await this.scan();
-    const open = all.filter((r) => isOpen(r, now));
+    const slots = await this.scanSlots();
+    await this.pruneSlots(slots, now);
+    const open = slots.flatMap((slot) => slot.requests).filter((r) => isOpen(r, now));
     const slot = slotOf(requester, operation, target);
     const existing = open.find((r) => r.id.startsWith(slot) && r.requester === requester);
     if (existing === undefined) {
@@ -428,13 +431,33 @@ export class ApprovalService {
 
   /** Every stored request (open and history), from every slot. */
   private async scan(): Promise<StoredRequest[]> {
+    return (await this.scanSlots()).flatMap((slot) => slot.requests);
+  }
+
+  private async scanSlots(): Promise<{ path: string; requests: StoredRequest[] }[]> {
     const { paths } = await this.store.scanSecretPaths();
-    const out: StoredRequest[] = [];
+    const out: { path: string; requests: StoredRequest[] }[] = [];
     for (const path of paths) {
       if (!isApprovalStorePath(path)) continue;
       const read = await this.store.getSecretVersion(path, 0);
-      if (read?.version !== undefined) out.push(...readRequests({ versions: [read.version] }));
+      if (read?.version !== undefined)
+        out.push({ path, requests: readRequests({ versions: [read.version] }) });
     }
     return out;
+  }
+
+  /** Drops what the history bounds no longer keep from slots nobody touched lately (a few per call). */
+  private async pruneSlots(slots: readonly { path: string; requests: StoredRequest[] }[], now: number) {
+    const stale = slots
+      .filter((s) => prune(s.requests, now).length < s.requests.length)
+      .slice(0, PRUNE_PER_CALL);
+    for (const { path } of stale) {
+      await this.store.updateSecret(path, (current) => {
+        const requests = readRequests(current);
+        const kept = prune(requests, now);
+        if (kept.length === requests.length) return { next: undefined, result: undefined };
+        return { next: record(path, kept, current, now), result: undefined };
+      });
+    }
   }
 }
