@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestCluster, type TestCluster } from '@spike-ts/store/testing';
 import { Drill } from '../drills/drill-kit.ts';
+import { scrape, sample } from '../metrics/scrape-kit.ts';
+import { waitFor } from '../../scripts/stack.ts';
 import { launch, NEXUS_BIN } from '../nexus/processes.ts';
 
 let cluster: TestCluster;
@@ -114,6 +116,27 @@ describe('Nexus on PostgreSQL', () => {
     assert.equal(again.stdout, 'pg-s3cr3t\n', again.stderr);
     const list = await drill.stack.runSpike('pilot', ['policy', 'list', '-f', 'json']);
     assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2, list.stderr);
+  });
+
+  it('concurrent puts go through group commit: every one acknowledged, kept and counted in the metrics', async () => {
+    const client = await drill.pilot();
+    const before = await scrape(drill.stack.opts.healthPort);
+    const counted = (text: string): number => sample(text, 'spike_nexus_store_commit_batch_size_sum') ?? 0;
+    const n = 24;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => client.putSecret(`batch/${String(i % 6)}`, { n: String(i) })),
+    );
+    for (let k = 0; k < 6; k++) {
+      const meta = await client.getSecretMetadata(`batch/${String(k)}`);
+      assert.equal(meta.metadata.currentVersion, 4, `batch/${String(k)}`);
+    }
+    // Every put is a mutation committed by some batch (scrapes are cached for a second).
+    let seen = 0;
+    await waitFor('the puts in the commit batch metric', 20_000, async () => {
+      seen = counted((await scrape(drill.stack.opts.healthPort)).text) - counted(before.text);
+      return seen >= n;
+    });
+    assert.equal(seen, n);
   });
 
   it('the password is in no argument list and no log', () => {

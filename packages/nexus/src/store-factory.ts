@@ -25,8 +25,9 @@ export class StoreStartError extends Error {
 export type StoreThread = 'main' | 'api';
 
 /**
- * `sqlite` adds options for the SQLite backend (the API threads' commit counters, metrics);
- * `thread` says whose share of `SPIKE_NEXUS_DB_MAX_OPEN_CONNS` a PostgreSQL pool gets.
+ * `sqlite` adds options for the SQLite backend (the API threads' commit counters, metrics); its
+ * `observer` (metrics) is given to the PostgreSQL backend too. `thread` says whose share of
+ * `SPIKE_NEXUS_DB_MAX_OPEN_CONNS` a PostgreSQL pool gets.
  */
 export async function createStoreFromConfig(
   config: NexusConfig,
@@ -44,6 +45,8 @@ export async function createStoreFromConfig(
         schema: config.db.skipSchemaCreation ? 'check' : 'migrate',
         initializationTimeoutMs: config.db.initializationTimeoutMs,
         logger,
+        // Group commit batch sizes for the metrics (the cache hooks are SQLite's only).
+        ...(sqlite.observer === undefined ? {} : { observer: sqlite.observer }),
       });
     } catch (err) {
       throw postgresStartError(err, connection, config.db.skipSchemaCreation);

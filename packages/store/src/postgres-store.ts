@@ -6,19 +6,20 @@
  * (the same holds here, with "file" read as "database", plus whatever the server's own logs and
  * statistics keep). The tables live in the schema `spike` (`postgres-schema.ts`).
  *
- * Concurrency: an update of one secret runs in one transaction that first takes a transaction-
- * scoped advisory lock on the secret's lookup id, then reads the rows, runs the mutator and
- * writes. Every writer of that secret, in this process or another, takes the same lock, so the
+ * Concurrency: an update of one secret runs in a transaction (shared with concurrent updates,
+ * see group commit below) that first takes a transaction-scoped advisory lock on the secret's
+ * lookup id, then reads the rows, runs the mutator and writes. Every writer of that secret, in this process or another, takes the same lock, so the
  * version numbers come from the rows as committed, never from process memory: concurrent writes
  * from several processes never lose a version or reuse a number. Reads need no lock: each read
  * is one statement, hence one snapshot.
  *
- * Round trips: an update is three (BEGIN, the lock and the read sent as one message; the write;
- * COMMIT), and the statements run per request are named, so each connection plans them once.
+ * Group commit: concurrent updates of this process are batched into one transaction (three
+ * round trips and one WAL flush for the whole batch: BEGIN with every lock and the read as one
+ * message, one write statement, COMMIT); see `postgres-write-batch.ts`. The statements run per
+ * request are named, so each connection plans them once.
  *
- * Durability: a caller's promise resolves after its COMMIT returned, with
- * `synchronous_commit = on` forced for the session. PostgreSQL shares one WAL flush among
- * concurrent commits (its own group commit), so there is no batching here.
+ * Durability: a caller's promise resolves after the COMMIT of its batch returned, with
+ * `synchronous_commit = on` forced for the session.
  *
  * No read cache: every secret read goes to the database, so a write acknowledged by any process
  * is seen by the next read everywhere. Policies are what Nexus caches (compiled, in memory): every
@@ -71,20 +72,14 @@ import {
   runtimeGrants,
   type MigrationResult,
 } from './postgres-schema.ts';
-import { checkName, checkVersionNumber, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
+import { bytes, secretRows, type SecretRow } from './postgres-rows.ts';
+import { createSecretWriter, SECRET_LOCK, secretLockKey } from './postgres-write-batch.ts';
+import { checkName, checkVersionNumber, copyPolicyRecord } from './record-copy.ts';
 import { checkRootKey } from './root-key.ts';
 import { createRowCodec, type RowCodec } from './row-codec.ts';
+import { assembleSecret, checkTimes, openHeadAt, openPolicyAt, type VersionRow } from './secret-rows.ts';
+import type { StoreObserver } from './sqlite-store.ts';
 import {
-  assembleSecret,
-  checkTimes,
-  openHeadAt,
-  openPolicyAt,
-  orphanVersionsError,
-  type VersionRow,
-} from './secret-rows.ts';
-import { planSecretWrite } from './secret-write.ts';
-import {
-  InvalidRecordError,
   StoreClosedError,
   StoreIntegrityError,
   StoreLockedError,
@@ -103,6 +98,10 @@ export interface PostgresStoreOptions {
   /** How long opening keeps trying to reach a database that refuses connections. Default 30 s. */
   readonly initializationTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Told the size of each committed write batch (metrics). */
+  readonly observer?: StoreObserver;
+  /** Group commit limits (`postgres-write-batch.ts`); the defaults suit most deployments. */
+  readonly writeBatch?: { readonly maxBatch?: number; readonly maxInFlight?: number };
 }
 
 const S = PG_SCHEMA;
@@ -111,8 +110,6 @@ const KEY_CHECK = 'key-check';
 export const CHANGES_CHANNEL = 'spike_changes';
 /** How long the LISTEN connection waits before reconnecting: first, then doubled up to the last. */
 const LISTEN_RETRY_MS = [250, 5_000] as const;
-/** First half of the advisory lock key of a secret's writers ("SPKS"); the second is from its id. */
-const SECRET_LOCK = 0x53504b53;
 
 const SQL = {
   getMeta: `SELECT value FROM ${S}.meta WHERE key = $1`,
@@ -120,22 +117,13 @@ const SQL = {
   lockSecret: 'SELECT pg_advisory_xact_lock($1, $2)',
   // The head and the wanted version rows of one place in one statement (one snapshot). Version
   // rows are returned even without a head, so orphans are seen; `$2 = 0` returns every version.
+  // (Writes read their rows with the batch: `postgres-write-batch.ts`.)
   readSecret: `SELECT s.envelope AS head, v.version::text AS version, v.envelope AS envelope
     FROM (SELECT $1::bytea AS id) k
     LEFT JOIN ${S}.secrets s ON s.path_id = k.id
     LEFT JOIN ${S}.secret_versions v ON v.path_id = k.id
       AND ($2::bigint = 0 OR v.version = $2::bigint OR s.path_id IS NULL)
     ORDER BY v.version`,
-  // Every write of one secret update in one statement: the head, pruned and changed versions.
-  writeSecret: `WITH head AS (
-      INSERT INTO ${S}.secrets (path_id, envelope) VALUES ($1, $2)
-      ON CONFLICT (path_id) DO UPDATE SET envelope = EXCLUDED.envelope, revision = ${S}.secrets.revision + 1
-    ), gone AS (
-      DELETE FROM ${S}.secret_versions WHERE path_id = $1 AND version = ANY($3::bigint[])
-    )
-    INSERT INTO ${S}.secret_versions (path_id, version, envelope)
-    SELECT $1, u.version, u.envelope FROM unnest($4::bigint[], $5::bytea[]) AS u(version, envelope)
-    ON CONFLICT (path_id, version) DO UPDATE SET envelope = EXCLUDED.envelope`,
   // Secret heads and the places of version rows without a head, in one snapshot.
   scanSecrets: `SELECT 'h' AS kind, path_id AS id, envelope FROM ${S}.secrets
     UNION ALL
@@ -173,48 +161,10 @@ function named(text: string, values: unknown[]): pg.QueryConfig {
   return name === undefined ? { text, values } : { name, text, values };
 }
 
-/** Second half of the advisory lock key of a secret's writers: the first 4 bytes of its id. */
-function secretLockKey(id: Uint8Array): number {
-  return Buffer.from(id.buffer, id.byteOffset, 4).readInt32BE(0);
-}
-
-/**
- * The opening message of a secret update: `BEGIN`, the secret's advisory lock, and the read of
- * its rows, as three statements in one simple query (one round trip). Simple queries take no
- * parameters, so the two values are written in: an integer, and the lookup id as hex digits.
- */
-function lockAndRead(id: Uint8Array): string {
-  const key = secretLockKey(id);
-  const hex = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
-  const read = SQL.readSecret
-    .replace('$1::bytea', `decode('${hex}', 'hex')`)
-    .replaceAll('$2::bigint', '0::bigint');
-  return `BEGIN; SELECT pg_advisory_xact_lock(${String(SECRET_LOCK)}, ${String(key)}); ${read}`;
-}
-
 interface ScanRow {
   kind: 'h' | 'o' | 'p';
   id: unknown;
   envelope: unknown;
-}
-interface SecretRow {
-  head: unknown;
-  version: string | null;
-  envelope: unknown;
-}
-
-function bytes(value: unknown, column: string, where: string): Uint8Array {
-  if (!(value instanceof Uint8Array))
-    throw new StoreIntegrityError(`${where}: column ${column} is not bytes`);
-  return value;
-}
-
-function versionNumber(value: unknown): number {
-  const n = typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new StoreIntegrityError('table secret_versions: column version is not a version number');
-  }
-  return n;
 }
 
 /** SQLSTATE classes and codes that mean "the database is not usable right now". */
@@ -319,6 +269,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sec
     pool,
     logger,
     () => new pg.Client(poolConfig(opts.connection, opts.pool, 'spike-nexus-listen')),
+    opts,
   );
 }
 
@@ -385,7 +336,12 @@ export async function runPostgresMigrations(opts: PostgresMigrateOptions): Promi
   }
 }
 
-function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => pg.Client): SecretStore {
+function createPostgresStore(
+  pool: pg.Pool,
+  logger: Logger,
+  listenClient: () => pg.Client,
+  opts: Pick<PostgresStoreOptions, 'observer' | 'writeBatch'>,
+): SecretStore {
   let codec: RowCodec | undefined;
   let closed = false;
   const inFlight = new Set<Promise<unknown>>();
@@ -413,8 +369,8 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     return p;
   };
 
-  // Writes of one place from this process run in call order (another process's writes are
-  // ordered by the database locks alone).
+  // Policy writes of one place from this process run in call order (another process's writes
+  // are ordered by the database locks alone); secret writes are ordered by the batch queue.
   const tails = new Map<string, Promise<unknown>>();
   const inOrder = <T>(place: string, fn: () => Promise<T>): Promise<T> => {
     const before = tails.get(place) ?? Promise.resolve();
@@ -483,6 +439,17 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     }
   };
 
+  const writer = createSecretWriter({
+    transaction,
+    // The server refused the batch's data and rolled back: each write alone shows which one.
+    refusedData: (err) => err instanceof pg.DatabaseError && !isUnavailable(err),
+    logger,
+    ...(opts.observer?.batchCommitted === undefined
+      ? {}
+      : { batchCommitted: opts.observer.batchCommitted.bind(opts.observer) }),
+    ...opts.writeBatch,
+  });
+
   const readKeyCheck = async (): Promise<Uint8Array | undefined> => {
     const row = (await query<{ value: unknown }>(SQL.getMeta, [KEY_CHECK]))[0];
     return row === undefined ? undefined : bytes(row.value, 'value', 'table meta');
@@ -494,21 +461,6 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
     version: number,
   ): Promise<{ head: Uint8Array | undefined; versions: VersionRow[] }> =>
     secretRows(await query<SecretRow>(SQL.readSecret, [id, version]));
-
-  /** The head and version rows of a `readSecret` result. */
-  const secretRows = (rows: SecretRow[]): { head: Uint8Array | undefined; versions: VersionRow[] } => {
-    const first = rows[0];
-    const head =
-      first?.head === null || first === undefined
-        ? undefined
-        : bytes(first.head, 'envelope', 'table secrets');
-    const where = 'table secret_versions';
-    const versions = rows
-      .filter((r) => r.version !== null)
-      .map((r) => ({ version: versionNumber(r.version), envelope: bytes(r.envelope, 'envelope', where) }));
-    if (head === undefined && versions.length > 0) throw orphanVersionsError();
-    return { head, versions };
-  };
 
   const readSecret = async (c: RowCodec, path: string, id: Uint8Array): Promise<SecretRecord | undefined> => {
     const { head, versions } = await readRows(id, 0);
@@ -619,36 +571,8 @@ function createPostgresStore(pool: pg.Pool, logger: Logger, listenClient: () => 
         const c = usable();
         checkName(path, 'path');
         const id = c.pathId(path);
-        return inOrder(placeKey('secrets', id), () =>
-          transaction(async (client, opened) => {
-            // Every writer of this secret, in any process, serialized on the lock taken in the
-            // opening message; the read after it is its own statement, so its snapshot is taken
-            // once the lock is held and sees every earlier writer's commit.
-            const { head, versions } = secretRows((opened[2]?.rows ?? []) as SecretRow[]);
-            const current =
-              head === undefined ? undefined : assembleSecret(c, path, id, head, versions, true);
-            const mutation = mutate(current);
-            if (typeof mutation !== 'object' || mutation === null) {
-              throw new InvalidRecordError('mutator must return { next, result }');
-            }
-            const { result } = mutation;
-            if (mutation.next === undefined) return result;
-            const next = copySecretRecord(mutation.next, path, new Set(current?.versions));
-            const plan = planSecretWrite(c, current, next, id);
-            if (plan.head !== undefined) {
-              await client.query(
-                named(SQL.writeSecret, [
-                  plan.pathId,
-                  plan.head,
-                  plan.removed,
-                  plan.versions.map(([v]) => v),
-                  plan.versions.map(([, envelope]) => Buffer.from(envelope)),
-                ]),
-              );
-            }
-            return result;
-          }, lockAndRead(id)),
-        );
+        // Batched with concurrent updates (group commit); one secret's updates keep call order.
+        return writer.write(c, path, id, mutate);
       });
     },
 
