@@ -73,7 +73,12 @@ import {
   type MigrationResult,
 } from './postgres-schema.ts';
 import { bytes, secretRows, type SecretRow } from './postgres-rows.ts';
-import { createSecretWriter, SECRET_LOCK, secretLockKey } from './postgres-write-batch.ts';
+import {
+  createSecretWriter,
+  DEFAULT_MAX_IN_FLIGHT,
+  SECRET_LOCK,
+  secretLockKey,
+} from './postgres-write-batch.ts';
 import { checkName, checkVersionNumber, copyPolicyRecord } from './record-copy.ts';
 import { checkRootKey } from './root-key.ts';
 import { createRowCodec, type RowCodec } from './row-codec.ts';
@@ -340,7 +345,7 @@ function createPostgresStore(
   pool: pg.Pool,
   logger: Logger,
   listenClient: () => pg.Client,
-  opts: Pick<PostgresStoreOptions, 'observer' | 'writeBatch'>,
+  opts: Pick<PostgresStoreOptions, 'observer' | 'writeBatch' | 'pool'>,
 ): SecretStore {
   let codec: RowCodec | undefined;
   let closed = false;
@@ -447,6 +452,8 @@ function createPostgresStore(
     ...(opts.observer?.batchCommitted === undefined
       ? {}
       : { batchCommitted: opts.observer.batchCommitted.bind(opts.observer) }),
+    // No more batches at once than the pool has connections (each holds one until its COMMIT).
+    maxInFlight: Math.min(DEFAULT_MAX_IN_FLIGHT, opts.pool?.maxConnections ?? DEFAULT_MAX_IN_FLIGHT),
     ...opts.writeBatch,
   });
 
