@@ -228,6 +228,17 @@ function commitRolledBack(err: unknown): boolean {
   return cls === '40' || cls === '23';
 }
 
+/** SQLSTATE classes of a statement refused for its data: data exception, constraint, limits. */
+const DATA_REFUSED_CLASSES = ['22', '23', '54'];
+
+/**
+ * Whether the server refused a statement (or a deferred check at COMMIT) for the data it was
+ * given, and rolled back: not a lost connection, a timeout or a configuration problem.
+ */
+function refusedData(err: unknown): boolean {
+  return err instanceof pg.DatabaseError && DATA_REFUSED_CLASSES.includes((err.code ?? '').slice(0, 2));
+}
+
 /** Our own errors pass; a database that went away becomes `StoreUnavailableError`. */
 function storeError(err: unknown): unknown {
   if (err instanceof StoreOutcomeUnknownError) return err;
@@ -447,7 +458,7 @@ function createPostgresStore(
   const writer = createSecretWriter({
     transaction,
     // The server refused the batch's data and rolled back: each write alone shows which one.
-    refusedData: (err) => err instanceof pg.DatabaseError && !isUnavailable(err),
+    refusedData,
     logger,
     ...(opts.observer?.batchCommitted === undefined
       ? {}

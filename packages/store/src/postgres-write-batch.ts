@@ -23,8 +23,8 @@
  *   answered by the batch's outcome: its own result or error once `COMMIT` returned; the batch's
  *   error otherwise (503 when nothing was committed, 500 `api_outcome_unknown` for every one of
  *   them when the `COMMIT` answer was lost).
- * - When the server refused a statement of a batch for its data (a constraint, a value it cannot
- *   take; not a lost connection or a timeout), the transaction rolled back and its callers are
+ * - When the server refused a statement of a batch for its data (a data exception, a constraint,
+ *   a limit; not a lost connection or a timeout), the transaction rolled back and its callers are
  *   retried one at a time, each in a transaction of its own, so one bad write fails only itself.
  *   Mutators are pure (the store port's rule), so running one again is safe.
  */
