@@ -448,9 +448,10 @@ describe('postgres store: the runtime role has exactly the documented grants', (
       'GRANT SELECT, INSERT, UPDATE, DELETE ON spike.secrets, spike.secret_versions, spike.policies TO "spike_app"',
       'GRANT SELECT, INSERT ON spike.meta TO "spike_app"',
       'GRANT SELECT, UPDATE ON spike.revisions TO "spike_app"',
+      'GRANT SELECT, INSERT, UPDATE ON spike.root_keys TO "spike_app"',
     ]);
     assert.throws(() => runtimeGrants('x; DROP TABLE y'), RangeError);
-    assert.equal(latestPgSchemaVersion(), 2);
+    assert.equal(latestPgSchemaVersion(), 3);
   });
 
   it('with them the runtime role may not change the schema, the key-check value or the migrations', async (t) => {

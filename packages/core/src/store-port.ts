@@ -104,6 +104,68 @@ export interface SecretStore {
    * trivial statement now, rejects otherwise. For readiness checks (`/readyz`).
    */
   ping?(): Promise<void>;
+  /**
+   * Present on persistent backends: root-key generations and online rotation (ADR 0044). Rows
+   * carry the generation of the key that sealed them in their envelope header.
+   */
+  readonly rotation?: RootKeyRotation;
+}
+
+/** Where the store's root-key generations stand, as this process last read them. */
+export interface RootKeyGenerationStatus {
+  /** The generation every new row is sealed under. */
+  readonly generation: number;
+  /** Set while a rotation is unfinished: rows may still be sealed under `from`. */
+  readonly rotating?: { readonly from: number; readonly to: number; readonly startedAt: number };
+  /** When the last finished rotation ended (epoch ms), if any. */
+  readonly lastRotatedAt?: number;
+}
+
+/**
+ * Online root-key rotation of a persistent store (ADR 0044). `begin` persists the new generation
+ * (the new key sealed under the old one and the reverse) before anything else learns of it; rows
+ * are then re-sealed in bounded batches while the store serves; `finish` retires the old
+ * generation once no row is sealed under it (and drops both wrapped copies, so the old key opens
+ * nothing any more).
+ */
+export interface RootKeyRotation {
+  /** In memory, no I/O. */
+  status(): RootKeyGenerationStatus;
+  /**
+   * Records generation `current + 1` for `newRootKey` and seals new rows under it from now on.
+   * Throws `RotationInProgressError` while a rotation is unfinished (in any process).
+   */
+  begin(newRootKey: Uint8Array, now: number): Promise<void>;
+  /** Re-seals at most `limit` rows still sealed under an older generation; resolves with how many. */
+  resealBatch(limit: number): Promise<number>;
+  /** How many rows there are, and how many are still sealed under an older generation. */
+  countRows(): Promise<{ readonly total: number; readonly old: number }>;
+  /**
+   * Retires the old generation when no row is sealed under it any more; false (nothing changed)
+   * while some are (re-seal again).
+   */
+  finish(now: number): Promise<boolean>;
+  /** Re-reads the generations (another process may have rotated); true when they changed. */
+  refresh(): Promise<boolean>;
+  /** Runs `fn` with the current generation's root key (do not keep it). */
+  withRootKey<T>(fn: (rootKey: Uint8Array) => T): T;
+  /** The cipher-API keys of older generations, newest first (copies; the caller zeroes them). */
+  olderCipherKeys(): Uint8Array[];
+}
+
+/** A rotation was asked for while another one is unfinished. */
+export class RotationInProgressError extends Error {
+  override readonly name = 'RotationInProgressError';
+  readonly from: number;
+  readonly to: number;
+  constructor(from: number, to: number) {
+    super(
+      `a root-key rotation (generation ${String(from)} to ${String(to)}) is already in progress; ` +
+        'follow it with `spike operator rotate-root-key --status`',
+    );
+    this.from = from;
+    this.to = to;
+  }
 }
 
 /**
@@ -171,8 +233,26 @@ export interface PolicyScan {
 }
 
 export class WrongRootKeyError extends Error {
-  override readonly name = 'WrongRootKeyError';
-  constructor() {
-    super('the root key does not match this store (key-check value mismatch)');
+  override readonly name: string = 'WrongRootKeyError';
+  constructor(message = 'the root key does not match this store (key-check value mismatch)') {
+    super(message);
+  }
+}
+
+/**
+ * The key is one of this store's earlier root keys, retired by a finished rotation: recovery
+ * shares (files) of it no longer open anything.
+ */
+export class RetiredRootKeyError extends WrongRootKeyError {
+  override readonly name = 'RetiredRootKeyError';
+  readonly generation: number;
+  readonly retiredAt: number | undefined;
+  constructor(generation: number, retiredAt: number | undefined) {
+    super(
+      `this is the store's root key of generation ${String(generation)}, retired by a root-key rotation` +
+        (retiredAt === undefined ? '' : ` on ${new Date(retiredAt).toISOString()}`),
+    );
+    this.generation = generation;
+    this.retiredAt = retiredAt;
   }
 }

@@ -14,6 +14,7 @@ import type { SecretStore } from '@spike-ts/core';
 import { versionDamageContract, type VersionRowTamper } from './contract-damage.ts';
 import { putVersion, samplePolicy } from './contract-fixture.ts';
 import { policyContract } from './contract-policies.ts';
+import { rotationContract } from './contract-rotation.ts';
 import { secretContract } from './contract-secrets.ts';
 import { InvalidRecordError, StoreClosedError } from './store-error.ts';
 
@@ -137,5 +138,11 @@ export function runStoreContract(name: string, makeStore: StoreFactory): void {
 
     secretContract((t) => open(t));
     policyContract((t) => open(t));
+    rotationContract(async (t, key) => {
+      const made = await makeStore();
+      t.after(() => made.cleanup());
+      await made.store.unlock(key);
+      return made.store;
+    });
   });
 }

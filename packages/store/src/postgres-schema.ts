@@ -68,6 +68,44 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       `INSERT INTO ${PG_SCHEMA}.revisions (name, revision) VALUES ('policies', 0)`,
     ],
   },
+  {
+    version: 3,
+    name: 'root-key generations for online rotation',
+    statements: [
+      // One row per root key after the first (key-generations.ts, ADR 0044).
+      `CREATE TABLE ${PG_SCHEMA}.root_keys (
+         generation bigint PRIMARY KEY CHECK (generation >= 2),
+         key_check bytea NOT NULL,
+         state text NOT NULL CHECK (state IN ('rotating', 'current', 'retired')),
+         started_at bigint NOT NULL,
+         finished_at bigint,
+         carry bytea,
+         up bytea,
+         down bytea
+       )`,
+      // Every row written must be sealed under the newest generation: a replica that has not yet
+      // learnt of a rotation begun elsewhere cannot write a row under the old key (its write fails
+      // with a serialization failure, it reads the generations again and the caller retries).
+      `CREATE FUNCTION ${PG_SCHEMA}.check_envelope_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE
+         wanted bigint;
+       BEGIN
+         SELECT coalesce(max(generation), 1) INTO wanted FROM ${PG_SCHEMA}.root_keys;
+         IF get_byte(NEW.envelope, 1)::bigint * 16777216 + get_byte(NEW.envelope, 2) * 65536
+            + get_byte(NEW.envelope, 3) * 256 + get_byte(NEW.envelope, 4) <> wanted THEN
+           RAISE EXCEPTION 'spike: row sealed under an old root-key generation (newest is %)', wanted
+             USING ERRCODE = '40001';
+         END IF;
+         RETURN NEW;
+       END
+       $$`,
+      ...['secrets', 'secret_versions', 'policies'].map(
+        (table) =>
+          `CREATE TRIGGER envelope_generation BEFORE INSERT OR UPDATE OF envelope ON ${PG_SCHEMA}.${table}
+           FOR EACH ROW EXECUTE FUNCTION ${PG_SCHEMA}.check_envelope_generation()`,
+      ),
+    ],
+  },
 ]);
 
 export function latestPgSchemaVersion(migrations: readonly PgMigration[] = PG_MIGRATIONS): number {
@@ -222,5 +260,6 @@ export function runtimeGrants(role: string): string[] {
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ${PG_SCHEMA}.secrets, ${PG_SCHEMA}.secret_versions, ${PG_SCHEMA}.policies TO ${r}`,
     `GRANT SELECT, INSERT ON ${PG_SCHEMA}.meta TO ${r}`,
     `GRANT SELECT, UPDATE ON ${PG_SCHEMA}.revisions TO ${r}`,
+    `GRANT SELECT, INSERT, UPDATE ON ${PG_SCHEMA}.root_keys TO ${r}`,
   ];
 }

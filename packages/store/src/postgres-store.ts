@@ -34,13 +34,7 @@
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import {
-  computeKeyCheckValue,
-  resolveVersion,
-  silentLogger,
-  verifyKeyCheckValue,
-  WrongRootKeyError,
-} from '@spike-ts/core';
+import { computeKeyCheckValue, resolveVersion, silentLogger, WrongRootKeyError } from '@spike-ts/core';
 import type {
   DamagedRow,
   DamagedTable,
@@ -81,7 +75,8 @@ import {
 } from './postgres-write-batch.ts';
 import { checkName, checkVersionNumber, copyPolicyRecord } from './record-copy.ts';
 import { checkRootKey } from './root-key.ts';
-import { createRowCodec, type RowCodec } from './row-codec.ts';
+import { createRowCodec, UnknownKeyGenerationError, type RowCodec } from './row-codec.ts';
+import { createPgRotation } from './postgres-rotation.ts';
 import { assembleSecret, checkTimes, openHeadAt, openPolicyAt, type VersionRow } from './secret-rows.ts';
 import type { StoreObserver } from './sqlite-store.ts';
 import {
@@ -239,6 +234,15 @@ function refusedData(err: unknown): boolean {
   return err instanceof pg.DatabaseError && DATA_REFUSED_CLASSES.includes((err.code ?? '').slice(0, 2));
 }
 
+/** A write the database refused because its row was sealed under an old root-key generation. */
+function isOldGenerationWrite(err: unknown): boolean {
+  return (
+    err instanceof pg.DatabaseError &&
+    err.code === '40001' &&
+    err.message.startsWith('spike: row sealed under')
+  );
+}
+
 /** Our own errors pass; a database that went away becomes `StoreUnavailableError`. */
 function storeError(err: unknown): unknown {
   if (err instanceof StoreOutcomeUnknownError) return err;
@@ -368,11 +372,22 @@ function createPostgresStore(
     return codec;
   };
 
-  /** Runs one store call: checks it may start, maps driver errors, and tracks it for `close`. */
+  /**
+   * Runs one store call: checks it may start, maps driver errors, and tracks it for `close`. A
+   * call that met a root-key generation this process does not know yet (a rotation begun by
+   * another process) reads the generations again and runs once more (ADR 0044).
+   */
   const run = <T>(fn: () => Promise<T>): Promise<T> => {
     const p = (async () => {
       try {
-        return await fn();
+        try {
+          return await fn();
+        } catch (err) {
+          if (!(err instanceof UnknownKeyGenerationError || isOldGenerationWrite(err)) || codec === undefined)
+            throw err;
+          if (!(await keys.rotation.refresh())) throw err;
+          return await fn();
+        }
       } catch (err) {
         throw storeError(err);
       }
@@ -473,6 +488,19 @@ function createPostgresStore(
     return row === undefined ? undefined : bytes(row.value, 'value', 'table meta');
   };
 
+  const keys = createPgRotation({
+    pool,
+    logger,
+    codec: usable,
+    replaceCodec: (next) => {
+      const before = codec;
+      codec = next;
+      if (before !== next) before?.destroy();
+    },
+    readKeyCheck,
+    run,
+  });
+
   /** The rows of one secret place: the head (if any) and the version rows asked for. */
   const readRows = async (
     id: Uint8Array,
@@ -533,8 +561,8 @@ function createPostgresStore(
           if ((inserted.rowCount ?? 0) > 0) logger.info('store initialized: key-check value recorded');
           kcv = await readKeyCheck();
         }
-        if (kcv === undefined || !verifyKeyCheckValue(rootKey, kcv)) throw new WrongRootKeyError();
-        const next = createRowCodec(rootKey);
+        if (kcv === undefined) throw new WrongRootKeyError();
+        const next = createRowCodec(await keys.resolve(rootKey, kcv));
         codec?.destroy();
         codec = next;
       });
@@ -712,6 +740,7 @@ function createPostgresStore(
       });
     },
 
+    rotation: keys.rotation,
     ping: () =>
       run(async () => {
         if (closed) throw new StoreClosedError();

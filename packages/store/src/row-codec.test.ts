@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { randomBytes, sealEnvelope, associatedData } from '@spike-ts/core';
 import { samplePolicy, T0 } from './contract-fixture.ts';
-import { createRowCodec, STORAGE_KEY_ID } from './row-codec.ts';
+import { createRowCodec, UnknownKeyGenerationError, STORAGE_KEY_ID } from './row-codec.ts';
 import { StoreIntegrityError } from './store-error.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -66,7 +66,9 @@ describe('row codec', () => {
       new Uint8Array([123, 125]),
       associatedData('x'),
     );
-    assert.throws(() => codec.openVersion(id, 1, forged), /unknown key id/);
+    assert.throws(() => codec.openVersion(id, 1, forged), UnknownKeyGenerationError);
+    const older = sealEnvelope(randomBytes(32), 0, new Uint8Array([123, 125]), associatedData('x'));
+    assert.throws(() => codec.openVersion(id, 1, older), /unknown key id/);
     const wrongKey = createRowCodec(randomBytes(32));
     const version = { version: 1, data: {}, createdTime: T0, deletedTime: null };
     assert.throws(() => codec.openVersion(id, 1, wrongKey.sealVersion(id, version)), StoreIntegrityError);

@@ -10,21 +10,23 @@
  * table, or edited in any byte, fails to open and surfaces as `StoreIntegrityError`.
  */
 import {
-  aesKeyObject,
   associatedData,
   DecryptionError,
-  derivePurposeKey,
   hmacSha256,
   envelopeKeyId,
   openEnvelope,
   sealEnvelope,
   zeroize,
 } from '@spike-ts/core';
-import type { AesKeyObject, PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
+import type { PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
+import { firstKeyRing, KeyRing } from './key-generations.ts';
 import { checkName, copyData, copyMetadata, copyPolicyRecord } from './record-copy.ts';
 import { StoreIntegrityError } from './store-error.ts';
 
-/** Key generation written into every envelope header (rotation will add generation 2, ...). */
+/**
+ * Key generation of a store's first root key, in every envelope header it seals; each root-key
+ * rotation seals under the next generation (ADR 0044, `key-generations.ts`).
+ */
 export const STORAGE_KEY_ID = 1;
 const SCHEME = 'spike-ts/store/sqlite/v1';
 
@@ -51,41 +53,96 @@ export interface RowCodec {
   openVersion(pathId: Uint8Array, version: number, envelope: Uint8Array): SecretVersion;
   sealPolicy(nameId: Uint8Array, policy: PolicyRecord): Uint8Array;
   openPolicy(nameId: Uint8Array, envelope: Uint8Array): PolicyRecord;
+  /** The same row sealed under the write generation (null when it already is). Throws like `open*`. */
+  resealHead(pathId: Uint8Array, envelope: Uint8Array): Uint8Array | null;
+  resealVersion(pathId: Uint8Array, version: number, envelope: Uint8Array): Uint8Array | null;
+  resealPolicy(nameId: Uint8Array, envelope: Uint8Array): Uint8Array | null;
+  /** The keys this codec uses (owned by it). */
+  readonly ring: KeyRing;
   /** Zeroes the derived keys; the codec is unusable afterwards. */
   destroy(): void;
+}
+
+/** An envelope sealed under a generation the codec holds no key for (another process rotated). */
+export class UnknownKeyGenerationError extends StoreIntegrityError {
+  readonly generation: number;
+  constructor(where: string, generation: number) {
+    super(
+      `${where}: sealed under root-key generation ${String(generation)}, which this process does not hold`,
+    );
+    this.generation = generation;
+  }
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-export function createRowCodec(rootKey: Uint8Array): RowCodec {
-  let storageKey: AesKeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage'));
-  let indexKey: AesKeyObject | undefined = keyObject(derivePurposeKey(rootKey, 'storage-index'));
+/**
+ * A codec over `keys`: a root key (generation 1, the store's first key) or a ring of generations
+ * (`key-generations.ts`). The codec owns the ring and destroys it with itself.
+ */
+export function createRowCodec(keys: Uint8Array | KeyRing): RowCodec {
+  const ring = keys instanceof KeyRing ? keys : firstKeyRing(keys);
   let destroyed = false;
 
   const lookupId = (domain: string, name: string): Uint8Array => {
-    if (destroyed || indexKey === undefined) throw new Error('row codec destroyed');
+    if (destroyed) throw new Error('row codec destroyed');
     // The domain ends in NUL, which separates it unambiguously from the name.
-    return hmacSha256(indexKey, [`${SCHEME}/${domain}\0`, name]);
+    return hmacSha256(ring.indexKey(), [`${SCHEME}/${domain}\0`, name]);
+  };
+
+  const sealBytes = (aad: Uint8Array, plaintext: Uint8Array): Uint8Array => {
+    if (destroyed) throw new Error('row codec destroyed');
+    const generation = ring.writeGeneration;
+    const key = ring.storageKey(generation);
+    if (key === undefined) throw new Error('row codec has no write key');
+    return sealEnvelope(key, generation, plaintext, aad);
   };
 
   const seal = (aad: Uint8Array, value: unknown): Uint8Array => {
-    if (destroyed || storageKey === undefined) throw new Error('row codec destroyed');
     const plaintext = encoder.encode(JSON.stringify(value));
     try {
-      return sealEnvelope(storageKey, STORAGE_KEY_ID, plaintext, aad);
+      return sealBytes(aad, plaintext);
+    } finally {
+      zeroize(plaintext);
+    }
+  };
+
+  /** The plaintext of an envelope (the caller zeroes it). */
+  const openBytes = (aad: Uint8Array, envelope: Uint8Array, where: string): Uint8Array => {
+    if (destroyed) throw new Error('row codec destroyed');
+    let generation: number;
+    try {
+      generation = envelopeKeyId(envelope);
+    } catch (err) {
+      throw new StoreIntegrityError(`${where}: row does not authenticate`, { cause: err });
+    }
+    const key = ring.storageKey(generation);
+    if (key === undefined) {
+      if (generation > ring.writeGeneration) throw new UnknownKeyGenerationError(where, generation);
+      throw new StoreIntegrityError(`${where}: unknown key id`);
+    }
+    try {
+      return openEnvelope(key, envelope, aad);
+    } catch (err) {
+      throw new StoreIntegrityError(`${where}: row does not authenticate`, { cause: err });
+    }
+  };
+
+  const reseal = (aad: Uint8Array, envelope: Uint8Array, where: string): Uint8Array | null => {
+    if (envelopeKeyId(envelope) === ring.writeGeneration) return null;
+    const plaintext = openBytes(aad, envelope, where);
+    try {
+      return sealBytes(aad, plaintext);
     } finally {
       zeroize(plaintext);
     }
   };
 
   const open = (aad: Uint8Array, envelope: Uint8Array, where: string): Record<string, unknown> => {
-    if (destroyed || storageKey === undefined) throw new Error('row codec destroyed');
     let plaintext: Uint8Array | undefined;
     try {
-      if (envelopeKeyId(envelope) !== STORAGE_KEY_ID)
-        throw new StoreIntegrityError(`${where}: unknown key id`);
-      plaintext = openEnvelope(storageKey, envelope, aad);
+      plaintext = openBytes(aad, envelope, where);
       const value: unknown = JSON.parse(decoder.decode(plaintext));
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw new TypeError('not an object');
@@ -172,10 +229,15 @@ export function createRowCodec(rootKey: Uint8Array): RowCodec {
       return decode(where, () => copyPolicyRecord(o as unknown as PolicyRecord));
     },
 
+    resealHead: (pathId, envelope) => reseal(headAad(pathId), envelope, 'table secrets'),
+    resealVersion: (pathId, version, envelope) =>
+      reseal(versionAad(pathId, version), envelope, `table secret_versions, version ${String(version)}`),
+    resealPolicy: (nameId, envelope) => reseal(policyAad(nameId), envelope, 'table policies'),
+    ring,
+
     destroy() {
       destroyed = true;
-      storageKey = undefined;
-      indexKey = undefined;
+      ring.destroy();
     },
   };
 }
@@ -189,13 +251,4 @@ function versionTimes(value: unknown, count: number): (readonly [number, number 
     if (!isTime(created) || (deleted !== null && !isTime(deleted))) throw new TypeError('bad version times');
     return [created, deleted] as const;
   });
-}
-
-/** A key object from freshly derived bytes, which are zeroed right away. */
-function keyObject(derived: Uint8Array): AesKeyObject {
-  try {
-    return aesKeyObject(derived);
-  } finally {
-    zeroize(derived);
-  }
 }

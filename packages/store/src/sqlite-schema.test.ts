@@ -15,8 +15,10 @@ const tables = (db: DatabaseSync): string[] =>
     .all()
     .map((r) => String(r['name']));
 
+/** The version of a migration added after the real ones. */
+const NEXT = MIGRATIONS.length + 1;
 const v2: Migration = {
-  version: 2,
+  version: NEXT,
   name: 'add audit',
   statements: ['CREATE TABLE audit (id INTEGER PRIMARY KEY)'],
 };
@@ -25,9 +27,12 @@ describe('sqlite schema migrations', () => {
   it('brings a new database to the latest version in one go', (t) => {
     const db = new DatabaseSync(':memory:');
     t.after(() => db.close());
-    assert.deepEqual(applyMigrations(db), [1]);
+    assert.deepEqual(
+      applyMigrations(db),
+      MIGRATIONS.map((m) => m.version),
+    );
     assert.equal(readSchemaVersion(db), latestSchemaVersion());
-    assert.deepEqual(tables(db), ['meta', 'policies', 'secret_versions', 'secrets']);
+    assert.deepEqual(tables(db), ['meta', 'policies', 'root_keys', 'secret_versions', 'secrets']);
     assert.deepEqual(applyMigrations(db), [], 'a current database is left alone');
   });
 
@@ -35,8 +40,8 @@ describe('sqlite schema migrations', () => {
     const db = new DatabaseSync(':memory:');
     t.after(() => db.close());
     applyMigrations(db);
-    assert.deepEqual(applyMigrations(db, [...MIGRATIONS, v2]), [2]);
-    assert.equal(readSchemaVersion(db), 2);
+    assert.deepEqual(applyMigrations(db, [...MIGRATIONS, v2]), [NEXT]);
+    assert.equal(readSchemaVersion(db), NEXT);
     assert.ok(tables(db).includes('audit'));
   });
 
@@ -44,9 +49,13 @@ describe('sqlite schema migrations', () => {
     const db = new DatabaseSync(':memory:');
     t.after(() => db.close());
     applyMigrations(db);
-    const broken: Migration = { version: 3, name: 'broken', statements: ['CREATE TABLE nope (', 'SELECT 1'] };
+    const broken: Migration = {
+      version: NEXT + 1,
+      name: 'broken',
+      statements: ['CREATE TABLE nope (', 'SELECT 1'],
+    };
     assert.throws(() => applyMigrations(db, [...MIGRATIONS, v2, broken]), StoreSchemaError);
-    assert.equal(readSchemaVersion(db), 1);
+    assert.equal(readSchemaVersion(db), NEXT - 1);
     assert.equal(tables(db).includes('audit'), false);
     assert.equal(db.isTransaction, false);
   });
@@ -56,7 +65,7 @@ describe('sqlite schema migrations', () => {
     t.after(() => db.close());
     applyMigrations(db, [...MIGRATIONS, v2]);
     assert.throws(() => applyMigrations(db), /newer than this build supports/);
-    const gapped: Migration = { ...v2, version: 3 };
+    const gapped: Migration = { ...v2, version: NEXT + 1 };
     assert.throws(() => applyMigrations(db, [...MIGRATIONS, gapped]), StoreSchemaError);
   });
 

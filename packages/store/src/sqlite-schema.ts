@@ -36,6 +36,24 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID',
     ],
   },
+  {
+    version: 2,
+    name: 'root-key generations for online rotation',
+    statements: [
+      // One row per root key after the first (key-generations.ts, ADR 0044): its key-check value,
+      // its state, and while rotating both root keys sealed under each other.
+      `CREATE TABLE root_keys (
+         generation INTEGER PRIMARY KEY NOT NULL CHECK (generation >= 2),
+         key_check BLOB NOT NULL,
+         state TEXT NOT NULL CHECK (state IN ('rotating', 'current', 'retired')),
+         started_at INTEGER NOT NULL,
+         finished_at INTEGER,
+         carry BLOB,
+         up BLOB,
+         down BLOB
+       )`,
+    ],
+  },
 ]);
 
 export function latestSchemaVersion(migrations: readonly Migration[] = MIGRATIONS): number {

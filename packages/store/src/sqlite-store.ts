@@ -28,7 +28,7 @@
  * Durability: WAL + `synchronous=FULL`; mutations go through group commit, and a caller's
  * promise resolves only after the COMMIT that carries its change returned.
  */
-import { computeKeyCheckValue, silentLogger, verifyKeyCheckValue, WrongRootKeyError } from '@spike-ts/core';
+import { computeKeyCheckValue, silentLogger, WrongRootKeyError } from '@spike-ts/core';
 import type {
   DamagedRow,
   DamagedTable,
@@ -46,8 +46,9 @@ import { DEFAULT_ROW_CACHE_BYTES, RowCache, type PeerChangeTarget } from './row-
 import { checkName, checkVersionNumber, copyPolicyRecord, copySecretRecord } from './record-copy.ts';
 import { asPromise } from './as-promise.ts';
 import { checkRootKey } from './root-key.ts';
-import { createRowCodec } from './row-codec.ts';
+import { createRowCodec, UnknownKeyGenerationError } from './row-codec.ts';
 import type { RowCodec } from './row-codec.ts';
+import { createSqliteRotation } from './sqlite-rotation.ts';
 import { planSecretWrite } from './secret-write.ts';
 import { openSqliteDatabase } from './sqlite-open.ts';
 import { parseDamagedPlace } from './damaged-place.ts';
@@ -188,6 +189,34 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     return row === undefined ? undefined : blob(row, 'value', 'table meta');
   };
 
+  const replaceCodec = (next: RowCodec): void => {
+    const before = codec;
+    codec = next;
+    cache.clear();
+    if (before !== next) before?.destroy();
+  };
+  const keys = createSqliteRotation({
+    db,
+    logger,
+    codec: usable,
+    replaceCodec,
+    inWrite: (job) => commit.submit(() => job),
+    readKeyCheck,
+  });
+  /**
+   * A read that met a row of a newer root-key generation (another thread of this process rotated):
+   * the generations are read again and the read is tried once more.
+   */
+  const reading = <T>(read: () => T): Promise<T> =>
+    asPromise(() => {
+      try {
+        return read();
+      } catch (err) {
+        if (!(err instanceof UnknownKeyGenerationError)) throw err;
+        return keys.rotation.refresh().then(read);
+      }
+    });
+
   return {
     kind: 'sqlite',
     persistent: true,
@@ -211,11 +240,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
           }
           kcv = readKeyCheck();
         }
-        if (kcv === undefined || !verifyKeyCheckValue(rootKey, kcv)) throw new WrongRootKeyError();
-        const next = createRowCodec(rootKey);
-        codec?.destroy();
-        cache.clear();
-        codec = next;
+        if (kcv === undefined) throw new WrongRootKeyError();
+        replaceCodec(createRowCodec(keys.resolve(rootKey, kcv)));
       });
     },
     isUnlocked: () => !closed && codec !== undefined,
@@ -227,7 +253,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     },
 
     getSecret(path: string): Promise<SecretRecord | undefined> {
-      return asPromise(() => {
+      return reading(() => {
         const c = usable();
         checkName(path, 'path');
         return readSecretSnapshot(db, s, c, path);
@@ -235,7 +261,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     },
 
     getSecretVersion(path: string, version: number): Promise<SecretVersionRead | undefined> {
-      return asPromise(() => {
+      return reading(() => {
         const c = usable();
         checkName(path, 'path');
         checkVersionNumber(version);
@@ -292,7 +318,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
     },
 
     getPolicy(name: string): Promise<PolicyRecord | undefined> {
-      return asPromise(() => {
+      return reading(() => {
         const c = usable();
         checkName(name, 'policy name');
         return readPolicy(s, c, name);
@@ -397,6 +423,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
         });
       });
     },
+
+    rotation: keys.rotation,
 
     close(): Promise<void> {
       return asPromise(() => {
