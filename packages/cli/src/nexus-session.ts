@@ -57,20 +57,28 @@ export async function openIdentity(io: CliIo, timeoutMs?: number): Promise<X509S
 }
 
 /** Throw unless `spiffeId` has the Pilot `role` for the configured trust roots. */
-export async function requireRole(spiffeId: string, role: PilotRole, env: CliIo['env']): Promise<void> {
+export async function requireRole(
+  spiffeId: string,
+  role: PilotRole | readonly PilotRole[],
+  env: CliIo['env'],
+): Promise<void> {
   const { isPilotRecover, isPilotRestore, isPilotSuperuser, trustRootsFromEnv } =
     await import('@spike-ts/identity/client');
   const roots = trustRootsFromEnv({ ...env });
-  const ok =
-    role === 'superuser'
+  const roles: readonly PilotRole[] = typeof role === 'string' ? [role] : role;
+  const ok = roles.some((r) =>
+    r === 'superuser'
       ? isPilotSuperuser(spiffeId, roots)
-      : role === 'recover'
+      : r === 'recover'
         ? isPilotRecover(spiffeId, roots)
-        : isPilotRestore(spiffeId, roots);
+        : isPilotRestore(spiffeId, roots),
+  );
   if (ok) return;
-  const expected = roots.pilot.map((r) => `spiffe://${r}/${ROLE_PATH[role]}`).join(' or ');
+  const expected = roots.pilot
+    .flatMap((root) => roles.map((r) => `spiffe://${root}/${ROLE_PATH[r]}`))
+    .join(' or ');
   throw new CliError(
-    `This command needs the SPIKE Pilot ${role} role, but this CLI's SVID is ${spiffeId}. ` +
+    `This command needs the SPIKE Pilot ${roles.join(' or ')} role, but this CLI's SVID is ${spiffeId}. ` +
       `Expected ${expected} (trust roots from SPIKE_TRUST_ROOT_PILOT). ` +
       'Register the CLI for that SPIFFE ID (or switch its registration entry) and try again.',
     ExitCode.Unauthorized,
@@ -80,7 +88,7 @@ export async function requireRole(spiffeId: string, role: PilotRole, env: CliIo[
 /** Run `fn` with a client for Nexus, after the role check; always closes the client and source. */
 export async function withNexus<T>(
   io: CliIo,
-  role: PilotRole,
+  role: PilotRole | readonly PilotRole[],
   fn: (call: NexusCall) => Promise<T>,
   messages: CommandMessages = {},
 ): Promise<T> {

@@ -15,6 +15,7 @@ import { ApprovalService } from './approvals/approval-service.ts';
 import { createAuthorizer } from './authz.ts';
 import type { NexusConfig } from './config.ts';
 import type { Custody } from './custody-port.ts';
+import type { RootKeyRotationService } from './rotation/root-key-rotation.ts';
 import { apiListenerLimits, createCallerLimiter, limitCallers, threadRateLimit } from './http/limits.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRequestHandler, type RequestHandlerOptions } from './http/router.ts';
@@ -50,6 +51,12 @@ export interface ApiBuildOptions {
   readonly auditOutput?: AuditOutput;
   /** Root-key custody, built once the state exists (the main thread only). */
   readonly custody?: (state: NexusState, store: SecretStore) => Custody | undefined;
+  /** Online root-key rotation (the main thread only; ADR 0044). */
+  readonly rotation?: (
+    state: NexusState,
+    store: SecretStore,
+    custody: Custody | undefined,
+  ) => RootKeyRotationService | undefined;
   /** The caller's SPIFFE ID. Default: from the TLS peer certificate. */
   readonly peerId?: (req: IncomingMessage) => string | undefined;
   /**
@@ -68,6 +75,7 @@ export interface Api {
   readonly state: NexusState;
   readonly audit: AuditLog;
   readonly custody: Custody | undefined;
+  readonly rotation: RootKeyRotationService | undefined;
   /** The request pipeline over this thread's routes. */
   readonly handler: RequestListener;
   /**
@@ -112,6 +120,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     options.auditOutput ?? (options.auditSink === undefined ? openAuditOutput(config, logger) : undefined);
   const audit = createAuditLog(output?.sink ?? (options.auditSink as AuditSink));
   const custody = options.custody?.(state, store);
+  const rotation = options.rotation?.(state, store, custody);
   const now = options.now ?? Date.now;
   const authz = createAuthorizer(config.trustRoots, state.policies);
   const policiesFresh = state.policiesFresh;
@@ -121,6 +130,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     config,
     authz,
     custody,
+    ...(rotation === undefined ? {} : { rotation }),
     now,
     approvals: new ApprovalService({ store, engine: state.policies, now }),
     policyQueue: createSerialQueue(),
@@ -179,7 +189,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
           ...(metrics === undefined ? {} : { metrics: metrics.requests }),
         }),
   );
-  return { store, state, audit, custody, handler, handlerFor, server };
+  return { store, state, audit, custody, rotation, handler, handlerFor, server };
 }
 
 /**

@@ -41,6 +41,7 @@ import {
   SPIKE_NEXUS_HEALTH_MAX_CONNECTIONS,
   SPIKE_NEXUS_KEEP_ALIVE_TIMEOUT,
   SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL,
+  SPIKE_NEXUS_ROOT_KEY_ROTATION_BATCH_SIZE,
   SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL,
   SPIKE_NEXUS_MAX_CONNECTIONS,
   SPIKE_NEXUS_MAX_CONNECTIONS_PER_CALLER,
@@ -176,6 +177,8 @@ export interface NexusConfig {
   readonly apiThreadsAuto: boolean;
   readonly keeperUpdateIntervalMs: number;
   readonly keeperHeartbeatIntervalMs: number;
+  /** Rows re-sealed per transaction by a root-key rotation (ADR 0044). */
+  readonly rotationBatchSize: number;
   readonly db: DbConfig;
   /** Set exactly when the backend is `postgres`. */
   readonly postgres: PostgresConfig | undefined;
@@ -338,6 +341,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): NexusConf
     shamirMaxShareCount,
     keeperUpdateIntervalMs: r.get(SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL),
     keeperHeartbeatIntervalMs: r.get(SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL),
+    rotationBatchSize: r.get(SPIKE_NEXUS_ROOT_KEY_ROTATION_BATCH_SIZE),
     db,
     postgres,
     trustRoots: readTrustRoots(r),

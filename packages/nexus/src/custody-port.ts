@@ -30,6 +30,12 @@ export interface Custody {
   restoreShard(id: number, shard: Uint8Array): Promise<RestoreResult>;
   /** POST /v1/operator/status: what the last push or heartbeat saw of each keeper. */
   keeperStates?(): readonly KeeperState[];
+  /**
+   * Make sure every keeper holds its share of the root key now installed (read each, re-seed any
+   * that is empty or holds another share); resolves with how many do (ADR 0044: a rotation
+   * finishes only once at least the threshold of keepers hold shares of the new key).
+   */
+  confirmShares?(): Promise<number>;
   /** Begin recovery from keepers (sqlite backend). */
   start(): void;
   stop(): Promise<void>;

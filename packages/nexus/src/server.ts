@@ -26,6 +26,7 @@ import { createTokenValidator, type TokenValidatorOptions } from './people/token
 import { createNexusConsole, readConsoleClientSecret } from './console-door.ts';
 import { tlsPeerId } from './http/peer.ts';
 import { createRoutes } from './route/table.ts';
+import { createRootKeyRotation } from './rotation/root-key-rotation.ts';
 import type { NexusState } from './state.ts';
 import { createApiThreads, createCounters, type ApiThreads } from './threads/api-threads.ts';
 
@@ -134,6 +135,18 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
             storeHooks: { onCommit: (paths: readonly string[]) => threads?.committed(paths) },
             onPoliciesChanged: (change: PolicyChange) => threads?.policyChanged(change),
           }),
+      rotation: (state, store, custody) =>
+        createRootKeyRotation({
+          store,
+          state,
+          custody,
+          threshold: config.shamirThreshold,
+          batchSize: config.rotationBatchSize,
+          pollIntervalMs: config.keeperHeartbeatIntervalMs,
+          logger,
+          now: deps.now ?? Date.now,
+          onRootKeyChanged: () => threads?.rootKeyChanged(),
+        }),
       custody: (state, store) =>
         store.persistent && deps.custodyFactory !== undefined
           ? deps.custodyFactory({
@@ -153,7 +166,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     await auditOutput.sink.close();
     throw err;
   }
-  const { store, state, audit, custody, handler, handlerFor, server: api } = built;
+  const { store, state, audit, custody, rotation, handler, handlerFor, server: api } = built;
   // `/readyz` on a shared database: one ping at a time, shared by concurrent probes (ADR 0032).
   const ping = store.ping === undefined ? undefined : coalesce(() => (store.ping as () => Promise<void>)());
   const pingDatabase =
@@ -215,6 +228,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     const gauges = registerNexusGauges(metrics.registry, {
       state,
       keepers: () => custody?.keeperStates?.() ?? [],
+      ...(rotation === undefined ? {} : { rotation: () => rotation.metrics() }),
       threads: () => ({ running: threads?.running ?? 0, restarts: threads?.restarts ?? 0 }),
       ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
     });
@@ -306,6 +320,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
       if (custody !== undefined && !custodyStarted) {
         custodyStarted = true;
         custody.start();
+        rotation?.start();
       }
       const address = api.address() as AddressInfo;
       logger.info('SPIKE Nexus listening', {
@@ -345,6 +360,7 @@ export async function createNexus(config: NexusConfig, deps: NexusDeps): Promise
     async close() {
       if (closed) return;
       closed = true;
+      await rotation?.stop();
       if (custody !== undefined) {
         try {
           await custody.stop();

@@ -51,6 +51,26 @@ export interface NexusState {
   withRootKey<T>(fn: (rootKey: Uint8Array) => T): T;
   /** Run `fn` with the cipher-API purpose key (do not keep it). Throws `NotReadyError` when not ready. */
   withCipherKey<T>(fn: (cipherKey: Uint8Array) => T): T;
+  /**
+   * Run `fn` with every cipher-API key, the current one first, then those of older root-key
+   * generations (ADR 0044: ciphertexts made before a rotation still decrypt).
+   */
+  withCipherKeys<T>(fn: (cipherKeys: readonly Uint8Array[]) => T): T;
+  /**
+   * After the store's root-key generation changed (a rotation began or finished, here or in
+   * another process): take the current generation's root key and cipher keys from the store.
+   */
+  followRotation(): void;
+  /**
+   * Install the root key another thread now holds (after a rotation), replacing this one; the
+   * store accepts only a key of its current or unfinished generation.
+   */
+  adoptRootKey(rootKey: Uint8Array): Promise<void>;
+  /**
+   * Forget the root key and stop being ready: it was retired by a rotation this process could
+   * not follow (a restart recovers the new key from the keepers).
+   */
+  dropRootKey(): void;
   /** Called once when the state becomes ready (immediately if it already is). Returns an unsubscribe. */
   onReady(listener: () => void): () => void;
   /** Damaged rows found by the last check (at key installation, or by the operator routes). */
@@ -119,6 +139,8 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
   const listeners = new Set<() => void>();
   let rootKey: Uint8Array | undefined;
   let cipherKey: Uint8Array | undefined;
+  /** Cipher keys of older root-key generations, newest first. */
+  let olderCipherKeys: Uint8Array[] = [];
   let ready = false;
   let installing: Promise<void> = Promise.resolve();
   let damage: DamageCount = { policies: 0, secrets: 0, secret_versions: 0 };
@@ -163,6 +185,23 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     logDamagedRows(logger, damaged);
   };
 
+  /**
+   * The keys to hold once the store accepted `candidate`: during or after a rotation the store's
+   * current generation may be another key than the one given (an old key yields the new one while
+   * a rotation is unfinished), and older generations' cipher keys come along.
+   */
+  const takeKeys = (candidate: Uint8Array): void => {
+    const current = store.rotation?.withRootKey((k) => Uint8Array.from(k));
+    const next = current ?? candidate;
+    if (current !== undefined) zeroize(candidate);
+    const older = store.rotation?.olderCipherKeys() ?? [];
+    zeroize(cipherKey, ...olderCipherKeys);
+    if (rootKey !== undefined && rootKey !== next) zeroize(rootKey);
+    cipherKey = derivePurposeKey(next, 'cipher');
+    olderCipherKeys = older;
+    rootKey = next;
+  };
+
   const becomeReady = (): void => {
     ready = true;
     for (const listener of [...listeners]) {
@@ -185,8 +224,7 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     try {
       await store.unlock(candidate);
       if (options.loadPoliciesFromStore !== false) await loadPolicies();
-      cipherKey = derivePurposeKey(candidate, 'cipher');
-      rootKey = candidate;
+      takeKeys(candidate);
     } catch (err) {
       zeroize(candidate);
       throw err;
@@ -201,19 +239,21 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     ready = true;
   }
 
+  const installRootKey = (key: Uint8Array): Promise<void> => {
+    if (!store.persistent) return Promise.reject(new Error('the memory backend takes no root key'));
+    if (!(key instanceof Uint8Array) || key.byteLength !== ROOT_KEY_SIZE) {
+      return Promise.reject(new RangeError(`the root key must be ${String(ROOT_KEY_SIZE)} bytes`));
+    }
+    const copy = new Uint8Array(key);
+    const run = installing.then(() => install(copy));
+    installing = run.catch(() => undefined);
+    return run;
+  };
+
   return {
     isReady: () => ready,
     hasRootKey: () => rootKey !== undefined,
-    installRootKey(key) {
-      if (!store.persistent) return Promise.reject(new Error('the memory backend takes no root key'));
-      if (!(key instanceof Uint8Array) || key.byteLength !== ROOT_KEY_SIZE) {
-        return Promise.reject(new RangeError(`the root key must be ${String(ROOT_KEY_SIZE)} bytes`));
-      }
-      const copy = new Uint8Array(key);
-      const run = installing.then(() => install(copy));
-      installing = run.catch(() => undefined);
-      return run;
-    },
+    installRootKey,
     withRootKey(fn) {
       if (rootKey === undefined) throw new NotReadyError();
       return fn(rootKey);
@@ -221,6 +261,38 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     withCipherKey(fn) {
       if (!ready || cipherKey === undefined) throw new NotReadyError();
       return fn(cipherKey);
+    },
+    withCipherKeys(fn) {
+      if (!ready || cipherKey === undefined) throw new NotReadyError();
+      return fn([cipherKey, ...olderCipherKeys]);
+    },
+    followRotation() {
+      if (rootKey === undefined || store.rotation === undefined) return;
+      const same = store.rotation.withRootKey((k) => constantTimeEqual(k, rootKey as Uint8Array));
+      if (same && store.rotation.olderCipherKeys().length === olderCipherKeys.length) return;
+      takeKeys(new Uint8Array(32));
+    },
+    adoptRootKey(key) {
+      if (rootKey === undefined) return installRootKey(key);
+      const copy = new Uint8Array(key);
+      const run = installing.then(async () => {
+        try {
+          await store.unlock(copy);
+        } catch (err) {
+          zeroize(copy);
+          throw err;
+        }
+        takeKeys(copy);
+      });
+      installing = run.catch(() => undefined);
+      return run;
+    },
+    dropRootKey() {
+      zeroize(rootKey, cipherKey, ...olderCipherKeys);
+      rootKey = undefined;
+      cipherKey = undefined;
+      olderCipherKeys = [];
+      ready = false;
     },
     damagedRows: () => damage,
     recordDamage,
@@ -238,7 +310,8 @@ export async function createNexusState(options: NexusStateOptions): Promise<Nexu
     policiesFresh: sync === undefined ? undefined : () => sync.fresh(),
     close() {
       sync?.close();
-      zeroize(rootKey, cipherKey);
+      zeroize(rootKey, cipherKey, ...olderCipherKeys);
+      olderCipherKeys = [];
       rootKey = undefined;
       cipherKey = undefined;
       ready = false;

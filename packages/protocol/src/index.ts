@@ -10,6 +10,7 @@ export * from './decode.ts';
 export * from './secret-path.ts';
 export * from './shard-json.ts';
 export * from './keys.ts';
+export * from './root-key.ts';
 export * from './audit-chain.ts';
 export * from './approval-rule.ts';
 export * from './approvals.ts';

@@ -81,7 +81,12 @@ describe('route table', () => {
       'secret.put',
       'secret.undelete',
     ]);
-    assert.deepEqual(byEffect('custody'), ['keeper.contribute', 'operator.recover', 'operator.restore']);
+    assert.deepEqual(byEffect('custody'), [
+      'keeper.contribute',
+      'operator.recover',
+      'operator.restore',
+      'operator.rootKey.rotate',
+    ]);
     for (const spec of ROUTE_SPECS) {
       assert.ok(['read', 'write', 'custody'].includes(spec.effect), spec.name);
       assert.equal(isReplaySafe(spec), spec.effect === 'read', spec.name);

@@ -78,6 +78,14 @@ import {
   APPROVAL_PERMISSIONS,
 } from './approval-rule.ts';
 import {
+  decodeRootKeyRequest,
+  ROTATION_PHASES,
+  URL_OPERATOR_ROOT_KEY_ROTATE,
+  URL_OPERATOR_ROOT_KEY_STATUS,
+  type RootKeyRequest,
+  type RootKeyStatusResponse,
+} from './root-key.ts';
+import {
   decodeAuditListRequest,
   decodeWhoamiRequest,
   decodeBootstrapVerifyRequest,
@@ -1060,6 +1068,80 @@ export const DAMAGED_DELETE: RouteSpec<
   errors: [...NEXUS_WRITE, ErrorCode.NotFound],
 };
 
+// --- root-key rotation (ours, ADR 0044) -------------------------------------------------------
+
+const ROOT_KEY_STATUS_FIELDS = {
+  type: 'object',
+  fields: {
+    generation: {
+      schema: { type: 'integer', minimum: 0 },
+      summary: 'New rows are sealed under this generation (1: the bootstrap key; 0: the memory backend).',
+    },
+    rotating: { schema: { type: 'boolean' } },
+    from: { schema: { type: 'integer', minimum: 0 }, summary: 'The generation being retired (0: none).' },
+    phase: { schema: { type: 'string', enum: [...ROTATION_PHASES] } },
+    startedAt: { schema: { type: 'string' }, summary: "ISO time the rotation began ('' when none)." },
+    lastRotatedAt: {
+      schema: { type: 'string' },
+      summary: "ISO time the last rotation finished ('' when none).",
+    },
+    rowsTotal: { schema: { type: 'integer', minimum: 0 } },
+    rowsRemaining: {
+      schema: { type: 'integer', minimum: 0 },
+      summary: 'Rows still sealed under an older generation.',
+    },
+  },
+} as const;
+const ROOT_KEY_ERROR_BODY: RootKeyStatusResponse = {
+  generation: 0,
+  rotating: false,
+  from: 0,
+  phase: 'idle',
+  startedAt: '',
+  lastRotatedAt: '',
+  rowsTotal: 0,
+  rowsRemaining: 0,
+};
+
+export const ROOT_KEY_ROTATE: RouteSpec<RootKeyRequest, RootKeyRequest, RootKeyStatusResponse> = {
+  name: 'operator.rootKey.rotate',
+  summary:
+    'Begin an online root-key rotation: a new root key, its shares to the keepers, every row re-sealed in the background.',
+  server: 'nexus',
+  origin: 'ours',
+  effect: 'custody',
+  method: 'POST',
+  path: URL_OPERATOR_ROOT_KEY_ROTATE,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, Pilot recover, admins',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeRootKeyRequest,
+  response: ROOT_KEY_STATUS_FIELDS,
+  errorBody: ROOT_KEY_ERROR_BODY,
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
+export const ROOT_KEY_STATUS: RouteSpec<RootKeyRequest, RootKeyRequest, RootKeyStatusResponse> = {
+  name: 'operator.rootKey.status',
+  summary: "The root key's generation and the progress of an unfinished rotation.",
+  server: 'nexus',
+  origin: 'ours',
+  effect: 'read',
+  method: 'POST',
+  path: URL_OPERATOR_ROOT_KEY_STATUS,
+  action: ACTION_DEFAULT,
+  callers: 'Pilot superuser, Pilot recover, admins, auditors',
+  request: EMPTY_OBJECT,
+  example: {},
+  decode: decodeRootKeyRequest,
+  response: ROOT_KEY_STATUS_FIELDS,
+  errorBody: ROOT_KEY_ERROR_BODY,
+  errorField: 'err',
+  errors: NEXUS_GATE,
+};
+
 // --- keeper ----------------------------------------------------------------------------------
 
 const KEEPER_ERRORS: readonly ErrorCode[] = [
@@ -1696,6 +1778,8 @@ export const NEXUS_ROUTE_SPECS: readonly AnyRouteSpec[] = Object.freeze([
   AUTH_WHOAMI,
   AUDIT_LIST,
   OPERATOR_AUDIT_KEY,
+  ROOT_KEY_ROTATE,
+  ROOT_KEY_STATUS,
 ]);
 
 /** Every keeper route. */

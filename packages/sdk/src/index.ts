@@ -36,3 +36,4 @@ export type {
   ApprovalRequestInfo,
   ApprovalVoteInfo,
 } from './approval-client.ts';
+export type { RootKeyMethods, RootKeyStatus } from './root-key-client.ts';

@@ -42,6 +42,7 @@ import {
 } from '@spike-ts/protocol';
 import { createApprovalMethods, type ApprovalMethods } from './approval-client.ts';
 import { createKeyMethods, type KeyMethods } from './key-client.ts';
+import { createRootKeyMethods, type RootKeyMethods } from './root-key-client.ts';
 import type { NexusTransport } from './nexus-transport.ts';
 import {
   readBase64,
@@ -139,6 +140,8 @@ export interface SpikeClient {
   status(): Promise<NexusStatus>;
   /** SPIKE-TS Nexus only: named signing and backup keys (their private halves stay in Nexus). */
   readonly keys: KeyMethods;
+  /** SPIKE-TS Nexus only: online root-key rotation (ADR 0044). */
+  readonly rootKey: RootKeyMethods;
   /**
    * SPIKE-TS Nexus only (ADR 0042): multi-party approval requests. A gated operation without a
    * grant fails with `SpikeApprovalRequiredError`; file a request, and once approved the same
@@ -225,6 +228,7 @@ export function createSpikeClientOver(transport: NexusTransport, onClose: () => 
     nexusUrls: transport.baseUrls,
     keys: createKeyMethods(post),
     approvals: createApprovalMethods(post),
+    rootKey: createRootKeyMethods(post),
 
     async putSecret(path, values) {
       const body = { path: checkSecretPath(path), values: checkSecretValues(values) };

@@ -298,6 +298,15 @@ export const SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL = setting({
   readers: ['nexus'],
 });
 
+export const SPIKE_NEXUS_ROOT_KEY_ROTATION_BATCH_SIZE = setting({
+  name: 'SPIKE_NEXUS_ROOT_KEY_ROTATION_BATCH_SIZE',
+  default: '200',
+  rule: intRule(1, 10_000),
+  doc: 'Rows re-sealed per transaction by a root-key rotation (`spike operator rotate-root-key`); smaller batches hold the write lock for less time, larger ones finish sooner',
+  origin: 'ours',
+  readers: ['nexus'],
+});
+
 export const SPIKE_NEXUS_API_THREADS = setting({
   name: 'SPIKE_NEXUS_API_THREADS',
   default: 'auto',
@@ -830,6 +839,7 @@ export const SETTINGS: readonly Setting<unknown>[] = Object.freeze([
   SPIKE_NEXUS_SHAMIR_MAX_SHARE_COUNT,
   SPIKE_NEXUS_KEEPER_UPDATE_INTERVAL,
   SPIKE_NEXUS_KEEPER_HEARTBEAT_INTERVAL,
+  SPIKE_NEXUS_ROOT_KEY_ROTATION_BATCH_SIZE,
   SPIKE_NEXUS_API_THREADS,
   SPIKE_NEXUS_MAX_SECRET_VERSIONS,
   SPIKE_NEXUS_CRYPTO_MAX_CIPHERTEXT_SIZE,

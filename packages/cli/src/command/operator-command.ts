@@ -2,7 +2,8 @@
  * @module operator-command
  * Break-the-glass: `spike operator recover` (export the recovery shares to files; needs the
  * Pilot recover role) and `spike operator restore` (feed one share back; needs the restore role).
- * `spike operator damaged list|remove` lives in `damaged-command.ts`.
+ * `spike operator damaged list|remove` lives in `damaged-command.ts`, `spike operator
+ * rotate-root-key` in `rotate-root-key-command.ts`.
  */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.ts';
@@ -11,6 +12,8 @@ import { promptLine, readStreamLimited } from '../read-input.ts';
 import { parseShard } from '../recovery-shard.ts';
 import { invalidInput } from '../exit-code.ts';
 import { registerDamagedCommands } from './damaged-command.ts';
+import { registerRotateRootKeyCommand } from './rotate-root-key-command.ts';
+import { saveRecoveryShares } from './save-recovery-shares.ts';
 
 /** SPIKE reads at most this much from a non-interactive stdin. */
 export const MAX_SHARE_INPUT_BYTES = 4096;
@@ -19,7 +22,9 @@ export const MAX_SHARE_INPUT_BYTES = 4096;
 export const RESTORE_REJECTED_MESSAGE =
   'SPIKE Nexus rejected this recovery share: together with the shares given before, it does not ' +
   "rebuild this system's root key (a wrong, corrupted or foreign recovery file, this one or an " +
-  'earlier one). SPIKE Nexus keeps every share given and is still not ready. Continue with another ' +
+  'earlier one, or a file written before a root-key rotation: those stop working once the rotation ' +
+  'has finished; use the files written after it). SPIKE Nexus keeps every share given and is still ' +
+  'not ready. Continue with another ' +
   'recovery file of this system; if a file was wrong, give the right file with the same share index: ' +
   'it replaces the wrong share.';
 
@@ -45,36 +50,6 @@ async function readShareText(io: CliIo): Promise<string> {
   }
 }
 
-/** `recover --pgp-keys`: every key checked before Nexus is asked, then one encrypted file per share. */
-async function recoverForCustodians(io: CliIo, keyList: string): Promise<void> {
-  const pgp = await import('../recovery-pgp.ts');
-  const custodians = await pgp.readCustodianKeys(pgp.splitKeyList(keyList));
-  await withNexus(io, 'recover', async ({ client }) => {
-    const shards = await client.recover();
-    try {
-      const { recoveryDir } = await import('../recovery-files.ts');
-      const dir = recoveryDir(io.env);
-      const files = await pgp.writeEncryptedRecoveryFiles(dir, shards, custodians);
-      io.stderr.write(
-        [
-          `Wrote ${String(files.length)} recovery shares to ${dir}, each encrypted to one custodian's OpenPGP key:`,
-          ...files.map(
-            (f) =>
-              `  ${f.file}  ->  ${f.custodian.userId === '' ? '(no user ID)' : f.custodian.userId} ${f.custodian.fingerprint}`,
-          ),
-          '',
-          'No share was written in plaintext. Check each fingerprint with its custodian, send each file',
-          'to its custodian, then delete the files here. To restore, the custodian runs:',
-          '  gpg --decrypt spike.recovery.<index>.asc | spike operator restore',
-          '',
-        ].join('\n'),
-      );
-    } finally {
-      for (const s of shards) s.shard.fill(0);
-    }
-  });
-}
-
 export function registerOperatorCommands(program: Command, io: CliIo): void {
   const operator = program.command('operator').description('break-the-glass recovery of the root key');
 
@@ -86,33 +61,7 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       "encrypt each share to one custodian's OpenPGP public key: comma-separated armored key files, one per share, in share order (no share is written in plaintext)",
     )
     .action(async (opts: { pgpKeys?: string }) => {
-      if (opts.pgpKeys !== undefined) {
-        await recoverForCustodians(io, opts.pgpKeys);
-        return;
-      }
-      await withNexus(io, 'recover', async ({ client }) => {
-        const shards = await client.recover();
-        try {
-          const { recoveryDir, writeRecoveryFiles } = await import('../recovery-files.ts');
-          const dir = recoveryDir(io.env);
-          const files = await writeRecoveryFiles(dir, shards);
-          io.stderr.write(
-            [
-              `Wrote ${files.length} recovery shares to ${dir}:`,
-              ...files.map((f) => `  ${f}`),
-              '',
-              'IMPORTANT: these files can rebuild the SPIKE root key.',
-              '  1. Move each file to a safe, separate, offline place (for example, one encrypted USB',
-              '     drive or vault per custodian). Never keep enough of them together.',
-              '  2. Then delete them from this machine (e.g. shred -u the files).',
-              "  Use them with 'spike operator restore' only if SPIKE Nexus cannot recover on its own.",
-              '',
-            ].join('\n'),
-          );
-        } finally {
-          for (const s of shards) s.shard.fill(0);
-        }
-      });
+      await withNexus(io, 'recover', ({ client }) => saveRecoveryShares(io, client, opts.pgpKeys));
     });
 
   operator
@@ -147,4 +96,5 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
     });
 
   registerDamagedCommands(operator, io);
+  registerRotateRootKeyCommand(operator, io);
 }

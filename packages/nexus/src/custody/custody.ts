@@ -117,7 +117,10 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
       if (!result.installed) {
         lastFailedSignature = signature;
         log.error(
-          "no combination of the keepers' shares reconstructs this store's root key; staying not ready",
+          result.retired === undefined
+            ? "no combination of the keepers' shares reconstructs this store's root key; staying not ready"
+            : "the keepers' shares reconstruct a root key that a rotation retired; staying not ready " +
+                '(restore from the recovery files written after the rotation)',
           {
             keepers: entries.map(([id]) => ({ keeper: id, url: peers[id - 1] })),
             rejectedCandidates: result.rejectedCandidates,
@@ -190,6 +193,7 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
 
   return {
     keeperStates: () => sync.keeperHealth(),
+    confirmShares: () => sync.confirm(),
     start() {
       if (recovery !== undefined || abort.signal.aborted) return;
       if (config.backend === 'memory') return;
@@ -241,6 +245,21 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
         const shares: Share[] = [...restoreShares.entries()].map(([sid, value]) => ({ id: sid, value }));
         const result = await findRootKey(shares, threshold, (key) => state.installRootKey(key));
         if (!result.installed) {
+          if (result.retired !== undefined) {
+            const when =
+              result.retired.retiredAt === undefined
+                ? ''
+                : ` on ${new Date(result.retired.retiredAt).toISOString()}`;
+            log.warn('restore: the shards given are of a root key that a rotation retired', {
+              generation: result.retired.generation,
+            });
+            throw new BadRequestError(
+              `shard ${id}: these recovery shards are of this store's root key of generation ` +
+                `${String(result.retired.generation)}, which a root-key rotation retired${when}: recovery files ` +
+                'written before that rotation no longer work. Use the files written after it ' +
+                '(by `spike operator rotate-root-key` or `spike operator recover`). The shards were kept.',
+            );
+          }
           const why =
             result.inconsistentCombinations > 0
               ? 'the shards are not all shares of one root key'

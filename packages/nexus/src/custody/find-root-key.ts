@@ -13,6 +13,7 @@
  * wrong or foreign share): excluding it is what made the key verify.
  */
 import {
+  RetiredRootKeyError,
   WrongRootKeyError,
   combineShares,
   constantTimeEqual,
@@ -32,6 +33,8 @@ export interface FindRootKeyResult {
   readonly rejectedCandidates: number;
   /** Combinations discarded because their shares are not shares of the key they give. */
   readonly inconsistentCombinations: number;
+  /** Set when a candidate was a root key a rotation retired (old shares or recovery files). */
+  readonly retired?: RetiredRootKeyError;
 }
 
 /** All k-element index combinations of 0..n-1, in lexicographic order, at most `limit`. */
@@ -101,12 +104,14 @@ export async function findRootKey(
     }
     candidates.sort((a, b) => b.members.size - a.members.size);
     let rejected = 0;
+    let retired: RetiredRootKeyError | undefined;
     for (const candidate of candidates) {
       try {
         await install(candidate.key);
       } catch (err) {
         if (err instanceof WrongRootKeyError) {
           rejected++;
+          if (err instanceof RetiredRootKeyError) retired = err;
           continue;
         }
         throw err;
@@ -124,6 +129,7 @@ export async function findRootKey(
       suspectIds: [],
       rejectedCandidates: rejected,
       inconsistentCombinations: inconsistent,
+      ...(retired === undefined ? {} : { retired }),
     };
   } finally {
     zeroize(...candidates.map((c) => c.key));

@@ -29,6 +29,11 @@ export interface KeeperSync {
   pushAll(): Promise<void>;
   /** Check every keeper now and re-seed the ones that need it. */
   heartbeat(): Promise<void>;
+  /**
+   * Read every keeper's share now, re-seed those that are empty or wrong, and resolve with how
+   * many hold the current share afterwards (not skipped while a timer's run is in progress).
+   */
+  confirm(): Promise<number>;
   /** Stop the timers and wait for a run in progress. */
   stop(): Promise<void>;
   /** What the last push or heartbeat saw of each keeper, in SPIKE_NEXUS_KEEPER_PEERS order. */
@@ -154,6 +159,23 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
       timers.push(push, beat);
     },
     pushAll: () => run(pushAll),
+    async confirm() {
+      if (stopped) return 0;
+      let holding = 0;
+      await forEachKeeper(async (url, index, share) => {
+        const got = await client.fetchShard(url);
+        let matches = false;
+        if (got.kind === 'shard') {
+          matches = constantTimeEqual(got.shard, share.value);
+          zeroize(got.shard);
+        }
+        if (!matches) await client.contribute(url, share.value);
+        if (health.get(url) !== 'ok') logger.info('keeper holds its share', { keeper: index, url });
+        health.set(url, 'ok');
+        holding++;
+      });
+      return holding;
+    },
     heartbeat: () => run(heartbeat),
     async stop() {
       stopped = true;

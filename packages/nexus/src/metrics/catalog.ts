@@ -157,6 +157,34 @@ export const AUDIT_SYSLOG_CONNECT_FAILURES = def({
 });
 
 /** Every metric above, in the order of the docs. */
+export const ROOT_KEY_GENERATION = def({
+  name: 'spike_nexus_root_key_generation',
+  type: 'gauge',
+  labels: [],
+  help: 'The root-key generation new rows are sealed under (1 = the bootstrap key; each rotation adds one; 0 without a root key)',
+});
+
+export const ROTATION_IN_PROGRESS = def({
+  name: 'spike_nexus_root_key_rotation_in_progress',
+  type: 'gauge',
+  labels: [],
+  help: '1 while a root-key rotation is unfinished (rows may still be sealed under the previous generation)',
+});
+
+export const ROTATION_ROWS_REMAINING = def({
+  name: 'spike_nexus_root_key_rotation_rows_remaining',
+  type: 'gauge',
+  labels: [],
+  help: 'Rows still sealed under the previous root-key generation, as this Nexus last counted or re-sealed them (0 when no rotation is unfinished)',
+});
+
+export const ROTATION_ROWS_RESEALED = def({
+  name: 'spike_nexus_root_key_rotation_rows_resealed_total',
+  type: 'counter',
+  labels: [],
+  help: 'Rows this Nexus process visited to re-seal them under a new root-key generation',
+});
+
 export const NEXUS_METRICS: readonly MetricDef[] = Object.freeze([
   REQUESTS,
   REQUEST_DURATION,
@@ -166,6 +194,10 @@ export const NEXUS_METRICS: readonly MetricDef[] = Object.freeze([
   READ_CACHE,
   READY,
   ROOT_KEY,
+  ROOT_KEY_GENERATION,
+  ROTATION_IN_PROGRESS,
+  ROTATION_ROWS_REMAINING,
+  ROTATION_ROWS_RESEALED,
   DAMAGED_ROWS,
   KEEPER_STATE,
   API_THREADS,

@@ -5,6 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { KeeperState } from '../custody-port.ts';
+import type { RotationMetrics } from '../rotation/root-key-rotation.ts';
 import type { NexusState } from '../state.ts';
 import {
   API_THREAD_RESTARTS,
@@ -13,6 +14,10 @@ import {
   KEEPER_STATE,
   READY,
   ROOT_KEY,
+  ROOT_KEY_GENERATION,
+  ROTATION_IN_PROGRESS,
+  ROTATION_ROWS_REMAINING,
+  ROTATION_ROWS_RESEALED,
   STALE_THREADS,
   type MetricDef,
 } from './catalog.ts';
@@ -27,6 +32,8 @@ export interface GaugeSources {
   readonly threads: () => { readonly running: number; readonly restarts: number };
   /** Also prom-client's default process and Node.js metrics (once per process: `spike-nexus`). */
   readonly processMetrics?: boolean;
+  /** Where root-key rotation stands (ADR 0044); absent: the generation gauges read 0. */
+  readonly rotation?: () => RotationMetrics;
 }
 
 export interface NexusGauges {
@@ -53,6 +60,35 @@ export function registerNexusGauges(registry: Registry, sources: GaugeSources): 
     ...config(ROOT_KEY, registry),
     collect() {
       this.set(state.hasRootKey() ? 1 : 0);
+    },
+  });
+  const rotation = (): RotationMetrics =>
+    sources.rotation?.() ?? { generation: 0, inProgress: false, rowsRemaining: 0, rowsResealed: 0 };
+  new Gauge({
+    ...config(ROOT_KEY_GENERATION, registry),
+    collect() {
+      this.set(rotation().generation);
+    },
+  });
+  new Gauge({
+    ...config(ROTATION_IN_PROGRESS, registry),
+    collect() {
+      this.set(rotation().inProgress ? 1 : 0);
+    },
+  });
+  new Gauge({
+    ...config(ROTATION_ROWS_REMAINING, registry),
+    collect() {
+      this.set(rotation().rowsRemaining);
+    },
+  });
+  let resealedSeen = 0;
+  new Counter({
+    ...config(ROTATION_ROWS_RESEALED, registry),
+    collect() {
+      const now = rotation().rowsResealed;
+      if (now > resealedSeen) this.inc(now - resealedSeen);
+      resealedSeen = now;
     },
   });
   new Gauge({

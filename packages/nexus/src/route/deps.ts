@@ -6,6 +6,7 @@ import type { ApprovalService } from '../approvals/approval-service.ts';
 import type { Authorizer } from '../authz.ts';
 import type { NexusConfig } from '../config.ts';
 import type { Custody } from '../custody-port.ts';
+import type { RootKeyRotationService } from '../rotation/root-key-rotation.ts';
 import type { NexusState } from '../state.ts';
 
 export interface RouteDeps {
@@ -15,6 +16,8 @@ export interface RouteDeps {
   readonly authz: Authorizer;
   /** Undefined with the memory backend (recover/restore then answer 400). */
   readonly custody: Custody | undefined;
+  /** Online root-key rotation (ADR 0044); absent in API threads, which forward its routes. */
+  readonly rotation?: RootKeyRotationService;
   /** Epoch milliseconds. */
   readonly now: () => number;
   /** The audit chain's key and last checkpoint (ADR 0040); undefined when audit records go nowhere. */

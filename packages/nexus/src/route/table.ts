@@ -11,6 +11,7 @@ import { operatorRecoverRoute } from './operator/recover.ts';
 import { auditListRoute } from './people/audit-list.ts';
 import { whoamiRoute } from './people/whoami.ts';
 import { operatorRestoreRoute } from './operator/restore.ts';
+import { rootKeyRotateRoute, rootKeyStatusRoute } from './operator/root-key.ts';
 import { operatorStatusRoute } from './operator/status.ts';
 import { policyDeleteRoute } from './policy/delete.ts';
 import { policyGetRoute } from './policy/get.ts';
@@ -49,5 +50,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
     whoamiRoute(deps),
     auditListRoute(deps),
     operatorAuditKeyRoute(deps),
+    rootKeyRotateRoute(deps),
+    rootKeyStatusRoute(deps),
   ];
 }

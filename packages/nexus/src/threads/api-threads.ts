@@ -110,6 +110,8 @@ export interface ApiThreads extends OtherThreads {
   policyChanged(change: PolicyChange): void;
   /** Posts the secret paths a commit changed to every worker (call after each commit). */
   committed(secretPaths: readonly string[]): void;
+  /** Posts the main thread's root key again to every worker (after a root-key rotation, ADR 0044). */
+  rootKeyChanged(): void;
   /** Starts the workers on the main thread's bound port; resolves once each one listens. */
   start(port: number, host: string | undefined): Promise<void>;
   stop(): Promise<void>;
@@ -290,6 +292,9 @@ export function createApiThreads(options: ApiThreadsOptions): ApiThreads {
   return {
     get running() {
       return listening.size;
+    },
+    rootKeyChanged() {
+      for (const worker of listening) sendRootKey(worker);
     },
     get restarts() {
       return restarts;

@@ -167,7 +167,8 @@ async function run(): Promise<void> {
       );
     } else if (msg.type === 'root-key') {
       const key = msg.key;
-      state.installRootKey(key).then(
+      // A key while one is installed: the main thread's key after a root-key rotation.
+      (state.hasRootKey() ? state.adoptRootKey(key) : state.installRootKey(key)).then(
         () => logger.info('root key installed in API thread'),
         (err: unknown) => logger.error('API thread could not install the root key', { err }),
       );

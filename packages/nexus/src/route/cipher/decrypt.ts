@@ -26,8 +26,23 @@ import {
   toBase64,
 } from './cipher-mode.ts';
 
+/**
+ * Opens with the current cipher key, then with those of older root-key generations (a ciphertext
+ * made before a root-key rotation, ADR 0044); fails like a single key when none opens it.
+ */
 function open(deps: RouteDeps, nonce: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  return deps.state.withCipherKey((key) => aesGcmDecrypt(key, nonce, ciphertext));
+  return deps.state.withCipherKeys((keys) => {
+    let failure: unknown = new DecryptionError();
+    for (const key of keys) {
+      try {
+        return aesGcmDecrypt(key, nonce, ciphertext);
+      } catch (err) {
+        if (!(err instanceof DecryptionError)) throw err;
+        failure = err;
+      }
+    }
+    throw failure;
+  });
 }
 
 async function decryptStream(
