@@ -381,6 +381,13 @@ export class Stack {
     return this.stopNexus('SIGKILL');
   }
 
+  /** Sends `signal` to keeper #index (0-based) without waiting (SIGSTOP/SIGCONT: make it hang). */
+  signalKeeper(index: number, signal: NodeJS.Signals): void {
+    const p = this.keepers.get(index);
+    if (p === undefined) throw new Error(`keeper #${String(index)} is not running`);
+    p.child.kill(signal);
+  }
+
   /** `kill -9` keeper #index (0-based): its share is gone with it. */
   killKeeper(index: number): Promise<void> {
     return this.stopKeeper(index, 'SIGKILL');

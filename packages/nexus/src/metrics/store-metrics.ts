@@ -84,6 +84,8 @@ export function createStoreMetrics(): StoreMetrics {
         close: () => store.close(),
         unlock: (rootKey) => timed('unlock', now(), store.unlock(rootKey)),
         ...(store.ping === undefined ? {} : { ping: () => (store.ping as () => Promise<void>)() }),
+        // Root-key rotation (ADR 0044) runs off the request path; its own metrics are gauges.
+        ...(store.rotation === undefined ? {} : { rotation: store.rotation }),
         ...(shared === undefined
           ? {}
           : {
