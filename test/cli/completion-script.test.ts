@@ -40,15 +40,19 @@ describe('completion scripts', () => {
         .filter((w) => !w.startsWith('-'))
         .sort(),
       [
+        'approve',
         'audit',
         'cipher',
         'completion',
+        'deny',
         'export',
         'key',
         'login',
         'logout',
         'operator',
         'policy',
+        'request',
+        'requests',
         'run',
         'secret',
         'sign',
@@ -70,6 +74,13 @@ describe('completion scripts', () => {
     assert.deepEqual(bashComplete(script, ['spike', 'secret', 'get', 'a/b', '--f']), ['--format']);
     assert.deepEqual(bashComplete(script, ['spike', 'policy', 'delete', '--y']), ['--yes']);
     assert.deepEqual(bashComplete(script, ['spike', 'operator', 're']).sort(), ['recover', 'restore']);
+    assert.deepEqual(
+      bashComplete(script, ['spike', 'request', ''])
+        .filter((w) => !w.startsWith('-'))
+        .sort(),
+      ['decrypt', 'policy', 'read', 'sign', 'write'],
+    );
+    assert.deepEqual(bashComplete(script, ['spike', 'request', 'read', 'a/b', '--r']), ['--reason']);
   });
 
   it('bash script is valid bash syntax', () => {

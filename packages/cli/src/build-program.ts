@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import type { CliIo } from './cli-io.ts';
+import { registerApprovalCommands } from './command/approval-command.ts';
 import { registerAuditCommands } from './command/audit-command.ts';
 import { registerCipherCommands } from './command/cipher-command.ts';
 import { registerEnvCommands } from './command/env-command.ts';
@@ -53,6 +54,7 @@ export function buildProgram(io: CliIo): Command {
   registerKeyCommands(program, io);
   registerLoginCommands(program, io);
   registerAuditCommands(program, io);
+  registerApprovalCommands(program, io);
 
   program
     .command('completion')

@@ -12,6 +12,7 @@ import {
   normalizeSecretPath,
   validateSpiffeIdPattern,
   validatePolicyPeople,
+  validateKeyName,
 } from '@spike-ts/protocol';
 import type { Permission } from '@spike-ts/protocol';
 import { invalidInput, usageError } from './exit-code.ts';
@@ -32,6 +33,15 @@ export function secretPathArg(value: string): string {
     return normalizeSecretPath(value);
   } catch (err) {
     throw invalidInput(`Invalid secret path '${shown(value)}' (argument <path>): ${rule(err)}.`);
+  }
+}
+
+/** A named key's name (`release/pgp`). */
+export function keyNameArg(value: string, where = '<name>'): string {
+  try {
+    return validateKeyName(value);
+  } catch (err) {
+    throw invalidInput(`Invalid key name '${shown(value)}' (${where}): ${rule(err)}.`);
   }
 }
 

@@ -6,6 +6,7 @@
 import { DEFAULT_NEXUS_API_URL } from '@spike-ts/protocol';
 import { isSpikeError } from '@spike-ts/sdk';
 import type { SpikeConnectionError } from '@spike-ts/sdk';
+import { approvalRequiredError } from './approval-required.ts';
 import { CliError, ExitCode } from './exit-code.ts';
 
 export interface ErrorContext {
@@ -18,6 +19,8 @@ export interface ErrorContext {
   readonly badRequest?: string;
   /** Message for an internal error (e.g. decryption failures are reported as 500 by SPIKE). */
   readonly internal?: string;
+  /** What the command does, for an `approval_required` refusal: the request that would allow it. */
+  readonly approval?: { readonly operation: string; readonly target: string };
 }
 
 export const NOT_READY_MESSAGE =
@@ -113,6 +116,7 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
         ExitCode.General,
       );
     case 'unknown':
+      if (err.wireCode === 'approval_required') return approvalRequiredError(ctx);
       return new CliError(err.message, ExitCode.General);
   }
 }

@@ -20,6 +20,11 @@ export const ExitCode = {
   Unreachable: 6,
   /** No SVID: the SPIFFE Workload API gave this CLI no identity. */
   NoIdentity: 7,
+  /**
+   * The operation needs approval by other people first (`approval_required`), or a request is
+   * still pending when `spike request --wait` gives up: file or wait for a request (ADR 0043).
+   */
+  ApprovalRequired: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -34,6 +39,7 @@ export const EXIT_CODE_HELP = [
   '  5  SPIKE Nexus not initialized / not ready',
   '  6  SPIKE Nexus unreachable',
   '  7  no SVID from the SPIFFE Workload API',
+  '  8  approval required: file a request (spike request ...) and wait for the approvals',
 ].join('\n');
 
 /** An error the CLI reports as is: one message for stderr, one exit code. */

@@ -13,6 +13,8 @@ import { CliError, ExitCode } from './exit-code.ts';
 import type { CachedLogin } from './login/token-cache.ts';
 
 export type PilotRole = 'superuser' | 'recover' | 'restore';
+/** A Pilot role the SVID must carry, or `any`: any SVID of the trust domain (Nexus decides). */
+export type CommandRole = PilotRole | 'any';
 
 const ROLE_PATH: Readonly<Record<PilotRole, string>> = {
   superuser: 'spike/pilot/role/superuser',
@@ -21,12 +23,14 @@ const ROLE_PATH: Readonly<Record<PilotRole, string>> = {
 };
 
 /** Messages for the failures the command wants to word itself. */
-export type CommandMessages = Pick<ErrorContext, 'notFound' | 'badRequest' | 'internal'>;
+export type CommandMessages = Pick<ErrorContext, 'notFound' | 'badRequest' | 'internal' | 'approval'>;
 
 export interface NexusCall {
   readonly client: SpikeClient;
-  /** This CLI's own SPIFFE ID. */
+  /** This CLI's own SPIFFE ID, or `user:<name>` through a login. */
   readonly spiffeId: string;
+  /** How this command reaches Nexus: with the SVID (mTLS) or with a person's login. */
+  readonly door: 'mtls' | 'people';
 }
 
 /** Obtain the SVID source; a failure becomes the "no SVID" error naming the socket. */
@@ -88,7 +92,7 @@ export async function requireRole(
 /** Run `fn` with a client for Nexus, after the role check; always closes the client and source. */
 export async function withNexus<T>(
   io: CliIo,
-  role: PilotRole | readonly PilotRole[],
+  role: CommandRole | readonly PilotRole[],
   fn: (call: NexusCall) => Promise<T>,
   messages: CommandMessages = {},
 ): Promise<T> {
@@ -103,10 +107,10 @@ export async function withNexus<T>(
   let spiffeId: string | undefined;
   try {
     spiffeId = source.getX509Svid().spiffeId;
-    await requireRole(spiffeId, role, io.env);
+    if (role !== 'any') await requireRole(spiffeId, role, io.env);
     const client = await io.openClient(source, {});
     try {
-      return await fn({ client, spiffeId });
+      return await fn({ client, spiffeId, door: 'mtls' });
     } finally {
       await client.close();
     }
@@ -130,7 +134,7 @@ async function withPeople<T>(
   try {
     const client = await openPeopleClient(io, login);
     try {
-      return await fn({ client, spiffeId: principal });
+      return await fn({ client, spiffeId: principal, door: 'people' });
     } finally {
       await client.close();
     }

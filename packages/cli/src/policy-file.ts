@@ -4,9 +4,14 @@
  * keys `name`, `spiffeidPattern`, `pathPattern` and `permissions` (a list, or a comma string), and
  * optionally the people fields of ADR 0036: `people`, `groups` (lists or comma strings) and
  * `workloadsOnly` (true/false). With people or groups, `spiffeidPattern` may be left out or empty.
+ * `approval` (a mapping: `required`, `approverGroups`, `approverPeople`, `permissions`,
+ * `grantTtlSeconds`, `requestTtlSeconds`; durations also as `15m`) makes operations on the paths
+ * need multi-party approval.
  */
 import { parse } from 'yaml';
+import { PERMISSIONS } from '@spike-ts/protocol';
 import type { PolicyInput } from '@spike-ts/sdk';
+import { policyApprovalArgs, type PolicyApprovalInput } from './approval-args.ts';
 import {
   pathPatternArg,
   permissionsArg,
@@ -21,10 +26,65 @@ import { readFileLimited } from './read-input.ts';
 export const MAX_POLICY_FILE_BYTES = 64 * 1024;
 
 const KEYS = ['name', 'spiffeidPattern', 'pathPattern', 'permissions'] as const;
-const PEOPLE_KEYS = ['people', 'groups', 'workloadsOnly'] as const;
+const PEOPLE_KEYS = ['people', 'groups', 'workloadsOnly', 'approval'] as const;
+const APPROVAL_KEYS = [
+  'required',
+  'approverGroups',
+  'approverPeople',
+  'permissions',
+  'grantTtlSeconds',
+  'requestTtlSeconds',
+] as const;
+
+/** The `approval` mapping of a policy file, checked like the flags. */
+function approvalOfDocument(value: unknown, file: string): PolicyApprovalInput | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidInput(
+      `Policy approval in '${shown(file)}' must be a mapping with ${APPROVAL_KEYS.join(', ')}.`,
+    );
+  }
+  const a = value as Record<string, unknown>;
+  const unknownKeys = Object.keys(a).filter((k) => !(APPROVAL_KEYS as readonly string[]).includes(k));
+  if (unknownKeys.length > 0) {
+    throw invalidInput(
+      `Policy approval in '${shown(file)}' has unknown key(s) ${unknownKeys.map((k) => `'${shown(k)}'`).join(', ')}; ` +
+        `expected ${APPROVAL_KEYS.join(', ')}.`,
+    );
+  }
+  const at = (key: string) => `approval.${key} in ${shown(file)}`;
+  if (a['required'] === undefined || a['required'] === null) {
+    throw invalidInput(`Policy ${at('required')} is required: how many approvals, 1 to 9.`);
+  }
+  const rule = policyApprovalArgs(
+    {
+      required: a['required'] ?? null,
+      groups: a['approverGroups'],
+      people: a['approverPeople'],
+      permissions: a['permissions'],
+      grantTtl: a['grantTtlSeconds'],
+      requestTtl: a['requestTtlSeconds'],
+    },
+    {
+      required: at('required'),
+      groups: at('approverGroups'),
+      people: at('approverPeople'),
+      permissions: at('permissions'),
+      grantTtl: at('grantTtlSeconds'),
+      requestTtl: at('requestTtlSeconds'),
+    },
+    { permissions: PERMISSIONS },
+  );
+  if (rule === undefined)
+    throw invalidInput(`Policy approval in '${shown(file)}' is empty: give at least required.`);
+  return rule;
+}
 
 /** Parse the text of a policy file; `file` is used in messages. */
-export function parsePolicyDocument(text: string, file: string): PolicyInput {
+export function parsePolicyDocument(
+  text: string,
+  file: string,
+): PolicyInput & { approval?: PolicyApprovalInput } {
   let doc: unknown;
   try {
     // JSON is (practically) a subset of YAML 1.2; one parser reads both.
@@ -79,6 +139,7 @@ export function parsePolicyDocument(text: string, file: string): PolicyInput {
     if (typeof v !== 'string') throw invalidInput(`Policy ${key} in '${shown(file)}' must be a string.`);
     return v;
   };
+  const approval = approvalOfDocument(obj['approval'], file);
   const perms = obj['permissions'];
   const pattern = namesPeople && (obj['spiffeidPattern'] ?? '') === '' ? '' : str('spiffeidPattern');
   return {
@@ -90,10 +151,13 @@ export function parsePolicyDocument(text: string, file: string): PolicyInput {
       where('permissions'),
     ),
     ...people,
+    ...(approval === undefined ? {} : { approval }),
   };
 }
 
-export async function readPolicyFile(file: string): Promise<PolicyInput> {
+export async function readPolicyFile(
+  file: string,
+): Promise<PolicyInput & { approval?: PolicyApprovalInput }> {
   const bytes = await readFileLimited(file, MAX_POLICY_FILE_BYTES, '--file');
   return parsePolicyDocument(bytes.toString('utf8'), file);
 }

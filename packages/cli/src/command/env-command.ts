@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.ts';
 import { secretPathArg, shown } from '../cli-args.ts';
 import { ChildExit, CliError, ExitCode, usageError } from '../exit-code.ts';
+import { approvalRequiredError, isApprovalRequired } from '../approval-required.ts';
 import { withNexus } from '../nexus-session.ts';
 import { envObject, parseExportFormat, renderEnv, secretsToEnv } from '../secret-env.ts';
 
@@ -20,7 +21,7 @@ function collect(value: string, previous: string[]): string[] {
 async function readEnv(io: CliIo, rawPaths: readonly string[]): Promise<Map<string, string>> {
   if (rawPaths.length === 0) throw usageError('At least one --path <secret path> is required.');
   const paths = rawPaths.map((p) => secretPathArg(p));
-  return withNexus(io, 'superuser', async ({ client }) => {
+  return withNexus(io, 'superuser', async ({ client, spiffeId }) => {
     const secrets: { path: string; data: Record<string, string> }[] = [];
     for (const path of paths) {
       try {
@@ -28,6 +29,9 @@ async function readEnv(io: CliIo, rawPaths: readonly string[]): Promise<Map<stri
       } catch (err) {
         if ((err as { code?: unknown }).code === 'api_not_found') {
           throw new CliError(`Secret '${shown(path)}' (--path) not found.`, ExitCode.NotFound);
+        }
+        if (isApprovalRequired(err)) {
+          throw approvalRequiredError({ spiffeId, approval: { operation: 'read', target: path } });
         }
         throw err;
       }

@@ -213,11 +213,14 @@ export function registerKeyCommands(program: Command, io: CliIo): void {
             plaintext.fill(0);
           }
         },
-        messages(
-          name,
-          `Decryption failed: key '${shown(name)}' is not a backup key, the ciphertext is malformed or too large, ` +
-            'or it was not made for a version of this key that is not retired.',
-        ),
+        {
+          ...messages(
+            name,
+            `Decryption failed: key '${shown(name)}' is not a backup key, the ciphertext is malformed or too large, ` +
+              'or it was not made for a version of this key that is not retired.',
+          ),
+          approval: { operation: 'decrypt', target: name },
+        },
       );
     });
 
@@ -245,11 +248,14 @@ export function registerKeyCommands(program: Command, io: CliIo): void {
               : Buffer.from(armored ? signature : signature + '\n');
           await writeOutput(io, opts.out, out);
         },
-        messages(
-          name,
-          `Cannot sign with key '${shown(name)}': it is a backup (decryption) key, its newest version is retired ` +
-            "(run 'spike key rotate'), or the data is larger than Nexus's cipher size limit.",
-        ),
+        {
+          ...messages(
+            name,
+            `Cannot sign with key '${shown(name)}': it is a backup (decryption) key, its newest version is retired ` +
+              "(run 'spike key rotate'), or the data is larger than Nexus's cipher size limit.",
+          ),
+          approval: { operation: 'sign', target: name },
+        },
       );
     });
 

@@ -4,6 +4,13 @@
  */
 import type { Command } from 'commander';
 import type { Policy, PolicyInput } from '@spike-ts/sdk';
+import { PERMISSIONS } from '@spike-ts/protocol';
+import {
+  APPROVAL_FLAG_NAMES,
+  approvalSummary,
+  policyApprovalArgs,
+  type PolicyApprovalInput,
+} from '../approval-args.ts';
 import type { CliIo } from '../cli-io.ts';
 import {
   pathPatternArg,
@@ -27,13 +34,41 @@ interface PolicyFlags {
   people?: string;
   groups?: string;
   workloadsOnly?: boolean;
+  approvalRequired?: string;
+  approvalGroups?: string;
+  approvalPeople?: string;
+  approvalPermissions?: string;
+  grantTtl?: string;
+  requestTtl?: string;
   file?: string;
 }
+
+/** A policy as the CLI sends it: with its approval rule when one is given. */
+type PolicyWithApproval = PolicyInput & { approval?: PolicyApprovalInput };
+
+/** The approval options of create/apply (undefined when none is given). */
+function approvalFromFlags(flags: PolicyFlags): PolicyApprovalInput | undefined {
+  return policyApprovalArgs(
+    {
+      required: flags.approvalRequired,
+      groups: flags.approvalGroups,
+      people: flags.approvalPeople,
+      permissions: flags.approvalPermissions,
+      grantTtl: flags.grantTtl,
+      requestTtl: flags.requestTtl,
+    },
+    APPROVAL_FLAG_NAMES,
+    { permissions: PERMISSIONS },
+  );
+}
+
+/** Changing policies may need approval (`write` on spike/system/acl): `spike request policy`. */
+const POLICY_APPROVAL = { operation: 'policy', target: '' } as const;
 
 const PERMISSIONS_HELP =
   'comma-separated permissions: read, write, list, execute, super; for named keys also sign, verify, decrypt';
 
-function policyFromFlags(flags: PolicyFlags): PolicyInput {
+function policyFromFlags(flags: PolicyFlags): PolicyWithApproval {
   // ADR 0036: a policy naming people or groups may leave out the SPIFFE ID pattern (no workload).
   const people = policyPeopleArgs(flags, {
     people: '--people',
@@ -53,6 +88,7 @@ function policyFromFlags(flags: PolicyFlags): PolicyInput {
     .map(([k]) => k);
   if (missing.length > 0) throw usageError(`Missing required option(s): ${missing.join(', ')}.`);
   const spiffeIdPattern = flags.spiffeidPattern ?? '';
+  const approval = approvalFromFlags(flags);
   return {
     name: policyNameArg(flags.name, '--name'),
     spiffeIdPattern:
@@ -60,6 +96,7 @@ function policyFromFlags(flags: PolicyFlags): PolicyInput {
     pathPattern: pathPatternArg(flags.pathPattern ?? '', '--path-pattern'),
     permissions: permissionsArg(flags.permissions ?? '', '--permissions'),
     ...people,
+    ...(approval === undefined ? {} : { approval }),
   };
 }
 
@@ -77,7 +114,25 @@ function withPolicyFlags(cmd: Command): Command {
       '--groups <list>',
       "comma-separated groups (the login's groups claim) it grants to, e.g. infra,trustees",
     )
-    .option('--workloads-only', 'the paths are for workloads only: no person reads their values');
+    .option('--workloads-only', 'the paths are for workloads only: no person reads their values')
+    .option(
+      '--approval-required <n>',
+      'multi-party approval: operations on matching paths need n approvals (1-9) by other people first',
+    )
+    .option('--approval-groups <list>', 'approval: comma-separated groups whose members may approve')
+    .option('--approval-people <list>', 'approval: comma-separated people who may approve, e.g. user:alice')
+    .option(
+      '--approval-permissions <list>',
+      "approval: which operations need it, e.g. read (default: the policy's permissions)",
+    )
+    .option(
+      '--grant-ttl <duration>',
+      'approval: how long an approved grant stays usable (default 15m, at most 24h)',
+    )
+    .option(
+      '--request-ttl <duration>',
+      'approval: how long a request waits for approvals (default 24h, at most 7d)',
+    );
 }
 
 /**
@@ -114,12 +169,25 @@ function policyDocument(p: Policy, format: 'json' | 'yaml'): Record<string, unkn
   };
 }
 
-/** The people fields (ADR 0036), only when the policy has them: SPIKE's output is unchanged. */
-function peopleFields(p: Policy): Pick<Policy, 'people' | 'groups' | 'workloadsOnly'> {
+/** The approval rule of a stored policy, when it has one. */
+function approvalOf(p: Policy): PolicyApprovalInput | undefined {
+  const a = (p as Policy & { approval?: PolicyApprovalInput }).approval;
+  return a === undefined || a === null ? undefined : a;
+}
+
+/**
+ * The people fields (ADR 0036) and the approval rule, only when the policy has them: SPIKE's
+ * output is unchanged.
+ */
+function peopleFields(
+  p: Policy,
+): Pick<Policy, 'people' | 'groups' | 'workloadsOnly'> & { approval?: PolicyApprovalInput } {
+  const approval = approvalOf(p);
   return {
     ...(p.people === undefined ? {} : { people: p.people }),
     ...(p.groups === undefined ? {} : { groups: p.groups }),
     ...(p.workloadsOnly === true ? { workloadsOnly: true } : {}),
+    ...(approval === undefined ? {} : { approval }),
   };
 }
 
@@ -130,22 +198,27 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     policy.command('create').description('create a new policy (fails if the name exists)'),
   ).action(async (flags: PolicyFlags) => {
     const input = policyFromFlags(flags);
-    await withNexus(io, 'superuser', async ({ client }) => {
-      const existing = await client.listPolicies();
-      if (existing.some((p) => p.name === input.name)) {
-        throw invalidInput(
-          `Policy '${shown(input.name)}' already exists. Use 'spike policy apply' to update it.`,
-        );
-      }
-      await client.putPolicy(input);
-      io.stderr.write(`Policy '${shown(input.name)}' created successfully.\n`);
-    });
+    await withNexus(
+      io,
+      'superuser',
+      async ({ client }) => {
+        const existing = await client.listPolicies();
+        if (existing.some((p) => p.name === input.name)) {
+          throw invalidInput(
+            `Policy '${shown(input.name)}' already exists. Use 'spike policy apply' to update it.`,
+          );
+        }
+        await client.putPolicy(input);
+        io.stderr.write(`Policy '${shown(input.name)}' created successfully.\n`);
+      },
+      { approval: POLICY_APPROVAL },
+    );
   });
 
   withPolicyFlags(policy.command('apply').description('create or update a policy (from flags or --file)'))
     .option(
       '--file <path>',
-      'policy file (YAML or JSON) with name, spiffeidPattern, pathPattern, permissions; optional people, groups, workloadsOnly',
+      'policy file (YAML or JSON) with name, spiffeidPattern, pathPattern, permissions; optional people, groups, workloadsOnly, approval',
     )
     .action(async (flags: PolicyFlags) => {
       const flagged = [
@@ -156,19 +229,30 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         'people',
         'groups',
         'workloadsOnly',
+        'approvalRequired',
+        'approvalGroups',
+        'approvalPeople',
+        'approvalPermissions',
+        'grantTtl',
+        'requestTtl',
       ].filter((k) => flags[k as keyof PolicyFlags] !== undefined);
       if (flags.file !== undefined && flagged.length > 0) {
         throw usageError(
-          'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions/--people/--groups/--workloads-only flags, not both.',
+          'Use either --file or the --name/--spiffeid-pattern/--path-pattern/--permissions/--people/--groups/--workloads-only/--approval-* flags, not both.',
         );
       }
       const fromFlags = flags.file === undefined ? policyFromFlags(flags) : undefined;
-      await withNexus(io, 'superuser', async ({ client }) => {
-        const input =
-          fromFlags ?? (await (await import('../policy-file.ts')).readPolicyFile(flags.file ?? ''));
-        await client.putPolicy(input);
-        io.stderr.write(`Policy '${shown(input.name)}' applied successfully.\n`);
-      });
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          const input =
+            fromFlags ?? (await (await import('../policy-file.ts')).readPolicyFile(flags.file ?? ''));
+          await client.putPolicy(input);
+          io.stderr.write(`Policy '${shown(input.name)}' applied successfully.\n`);
+        },
+        { approval: POLICY_APPROVAL },
+      );
     });
 
   policy
@@ -233,6 +317,9 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
               ...(p.people === undefined ? [] : [`People:           ${p.people.join(', ')}`]),
               ...(p.groups === undefined ? [] : [`Groups:           ${p.groups.join(', ')}`]),
               ...(p.workloadsOnly === true ? ['Workloads Only:   yes'] : []),
+              ...(approvalOf(p) === undefined
+                ? []
+                : [`Approval:         ${approvalSummary(approvalOf(p) as PolicyApprovalInput)}`]),
               `Created At:       ${p.createdAt}`,
               `Updated At:       ${p.updatedAt}`,
             ].join('\n') + '\n',
@@ -273,7 +360,7 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
           await client.deletePolicy(name);
           io.stderr.write(`Policy '${shown(name)}' deleted.\n`);
         },
-        { notFound: `Policy '${shown(raw ?? '')}' not found.` },
+        { notFound: `Policy '${shown(raw ?? '')}' not found.`, approval: POLICY_APPROVAL },
       );
     });
 }

@@ -34,10 +34,15 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
     .action(async (path: string, pairs: string[]) => {
       const p = secretPathArg(path);
       const values = await resolveKeyValues(pairs, io);
-      await withNexus(io, 'superuser', async ({ client }) => {
-        await client.putSecret(p, values);
-        io.stderr.write(`OK: secret '${shown(p)}' stored.\n`);
-      });
+      await withNexus(
+        io,
+        'superuser',
+        async ({ client }) => {
+          await client.putSecret(p, values);
+          io.stderr.write(`OK: secret '${shown(p)}' stored.\n`);
+        },
+        { approval: { operation: 'write', target: p } },
+      );
     });
 
   secret
@@ -50,11 +55,11 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
     .action(async (path: string, key: string | undefined, opts: FormatOpts & { version?: string }) => {
       const format = parseOutputFormat(opts.format);
       const version = versionOption(opts.version);
+      const p = secretPathArg(path);
       await withNexus(
         io,
         'superuser',
         async ({ client }) => {
-          const p = secretPathArg(path);
           const data = await client.getSecret(p, version);
           if (key !== undefined) {
             if (!Object.hasOwn(data, key)) {
@@ -73,7 +78,7 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
           }
           for (const [k, v] of Object.entries(sorted)) io.stdout.write(`${k}: ${v}\n`);
         },
-        { notFound: notFound(path, version) },
+        { notFound: notFound(path, version), approval: { operation: 'read', target: p } },
       );
     });
 
@@ -108,11 +113,11 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
       .option('-v, --versions <list>', 'comma-separated versions, e.g. 1,2,3 (0 = current)')
       .action(async (path: string, opts: { versions?: string }) => {
         const versions = versionsOption(opts.versions);
+        const p = secretPathArg(path);
         await withNexus(
           io,
           'superuser',
           async ({ client }) => {
-            const p = secretPathArg(path);
             if (verb === 'delete') await client.deleteSecret(p, versions);
             else {
               try {
@@ -130,6 +135,7 @@ export function registerSecretCommands(program: Command, io: CliIo): void {
               verb === 'delete'
                 ? `Secret '${shown(path)}' not found.`
                 : `Secret '${shown(path)}' not found, or it has no such deleted version to undelete.`,
+            approval: { operation: 'write', target: p },
           },
         );
       });
