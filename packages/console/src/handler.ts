@@ -52,9 +52,19 @@ import {
   type RevealedValues,
 } from './pages.ts';
 import type { AuthenticatePerson, CallAsPerson, CallResult } from './port.ts';
+import {
+  approvalRequiredPage,
+  operationText,
+  REQUEST_OPERATIONS,
+  requestFormPage,
+  requestPage,
+  requestsPage,
+  type RequestForm,
+  type RequestView,
+} from './request-pages.ts';
 import { randomToken, SessionTable, tokensEqual, type Session, type SessionLimits } from './session.ts';
 import { STYLESHEET } from './style.ts';
-import { markup } from './html.ts';
+import { markup, query } from './html.ts';
 
 /** The session cookie (Strict) and the login-in-progress cookie (Lax: it must survive the IdP's redirect back). */
 export const SESSION_COOKIE = '__Host-spike-console';
@@ -163,6 +173,28 @@ function versionOf(value: string | null): number {
   return n;
 }
 
+/** A whole number typed into a form field ('' stays absent; anything else goes to Nexus to refuse). */
+function wholeNumber(value: string): number | string {
+  return /^[0-9]{1,9}$/.test(value) ? Number(value) : value;
+}
+
+/** The policy form's approval rule as the API's `approval` field (absent when no number is given). */
+function approvalOfForm(f: PolicyForm): { approval?: Record<string, unknown> } {
+  if (f.approvalRequired === '') return {};
+  const groups = lines(f.approverGroups);
+  const people = lines(f.approverPeople);
+  return {
+    approval: {
+      required: wholeNumber(f.approvalRequired),
+      ...(groups.length === 0 ? {} : { approverGroups: groups }),
+      ...(people.length === 0 ? {} : { approverPeople: people }),
+      ...(f.approvalPermissions.length === 0 ? {} : { permissions: f.approvalPermissions }),
+      ...(f.grantTtlSeconds === '' ? {} : { grantTtlSeconds: wholeNumber(f.grantTtlSeconds) }),
+      ...(f.requestTtlSeconds === '' ? {} : { requestTtlSeconds: wholeNumber(f.requestTtlSeconds) }),
+    },
+  };
+}
+
 function lines(value: string | null): string[] {
   return (value ?? '')
     .split(/\r?\n|,/)
@@ -182,6 +214,32 @@ function utcTime(value: string, field: string): string {
 
 const ok = (r: CallResult): boolean => r.status === 200;
 const denied = (r: CallResult): boolean => r.status === 401 || r.status === 403;
+const errCode = (r: CallResult): string =>
+  typeof r.body === 'object' && r.body !== null && typeof (r.body as { err?: unknown }).err === 'string'
+    ? (r.body as { err: string }).err
+    : '';
+/** Nexus refused an operation an approval rule covers: the caller holds no grant for it. */
+const approvalRequired = (r: CallResult): boolean => r.status === 403 && errCode(r) === 'approval_required';
+
+/** The approvals route (ours, ADR 0042): one path, an action per step. */
+const APPROVALS_PATH = '/v1/approvals';
+const approvals = (action: string): { path: string; action: Action } => ({
+  path: APPROVALS_PATH,
+  action: action as Action,
+});
+
+/** What an operation refused for want of approval was: for the "Request access" form. */
+interface Gate {
+  readonly operation: string;
+  readonly target: string;
+}
+
+/** A request ID as the console accepts it in a form or a link. */
+function requestIdOf(value: string | null): string {
+  const id = (value ?? '').trim();
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(id)) throw new FormError('That is not a request ID.');
+  return id;
+}
 
 export function createConsole(options: ConsoleOptions): Console {
   const { origin, redirectUri, postLogoutRedirectUri } = consoleUrls(options.publicBaseUrl);
@@ -241,9 +299,14 @@ export function createConsole(options: ConsoleOptions): Console {
     body: unknown,
   ): Promise<CallResult> => options.callAsPerson(session.person, 'console', spec.path, spec.action, body);
 
-  /** Answers a failed API call: the 403 page when not allowed, otherwise the error in words. */
-  const failed = (res: ServerResponse, session: Session, r: CallResult, what: string): void => {
+  /**
+   * Answers a failed API call: the "Request access" page when an approval rule needs a grant,
+   * the 403 page when not allowed, otherwise the error in words.
+   */
+  const failed = (res: ServerResponse, session: Session, r: CallResult, what: string, gate?: Gate): void => {
     const ctx = contextOf(session);
+    if (approvalRequired(r))
+      return send(res, 403, approvalRequiredPage(ctx, gate?.operation ?? 'read', gate?.target ?? ''));
     if (denied(r)) return send(res, 403, forbiddenPage(ctx, what));
     if (r.status === 404)
       return send(res, 404, errorPage(ctx, 'Not found', `Nothing there. ${describeError(r.status, r.body)}`));
@@ -384,7 +447,16 @@ export function createConsole(options: ConsoleOptions): Console {
   const policyView = async (res: ServerResponse, session: Session, name: string): Promise<void> => {
     const r = await call(session, POLICY_GET, { id: name });
     if (!ok(r)) return failed(res, session, r, 'read this policy');
-    const p = r.body as PolicyReadResponse & { people?: unknown; groups?: unknown; workloadsOnly?: unknown };
+    const p = r.body as PolicyReadResponse & {
+      people?: unknown;
+      groups?: unknown;
+      workloadsOnly?: unknown;
+      approval?: unknown;
+    };
+    const a =
+      typeof p.approval === 'object' && p.approval !== null ? (p.approval as Record<string, unknown>) : {};
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+    const num = (v: unknown): string => (typeof v === 'number' ? String(v) : '');
     const form: PolicyForm = {
       name: p.name,
       spiffeidPattern: p.spiffeidPattern ?? p.spiffiedPattern,
@@ -393,6 +465,12 @@ export function createConsole(options: ConsoleOptions): Console {
       people: Array.isArray(p.people) ? p.people.map(String).join('\n') : '',
       groups: Array.isArray(p.groups) ? p.groups.map(String).join('\n') : '',
       workloadsOnly: p.workloadsOnly === true,
+      approvalRequired: num(a['required']),
+      approverGroups: strings(a['approverGroups']).join('\n'),
+      approverPeople: strings(a['approverPeople']).join('\n'),
+      approvalPermissions: strings(a['permissions']),
+      grantTtlSeconds: num(a['grantTtlSeconds']),
+      requestTtlSeconds: num(a['requestTtlSeconds']),
     };
     send(
       res,
@@ -460,6 +538,131 @@ export function createConsole(options: ConsoleOptions): Console {
     send(res, 200, statusPage(contextOf(session), whoBody, undefined, why));
   };
 
+  // --- approval requests (ADR 0042) ---------------------------------------------------------------
+
+  const requestsOf = (r: CallResult): RequestView[] => {
+    const list = (r.body as { requests?: unknown }).requests;
+    return Array.isArray(list) ? (list as RequestView[]) : [];
+  };
+
+  const requestsView = async (res: ServerResponse, session: Session): Promise<void> => {
+    const [pending, mine] = await Promise.all([
+      call(session, approvals('list'), { status: 'pending' }),
+      call(session, approvals('list'), { mine: true }),
+    ]);
+    if (!ok(pending)) return failed(res, session, pending, 'see approval requests');
+    if (!ok(mine)) return failed(res, session, mine, 'see your approval requests');
+    const me = session.person.principal;
+    const toDecide = requestsOf(pending).filter(
+      (v) => v.requester !== me && ![...v.approvals, ...v.denials].some((x) => x.principal === me),
+    );
+    send(res, 200, requestsPage(contextOf(session), toDecide, requestsOf(mine)));
+  };
+
+  const requestView = async (res: ServerResponse, session: Session, rawId: string | null): Promise<void> => {
+    let id: string;
+    try {
+      id = requestIdOf(rawId);
+    } catch (err) {
+      return send(res, 400, errorPage(contextOf(session), 'Bad link', (err as Error).message));
+    }
+    const r = await call(session, approvals('get'), { id });
+    if (!ok(r)) return failed(res, session, r, 'see this request');
+    send(res, 200, requestPage(contextOf(session), (r.body as { request: RequestView }).request));
+  };
+
+  /** Why Nexus refused a decision, in words, from the request and the person. */
+  const refusalText = (v: RequestView, me: string, verb: string, r: CallResult): string => {
+    if (v.status !== 'pending') return `Not done: this request is ${v.status}, no longer pending.`;
+    if (verb === 'cancel')
+      return v.requester === me
+        ? `Not cancelled: ${describeError(r.status, r.body)}`
+        : `Not cancelled: only the requester (${v.requester}) cancels a request.`;
+    if (v.requester === me)
+      return `You cannot ${verb} your own request: it needs ${v.required} approval(s) by people other than the requester.`;
+    const mine = (list: RequestView['approvals']) => list.some((x) => x.principal === me);
+    if (mine(v.approvals) || mine(v.denials))
+      return `You already ${mine(v.approvals) ? 'approved' : 'denied'} this request: each approver counts once.`;
+    if (denied(r))
+      return `You may not ${verb} this request: no approval rule covering ${operationText(v.operation, v.target)} names you or one of your groups.`;
+    return `Not done: ${describeError(r.status, r.body)}`;
+  };
+
+  const decide = async (
+    res: ServerResponse,
+    session: Session,
+    verb: 'approve' | 'deny' | 'cancel',
+    form: URLSearchParams,
+  ): Promise<void> => {
+    const id = requestIdOf(form.get('id'));
+    const comment = (form.get('comment') ?? '').trim();
+    const r = await call(
+      session,
+      approvals(verb),
+      verb === 'cancel' || comment === '' ? { id } : { id, comment },
+    );
+    const back = `${BASE}/request${query({ id })}`;
+    if (ok(r)) {
+      const v = (r.body as { request: RequestView }).request;
+      session.flash = {
+        kind: 'ok',
+        text:
+          verb === 'cancel'
+            ? 'Cancelled your request.'
+            : verb === 'deny'
+              ? 'Denied the request; it has ended.'
+              : v.status === 'approved'
+                ? `Approved (${v.approvals.length} of ${v.required}): the request is approved.`
+                : `Approved (${v.approvals.length} of ${v.required}); it waits for ${v.required - v.approvals.length} more.`,
+      };
+      return redirect(res, back);
+    }
+    const g = await call(session, approvals('get'), { id });
+    if (!ok(g)) return failed(res, session, r, `${verb} this request`);
+    const v = (g.body as { request: RequestView }).request;
+    send(
+      res,
+      denied(r) ? 403 : 400,
+      requestPage(contextOf(session), v, refusalText(v, session.person.principal, verb, r)),
+    );
+  };
+
+  const fileRequest = async (res: ServerResponse, session: Session, form: URLSearchParams): Promise<void> => {
+    const operation = form.get('operation') ?? '';
+    const entered: RequestForm = {
+      operation,
+      target: operation === 'policy' ? '' : (form.get('target') ?? '').trim(),
+      reason: form.get('reason') ?? '',
+    };
+    if (!(REQUEST_OPERATIONS as readonly string[]).includes(operation))
+      return send(res, 400, requestFormPage(contextOf(session), entered, 'Choose an operation.'));
+    if (entered.reason.trim() === '')
+      return send(
+        res,
+        400,
+        requestFormPage(
+          contextOf(session),
+          entered,
+          'Give a reason: approvers read it, the audit log keeps it.',
+        ),
+      );
+    const r = await call(session, approvals('request'), entered);
+    if (denied(r)) return failed(res, session, r, operationText(entered.operation, entered.target));
+    if (!ok(r)) {
+      const why =
+        r.status === 400
+          ? `Not filed: ${describeError(r.status, r.body)} Nexus refuses a request for an operation no approval rule covers, a target that is not a secret path or key name, a reason over 1000 characters, or one more open request than it keeps.`
+          : `Not filed: ${describeError(r.status, r.body)}`;
+      return send(res, r.status === 400 ? 400 : 502, requestFormPage(contextOf(session), entered, why));
+    }
+    const v = (r.body as { request: RequestView }).request;
+    session.flash = {
+      kind: 'ok',
+      text: `Request filed: it needs ${v.required} approval(s) by other people. Share this page with an approver.`,
+    };
+    redirect(res, `${BASE}/request${query({ id: v.id })}`);
+  };
+
   const get = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -488,6 +691,23 @@ export function createConsole(options: ConsoleOptions): Console {
         return auditView(res, session, url);
       case `${BASE}/status`:
         return statusView(res, session);
+      case `${BASE}/requests`:
+        return requestsView(res, session);
+      case `${BASE}/request`:
+        return requestView(res, session, q.get('id'));
+      case `${BASE}/request/new`: {
+        const op = q.get('operation') ?? 'read';
+        const operation = (REQUEST_OPERATIONS as readonly string[]).includes(op) ? op : 'read';
+        return send(
+          res,
+          200,
+          requestFormPage(contextOf(session), {
+            operation,
+            target: (q.get('target') ?? '').slice(0, 1024),
+            reason: '',
+          }),
+        );
+      }
       default:
         void req;
         return send(res, 404, errorPage(contextOf(session), 'Not found', 'There is no such console page.'));
@@ -510,7 +730,8 @@ export function createConsole(options: ConsoleOptions): Console {
       case `${BASE}/secret/reveal`: {
         const version = versionOf(form.get('version'));
         const r = await call(session, SECRET_GET, { path, version });
-        if (!ok(r)) return failed(res, session, r, 'read this secret’s values');
+        if (!ok(r))
+          return failed(res, session, r, 'read this secret’s values', { operation: 'read', target: path });
         const data = (r.body as SecretGetResponse).data ?? {};
         return secretView(res, session, path, 4, { version, data });
       }
@@ -533,7 +754,8 @@ export function createConsole(options: ConsoleOptions): Console {
           );
         }
         const r = await call(session, SECRET_PUT, { path, values: Object.fromEntries(entries) });
-        if (denied(r)) return failed(res, session, r, 'write this secret');
+        if (denied(r))
+          return failed(res, session, r, 'write this secret', { operation: 'write', target: path });
         if (!ok(r)) {
           const flash = { kind: 'error' as const, text: `Not saved: ${describeError(r.status, r.body)}` };
           return send(
@@ -550,7 +772,11 @@ export function createConsole(options: ConsoleOptions): Console {
         const version = versionOf(form.get('version'));
         const del = url.pathname.endsWith('/delete');
         const r = await call(session, del ? SECRET_DELETE : SECRET_UNDELETE, { path, versions: [version] });
-        if (!ok(r)) return failed(res, session, r, del ? 'delete this secret' : 'undelete this secret');
+        if (!ok(r))
+          return failed(res, session, r, del ? 'delete this secret' : 'undelete this secret', {
+            operation: 'write',
+            target: path,
+          });
         session.flash = { kind: 'ok', text: `${del ? 'Deleted' : 'Undeleted'} version ${version}.` };
         return redirect(res, back(path));
       }
@@ -566,6 +792,12 @@ export function createConsole(options: ConsoleOptions): Console {
           people: people.join('\n'),
           groups: groups.join('\n'),
           workloadsOnly,
+          approvalRequired: (form.get('approvalRequired') ?? '').trim(),
+          approverGroups: lines(form.get('approverGroups')).join('\n'),
+          approverPeople: lines(form.get('approverPeople')).join('\n'),
+          approvalPermissions: form.getAll('approvalPermissions'),
+          grantTtlSeconds: (form.get('grantTtlSeconds') ?? '').trim(),
+          requestTtlSeconds: (form.get('requestTtlSeconds') ?? '').trim(),
         };
         const r = await call(session, POLICY_UPSERT, {
           name: entered.name,
@@ -575,8 +807,9 @@ export function createConsole(options: ConsoleOptions): Console {
           ...(people.length === 0 ? {} : { people }),
           ...(groups.length === 0 ? {} : { groups }),
           ...(workloadsOnly ? { workloadsOnly } : {}),
+          ...approvalOfForm(entered),
         });
-        if (denied(r)) return failed(res, session, r, 'change policies');
+        if (denied(r)) return failed(res, session, r, 'change policies', { operation: 'policy', target: '' });
         if (!ok(r)) {
           const status = r.status === 400 ? 400 : 502;
           return send(
@@ -596,10 +829,18 @@ export function createConsole(options: ConsoleOptions): Console {
       case `${BASE}/policy/delete`: {
         const name = form.get('name') ?? '';
         const r = await call(session, POLICY_DELETE, { id: name });
-        if (!ok(r)) return failed(res, session, r, 'delete policies');
+        if (!ok(r)) return failed(res, session, r, 'delete policies', { operation: 'policy', target: '' });
         session.flash = { kind: 'ok', text: `Deleted policy ${name}.` };
         return redirect(res, `${BASE}/policies`);
       }
+      case `${BASE}/request/file`:
+        return fileRequest(res, session, form);
+      case `${BASE}/request/approve`:
+        return decide(res, session, 'approve', form);
+      case `${BASE}/request/deny`:
+        return decide(res, session, 'deny', form);
+      case `${BASE}/request/cancel`:
+        return decide(res, session, 'cancel', form);
       default:
         return send(res, 404, errorPage(contextOf(session), 'Not found', 'There is no such console form.'));
     }

@@ -16,12 +16,12 @@ export interface PageContext {
 }
 
 /** The hidden CSRF field every POST form carries. */
-function csrfField(ctx: PageContext): SafeHtml {
+export function csrfField(ctx: PageContext): SafeHtml {
   return markup`<input type="hidden" name="csrf" value="${ctx.csrf ?? ''}">`;
 }
 
 /** A one-button POST form (delete, undelete, reveal, logout). */
-function postButton(
+export function postButton(
   ctx: PageContext,
   action: string,
   fields: Readonly<Record<string, string | number>>,
@@ -40,7 +40,7 @@ export function layout(ctx: PageContext, title: string, body: HtmlValue, meta?: 
   const nav =
     person === undefined
       ? ''
-      : markup`<nav aria-label="Main"><a href="${BASE}/secrets">Secrets</a><a href="${BASE}/policies">Policies</a><a href="${BASE}/audit">Audit log</a><a href="${BASE}/status">Status</a></nav>
+      : markup`<nav aria-label="Main"><a href="${BASE}/secrets">Secrets</a><a href="${BASE}/policies">Policies</a><a href="${BASE}/requests">Requests</a><a href="${BASE}/audit">Audit log</a><a href="${BASE}/status">Status</a></nav>
 <div class="who"><span>${person.principal} (${person.role})</span>${postButton(ctx, `${BASE}/logout`, {}, 'Log out')}</div>`;
   const flash =
     ctx.flash === undefined
@@ -275,6 +275,15 @@ export interface PolicyForm {
   readonly people: string;
   readonly groups: string;
   readonly workloadsOnly: boolean;
+  /** The approval rule (ADR 0042): how many approvals ('' = no rule), and who may give them. */
+  readonly approvalRequired: string;
+  readonly approverGroups: string;
+  readonly approverPeople: string;
+  /** Which operations need approval; none ticked = the policy's own permissions. */
+  readonly approvalPermissions: readonly string[];
+  /** Seconds; '' = Nexus's default. */
+  readonly grantTtlSeconds: string;
+  readonly requestTtlSeconds: string;
 }
 
 export const EMPTY_POLICY_FORM: PolicyForm = Object.freeze({
@@ -285,7 +294,16 @@ export const EMPTY_POLICY_FORM: PolicyForm = Object.freeze({
   people: '',
   groups: '',
   workloadsOnly: false,
+  approvalRequired: '',
+  approverGroups: '',
+  approverPeople: '',
+  approvalPermissions: [],
+  grantTtlSeconds: '',
+  requestTtlSeconds: '',
 });
+
+/** The permissions an approval rule can gate. */
+const APPROVAL_GATED = ['read', 'write', 'sign', 'decrypt'] as const;
 
 export function policiesPage(
   ctx: PageContext,
@@ -325,6 +343,10 @@ export function policyPage(
     const on = form.permissions.includes(p) ? markup` checked` : '';
     return markup`<label class="check"><input type="checkbox" name="permissions" value="${p}"${on}>${p}</label>`;
   });
+  const gated = APPROVAL_GATED.map((p) => {
+    const on = form.approvalPermissions.includes(p) ? markup` checked` : '';
+    return markup`<label class="check"><input type="checkbox" name="approvalPermissions" value="${p}"${on}>${p}</label>`;
+  });
   const readonly = existing === undefined ? '' : markup` readonly`;
   const wo = form.workloadsOnly ? markup` checked` : '';
   const del =
@@ -340,6 +362,15 @@ export function policyPage(
 <label>People (one <code>user:name</code> per line)<textarea name="people" autocomplete="off" spellcheck="false">${form.people}</textarea></label>
 <label>Groups (one per line)<textarea name="groups" autocomplete="off" spellcheck="false">${form.groups}</textarea></label>
 <label class="check"><input type="checkbox" name="workloadsOnly" value="true"${wo}>Workloads only: no person reads values under this path pattern</label>
+<fieldset id="approval"><legend>Multi-party approval (optional)</legend>
+<p class="muted">With a number here, the operations below on matching paths need that many approvals by other people first, for every caller (admins and workloads too).</p>
+<label>Approvals required (1–9; empty: no approval rule)<input name="approvalRequired" type="number" min="1" max="9" value="${form.approvalRequired}"></label>
+<label>Approver groups (one per line)<textarea name="approverGroups" autocomplete="off" spellcheck="false">${form.approverGroups}</textarea></label>
+<label>Approver people (one <code>user:name</code> per line)<textarea name="approverPeople" autocomplete="off" spellcheck="false">${form.approverPeople}</textarea></label>
+<fieldset><legend>Operations that need approval (none ticked: the policy's permissions)</legend>${gated}</fieldset>
+<label>Grant valid for (seconds; empty: 900)<input name="grantTtlSeconds" type="number" min="1" max="86400" value="${form.grantTtlSeconds}"></label>
+<label>Requests wait for (seconds; empty: 86400)<input name="requestTtlSeconds" type="number" min="1" max="604800" value="${form.requestTtlSeconds}"></label>
+</fieldset>
 <button type="submit">Save policy</button></form>
 ${del}`;
   return layout(ctx, title, body);
