@@ -121,3 +121,39 @@ describe('policy files with people fields (ADR 0036)', () => {
     });
   }
 });
+
+describe('policy files with an approval rule', () => {
+  const head = 'name: vault\npathPattern: ^vault/.*$\npermissions: [read]\ngroups: [infra]\n';
+
+  it('reads the approval mapping; durations as seconds or 15m', () => {
+    const doc = parsePolicyDocument(
+      `${head}approval:\n  required: 2\n  approverGroups: [infra]\n  approverPeople: user:alice, user:carol\n` +
+        '  permissions: [read]\n  grantTtlSeconds: 15m\n  requestTtlSeconds: 3600\n',
+      'f',
+    );
+    assert.deepEqual(doc.approval, {
+      required: 2,
+      approverGroups: ['infra'],
+      approverPeople: ['user:alice', 'user:carol'],
+      permissions: ['read'],
+      grantTtlSeconds: 900,
+      requestTtlSeconds: 3600,
+    });
+    assert.equal('approval' in parsePolicyDocument(head, 'f'), false, 'no rule: no field');
+  });
+
+  const bad: [string, RegExp][] = [
+    ['approval: 2\n', /must be a mapping/],
+    ['approval:\n  approverGroups: [infra]\n', /approval\.required in f is required/],
+    ['approval:\n  required: 2\n', /needs approvers/],
+    ['approval:\n  required: 12\n  approverGroups: [infra]\n', /from 1 to 9/],
+    ['approval:\n  required: 1\n  approvers: [infra]\n', /unknown key\(s\) 'approvers'/],
+    ['approval:\n  required: 1\n  approverPeople: [alice]\n', /each entry is user:<name>/],
+    ['approval:\n  required: 1\n  approverGroups: infra\n  grantTtlSeconds: 90000\n', /grantTtlSeconds/],
+  ];
+  for (const [text, message] of bad) {
+    it(`rejects ${JSON.stringify(text.slice(0, 60))}`, () => {
+      assert.throws(() => parsePolicyDocument(head + text, 'f'), message);
+    });
+  }
+});
