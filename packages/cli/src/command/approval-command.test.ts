@@ -99,7 +99,7 @@ describe('spike request', () => {
     assert.deepEqual(h.calls, [
       {
         name: 'approvals.request',
-        args: [{ operation: 'read', target: 'infra/db/root', reason: 'rotate it' }],
+        args: ['read', 'infra/db/root', 'rotate it'],
       },
     ]);
     assert.match(h.err(), /Request .* filed: read on 'infra\/db\/root' needs 2 approval\(s\)/);
@@ -111,10 +111,10 @@ describe('spike request', () => {
     assert.equal(await runCli(['request', 'policy', '--reason', 'new team'], h.io), 0);
     assert.equal(await runCli(['request', 'sign', 'release/pgp', '-r', 'v2.0.0'], h.io), 0);
     assert.deepEqual(
-      h.calls.map((c) => c.args[0]),
+      h.calls.map((c) => c.args),
       [
-        { operation: 'policy', target: '', reason: 'new team' },
-        { operation: 'sign', target: 'release/pgp', reason: 'v2.0.0' },
+        ['policy', '', 'new team'],
+        ['sign', 'release/pgp', 'v2.0.0'],
       ],
     );
   });

@@ -34,7 +34,7 @@ import { withNexus, type NexusCall } from '../nexus-session.ts';
 
 /** The SDK's approval methods (`client.approvals`). */
 interface ApprovalMethods {
-  request(input: { operation: string; target: string; reason: string }): Promise<RequestView>;
+  request(operation: string, target: string, reason: string): Promise<RequestView>;
   approve(id: string, comment?: string): Promise<RequestView>;
   deny(id: string, comment?: string): Promise<RequestView>;
   cancel(id: string): Promise<RequestView>;
@@ -341,7 +341,7 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
           'any',
           async ({ client }) => {
             const api = approvalsOf(client);
-            const filed = await api.request({ operation: op.operation, target, reason });
+            const filed = await api.request(op.operation, target, reason);
             if (opts.json !== true) io.stdout.write(`${filed.id}\n`);
             io.stderr.write(
               `Request ${filed.id} filed: ${op.operation}` +
