@@ -3,7 +3,8 @@
  * Nexus with the people listener and a real Keycloak: the Keycloak login page, reveal and hide a
  * value, policies with the server's validation error, the audit view, status, logout that ends
  * the Keycloak session, the 403 page, framing refused, CSRF refused with nothing changed, a
- * `<script>` path inert, keyboard and narrow screens. A failed step saves a screenshot and names
+ * `<script>` path inert, keyboard and narrow screens; multi-party approval (a request filed from the
+ * refused page, two approvers on the requests page, the grant revealed once). A failed step saves a screenshot and names
  * it in the failure.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { launchChromium, withScreenshot, type TestBrowser } from './browser.ts';
 import { startConsoleNexus, type ConsoleNexus } from './fixtures.ts';
 
 const SECRET_VALUE = 'correct-horse-battery-staple';
+const VAULT_VALUE = 'left-27-right-4-left-99';
 
 describe('web console in Chromium, real Nexus and Keycloak', { timeout: 900_000 }, () => {
   let keycloak: Keycloak;
@@ -298,6 +300,86 @@ describe('web console in Chromium, real Nexus and Keycloak', { timeout: 900_000 
       await page.goto(`${base}/console/secret?path=${encodeURIComponent(evilPath)}`);
       assert.equal(await page.locator('script').count(), 0);
       assert.deepEqual(dialogs, []);
+    });
+  });
+
+  it('bob asks for access on the refused page, alice and carol approve, bob reveals once', async () => {
+    await superuser('/v1/store/secrets', { path: 'trustees/vault', values: { combination: VAULT_VALUE } });
+    await superuser('/v1/acl/policy', {
+      name: 'trustees-vault',
+      spiffeidPattern: '',
+      pathPattern: '^trustees/vault$',
+      permissions: ['read'],
+      groups: ['trustees'],
+      approval: { required: 2, approverPeople: ['user:alice', 'user:carol'], permissions: ['read'] },
+    });
+    const bob = await browser.newPage();
+    let requestUrl = '';
+    await step(bob, 'request-access', async () => {
+      await login(bob, 'bob');
+      await bob.goto(`${base}/console/secret?path=trustees%2Fvault`);
+      await bob.click('button:text("Reveal version 1")');
+      assert.equal(await bob.locator('h1').textContent(), 'Approval required');
+      assert.doesNotMatch(await bob.content(), new RegExp(VAULT_VALUE));
+      await bob.fill('textarea[name="reason"]', 'quarterly vault audit <b>now</b>');
+      await bob.click('button:text("Request access")');
+      await bob.waitForURL((u) => u.pathname === '/console/request');
+      requestUrl = bob.url();
+      assert.match(
+        (await bob.locator('.flash.ok').textContent()) ?? '',
+        /Request filed: it needs 2 approval/,
+      );
+      assert.equal(await bob.locator('#reason').textContent(), 'quarterly vault audit <b>now</b>');
+      assert.equal(
+        await bob.locator('form[action="/console/request/approve"]').count(),
+        0,
+        'no approve form',
+      );
+      // approving his own request (a forged form) is refused with a clear message
+      const token = await bob.locator('input[name="csrf"]').first().inputValue();
+      const id = new URL(requestUrl).searchParams.get('id') ?? '';
+      const own = await bob.context().request.post(`${base}/console/request/approve`, {
+        form: { csrf: token, id },
+        headers: { origin: base },
+        maxRedirects: 0,
+      });
+      assert.equal(own.status(), 400);
+      assert.match(await own.text(), /You cannot approve your own request/);
+      // the new forms need the CSRF token too
+      const forged = await bob.context().request.post(`${base}/console/request/file`, {
+        form: { operation: 'read', target: 'trustees/vault', reason: 'again' },
+        headers: { origin: base },
+        maxRedirects: 0,
+      });
+      assert.equal(forged.status(), 403);
+      assert.match(await forged.text(), /nothing was changed/);
+    });
+    for (const approver of ['alice', 'carol'] as const) {
+      const page = await browser.newPage();
+      await step(page, `approve-${approver}`, async () => {
+        await login(page, approver);
+        await page.click('nav a:text("Requests")');
+        await page.waitForURL(`${base}/console/requests`);
+        await page.click(`#to-decide a[href="${new URL(requestUrl).pathname}${new URL(requestUrl).search}"]`);
+        assert.match((await page.locator('main').textContent()) ?? '', /once by user:bob/);
+        await page.fill(
+          'form[action="/console/request/approve"] textarea[name="comment"]',
+          `ok from ${approver}`,
+        );
+        await page.click('button:text("Approve")');
+        assert.match((await page.locator('.flash.ok').textContent()) ?? '', /Approved \(\d of 2\)/);
+      });
+    }
+    await step(bob, 'reveal-once', async () => {
+      await bob.goto(requestUrl);
+      assert.equal(await bob.locator('#status').textContent(), 'approved');
+      await bob.click('#use');
+      await bob.click('button:text("Reveal version 1")');
+      assert.equal(await bob.locator('#revealed td.value').first().textContent(), VAULT_VALUE);
+      await bob.click('#hide');
+      await bob.click('button:text("Reveal version 1")');
+      assert.equal(await bob.locator('h1').textContent(), 'Approval required', 'the grant was used once');
+      assert.doesNotMatch(await bob.content(), new RegExp(VAULT_VALUE));
     });
   });
 
