@@ -3,9 +3,9 @@
  * Nexus with the people listener and a real Keycloak: the Keycloak login page, reveal and hide a
  * value, policies with the server's validation error, the audit view, status, logout that ends
  * the Keycloak session, the 403 page, framing refused, CSRF refused with nothing changed, a
- * `<script>` path inert, keyboard and narrow screens; multi-party approval (a request filed from the
- * refused page, two approvers on the requests page, the grant revealed once). A failed step saves a screenshot and names
- * it in the failure.
+ * `<script>` path inert, keyboard and narrow screens; multi-party approval (a request filed from
+ * the refused page, two approvers on the requests page, the grant revealed once). A failed step
+ * saves a screenshot and names it in the failure.
  */
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
