@@ -5,24 +5,38 @@
  * operation, the reason, a request ID, a status filter, and durations such as `15m` or `900`.
  * Every error names the argument or option at fault.
  */
+import {
+  APPROVAL_MAX_COMMENT_LENGTH,
+  APPROVAL_MAX_GRANT_TTL_SECONDS,
+  APPROVAL_MAX_REASON_LENGTH,
+  APPROVAL_MAX_REQUEST_TTL_SECONDS,
+  APPROVAL_MAX_REQUIRED,
+  APPROVAL_PERMISSIONS,
+  APPROVAL_STATUSES,
+  BadRequestError,
+  parseApprovalRule,
+  validateApprovalComment,
+  validateApprovalId,
+  validateApprovalReason,
+  type ApprovalRule,
+  type ApprovalStatus,
+} from '@spike-ts/protocol';
 import { shown } from './cli-args.ts';
 import { invalidInput, usageError } from './exit-code.ts';
 
-/** What a request asks to do once (the contract's operations). */
-export const APPROVAL_OPERATIONS = ['read', 'write', 'sign', 'decrypt', 'policy'] as const;
-export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
-
-/** Where a request stands. */
-export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'used', 'cancelled'] as const;
-export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+export { APPROVAL_OPERATIONS, APPROVAL_STATUSES } from '@spike-ts/protocol';
+export type { ApprovalOperation, ApprovalStatus } from '@spike-ts/protocol';
 
 /** Longest reason or comment, in characters (the server's rule). */
-export const MAX_REASON_CHARS = 1000;
+export const MAX_REASON_CHARS = APPROVAL_MAX_REASON_LENGTH;
 
-/** Request IDs are random and URL-safe; anything else is refused before it is sent. */
-const REQUEST_ID = /^[A-Za-z0-9_-]{16,128}$/;
+/** The rule from a protocol validation error, without its field prefix. */
+function rule(err: unknown): string {
+  if (err instanceof BadRequestError) return err.detail.replace(/^[^:]*:\s*/, '');
+  throw err;
+}
 
-/** `--reason`: 1..1000 characters, not only white space. */
+/** `--reason`: 1..1000 characters, not only white space, no control characters but newline and tab. */
 export function reasonArg(value: string | undefined, where = '--reason'): string {
   if (value === undefined) throw usageError(`A reason is required (${where} "why you need this").`);
   if (value.trim() === '') {
@@ -30,37 +44,43 @@ export function reasonArg(value: string | undefined, where = '--reason'): string
       `The reason is empty (${where}): say why you need this, for the approvers and the audit log.`,
     );
   }
-  const length = [...value].length;
-  if (length > MAX_REASON_CHARS) {
+  if (value.length > APPROVAL_MAX_REASON_LENGTH) {
     throw invalidInput(
-      `The reason is ${String(length)} characters long (${where}); at most ${String(MAX_REASON_CHARS)} are allowed.`,
+      `The reason is ${String(value.length)} characters long (${where}); at most ${String(APPROVAL_MAX_REASON_LENGTH)} are allowed.`,
     );
   }
-  return value;
+  try {
+    return validateApprovalReason(value);
+  } catch (err) {
+    throw invalidInput(`Invalid reason (${where}): ${rule(err)}.`);
+  }
 }
 
 /** `--comment`: optional, at most 1000 characters; an empty one is left out. */
 export function commentArg(value: string | undefined, where = '--comment'): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  const length = [...value].length;
-  if (length > MAX_REASON_CHARS) {
+  if (value.length > APPROVAL_MAX_COMMENT_LENGTH) {
     throw invalidInput(
-      `The comment is ${String(length)} characters long (${where}); at most ${String(MAX_REASON_CHARS)} are allowed.`,
+      `The comment is ${String(value.length)} characters long (${where}); at most ${String(APPROVAL_MAX_COMMENT_LENGTH)} are allowed.`,
     );
   }
-  return value;
+  try {
+    return validateApprovalComment(value);
+  } catch (err) {
+    throw invalidInput(`Invalid comment (${where}): ${rule(err)}.`);
+  }
 }
 
 /** `<id>` of a request, as `spike request` printed it. */
 export function requestIdArg(value: string, where = '<id>'): string {
-  const id = value.trim();
-  if (!REQUEST_ID.test(id)) {
+  try {
+    return validateApprovalId(value.trim());
+  } catch {
     throw invalidInput(
       `Invalid request ID '${shown(value)}' (${where}): use the ID 'spike request' printed ` +
-        `(letters, digits, - and _), or find it with 'spike requests list'.`,
+        `(22 to 64 letters, digits, - and _), or find it with 'spike requests list'.`,
     );
   }
-  return id;
 }
 
 /** `--status`: one of the statuses. */
@@ -118,21 +138,14 @@ export function formatSeconds(total: number): string {
 
 // --- the `approval` field of a policy ----------------------------------------------------------
 
-/** A policy's approval rule as the CLI sends it (the contract's `approval` field). */
-export interface PolicyApprovalInput {
-  required: number;
-  approverGroups?: string[];
-  approverPeople?: string[];
-  permissions?: string[];
-  grantTtlSeconds?: number;
-  requestTtlSeconds?: number;
-}
+/** A policy's approval rule as the CLI sends it (the protocol's `ApprovalRule`). */
+export type PolicyApprovalInput = ApprovalRule;
 
 /** Bounds of the approval rule (the server's rules). */
 export const APPROVAL_LIMITS = Object.freeze({
-  maxRequired: 9,
-  maxGrantTtlSeconds: 86_400,
-  maxRequestTtlSeconds: 604_800,
+  maxRequired: APPROVAL_MAX_REQUIRED,
+  maxGrantTtlSeconds: APPROVAL_MAX_GRANT_TTL_SECONDS,
+  maxRequestTtlSeconds: APPROVAL_MAX_REQUEST_TTL_SECONDS,
 });
 
 /** Values of an approval rule as typed: flags (strings) or a policy file (strings, numbers, lists). */
@@ -204,7 +217,6 @@ function seconds(value: unknown, where: string, max: number): number {
 export function policyApprovalArgs(
   values: ApprovalValues,
   where: ApprovalWhere,
-  known: { readonly permissions: readonly string[] },
 ): PolicyApprovalInput | undefined {
   const given = (Object.keys(where) as (keyof ApprovalValues)[]).filter(
     (k) => values[k] !== undefined && values[k] !== null,
@@ -254,9 +266,9 @@ export function policyApprovalArgs(
     permissions = listOf(values.permissions, where.permissions, 'permissions');
     if (permissions.length === 0) throw invalidInput(`Give at least one permission (${where.permissions}).`);
     for (const p of permissions) {
-      if (!known.permissions.includes(p)) {
+      if (!(APPROVAL_PERMISSIONS as readonly string[]).includes(p)) {
         throw invalidInput(
-          `Invalid permission '${shown(p)}' (${where.permissions}): valid permissions are ${known.permissions.join(', ')}.`,
+          `Invalid permission '${shown(p)}' (${where.permissions}): an approval rule gates ${APPROVAL_PERMISSIONS.join(', ')}.`,
         );
       }
     }
@@ -269,7 +281,7 @@ export function policyApprovalArgs(
     values.requestTtl === undefined || values.requestTtl === null
       ? undefined
       : seconds(values.requestTtl, where.requestTtl, APPROVAL_LIMITS.maxRequestTtlSeconds);
-  return {
+  const candidate = {
     required,
     ...(groups.length === 0 ? {} : { approverGroups: groups }),
     ...(people.length === 0 ? {} : { approverPeople: people }),
@@ -277,6 +289,13 @@ export function policyApprovalArgs(
     ...(grant === undefined ? {} : { grantTtlSeconds: grant }),
     ...(request === undefined ? {} : { requestTtlSeconds: request }),
   };
+  // Nexus's own check (the same function), for what the checks above do not cover.
+  try {
+    return parseApprovalRule(candidate);
+  } catch (err) {
+    if (err instanceof BadRequestError) throw invalidInput(`Invalid approval rule: ${err.detail}.`);
+    throw err;
+  }
 }
 
 /** One line for `policy get`: `2 of groups infra; people user:x; for read; grant 15m; request 1d`. */

@@ -31,9 +31,7 @@ export function approvalRequiredError(ctx: {
   );
 }
 
-/** True for the SDK's error for a 403 `approval_required`. */
+/** True for the SDK's error for a 403 `approval_required` (`SpikeApprovalRequiredError`). */
 export function isApprovalRequired(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; wireCode?: unknown };
-  return e.code === 'approval_required' || e.wireCode === 'approval_required';
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'approval_required';
 }

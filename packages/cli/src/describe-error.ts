@@ -103,12 +103,8 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
         ExitCode.General,
       );
     case 'approval_required':
-      return new CliError(
-        'This operation needs approval first (approval_required): file a request with ' +
-          "'spike request <read|write|sign|decrypt|policy> <target> --reason …', and run the command " +
-          'again once enough approvers approved it; each grant is used once.',
-        ExitCode.Unauthorized,
-      );
+      // A policy allows it, but an approval rule covers it: exit 8 names the request to file.
+      return approvalRequiredError(ctx);
     case 'api_internal_error':
       return new CliError(
         ctx.internal ??
@@ -116,7 +112,6 @@ export function toCliError(err: unknown, ctx: ErrorContext): CliError {
         ExitCode.General,
       );
     case 'unknown':
-      if (err.wireCode === 'approval_required') return approvalRequiredError(ctx);
       return new CliError(err.message, ExitCode.General);
   }
 }

@@ -9,7 +9,6 @@
  * need multi-party approval.
  */
 import { parse } from 'yaml';
-import { PERMISSIONS } from '@spike-ts/protocol';
 import type { PolicyInput } from '@spike-ts/sdk';
 import { policyApprovalArgs, type PolicyApprovalInput } from './approval-args.ts';
 import {
@@ -73,7 +72,6 @@ function approvalOfDocument(value: unknown, file: string): PolicyApprovalInput |
       grantTtl: at('grantTtlSeconds'),
       requestTtl: at('requestTtlSeconds'),
     },
-    { permissions: PERMISSIONS },
   );
   if (rule === undefined)
     throw invalidInput(`Policy approval in '${shown(file)}' is empty: give at least required.`);
@@ -126,7 +124,8 @@ export function parsePolicyDocument(
     },
     { people: where('people'), groups: where('groups'), workloadsOnly: where('workloadsOnly') },
   );
-  const namesPeople = people.people !== undefined || people.groups !== undefined;
+  const namesPeople =
+    people.people !== undefined || people.groups !== undefined || (obj['approval'] ?? null) !== null;
   for (const key of KEYS) {
     if (key === 'spiffeidPattern' && namesPeople && (obj[key] ?? '') === '') continue;
     const v = obj[key];

@@ -7,6 +7,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  APPROVAL_APPROVE,
+  APPROVAL_CANCEL,
+  APPROVAL_DENY,
+  APPROVAL_GET,
+  APPROVAL_LIST,
+  APPROVAL_REQUEST,
   AUDIT_LIST,
   AUTH_WHOAMI,
   OPERATOR_STATUS,
@@ -20,6 +26,7 @@ import {
   SECRET_METADATA,
   SECRET_PUT,
   SECRET_UNDELETE,
+  validateApprovalId,
   type Action,
   type AuditListResponse,
   type PolicyListResponse,
@@ -222,11 +229,16 @@ const errCode = (r: CallResult): string =>
 const approvalRequired = (r: CallResult): boolean => r.status === 403 && errCode(r) === 'approval_required';
 
 /** The approvals route (ours, ADR 0042): one path, an action per step. */
-const APPROVALS_PATH = '/v1/approvals';
-const approvals = (action: string): { path: string; action: Action } => ({
-  path: APPROVALS_PATH,
-  action: action as Action,
-});
+const APPROVAL_SPECS = {
+  request: APPROVAL_REQUEST,
+  approve: APPROVAL_APPROVE,
+  deny: APPROVAL_DENY,
+  cancel: APPROVAL_CANCEL,
+  get: APPROVAL_GET,
+  list: APPROVAL_LIST,
+} as const;
+const approvals = (step: keyof typeof APPROVAL_SPECS): { path: string; action: Action } =>
+  APPROVAL_SPECS[step];
 
 /** What an operation refused for want of approval was: for the "Request access" form. */
 interface Gate {
@@ -236,9 +248,11 @@ interface Gate {
 
 /** A request ID as the console accepts it in a form or a link. */
 function requestIdOf(value: string | null): string {
-  const id = (value ?? '').trim();
-  if (!/^[A-Za-z0-9_-]{16,128}$/.test(id)) throw new FormError('That is not a request ID.');
-  return id;
+  try {
+    return validateApprovalId((value ?? '').trim());
+  } catch {
+    throw new FormError('That is not a request ID.');
+  }
 }
 
 export function createConsole(options: ConsoleOptions): Console {
@@ -454,7 +468,9 @@ export function createConsole(options: ConsoleOptions): Console {
       approval?: unknown;
     };
     const a =
-      typeof p.approval === 'object' && p.approval !== null ? (p.approval as Record<string, unknown>) : {};
+      typeof p.approval === 'object' && p.approval !== null
+        ? (p.approval as unknown as Record<string, unknown>)
+        : {};
     const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
     const num = (v: unknown): string => (typeof v === 'number' ? String(v) : '');
     const form: PolicyForm = {

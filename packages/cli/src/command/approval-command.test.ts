@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { X509Source } from '@spike-ts/identity';
 import type { SpikeClient } from '@spike-ts/sdk';
-import { SpikeBadRequestError, SpikeError, SpikeNotFoundError } from '@spike-ts/sdk';
+import { SpikeApprovalRequiredError, SpikeBadRequestError, SpikeNotFoundError } from '@spike-ts/sdk';
 import type { CliIo } from '../cli-io.ts';
 import { ExitCode } from '../exit-code.ts';
 import { runCli } from '../run-cli.ts';
@@ -303,7 +303,7 @@ describe('spike approve, deny, requests', () => {
   });
 
   it('a command refused with approval_required says which request to file and exits 8', async () => {
-    const refused = new SpikeError('unknown', 403, 'approval required', { wireCode: 'approval_required' });
+    const refused = new SpikeApprovalRequiredError();
     const h = harness({ client: { getSecret: () => Promise.reject(refused) } });
     assert.equal(await runCli(['secret', 'get', 'infra/db/root'], h.io), ExitCode.ApprovalRequired);
     assert.match(

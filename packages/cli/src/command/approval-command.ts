@@ -6,7 +6,7 @@
  * requester then runs the operation itself once; Nexus uses the grant up.
  */
 import type { Command } from 'commander';
-import type { SpikeClient } from '@spike-ts/sdk';
+import type { ApprovalMethods, SpikeClient } from '@spike-ts/sdk';
 import {
   commentArg,
   durationSecondsArg,
@@ -32,18 +32,8 @@ import { keyNameArg, secretPathArg, shown } from '../cli-args.ts';
 import { CliError, ExitCode, usageError } from '../exit-code.ts';
 import { withNexus, type NexusCall } from '../nexus-session.ts';
 
-/** The SDK's approval methods (`client.approvals`). */
-interface ApprovalMethods {
-  request(operation: string, target: string, reason: string): Promise<RequestView>;
-  approve(id: string, comment?: string): Promise<RequestView>;
-  deny(id: string, comment?: string): Promise<RequestView>;
-  cancel(id: string): Promise<RequestView>;
-  get(id: string): Promise<RequestView>;
-  list(filter?: { status?: string; mine?: boolean; limit?: number }): Promise<RequestView[]>;
-}
-
 function approvalsOf(client: SpikeClient): ApprovalMethods {
-  return (client as unknown as { approvals: ApprovalMethods }).approvals;
+  return client.approvals;
 }
 
 /** How often `--wait` asks by default, and how often it says it is still waiting. */

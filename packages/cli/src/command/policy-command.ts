@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import type { Policy, PolicyInput } from '@spike-ts/sdk';
-import { PERMISSIONS } from '@spike-ts/protocol';
 import {
   APPROVAL_FLAG_NAMES,
   approvalSummary,
@@ -58,7 +57,6 @@ function approvalFromFlags(flags: PolicyFlags): PolicyApprovalInput | undefined 
       requestTtl: flags.requestTtl,
     },
     APPROVAL_FLAG_NAMES,
-    { permissions: PERMISSIONS },
   );
 }
 
@@ -69,13 +67,15 @@ const PERMISSIONS_HELP =
   'comma-separated permissions: read, write, list, execute, super; for named keys also sign, verify, decrypt';
 
 function policyFromFlags(flags: PolicyFlags): PolicyWithApproval {
-  // ADR 0036: a policy naming people or groups may leave out the SPIFFE ID pattern (no workload).
+  // ADR 0036: a policy naming people or groups may leave out the SPIFFE ID pattern (no workload);
+  // ADR 0042: so may a policy with an approval rule (it may only mark paths).
   const people = policyPeopleArgs(flags, {
     people: '--people',
     groups: '--groups',
     workloadsOnly: '--workloads-only',
   });
-  const namesPeople = people.people !== undefined || people.groups !== undefined;
+  const approval = approvalFromFlags(flags);
+  const namesPeople = people.people !== undefined || people.groups !== undefined || approval !== undefined;
   const missing = (
     [
       ['--name', flags.name],
@@ -88,7 +88,6 @@ function policyFromFlags(flags: PolicyFlags): PolicyWithApproval {
     .map(([k]) => k);
   if (missing.length > 0) throw usageError(`Missing required option(s): ${missing.join(', ')}.`);
   const spiffeIdPattern = flags.spiffeidPattern ?? '';
-  const approval = approvalFromFlags(flags);
   return {
     name: policyNameArg(flags.name, '--name'),
     spiffeIdPattern:
@@ -105,7 +104,7 @@ function withPolicyFlags(cmd: Command): Command {
     .option('--name <name>', 'policy name')
     .option(
       '--spiffeid-pattern <regex>',
-      'RE2 pattern for SPIFFE IDs, e.g. ^spiffe://example\\.org/app/.*$ (optional with --people or --groups)',
+      'RE2 pattern for SPIFFE IDs, e.g. ^spiffe://example\\.org/app/.*$ (optional with --people, --groups or --approval-required)',
     )
     .option('--path-pattern <regex>', 'RE2 pattern for secret paths, e.g. ^tenants/demo/.*$')
     .option('--permissions <list>', PERMISSIONS_HELP)
