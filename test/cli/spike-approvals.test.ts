@@ -8,13 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createX509Source, type X509Source } from '@spike-ts/identity';
-import { createMemoryAuditSink, createNexus, loadConfig, type Nexus } from '@spike-ts/nexus';
-import { startTestIssuer, type TestIssuer } from '@spike-ts/nexus/testing';
-import { serverCertificate } from '../console/fixtures.ts';
-import { ok, runSpike, startIdentityLab, type IdentityLab, type SpikeRun } from './cli-harness.ts';
+import { ok, type SpikeRun } from './cli-harness.ts';
+import { requestIdOf, startPeopleLab, type PeopleLab } from './people-lab.ts';
 
 const PILOT = 'spiffe://spike.ist/spike/pilot/role/superuser';
 const SECRET = 'root-password-behind-approval';
@@ -23,99 +18,16 @@ describe(
   'spike request, approve, deny, requests (real Nexus, SVIDs and people)',
   { timeout: 300_000 },
   () => {
-    let lab: IdentityLab;
-    let source: X509Source;
-    let idp: TestIssuer;
-    let nexus: Nexus;
-    let audit: ReturnType<typeof createMemoryAuditSink>;
-    let url: string;
-    let peopleUrl: string;
-    let dir: string;
-    let ca: string;
-    const homes = new Map<string, string>();
-
-    /** The `spike` binary as a workload (its SVID). */
+    let t: PeopleLab;
     const asWorkload = (args: string[], identity = 'pilot', timeoutMs?: number): Promise<SpikeRun> =>
-      runSpike(args, { env: lab.env(identity, url), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
-    /** The `spike` binary as a person: no socket, their login cache. */
-    const asPerson = (name: string, args: string[]): Promise<SpikeRun> => {
-      const env = lab.env('pilot', url, { XDG_CONFIG_HOME: homes.get(name) ?? '', SPIKE_PEOPLE_CA_FILE: ca });
-      delete (env as Record<string, string | undefined>)['SPIFFE_ENDPOINT_SOCKET'];
-      return runSpike(args, { env });
-    };
-
-    /** A `spike login` cache for a person, with a token from the stand-in issuer. */
-    async function loginAs(name: string, groups: string[]): Promise<void> {
-      const home = join(dir, `config-${name}`);
-      mkdirSync(join(home, 'spike'), { recursive: true, mode: 0o700 });
-      const now = Math.floor(Date.now() / 1000);
-      const accessToken = await idp.token({ preferred_username: name, groups, iat: now, exp: now + 3000 });
-      writeFileSync(
-        join(home, 'spike', 'login.json'),
-        JSON.stringify({
-          v: 1,
-          issuer: idp.issuer,
-          clientId: 'spike-cli',
-          peopleUrl,
-          peopleCaFile: ca,
-          accessToken,
-          expiresAt: (now + 3000) * 1000,
-          user: name,
-        }),
-        { mode: 0o600 },
-      );
-      homes.set(name, home);
-    }
-
-    const requestIdOf = (run: SpikeRun): string => {
-      const id = run.stdout.trim();
-      assert.match(id, /^[A-Za-z0-9_-]{22,64}$/, `a request ID on stdout: ${run.stdout} / ${run.stderr}`);
-      return id;
-    };
+      t.asWorkload(args, { identity, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    const asPerson = (name: string, args: string[]): Promise<SpikeRun> => t.asPerson(name, args);
 
     before(async () => {
-      lab = await startIdentityLab();
-      dir = mkdtempSync('/tmp/spx-appr-');
-      idp = await startTestIssuer();
-      const cert = serverCertificate(dir);
-      ca = cert.cert;
-      writeFileSync(
-        join(dir, 'oidc.json'),
-        JSON.stringify({
-          issuers: [
-            {
-              issuer: idp.issuer,
-              audience: 'spike-nexus',
-              adminGroups: ['admins'],
-              auditorGroups: ['auditors'],
-            },
-          ],
-        }),
-      );
-      source = await createX509Source({
-        endpoint: lab.issuer.endpointFor('nexus'),
-        env: {},
-        timeoutMs: 10_000,
-      });
-      const config = loadConfig(
-        {
-          SPIKE_NEXUS_TLS_PORT: '127.0.0.1:0',
-          SPIKE_NEXUS_HEALTH_ADDR: 'off',
-          SPIKE_NEXUS_BACKEND_STORE: 'memory',
-          SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-          SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: cert.cert,
-          SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: cert.key,
-          SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
-        },
-        { homeDir: lab.dir },
-      );
-      audit = createMemoryAuditSink();
-      nexus = await createNexus(config, { source, auditSink: audit });
-      url = `https://127.0.0.1:${(await nexus.listen()).port}`;
-      peopleUrl = `https://127.0.0.1:${nexus.peopleAddress()?.port ?? 0}`;
-      await loginAs('alice', ['infra']);
-      await loginAs('carol', ['infra']);
-      await loginAs('dave', []);
+      t = await startPeopleLab();
+      await t.login('alice', ['infra']);
+      await t.login('carol', ['infra']);
+      await t.login('dave', []);
 
       ok(await asWorkload(['secret', 'put', 'infra/db/root', `password=${SECRET}`]));
       ok(await asWorkload(['secret', 'put', 'infra/db/other', 'password=free']));
@@ -172,11 +84,7 @@ describe(
     });
 
     after(async () => {
-      await nexus?.close();
-      await source?.close();
-      await idp?.close();
-      await lab?.close();
-      rmSync(dir, { recursive: true, force: true });
+      await t?.close();
     });
 
     it('policy get shows the approval rule', async () => {
@@ -239,7 +147,7 @@ describe(
       assert.doesNotMatch(again.stdout, new RegExp(SECRET));
       assert.match(ok(await asWorkload(['requests', 'show', id])).stdout, /^Status +used$/m);
 
-      const records = audit.records().map((r) => r as unknown as Record<string, unknown>);
+      const records = t.audit.records().map((r) => r as unknown as Record<string, unknown>);
       const approvals = records.filter((r) => r.route === '/v1/approvals');
       assert.ok(approvals.some((r) => r.action === 'request' && r.caller === PILOT));
       assert.ok(approvals.some((r) => r.action === 'approve' && r.principal === 'user:alice'));

@@ -343,7 +343,7 @@ describe('web console in Chromium, real Nexus and Keycloak', { timeout: 900_000 
         headers: { origin: base },
         maxRedirects: 0,
       });
-      assert.equal(own.status(), 400);
+      assert.equal(own.status(), 403);
       assert.match(await own.text(), /You cannot approve your own request/);
       // the new forms need the CSRF token too
       const forged = await bob.context().request.post(`${base}/console/request/file`, {

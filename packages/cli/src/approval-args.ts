@@ -40,9 +40,7 @@ function rule(err: unknown): string {
 export function reasonArg(value: string | undefined, where = '--reason'): string {
   if (value === undefined) throw usageError(`A reason is required (${where} "why you need this").`);
   if (value.trim() === '') {
-    throw invalidInput(
-      `The reason is empty (${where}): say why you need this, for the approvers and the audit log.`,
-    );
+    throw invalidInput(`The reason is empty (${where}): say why you need this: the approvers read it.`);
   }
   if (value.length > APPROVAL_MAX_REASON_LENGTH) {
     throw invalidInput(

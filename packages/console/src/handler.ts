@@ -656,11 +656,7 @@ export function createConsole(options: ConsoleOptions): Console {
       return send(
         res,
         400,
-        requestFormPage(
-          contextOf(session),
-          entered,
-          'Give a reason: approvers read it, the audit log keeps it.',
-        ),
+        requestFormPage(contextOf(session), entered, 'Give a reason: the approvers read it.'),
       );
     const r = await call(session, approvals('request'), entered);
     if (denied(r)) return failed(res, session, r, operationText(entered.operation, entered.target));

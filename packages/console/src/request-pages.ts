@@ -169,7 +169,7 @@ function requestFields(ctx: PageContext, form: RequestForm, fixed: boolean): Saf
       )}</select></label>
 <label>Secret path or key name (empty to change policies)<input name="target" value="${form.target}" autocomplete="off" spellcheck="false"></label>`;
   return markup`<form class="stack" method="post" action="${BASE}/request/file" id="request-form">${csrfField(ctx)}${head}
-<label>Reason (what for; approvers read it, the audit log keeps it)<textarea name="reason" required maxlength="1000" autocomplete="off">${form.reason}</textarea></label>
+<label>Reason (what for; the approvers read it)<textarea name="reason" required maxlength="1000" autocomplete="off">${form.reason}</textarea></label>
 <button type="submit">Request access</button></form>`;
 }
 

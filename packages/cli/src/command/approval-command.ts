@@ -285,10 +285,7 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
       cmd.argument(op.target, op.target === '<path>' ? 'secret path' : 'key name');
     }
     cmd
-      .option(
-        '-r, --reason <text>',
-        'why you need it (1..1000 characters; approvers read it, the audit log keeps it)',
-      )
+      .option('-r, --reason <text>', 'why you need it (1..1000 characters; the approvers read it)')
       .option('-w, --wait', 'wait until the request is approved, denied or expired (progress on stderr)')
       .option(
         '--timeout <duration>',
@@ -372,7 +369,7 @@ export function registerApprovalCommands(program: Command, io: CliIo): void {
       .argument('<id>', "request ID (see 'spike requests list')")
       .option(
         '-c, --comment <text>',
-        'a comment for the requester and the audit log (at most 1000 characters)',
+        'a comment the requester and the other approvers see (at most 1000 characters)',
       )
       .option('--json', 'print the request as JSON afterwards')
       .action(async (rawId: string, opts: { comment?: string; json?: boolean }) => {
