@@ -60,9 +60,10 @@ const OPERATIONS: readonly {
   { operation: 'policy', about: 'change policies once (spike policy create, apply or delete)' },
 ];
 
+/** A pause of `--wait` (a referenced timer: it keeps the process alive while nothing else does). */
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
-    setTimeout(resolve, ms).unref?.();
+    setTimeout(resolve, ms);
   });
 
 function code(err: unknown): string | undefined {

@@ -86,6 +86,8 @@ export function peopleError(err: unknown, login: CachedLogin, peopleUrl: string)
       ExitCode.Unreachable,
     );
   }
+  // A 403 approval_required is not a denial: the caller may, once others approve (exit 8).
+  if (e.code === 'approval_required') return err;
   if (e.code === 'access_unauthorized' || e.status === 403) {
     return new CliError(
       `Unauthorized: SPIKE Nexus denied this request for ${who}. Ask an administrator for a policy ` +
