@@ -472,6 +472,11 @@ function createPostgresStore(
 
   const writer = createSecretWriter({
     transaction,
+    // Batches already queued when close() starts still run (close waits for them).
+    codec: () => {
+      if (codec === undefined) throw new StoreLockedError();
+      return codec;
+    },
     // The server refused the batch's data and rolled back: each write alone shows which one.
     refusedData,
     logger,
@@ -618,7 +623,7 @@ function createPostgresStore(
         checkName(path, 'path');
         const id = c.pathId(path);
         // Batched with concurrent updates (group commit); one secret's updates keep call order.
-        return writer.write(c, path, id, mutate);
+        return writer.write(path, id, mutate);
       });
     },
 

@@ -109,6 +109,11 @@ export interface SecretWriterOptions {
    * or the outcome unknown.
    */
   refusedData(err: unknown): boolean;
+  /**
+   * The row codec, taken when a batch starts rather than when its callers called: a root-key
+   * rotation may have replaced the one they saw (lookup ids stay the same). Throws when locked.
+   */
+  codec(): RowCodec;
   logger: Logger;
   /** Told the number of callers answered by each committed batch (metrics). */
   batchCommitted?(size: number): void;
@@ -119,7 +124,6 @@ export interface SecretWriterOptions {
 export interface SecretWriter {
   /** Atomic read-modify-write of one secret, batched with concurrent ones; see the header. */
   write<T>(
-    codec: RowCodec,
     path: string,
     id: Uint8Array,
     mutate: (current: SecretRecord | undefined) => SecretMutation<T>,
@@ -129,7 +133,6 @@ export interface SecretWriter {
 interface Job extends PlacedJob {
   readonly path: string;
   readonly id: Uint8Array;
-  readonly codec: RowCodec;
   mutate(current: SecretRecord | undefined): SecretMutation<unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
@@ -142,7 +145,6 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 interface Group {
   readonly path: string;
   readonly id: Uint8Array;
-  readonly codec: RowCodec;
   readonly jobs: Job[];
 }
 
@@ -179,7 +181,7 @@ function groupsOf(jobs: readonly Job[]): Group[] {
   for (const job of jobs) {
     let g = byPlace.get(job.place);
     if (g === undefined) {
-      g = { path: job.path, id: job.id, codec: job.codec, jobs: [] };
+      g = { path: job.path, id: job.id, jobs: [] };
       byPlace.set(job.place, g);
     }
     g.jobs.push(job);
@@ -218,12 +220,20 @@ export function createSecretWriter(opts: SecretWriterOptions): SecretWriter {
       else job.reject(outcome.err);
     };
 
+    let codec: RowCodec;
+    try {
+      codec = opts.codec();
+    } catch (err) {
+      for (const job of jobs) settle(job, { ok: false, err });
+      return;
+    }
+
     /** Runs the mutators of one secret on its state; adds what changed to `rows`. */
     const applyGroup = (g: Group, read: SecretRow[], rows: BatchRows): void => {
       let before: SecretRecord | undefined;
       try {
         const { head, versions } = secretRows(read);
-        before = head === undefined ? undefined : assembleSecret(g.codec, g.path, g.id, head, versions, true);
+        before = head === undefined ? undefined : assembleSecret(codec, g.path, g.id, head, versions, true);
       } catch (err) {
         // Damaged rows fail this secret's callers only.
         for (const job of g.jobs) settle(job, { ok: false, err });
@@ -261,7 +271,7 @@ export function createSecretWriter(opts: SecretWriterOptions): SecretWriter {
       if (!changed || state === undefined) return;
       let plan;
       try {
-        plan = planSecretWrite(g.codec, before, state, g.id);
+        plan = planSecretWrite(codec, before, state, g.id);
       } catch (err) {
         for (const [job] of mine) settle(job, { ok: false, err });
         return;
@@ -339,7 +349,6 @@ export function createSecretWriter(opts: SecretWriterOptions): SecretWriter {
 
   return {
     write<T>(
-      codec: RowCodec,
       path: string,
       id: Uint8Array,
       mutate: (current: SecretRecord | undefined) => SecretMutation<T>,
@@ -349,7 +358,6 @@ export function createSecretWriter(opts: SecretWriterOptions): SecretWriter {
           place: Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex'),
           path,
           id,
-          codec,
           mutate,
           resolve,
           reject,
