@@ -69,12 +69,12 @@ export class ReplicaSet {
   }
 
   /** A cluster, a prepared database, the bootstrapped stack on it, and `count` replicas ready. */
-  static async start(count = 3): Promise<ReplicaSet> {
+  static async start(count = 3, nexusEnv: Record<string, string> = {}): Promise<ReplicaSet> {
     const cluster = await startTestCluster();
     let drill: Drill | undefined;
     try {
       const database = await preparedDatabase(cluster);
-      drill = await Drill.start({ nexusEnv: postgresEnv(cluster, database) });
+      drill = await Drill.start({ nexusEnv: { ...postgresEnv(cluster, database), ...nexusEnv } });
       const more = await freePorts(2 * (count - 1));
       const ports: ReplicaPorts[] = [
         { api: drill.stack.opts.nexusPort, health: drill.stack.opts.healthPort },

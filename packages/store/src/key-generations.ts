@@ -41,6 +41,17 @@ export const MAX_GENERATIONS = 100_000;
 
 export type GenerationState = 'rotating' | 'current' | 'retired';
 
+/**
+ * The keys were replaced (a rotation began, finished or was learnt of) and zeroed while a call
+ * still held them: the call is run again with the current keys (nothing was written with them).
+ */
+export class KeysReplacedError extends Error {
+  override readonly name = 'KeysReplacedError';
+  constructor() {
+    super('the row keys were replaced or destroyed while in use');
+  }
+}
+
 /** One row of `root_keys` (generation 2 and later). */
 export interface GenerationRow {
   readonly generation: number;
@@ -134,7 +145,7 @@ export class KeyRing {
     this.#roots.clear();
   }
   #alive(): void {
-    if (this.#destroyed) throw new Error('key ring destroyed');
+    if (this.#destroyed) throw new KeysReplacedError();
   }
 }
 

@@ -77,6 +77,7 @@ import { checkName, checkVersionNumber, copyPolicyRecord } from './record-copy.t
 import { checkRootKey } from './root-key.ts';
 import { createRowCodec, UnknownKeyGenerationError, type RowCodec } from './row-codec.ts';
 import { createPgRotation } from './postgres-rotation.ts';
+import { KeysReplacedError } from './key-generations.ts';
 import { assembleSecret, checkTimes, openHeadAt, openPolicyAt, type VersionRow } from './secret-rows.ts';
 import type { StoreObserver } from './sqlite-store.ts';
 import {
@@ -383,9 +384,12 @@ function createPostgresStore(
         try {
           return await fn();
         } catch (err) {
+          // Keys replaced under a call that held them (nothing was written with them): again.
+          if (err instanceof KeysReplacedError && codec !== undefined) return await fn();
           if (!(err instanceof UnknownKeyGenerationError || isOldGenerationWrite(err)) || codec === undefined)
             throw err;
-          if (!(await keys.rotation.refresh())) throw err;
+          // Another call may have read them already: run again either way (once).
+          await keys.rotation.refresh();
           return await fn();
         }
       } catch (err) {

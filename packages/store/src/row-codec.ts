@@ -19,7 +19,7 @@ import {
   zeroize,
 } from '@spike-ts/core';
 import type { PolicyRecord, SecretMetadata, SecretVersion } from '@spike-ts/core';
-import { firstKeyRing, KeyRing } from './key-generations.ts';
+import { firstKeyRing, KeyRing, KeysReplacedError } from './key-generations.ts';
 import { checkName, copyData, copyMetadata, copyPolicyRecord } from './record-copy.ts';
 import { StoreIntegrityError } from './store-error.ts';
 
@@ -86,13 +86,13 @@ export function createRowCodec(keys: Uint8Array | KeyRing): RowCodec {
   let destroyed = false;
 
   const lookupId = (domain: string, name: string): Uint8Array => {
-    if (destroyed) throw new Error('row codec destroyed');
+    if (destroyed) throw new KeysReplacedError();
     // The domain ends in NUL, which separates it unambiguously from the name.
     return hmacSha256(ring.indexKey(), [`${SCHEME}/${domain}\0`, name]);
   };
 
   const sealBytes = (aad: Uint8Array, plaintext: Uint8Array): Uint8Array => {
-    if (destroyed) throw new Error('row codec destroyed');
+    if (destroyed) throw new KeysReplacedError();
     const generation = ring.writeGeneration;
     const key = ring.storageKey(generation);
     if (key === undefined) throw new Error('row codec has no write key');
@@ -110,7 +110,7 @@ export function createRowCodec(keys: Uint8Array | KeyRing): RowCodec {
 
   /** The plaintext of an envelope (the caller zeroes it). */
   const openBytes = (aad: Uint8Array, envelope: Uint8Array, where: string): Uint8Array => {
-    if (destroyed) throw new Error('row codec destroyed');
+    if (destroyed) throw new KeysReplacedError();
     let generation: number;
     try {
       generation = envelopeKeyId(envelope);
@@ -125,6 +125,7 @@ export function createRowCodec(keys: Uint8Array | KeyRing): RowCodec {
     try {
       return openEnvelope(key, envelope, aad);
     } catch (err) {
+      if (err instanceof KeysReplacedError) throw err;
       throw new StoreIntegrityError(`${where}: row does not authenticate`, { cause: err });
     }
   };
@@ -148,7 +149,7 @@ export function createRowCodec(keys: Uint8Array | KeyRing): RowCodec {
         throw new TypeError('not an object');
       return value as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof StoreIntegrityError) throw err;
+      if (err instanceof StoreIntegrityError || err instanceof KeysReplacedError) throw err;
       const reason =
         err instanceof DecryptionError ? 'row does not authenticate' : 'row content is malformed';
       throw new StoreIntegrityError(`${where}: ${reason}`, { cause: err });
