@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { constants, publicEncrypt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -498,6 +499,41 @@ for (const backend of ['memory', 'sqlite'] as const) {
         )['valid'],
         true,
       );
+    });
+
+    it('a backup key behind approval: decrypting needs a grant, once', async () => {
+      const su = (path: string, body: unknown) => asWorkload(path, body, ID.superuser);
+      ok(await su('/v1/keys', { name: 'backup/main', algorithm: 'rsa-oaep-3072' }), 'create');
+      ok(
+        await su(POLICY, {
+          name: 'reader-backup',
+          spiffeidPattern: '^spiffe://spike\\.ist/workload/reader$',
+          pathPattern: '^backup/main$',
+          permissions: ['decrypt', 'read'],
+          approval: { required: 2, approverGroups: ['infra'], permissions: ['decrypt'] },
+        }),
+        'policy with a rule',
+      );
+      const pub = ok(await su('/v1/keys?action=get', { name: 'backup/main' }), 'public');
+      assert.equal(pub['approvalRequired'], true);
+      const pem = (pub['versions'] as { publicKeyPem: string }[])[0]?.publicKeyPem ?? '';
+      const ciphertext = publicEncrypt(
+        { key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        Buffer.from('data-encryption-key'),
+      ).toString('base64');
+      refusedForApproval(
+        await asWorkload('/v1/keys/decrypt', { name: 'backup/main', ciphertext }),
+        'decrypt',
+      );
+      const filed = view(
+        await asWorkload(`${A}request`, { operation: 'decrypt', target: 'backup/main', reason: 'restore' }),
+        'file',
+      );
+      view(await asPerson(`${A}approve`, { id: filed.id }, alice), 'alice');
+      view(await asPerson(`${A}approve`, { id: filed.id }, bob), 'bob');
+      const plain = ok(await asWorkload('/v1/keys/decrypt', { name: 'backup/main', ciphertext }), 'decrypt');
+      assert.equal(Buffer.from(String(plain['plaintext']), 'base64').toString(), 'data-encryption-key');
+      refusedForApproval(await asWorkload('/v1/keys/decrypt', { name: 'backup/main', ciphertext }), 'again');
     });
 
     it('too many open requests of one requester are refused', async () => {
