@@ -45,7 +45,7 @@ export async function createStoreFromConfig(
         schema: config.db.skipSchemaCreation ? 'check' : 'migrate',
         initializationTimeoutMs: config.db.initializationTimeoutMs,
         logger,
-        // Group commit batch sizes for the metrics (the cache hooks are SQLite's only).
+        // Group commit batch sizes and read-cache hits for the metrics.
         ...(sqlite.observer === undefined ? {} : { observer: sqlite.observer }),
       });
     } catch (err) {

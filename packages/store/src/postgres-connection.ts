@@ -9,7 +9,8 @@
  *   `require` encrypts without checking, `disable` sends plain text. A unix-socket host never
  *   uses TLS (as with libpq).
  * - Every session gets `synchronous_commit = on` (an acknowledged write is on disk), the
- *   statement and lock timeouts, and a limit on idling inside a transaction.
+ *   statement and lock timeouts, a limit on idling inside a transaction, and generic plans for
+ *   prepared statements (`plan_cache_mode`).
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -115,6 +116,11 @@ export function poolConfig(
     `statement_timeout=${String(operationTimeoutMs)}`,
     `lock_timeout=${String(lockTimeoutMs)}`,
     `idle_in_transaction_session_timeout=${String(operationTimeoutMs * 2)}`,
+    // Named statements keep one plan: every statement of the store is planned well without its
+    // parameters' values (primary keys, or per-row lookups), and re-planning the batched read
+    // for each call (which PostgreSQL's default does for a statement over arrays) costs more
+    // than running it.
+    'plan_cache_mode=force_generic_plan',
   ];
   return {
     host: c.host,

@@ -21,8 +21,9 @@
  * Durability: a caller's promise resolves after the COMMIT of its batch returned, with
  * `synchronous_commit = on` forced for the session.
  *
- * No read cache: every secret read goes to the database, so a write acknowledged by any process
- * is seen by the next read everywhere. Policies are what Nexus caches (compiled, in memory): every
+ * Reads of one secret version go through a cache of sealed rows that the database validates in
+ * the statement each read makes (`postgres-read-cache.ts`, ADR 0046): a write committed by any
+ * process is seen by every read asked for after it. Policies are cached by Nexus (compiled): every
  * policy change bumps `spike.revisions` ('policies') in its own transaction and notifies channel
  * `spike_changes`; `sharedPolicies` gives Nexus the revision read, a snapshot of every policy with
  * its revision, and the notifications (a dedicated LISTEN connection that reconnects by itself).
@@ -34,7 +35,7 @@
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { computeKeyCheckValue, resolveVersion, silentLogger, WrongRootKeyError } from '@spike-ts/core';
+import { computeKeyCheckValue, silentLogger, WrongRootKeyError } from '@spike-ts/core';
 import type {
   DamagedRow,
   DamagedTable,
@@ -66,6 +67,7 @@ import {
   runtimeGrants,
   type MigrationResult,
 } from './postgres-schema.ts';
+import { checkReadCacheBytes, createPgVersionReader, type ReadBatchRow } from './postgres-read-cache.ts';
 import { bytes, secretRows, type SecretRow } from './postgres-rows.ts';
 import {
   createSecretWriter,
@@ -78,7 +80,7 @@ import { checkRootKey } from './root-key.ts';
 import { createRowCodec, UnknownKeyGenerationError, type RowCodec } from './row-codec.ts';
 import { createPgRotation } from './postgres-rotation.ts';
 import { KeysReplacedError } from './key-generations.ts';
-import { assembleSecret, checkTimes, openHeadAt, openPolicyAt, type VersionRow } from './secret-rows.ts';
+import { assembleSecret, openPolicyAt, type VersionRow } from './secret-rows.ts';
 import type { StoreObserver } from './sqlite-store.ts';
 import {
   StoreClosedError,
@@ -99,10 +101,12 @@ export interface PostgresStoreOptions {
   /** How long opening keeps trying to reach a database that refuses connections. Default 30 s. */
   readonly initializationTimeoutMs?: number;
   readonly logger?: Logger;
-  /** Told the size of each committed write batch (metrics). */
+  /** Told the size of each committed write batch and whether each read hit the cache (metrics). */
   readonly observer?: StoreObserver;
   /** Group commit limits (`postgres-write-batch.ts`); the defaults suit most deployments. */
   readonly writeBatch?: { readonly maxBatch?: number; readonly maxInFlight?: number };
+  /** Bytes of sealed rows the read cache keeps at most (default 64 MiB; 0 keeps nothing). */
+  readonly readCacheBytes?: number;
 }
 
 const S = PG_SCHEMA;
@@ -263,6 +267,7 @@ function worthRetrying(err: unknown): boolean {
  * (authentication, TLS, a missing database) at once.
  */
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<SecretStore> {
+  if (opts.readCacheBytes !== undefined) checkReadCacheBytes(opts.readCacheBytes);
   const logger = (opts.logger ?? silentLogger).child({ store: 'postgres' });
   const pool = new pg.Pool(poolConfig(opts.connection, opts.pool));
   // A connection that breaks while idle in the pool is dropped by the pool; it only needs noting.
@@ -361,11 +366,18 @@ function createPostgresStore(
   pool: pg.Pool,
   logger: Logger,
   listenClient: () => pg.Client,
-  opts: Pick<PostgresStoreOptions, 'observer' | 'writeBatch' | 'pool'>,
+  opts: Pick<PostgresStoreOptions, 'observer' | 'writeBatch' | 'pool' | 'readCacheBytes'>,
 ): SecretStore {
   let codec: RowCodec | undefined;
   let closed = false;
   const inFlight = new Set<Promise<unknown>>();
+  const reads = createPgVersionReader({
+    query: async (config) => (await pool.query<ReadBatchRow>(config)).rows,
+    ...(opts.readCacheBytes === undefined ? {} : { budgetBytes: opts.readCacheBytes }),
+    ...(opts.observer?.cacheRead === undefined
+      ? {}
+      : { onRead: opts.observer.cacheRead.bind(opts.observer) }),
+  });
 
   const usable = (): RowCodec => {
     if (closed) throw new StoreClosedError();
@@ -505,6 +517,8 @@ function createPostgresStore(
       const before = codec;
       codec = next;
       if (before !== next) before?.destroy();
+      // Rows re-sealed under the new generation have new row versions anyway; start afresh.
+      reads.clear();
     },
     readKeyCheck,
     run,
@@ -574,6 +588,7 @@ function createPostgresStore(
         const next = createRowCodec(await keys.resolve(rootKey, kcv));
         codec?.destroy();
         codec = next;
+        reads.clear();
       });
     },
     isUnlocked: () => !closed && codec !== undefined,
@@ -593,28 +608,12 @@ function createPostgresStore(
     },
 
     getSecretVersion(path: string, version: number): Promise<SecretVersionRead | undefined> {
-      return run(async () => {
+      return run(() => {
         const c = usable();
         checkName(path, 'path');
         checkVersionNumber(version);
-        const id = c.pathId(path);
-        const rows = await readRows(id, version);
-        if (rows.head === undefined) return undefined;
-        const head = openHeadAt(c, id, path, rows.head);
-        const wanted = resolveVersion(version, head.metadata.currentVersion);
-        const index = head.versions.indexOf(wanted);
-        if (wanted === 0 || index < 0) return { path, metadata: head.metadata, version: undefined };
-        const row = rows.versions.find((r) => r.version === wanted);
-        if (row === undefined) {
-          throw new StoreIntegrityError('table secret_versions: a version row the secret lists is missing');
-        }
-        const opened = c.openVersion(id, wanted, row.envelope);
-        const times = head.times?.[index];
-        return {
-          path,
-          metadata: head.metadata,
-          version: times === undefined ? opened : checkTimes(opened, times[0], times[1]),
-        };
+        // Cached sealed rows, validated by the database in a statement issued after this call.
+        return reads.read(c, path, version);
       });
     },
 
@@ -796,6 +795,7 @@ function createPostgresStore(
       // Calls already started finish (their writes commit) before the pool ends.
       await Promise.allSettled([...inFlight]);
       await pool.end();
+      reads.clear();
       codec?.destroy();
       codec = undefined;
     },
