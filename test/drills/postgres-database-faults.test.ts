@@ -7,7 +7,8 @@
  *   database waits for it (up to SPIKE_NEXUS_DB_INITIALIZATION_TIMEOUT) and then serves;
  * - rows tampered with in the live database, as someone with write access to it could (a byte
  *   of a ciphertext flipped, a version row moved to another secret, two version numbers swapped,
- *   two policy rows swapped), are never served by any replica: the same guarantees as SQLite
+ *   two policy rows swapped), are never served by any replica, although every replica had read
+ *   (and cached) those rows before: the same guarantees as SQLite
  *   (test/drills/damaged-rows.test.ts) — the rest is still served, the damage is listed, damaged
  *   policies grant nothing.
  */
@@ -149,6 +150,16 @@ describe('PostgreSQL database faults (real processes)', { timeout: 600_000 }, ()
         pilot.putPolicy({ name: `tamper-grant-${x}`, pathPattern: `^tamper/${x}/.*$`, ...GRANT }),
       );
       await pilot.putSecret(`tamper/${x}/s`, { v: x });
+    }
+
+    // Every replica reads every secret first, so that their rows sit in its read cache: what is
+    // tampered with below must not be served from there either.
+    for (let i = 0; i < set.size; i++) {
+      const client = await set.pilotOn(i);
+      for (const name of ['flip', 'moved-from', 'moved-to', 'swapped', 'head', 'intact']) {
+        assert.match(await read(client, `tamper/${name}`), new RegExp(`^${name}-`));
+        assert.equal(await read(client, `tamper/${name}`, 1), `${name}-1`);
+      }
     }
 
     // As someone with write access to the database: flip one byte of the current version of

@@ -44,7 +44,9 @@ const S = PG_SCHEMA;
  * token of the cached one matched. Which version rows: the wanted one; for `want = 0` the
  * cached current one while the head is unchanged, else every kept one (the current version is
  * known only after opening the new head); without a head, every row there is (orphans are
- * damage). Row 0 carries the server's start time.
+ * damage). Row 0 carries the server's start time; row -1, when `$7` asks for it, the policies'
+ * revision (ADR 0032), so that the revision checks before policy decisions ride on the same
+ * statements as the reads instead of statements of their own.
  */
 export const READ_BATCH_SQL = `SELECT k.ord::int AS ord, h.hv,
     CASE WHEN h.hv = k.hv THEN NULL ELSE h.envelope END AS head,
@@ -58,7 +60,9 @@ export const READ_BATCH_SQL = `SELECT k.ord::int AS ord, h.hv,
     FROM ${S}.secret_versions w WHERE w.path_id = k.id
       AND (w.version = k.want OR h.hv IS NULL OR (k.want = 0 AND (w.version = k.cur OR h.hv IS DISTINCT FROM k.hv)))
     OFFSET 0) v ON true
-  UNION ALL SELECT 0, pg_postmaster_start_time()::text, NULL, NULL, NULL, NULL`;
+  UNION ALL SELECT 0, pg_postmaster_start_time()::text, NULL, NULL, NULL, NULL
+  UNION ALL SELECT -1, revision::text, NULL, NULL, NULL, NULL FROM ${S}.revisions
+    WHERE name = 'policies' AND $7::boolean`;
 
 /** A row of `READ_BATCH_SQL`. */
 export interface ReadBatchRow {
@@ -107,13 +111,19 @@ export interface PgReadCacheOptions {
 export interface PgVersionReader {
   /** One version (0 = current) with the secret's metadata; undefined when there is no secret. */
   read(codec: RowCodec, path: string, version: number): Promise<SecretVersionRead | undefined>;
+  /**
+   * The policies' revision (`spike.revisions`), read by a statement issued after this call,
+   * together with the reads asked for meanwhile; null when the row is missing.
+   */
+  policyRevision(): Promise<string | null>;
   /** Forgets every entry (a new codec, or closing). */
   clear(): void;
   readonly size: number;
   readonly bytes: number;
 }
 
-interface Job {
+interface ReadJob {
+  readonly kind: 'read';
   readonly codec: RowCodec;
   readonly path: string;
   readonly version: number;
@@ -121,9 +131,18 @@ interface Job {
   readonly reject: (err: unknown) => void;
 }
 
+/** A read of the policies' revision (its text as stored; null when the row is missing). */
+interface RevisionJob {
+  readonly kind: 'revision';
+  readonly resolve: (value: string | null) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+type Job = ReadJob | RevisionJob;
+
 /** One read of a batch: the jobs asking the same thing, and what the cache held when it left. */
 interface Ask {
-  readonly jobs: Job[];
+  readonly jobs: ReadJob[];
   readonly codec: RowCodec;
   readonly path: string;
   readonly version: number;
@@ -212,6 +231,7 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
   const asksOf = (jobs: readonly Job[], withCache: boolean): Ask[] => {
     const byKey = new Map<string, Ask>();
     for (const job of jobs) {
+      if (job.kind !== 'read') continue;
       const key = `${String(job.version)} ${job.path}`;
       const same = byKey.get(key);
       if (same !== undefined && same.codec === job.codec) {
@@ -232,7 +252,7 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
     return [...byKey.values()];
   };
 
-  const statement = (asks: readonly Ask[]): pg.QueryConfig => {
+  const statement = (asks: readonly Ask[], revision: boolean): pg.QueryConfig => {
     const ids: Buffer[] = [];
     const want: number[] = [];
     const cur: (number | null)[] = [];
@@ -257,7 +277,11 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
       vv.push(cached === undefined ? null : expected);
       vx.push(cached?.token ?? null);
     }
-    return { name: 'spike_readBatch', text: READ_BATCH_SQL, values: [ids, want, cur, hv, vv, vx] };
+    return {
+      name: 'spike_readBatch',
+      text: READ_BATCH_SQL,
+      values: [ids, want, cur, hv, vv, vx, revision],
+    };
   };
 
   /** Answers one ask from its rows (all rows of one `ord`), updating the cache. */
@@ -333,7 +357,8 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
   const runBatch = async (jobs: Job[]): Promise<void> => {
     let asks = asksOf(jobs, true);
     const usedCache = asks.some((a) => a.entry !== undefined);
-    let rows = await options.query(statement(asks));
+    const revision = jobs.some((j) => j.kind === 'revision');
+    let rows = await options.query(statement(asks, revision));
     let serverStart = rows.find((r) => r.ord === 0)?.hv ?? undefined;
     if (serverStart !== epoch) {
       // Another server than the one the cached tokens came from: its transaction ids say nothing
@@ -342,7 +367,7 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
       epoch = serverStart;
       if (usedCache) {
         asks = asksOf(jobs, false);
-        rows = await options.query(statement(asks));
+        rows = await options.query(statement(asks, revision));
         serverStart = rows.find((r) => r.ord === 0)?.hv ?? undefined;
         if (serverStart !== epoch) {
           clear();
@@ -351,8 +376,10 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
       }
     }
     const byOrd = new Map<number, ReadBatchRow[]>();
+    let policies: string | null = null;
     for (const r of rows) {
-      if (r.ord === 0) continue;
+      if (r.ord === -1) policies = r.hv;
+      if (r.ord <= 0) continue;
       const list = byOrd.get(r.ord);
       if (list === undefined) byOrd.set(r.ord, [r]);
       else list.push(r);
@@ -367,6 +394,7 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
       }
       for (const job of a.jobs) job.resolve(result);
     }
+    for (const job of jobs) if (job.kind === 'revision') job.resolve(policies);
   };
 
   // One statement in flight at a time: reads that arrive meanwhile leave together in the next
@@ -396,7 +424,13 @@ export function createPgVersionReader(options: PgReadCacheOptions): PgVersionRea
   return {
     read(codec, path, version) {
       return new Promise((resolve, reject) => {
-        pending.push({ codec, path, version, resolve, reject });
+        pending.push({ kind: 'read', codec, path, version, resolve, reject });
+        schedule();
+      });
+    },
+    policyRevision() {
+      return new Promise((resolve, reject) => {
+        pending.push({ kind: 'revision', resolve, reject });
         schedule();
       });
     },

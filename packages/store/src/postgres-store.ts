@@ -145,7 +145,6 @@ const SQL = {
       UPDATE ${S}.revisions SET revision = revision + 1 WHERE name = 'policies' RETURNING revision
     ) SELECT revision::text AS revision, pg_notify('${CHANGES_CHANNEL}', 'policies ' || revision::text) FROM r`,
   ping: 'SELECT 1',
-  policyRevision: `SELECT revision::text AS revision FROM ${S}.revisions WHERE name = 'policies'`,
   // Every policy row and the revision, in one statement (one snapshot).
   scanPoliciesAt: `SELECT 'p' AS kind, name_id AS id, envelope, NULL::text AS revision FROM ${S}.policies
     UNION ALL
@@ -755,11 +754,11 @@ function createPostgresStore(
         await query(SQL.ping, []);
       }),
     sharedPolicies: {
+      // Read by the statement of the next batch of secret reads (one statement for both).
       revision: () =>
         run(async () => {
           usable();
-          const row = (await query<{ revision: string | null }>(SQL.policyRevision, []))[0];
-          return revisionText(row?.revision);
+          return revisionText(await reads.policyRevision());
         }),
       scan: () =>
         run(async () => {
