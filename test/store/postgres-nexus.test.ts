@@ -71,7 +71,7 @@ before(async () => {
   assert.equal(migrated.code, 0, migrated.output);
   assert.match(
     migrated.output,
-    /schema "spike" migrated from version 0 to 2 \(applied 1, 2\); runtime grants given to spike_app/,
+    /schema "spike" migrated from version 0 to 3 \(applied 1, 2, 3\); runtime grants given to spike_app/,
   );
   drill = await Drill.start({
     nexusEnv: { ...postgresEnv(cluster.runtimeRole, database), SPIKE_NEXUS_DB_SKIP_SCHEMA_CREATION: 'true' },
@@ -192,7 +192,7 @@ describe('Nexus on PostgreSQL', () => {
   it('migrate: idempotent, refuses bad arguments and a missing URL', async () => {
     const again = await migrate(postgresEnv(cluster.ddlRole, database));
     assert.equal(again.code, 0, again.output);
-    assert.match(again.output, /already at version 2, nothing to apply/);
+    assert.match(again.output, /already at version 3, nothing to apply/);
     const runtime = await migrate(postgresEnv(cluster.runtimeRole, await cluster.createDatabase()));
     assert.equal(runtime.code, 1, runtime.output);
     assert.match(runtime.output, /cannot create the schema "spike".*permission denied/);
