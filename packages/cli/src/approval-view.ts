@@ -4,31 +4,12 @@
  * progress lines of `spike request --wait`, and the command to run once a request is approved.
  * Reasons and comments are people's words: shown with control characters escaped.
  */
+import type { ApprovalRequestInfo, ApprovalVoteInfo } from '@spike-ts/sdk';
 import { shown } from './cli-args.ts';
 
-export interface ApprovalMark {
-  readonly principal: string;
-  readonly at: string;
-  readonly comment?: string;
-}
-
-/** What the CLI reads of a request (the SDK's `ApprovalRequestView`). */
-export interface RequestView {
-  readonly id: string;
-  readonly requester: string;
-  readonly requesterKind: string;
-  readonly operation: string;
-  readonly target: string;
-  readonly reason: string;
-  readonly status: string;
-  readonly required: number;
-  readonly approvals: readonly ApprovalMark[];
-  readonly denials: readonly ApprovalMark[];
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly grantExpiresAt?: string;
-  readonly usedAt?: string;
-}
+/** A vote and a request as the SDK gives them. */
+export type ApprovalMark = ApprovalVoteInfo;
+export type RequestView = ApprovalRequestInfo;
 
 /** Text of people's words in a terminal: escaped, never cut (show keeps the whole text). */
 function words(text: string): string {

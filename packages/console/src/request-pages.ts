@@ -4,35 +4,16 @@
  * forms, and the "Request access" form, which also appears on the page of an operation Nexus
  * refused with `approval_required`. Plain forms, no script; every value escaped by `markup`.
  */
+import { APPROVAL_OPERATIONS, type ApprovalRequestView, type ApprovalVote } from '@spike-ts/protocol';
 import { markup, query, type SafeHtml } from './html.ts';
 import { BASE, csrfField, layout, postButton, type PageContext } from './pages.ts';
 
 /** The operations a request names. */
-export const REQUEST_OPERATIONS = ['read', 'write', 'sign', 'decrypt', 'policy'] as const;
+export const REQUEST_OPERATIONS = APPROVAL_OPERATIONS;
 
-export interface RequestVote {
-  readonly principal: string;
-  readonly at: string;
-  readonly comment?: string;
-}
-
-/** A request as the API shows it (`ApprovalRequestView`). */
-export interface RequestView {
-  readonly id: string;
-  readonly requester: string;
-  readonly requesterKind: string;
-  readonly operation: string;
-  readonly target: string;
-  readonly reason: string;
-  readonly status: string;
-  readonly required: number;
-  readonly approvals: readonly RequestVote[];
-  readonly denials: readonly RequestVote[];
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly grantExpiresAt?: string;
-  readonly usedAt?: string;
-}
+/** A vote and a request as the API shows them (the protocol's wire types). */
+export type RequestVote = Readonly<ApprovalVote>;
+export type RequestView = Readonly<ApprovalRequestView>;
 
 /** What a "Request access" form holds (kept when the server refuses it). */
 export interface RequestForm {
