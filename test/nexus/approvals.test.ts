@@ -7,12 +7,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, publicEncrypt } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueSvid } from '@spike-ts/identity/mint';
 import { startTestIssuer, type TestIssuer } from '@spike-ts/nexus/testing';
 import { ID, call, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
+import { peopleListenerEnv } from './people-listener-env.ts';
 
 const A = '/v1/approvals?action=';
 const GET = '/v1/store/secrets?action=get';
@@ -77,34 +77,20 @@ for (const backend of ['memory', 'sqlite'] as const) {
       pki = await createPki();
       idp = await startTestIssuer();
       dir = await mkdtemp(join(tmpdir(), 'spx-approvals-'));
-      const server = await issueSvid(pki.ca, {
-        spiffeId: 'spiffe://spike.ist/people-listener',
-        dnsNames: ['localhost'],
-      });
-      await writeFile(join(dir, 'cert.pem'), server.certPem);
-      await writeFile(join(dir, 'key.pem'), server.keyPem);
-      await writeFile(
-        join(dir, 'oidc.json'),
-        JSON.stringify({
-          issuers: [
-            {
-              issuer: idp.issuer,
-              audience: 'spike-nexus',
-              algorithms: ['RS256'],
-              adminGroups: ['admins'],
-              auditorGroups: ['auditors'],
-            },
-          ],
-        }),
-      );
+      const peopleEnv = await peopleListenerEnv(pki, dir, [
+        {
+          issuer: idp.issuer,
+          audience: 'spike-nexus',
+          algorithms: ['RS256'],
+          adminGroups: ['admins'],
+          auditorGroups: ['auditors'],
+        },
+      ]);
       t = await startNexus(pki, {
         backend,
         now,
         env: {
-          SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-          SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'cert.pem'),
-          SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'key.pem'),
-          SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
+          ...peopleEnv,
           SPIKE_NEXUS_API_THREADS: '1',
         },
       });

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueSvid } from '@spike-ts/identity/mint';
 import {
   APPROVAL_REQUEST,
   AUTH_WHOAMI,
@@ -19,6 +18,7 @@ import {
 import type { PersonCaller } from '@spike-ts/core';
 import { startTestIssuer, type TestIssuer } from '@spike-ts/nexus/testing';
 import { ID, call, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
+import { peopleListenerEnv } from './people-listener-env.ts';
 
 // Approval routes other than `request` answer any person about requests that concern them (404
 // for the example's unknown id): the approvals suite covers them.
@@ -56,32 +56,18 @@ describe('people listener', () => {
     pki = await createPki();
     idp = await startTestIssuer();
     dir = await mkdtemp(join(tmpdir(), 'spx-people-'));
-    const server = await issueSvid(pki.ca, {
-      spiffeId: `spiffe://spike.ist/people-listener`,
-      dnsNames: ['localhost'],
-    });
-    await writeFile(join(dir, 'cert.pem'), server.certPem);
-    await writeFile(join(dir, 'key.pem'), server.keyPem);
-    await writeFile(
-      join(dir, 'oidc.json'),
-      JSON.stringify({
-        issuers: [
-          {
-            issuer: idp.issuer,
-            audience: 'spike-nexus',
-            algorithms: ['RS256'],
-            adminGroups: ['admins'],
-            auditorGroups: ['auditors'],
-          },
-        ],
-      }),
-    );
+    const peopleEnv = await peopleListenerEnv(pki, dir, [
+      {
+        issuer: idp.issuer,
+        audience: 'spike-nexus',
+        algorithms: ['RS256'],
+        adminGroups: ['admins'],
+        auditorGroups: ['auditors'],
+      },
+    ]);
     t = await startNexus(pki, {
       env: {
-        SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-        SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'cert.pem'),
-        SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'key.pem'),
-        SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
+        ...peopleEnv,
         SPIKE_NEXUS_AUDIT_LOG: join(dir, 'audit.log'),
       },
     });
@@ -463,24 +449,12 @@ describe('people listener limits', () => {
     const dir = await mkdtemp(join(tmpdir(), 'spx-people-limits-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     t.after(() => idp.close());
-    const server = await issueSvid(pki.ca, {
-      spiffeId: `spiffe://spike.ist/people-listener`,
-      dnsNames: ['localhost'],
-    });
-    await writeFile(join(dir, 'cert.pem'), server.certPem);
-    await writeFile(join(dir, 'key.pem'), server.keyPem);
-    await writeFile(
-      join(dir, 'oidc.json'),
-      JSON.stringify({ issuers: [{ issuer: idp.issuer, audience: 'spike-nexus' }] }),
-    );
+    const peopleEnv = await peopleListenerEnv(pki, dir, [{ issuer: idp.issuer, audience: 'spike-nexus' }]);
     const clock = Date.now();
     const n = await startNexus(pki, {
       now: () => clock,
       env: {
-        SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-        SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'cert.pem'),
-        SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'key.pem'),
-        SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
+        ...peopleEnv,
         SPIKE_NEXUS_RATE_LIMIT_RPS: '1',
         SPIKE_NEXUS_RATE_LIMIT_BURST: '2',
       },

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStaticX509Source } from '@spike-ts/identity';
@@ -21,6 +21,7 @@ import {
   type SpikeClient,
 } from '@spike-ts/sdk';
 import { ID, createPki, startNexus, type Pki, type TestNexus } from './harness.ts';
+import { peopleListenerEnv } from './people-listener-env.ts';
 
 describe('SDK approvals', () => {
   let pki: Pki;
@@ -54,22 +55,12 @@ describe('SDK approvals', () => {
     pki = await createPki();
     idp = await startTestIssuer();
     dir = await mkdtemp(join(tmpdir(), 'spx-sdk-approvals-'));
-    const server = await issueSvid(pki.ca, {
-      spiffeId: 'spiffe://spike.ist/people-listener',
-      dnsNames: ['localhost'],
-    });
-    await writeFile(join(dir, 'cert.pem'), server.certPem);
-    await writeFile(join(dir, 'key.pem'), server.keyPem);
-    await writeFile(
-      join(dir, 'oidc.json'),
-      JSON.stringify({ issuers: [{ issuer: idp.issuer, audience: 'spike-nexus', algorithms: ['RS256'] }] }),
-    );
+    const peopleEnv = await peopleListenerEnv(pki, dir, [
+      { issuer: idp.issuer, audience: 'spike-nexus', algorithms: ['RS256'] },
+    ]);
     t = await startNexus(pki, {
       env: {
-        SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-        SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'cert.pem'),
-        SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'key.pem'),
-        SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
+        ...peopleEnv,
       },
     });
     pilot = await workload(ID.superuser);

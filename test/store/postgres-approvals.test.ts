@@ -7,12 +7,11 @@
  * time. The requests in the database are sealed: no reason and no path in the rows.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from '@spike-ts/core';
-import { issueSvid } from '@spike-ts/identity/mint';
 import { startTestIssuer, type TestIssuer } from '@spike-ts/nexus/testing';
 import { openPostgresStore } from '@spike-ts/store';
 import {
@@ -31,6 +30,7 @@ import {
   type Reply,
   type TestNexus,
 } from '../nexus/harness.ts';
+import { peopleListenerEnv } from '../nexus/people-listener-env.ts';
 
 const A = '/v1/approvals?action=';
 const GET = '/v1/store/secrets?action=get';
@@ -71,16 +71,9 @@ before(async () => {
   pki = await createPki();
   idp = await startTestIssuer();
   dir = await mkdtemp(join(tmpdir(), 'spx-pg-approvals-'));
-  const server = await issueSvid(pki.ca, {
-    spiffeId: 'spiffe://spike.ist/people-listener',
-    dnsNames: ['localhost'],
-  });
-  await writeFile(join(dir, 'cert.pem'), server.certPem);
-  await writeFile(join(dir, 'key.pem'), server.keyPem);
-  await writeFile(
-    join(dir, 'oidc.json'),
-    JSON.stringify({ issuers: [{ issuer: idp.issuer, audience: 'spike-nexus', algorithms: ['RS256'] }] }),
-  );
+  const peopleEnv = await peopleListenerEnv(pki, dir, [
+    { issuer: idp.issuer, audience: 'spike-nexus', algorithms: ['RS256'] },
+  ]);
   const rootKey = randomBytes(32);
   for (let i = 0; i < 2; i++) {
     const store = await openPostgresStore({
@@ -95,10 +88,7 @@ before(async () => {
           SPIKE_NEXUS_API_THREADS: '1',
           ...(i === 0
             ? {
-                SPIKE_NEXUS_PEOPLE_LISTEN: '127.0.0.1:0',
-                SPIKE_NEXUS_PEOPLE_TLS_CERT_FILE: join(dir, 'cert.pem'),
-                SPIKE_NEXUS_PEOPLE_TLS_KEY_FILE: join(dir, 'key.pem'),
-                SPIKE_NEXUS_OIDC_CONFIG: join(dir, 'oidc.json'),
+                ...peopleEnv,
               }
             : {}),
         },
