@@ -210,6 +210,10 @@ describe('mutating routes', () => {
   it('are Nexus routes that change what Nexus stores; reads and break-the-glass routes are not', () => {
     const mutating = new Set(NEXUS_ROUTE_SPECS.filter((spec) => isMutating({ spec })).map((s) => s.name));
     assert.deepEqual([...mutating].sort(), [
+      'approval.approve',
+      'approval.cancel',
+      'approval.deny',
+      'approval.request',
       'key.create',
       'key.retire',
       'key.rotate',
@@ -224,6 +228,8 @@ describe('mutating routes', () => {
       'secret.get',
       'secret.list',
       'policy.get',
+      'approval.get',
+      'approval.list',
       'cipher.encrypt',
       'operator.recover',
       'operator.restore',
