@@ -42,7 +42,7 @@ export function versionDamageContract(open: TamperableStore): void {
   describe('damaged version rows', () => {
     it('lists an edited, a stale and a missing version row; removing them leaves working secrets', async (t) => {
       const { store, tamper } = await open(t);
-      if (tamper === undefined) return t.skip('the backend keeps no rows a test can reach');
+      assert.ok(tamper, 'the store factory gives no way to change rows behind the store');
       for (const v of ['1', '2', '3']) await store.updateSecret('v/three', putVersion('v/three', { v }));
       await store.updateSecret('v/one', putVersion('v/one', { v: '1' }));
       for (const v of ['1', '2']) await store.updateSecret('v/two', putVersion('v/two', { v }));
@@ -122,7 +122,7 @@ export function versionDamageContract(open: TamperableStore): void {
 
     it('pages through the secrets: a damaged version after the first page is found', async (t) => {
       const { store, tamper } = await open(t);
-      if (tamper === undefined) return t.skip('the backend keeps no rows a test can reach');
+      assert.ok(tamper, 'the store factory gives no way to change rows behind the store');
       const total = VERSION_SCAN_PAGE * 2 + 3;
       await Promise.all(
         Array.from({ length: total }, (_, i) =>
