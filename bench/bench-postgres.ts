@@ -32,7 +32,7 @@ function statFields(pid: number | string): string[] {
  * (utime, stime, cutime, cstime: backends that exited are in the last two), plus every live
  * backend's own. Monotonic as long as the backends are the postmaster's children.
  */
-function serverCpuSeconds(postmaster: number): number {
+export function serverCpuSeconds(postmaster: number): number {
   const own = statFields(postmaster);
   let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
   for (const entry of readdirSync('/proc')) {

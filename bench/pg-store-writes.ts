@@ -13,13 +13,14 @@
  * at commit), waiting for a lock (an advisory lock: another writer of the same secret), or idle.
  * It is for finding where a write's time goes, not a substitute for `npm run bench:nexus`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { putSecretVersion, randomBytes } from '@spike-ts/core';
 import { openPostgresStore } from '@spike-ts/store';
 import { preparedDatabase, socketConnection, startTestCluster } from '@spike-ts/store/testing';
+import { serverCpuSeconds } from './bench-postgres.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -37,26 +38,6 @@ const seconds = Number(flags.seconds);
 const rounds = Number(flags.rounds);
 const paths = Number(flags.paths);
 const poolSize = Number(flags.pool);
-
-function statFields(pid: number | string): string[] {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-/** CPU seconds of the server: the postmaster, its reaped children and its live children. */
-function serverCpuSeconds(postmaster: number): number {
-  const own = statFields(postmaster);
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const f = statFields(entry);
-      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return ticks / 100;
-}
 
 const cluster = await startTestCluster();
 try {
