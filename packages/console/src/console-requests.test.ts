@@ -15,6 +15,7 @@ import { createConsole, type Console } from './handler.ts';
 import type { OidcRelyingParty } from './oidc.ts';
 import type { CallResult, ConsolePerson } from './port.ts';
 import type { RequestView } from './request-pages.ts';
+import { getPage, postForm } from './testing/form-client.ts';
 
 const person = (name: string): ConsolePerson =>
   Object.freeze({
@@ -186,20 +187,13 @@ describe('console approval pages', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const get = (path: string, cookie: string) =>
-    fetch(base + path, { redirect: 'manual', headers: { cookie } });
+  const get = (path: string, cookie: string) => getPage(base, path, cookie);
   const post = (
     path: string,
     form: Record<string, string>,
     cookie: string,
-    headers: Record<string, string> = {},
-  ) =>
-    fetch(base + path, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams(form).toString(),
-    });
+    headers?: Record<string, string>,
+  ) => postForm(base, origin, path, form, cookie, headers);
 
   async function login(name: string): Promise<{ cookie: string; csrf: string }> {
     next = person(name);

@@ -14,6 +14,7 @@ import { createOidcRelyingParty, isLoopbackHttp } from './oidc.ts';
 import { secretPage, secretsPage, auditPage, policyPage, EMPTY_POLICY_FORM } from './pages.ts';
 import type { CallResult, ConsolePerson } from './port.ts';
 import { SessionTable, tokensEqual } from './session.ts';
+import { getPage, postForm } from './testing/form-client.ts';
 
 const ALICE: ConsolePerson = Object.freeze({
   kind: 'person',
@@ -294,20 +295,13 @@ describe('console handler', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const get = (path: string, cookie?: string) =>
-    fetch(base + path, { redirect: 'manual', headers: cookie === undefined ? {} : { cookie } });
+  const get = (path: string, cookie?: string) => getPage(base, path, cookie);
   const post = (
     path: string,
     form: Record<string, string>,
     cookie: string,
-    headers: Record<string, string> = {},
-  ) =>
-    fetch(base + path, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams(form).toString(),
-    });
+    headers?: Record<string, string>,
+  ) => postForm(base, origin, path, form, cookie, headers);
 
   /** Logs in through the stand-in IdP; returns the session cookie and the page's CSRF token. */
   async function login(): Promise<{ cookie: string; csrf: string }> {
