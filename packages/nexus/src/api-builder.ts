@@ -64,6 +64,10 @@ export interface ApiBuildOptions {
    * "answer here or hand to the main thread" choice in front of it.
    */
   readonly front?: (handler: RequestListener) => RequestListener;
+  /** A body `front` already read for a request, if any (else the handler reads the stream). */
+  readonly bodyReadBefore?: (req: IncomingMessage) => Buffer | undefined;
+  /** False on an API thread that must not use up approval grants itself (SQLite; ADR 0042). */
+  readonly usesGrants?: boolean;
   /** This thread's metrics (requests, storage); none when metrics are off. */
   readonly metrics?: ThreadMetrics;
   /** Epoch milliseconds (tests). */
@@ -132,7 +136,12 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     custody,
     ...(rotation === undefined ? {} : { rotation }),
     now,
-    approvals: new ApprovalService({ store, engine: state.policies, now }),
+    approvals: new ApprovalService({
+      store,
+      engine: state.policies,
+      now,
+      ...(options.usesGrants === undefined ? {} : { usesGrants: options.usesGrants }),
+    }),
     policyQueue: createSerialQueue(),
     ...(output?.chain === undefined
       ? {}
@@ -151,6 +160,7 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
     logger,
     maxBodySize: config.maxRequestBodySize,
     peerId: options.peerId ?? tlsPeerId,
+    ...(options.bodyReadBefore === undefined ? {} : { bodyReadBefore: options.bodyReadBefore }),
     ...(policiesFresh === undefined
       ? {}
       : {

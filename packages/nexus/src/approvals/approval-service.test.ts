@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApprovalRequiredError } from '@spike-ts/protocol';
+import { ApprovalRequiredError, NotReadyError } from '@spike-ts/protocol';
 import { createPolicyEngine, type PolicyRecord, type SecretStore } from '@spike-ts/core';
 import { createMemoryStore } from '@spike-ts/store';
-import { ApprovalService } from './approval-service.ts';
+import { ApprovalService, approvalGates } from './approval-service.ts';
 
 /** A store that counts the calls made to it (and forwards them to a memory store). */
 function counted(): { store: SecretStore; calls: string[] } {
@@ -57,5 +57,31 @@ describe('approval enforcement cost', () => {
     );
     assert.deepEqual(calls, ['getSecretVersion']);
     assert.deepEqual(notes, [{ operation: 'read' }]);
+  });
+
+  it('a thread that must not use grants (an API thread on SQLite) refuses a gated operation as retryable and touches nothing', async () => {
+    const { store, calls } = counted();
+    const engine = createPolicyEngine();
+    const approvals = new ApprovalService({ store, engine, now: () => 0, usesGrants: false });
+    await approvals.enforce('spiffe://x/app', 'read', 'cloud/master');
+    engine.upsert(rule('cloud', '^cloud/.*$'));
+    await approvals.enforce('spiffe://x/app', 'read', 'other/path');
+    await assert.rejects(approvals.enforce('spiffe://x/app', 'read', 'cloud/master'), (err: unknown) => {
+      assert.ok(err instanceof NotReadyError);
+      assert.equal(err.code, 'state_not_ready');
+      return true;
+    });
+    assert.deepEqual(calls, []);
+  });
+
+  it('approvalGates answers as the service does, per operation and path', () => {
+    const engine = createPolicyEngine();
+    assert.equal(approvalGates(engine, 'read', 'cloud/master'), false);
+    engine.upsert(rule('cloud', '^cloud/.*$'));
+    assert.equal(approvalGates(engine, 'read', 'cloud/master'), true);
+    assert.equal(approvalGates(engine, 'read', 'cloudy/master'), false);
+    assert.equal(approvalGates(engine, 'write', 'cloud/master'), false);
+    engine.remove('cloud');
+    assert.equal(approvalGates(engine, 'read', 'cloud/master'), false);
   });
 });

@@ -19,6 +19,7 @@
 import {
   AccessDeniedError,
   ApprovalRequiredError,
+  NotReadyError,
   BadRequestError,
   NotFoundError,
   APPROVAL_DEFAULT_GRANT_TTL_SECONDS,
@@ -111,6 +112,20 @@ export interface ApprovalServiceOptions {
   readonly engine: PolicyEngine;
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /**
+   * False where this thread must not use up a grant itself: an API thread on SQLite, whose
+   * connection only reads (the main thread is the one writer). A gated operation reaching it
+   * is refused as retryable (503) instead; its front hands gated reads to the main thread, so
+   * this happens only when a rule arrived between that choice and the check. Default true.
+   */
+  readonly usesGrants?: boolean;
+}
+
+/** Whether an approval rule of `engine` gates `operation` on `target` now. */
+export function approvalGates(engine: PolicyEngine, operation: ApprovalOperation, target: string): boolean {
+  if (!engine.hasApprovalRules) return false;
+  const { path, permission } = gateOf(operation, target);
+  return engine.approvalRules(path, permission).length > 0;
 }
 
 const iso = (t: number): string => new Date(t).toISOString();
@@ -210,11 +225,13 @@ export class ApprovalService {
   private readonly store: SecretStore;
   private readonly engine: PolicyEngine;
   private readonly now: () => number;
+  private readonly usesGrants: boolean;
 
   constructor(opts: ApprovalServiceOptions) {
     this.store = opts.store;
     this.engine = opts.engine;
     this.now = opts.now;
+    this.usesGrants = opts.usesGrants ?? true;
   }
 
   /** The approval rules that gate `operation` on `target` now (empty: no approval needed). */
@@ -238,6 +255,11 @@ export class ApprovalService {
     // The hot path while no policy has an approval rule: one boolean.
     if (!this.engine.hasApprovalRules) return;
     if (this.rulesFor(operation, target).length === 0) return;
+    if (!this.usesGrants) {
+      throw new NotReadyError(
+        'an approval rule now gates this operation; retry (the main thread answers it)',
+      );
+    }
     const requester = typeof caller === 'string' ? caller : callerName(caller);
     const path = slotPath(slotOf(requester, operation, target));
     const now = this.now();

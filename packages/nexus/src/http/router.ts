@@ -51,6 +51,11 @@ export interface RequestHandlerOptions {
    * before `authorize`; a rejection (database down) fails the request like a store error.
    */
   readonly policiesFresh?: (caller: Caller) => Promise<void> | undefined;
+  /**
+   * The body of `req` when something in front of the handler already read it (an API thread
+   * that looked at the path first); the handler then owns, and zeroes, that buffer.
+   */
+  readonly bodyReadBefore?: (req: IncomingMessage) => Buffer | undefined;
   /** Counts every answered request (as audited) by route, action, status and caller role. */
   readonly metrics?: RequestMetrics;
   readonly now?: () => number;
@@ -216,7 +221,10 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       get logger() {
         return log();
       },
-      readBody: () => readBody(req, options.maxBodySize),
+      readBody: () => {
+        const before = options.bodyReadBefore?.(req);
+        return before === undefined ? readBody(req, options.maxBodySize) : Promise.resolve(before);
+      },
       note: (fields) => {
         note = { ...note, ...fields };
       },

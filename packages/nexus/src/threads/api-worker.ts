@@ -11,6 +11,7 @@ import { createLogger, zeroize } from '@spike-ts/core';
 import { createX509Source } from '@spike-ts/identity';
 import { ACTION_GET, URL_SECRETS } from '@spike-ts/protocol';
 import { buildApi, listenOn } from '../api-builder.ts';
+import { approvalGates } from '../approvals/approval-service.ts';
 import { forwardingAuditSink } from '../audit.ts';
 import { loadConfigFromProcess } from '../config.ts';
 import { tlsPeerId } from '../http/peer.ts';
@@ -26,6 +27,7 @@ import {
 } from './api-threads.ts';
 import { createDirectClient, endToEnd } from './direct.ts';
 import { followCommits, type Mirror } from './feed.ts';
+import { createGatedReads } from './gated-reads.ts';
 import { createPolicyMirror } from './policy-feed.ts';
 import { PortDuplex } from './port-duplex.ts';
 
@@ -108,6 +110,15 @@ async function run(): Promise<void> {
     req.pipe(upstream);
   };
 
+  // While policies carry approval rules, a read is answered here unless a rule gates its path
+  // (gated-reads.ts): using up a grant is a write, and on SQLite the main thread is the one writer.
+  const gated = createGatedReads({
+    maxBodySize: config.maxRequestBodySize,
+    gates: (path) => approvalGates(state.policies, 'read', path),
+    forward,
+    forwardRead: (req, res, body) => direct.forwardRead(req, res, tlsPeerId(req) ?? '', body),
+  });
+
   const { store, state, audit, server } = await buildApi({
     config,
     source,
@@ -132,19 +143,22 @@ async function run(): Promise<void> {
           pageCacheKiB: WORKER_PAGE_CACHE_KIB,
         },
     loadPoliciesFromStore: shared,
+    // On PostgreSQL the database serializes grant use, so this thread may use grants itself.
+    usesGrants: shared,
+    bodyReadBefore: (req) => gated.bodyReadBefore(req),
     // Answer here once this thread has the key and the current policies; else the main thread.
-    // On SQLite the main thread is the only writer, so while any policy has an approval rule a
-    // read that may use up a grant goes there (ADR 0042); on PostgreSQL the database serializes.
     front: (local) => (req, res) => {
       if (
-        req.method === 'POST' &&
-        req.url === LOCAL_TARGET &&
-        state.isReady() &&
-        (shared || (feeds.policies?.current() === true && !state.policies.hasApprovalRules))
+        req.method !== 'POST' ||
+        req.url !== LOCAL_TARGET ||
+        !state.isReady() ||
+        (!shared && feeds.policies?.current() !== true)
       ) {
+        forward(req, res);
+      } else if (shared || !state.policies.hasApprovalRules) {
         local(req, res);
       } else {
-        forward(req, res);
+        gated.answer(req, res, local);
       }
     },
   });

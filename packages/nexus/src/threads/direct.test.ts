@@ -24,6 +24,8 @@ interface Seen {
  */
 describe('direct forwarding between an API thread and the main thread', () => {
   const seen: Seen[] = [];
+  /** Bodies the worker read itself and handed over with `forwardRead`. */
+  const handedOver: Buffer[] = [];
   const socketMark = {};
   const { port1, port2 } = new MessageChannel();
   let url = '';
@@ -61,6 +63,14 @@ describe('direct forwarding between an API thread and the main thread', () => {
       PEER_HEADER,
     );
     server = http.createServer((req, res) => {
+      if (req.headers['x-read-first'] !== undefined) {
+        // The worker looked into the body before choosing where the request is answered.
+        void readBody(req, LIMIT).then((body) => {
+          client.forwardRead(req, res, 'spiffe://td/caller', body);
+          handedOver.push(body);
+        });
+        return;
+      }
       if (!client.forward(req, res, 'spiffe://td/caller')) {
         req.resume();
         res.writeHead(299, { 'Content-Length': 6 });
@@ -117,6 +127,21 @@ describe('direct forwarding between an API thread and the main thread', () => {
     assert.equal(got.headers[PEER_HEADER], 'spiffe://td/caller');
     assert.equal(got.headers.connection, undefined, 'hop-by-hop headers stay behind');
     assert.ok(got.trusted, 'the request comes on the marked socket');
+  });
+
+  it('hands over a request whose body the worker already read, the body intact, and zeroes its copy', async () => {
+    seen.length = 0;
+    const res = await send('{"path":"cloud/master"}', { 'X-Read-First': '1', 'X-Extra': 'yes' });
+    assert.equal(res.status, 200);
+    assert.equal(res.text, JSON.stringify({ echo: '{"path":"cloud/master"}' }));
+    assert.equal(seen[0]?.body, '{"path":"cloud/master"}');
+    assert.equal(seen[0]?.headers[PEER_HEADER], 'spiffe://td/caller');
+    assert.equal(seen[0]?.headers['x-extra'], 'yes');
+    const body = handedOver.at(-1);
+    assert.ok(
+      body !== undefined && body.length > 0 && body.every((b) => b === 0),
+      'the worker copy is zeroed',
+    );
   });
 
   it('replaces a caller-supplied peer header with the verified caller', async () => {

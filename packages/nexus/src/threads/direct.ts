@@ -186,6 +186,11 @@ export interface DirectClient {
    * read) otherwise, so that the caller can use the HTTP bridge.
    */
   forward(req: IncomingMessage, res: ServerResponse, peer: string): boolean;
+  /**
+   * Forwards `req` whose body the worker has already read (`body`, taken over and zeroed): for a
+   * request it looked into before choosing where it is answered.
+   */
+  forwardRead(req: IncomingMessage, res: ServerResponse, peer: string, body: Uint8Array): void;
   /** Fails the requests still waiting for an answer (their connections are closed). */
   close(): void;
 }
@@ -219,6 +224,21 @@ export function createDirectClient(port: MessagePort, maxBodySize: number, peerH
     for (const res of pending.values()) res.destroy();
     pending.clear();
   });
+  const send = (req: IncomingMessage, res: ServerResponse, peer: string, body: Uint8Array): void => {
+    const id = ++nextId;
+    const bytes = detachedCopy(body);
+    pending.set(id, res);
+    res.once('close', () => pending.delete(id));
+    const msg: DirectRequestMessage = {
+      id,
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: endToEnd(req.headers, peerHeader) as Record<string, string | string[]>,
+      peer,
+      body: bytes,
+    };
+    port.postMessage(msg, [bytes.buffer as ArrayBuffer]);
+  };
   return {
     forward(req, res, peer) {
       const declared = req.headers['content-length'];
@@ -232,25 +252,12 @@ export function createDirectClient(port: MessagePort, maxBodySize: number, peerH
         return false;
       }
       readBody(req, maxBodySize).then(
-        (body) => {
-          const id = ++nextId;
-          const bytes = detachedCopy(body);
-          pending.set(id, res);
-          res.once('close', () => pending.delete(id));
-          const msg: DirectRequestMessage = {
-            id,
-            method: req.method ?? 'GET',
-            url: req.url ?? '/',
-            headers: endToEnd(req.headers, peerHeader) as Record<string, string | string[]>,
-            peer,
-            body: bytes,
-          };
-          port.postMessage(msg, [bytes.buffer as ArrayBuffer]);
-        },
+        (body) => send(req, res, peer, body),
         () => res.destroy(),
       );
       return true;
     },
+    forwardRead: send,
     close() {
       for (const res of pending.values()) res.destroy();
       pending.clear();
