@@ -9,6 +9,18 @@ export const readPolicy: PolicySpec = {
   permissions: ['read', 'write'],
 };
 
+/**
+ * A policy whose approval rule gates reading paths the measured caller never asks for: while any
+ * rule exists, API threads look at each read's path (ADR 0042) but still answer it themselves.
+ */
+export const gatedPolicy: PolicySpec = {
+  name: 'bench-gated',
+  spiffeidPattern: '^spiffe://spike\\.ist/workload/demo$',
+  pathPattern: '^gated/.*$',
+  permissions: ['read'],
+  approval: { required: 2, approverGroups: ['infra'] },
+};
+
 /** Policies of other workloads, one each: `bench-app-<from>` … `bench-app-<to - 1>`. */
 export function otherWorkloadPolicies(from: number, to: number): PolicySpec[] {
   return Array.from({ length: to - from }, (_, i) => ({

@@ -6,6 +6,8 @@ export interface PolicySpec {
   readonly spiffeidPattern: string;
   readonly pathPattern: string;
   readonly permissions: readonly string[];
+  /** A multi-party approval rule (ADR 0042), sent as is. */
+  readonly approval?: { readonly required: number; readonly approverGroups: readonly string[] };
 }
 
 export type LoadOp =

@@ -22,7 +22,7 @@ import {
 import type { RunRequest } from './load-protocol.ts';
 import { parseBenchOptions } from './bench-options.ts';
 import { startBenchDatabase, startExtraReplicas } from './bench-postgres.ts';
-import { callerMatchingPolicies, otherWorkloadPolicies, readPolicy } from './bench-policies.ts';
+import { callerMatchingPolicies, gatedPolicy, otherWorkloadPolicies, readPolicy } from './bench-policies.ts';
 import { formatSummary, summarizeProfileDir, type ProfileSummary } from './profile-summary.ts';
 import { updateBenchmarkDoc } from './report.ts';
 import {
@@ -282,6 +282,27 @@ try {
         }),
       },
     );
+    // The same reads while a policy's approval rule gates other paths: they stay on every thread.
+    await seed(pilot, 'policy bench-gated (an approval rule on other paths)', {
+      op: { kind: 'policy-put', policies: [gatedPolicy] },
+      concurrency: 1,
+      count: 1,
+    });
+    await measure(
+      demo,
+      {
+        id: 'read-c64-approval-rule',
+        group: 'reads',
+        title: 'secret get while an approval rule gates other paths',
+        policies: 2,
+      },
+      timed(64, readOp),
+    );
+    await seed(pilot, 'policy bench-gated removed', {
+      op: { kind: 'policy-delete', names: [gatedPolicy.name] },
+      concurrency: 1,
+      count: 1,
+    });
     snapshotMemory('after reads');
   }
   if (only.includes('writes')) {
