@@ -15,6 +15,7 @@ import { openPostgresStore, StoreIntegrityError, StoreUnavailableError } from '@
 import {
   preparedDatabase,
   putVersion,
+  READ_BATCH_SQL,
   softDelete,
   socketConnection,
   startTestCluster,
@@ -297,6 +298,31 @@ describe('postgres read cache: rows changed behind the stores are never served f
     await assert.rejects(reader.store.getSecretVersion('gone/s', 0), StoreIntegrityError);
     await sql(database, 'DELETE FROM spike.secret_versions');
     assert.equal(await reader.store.getSecretVersion('gone/s', 0), undefined);
+  });
+
+  it('a cached version row is sent again when its head changed, even with its own token unchanged', async (t) => {
+    // The statement itself, with the tokens a cache would send: the version row's token is only
+    // its 32-bit xmin, so it is trusted only together with an unchanged head (ADR 0049).
+    const { database, writer } = await pair(t);
+    await put(writer, 'tok/s', 'a');
+    const row = (
+      await sql(
+        database,
+        `SELECT s.path_id, s.xmin::text || '/' || s.revision::text AS hv, v.xmin::text AS vx
+           FROM spike.secrets s JOIN spike.secret_versions v USING (path_id) WHERE v.version = 1`,
+      )
+    )[0] as { path_id: Buffer; hv: string; vx: string };
+    const batch = async (hv: string) =>
+      (await sql(database, READ_BATCH_SQL, [[row.path_id], [1], [1], [hv], [1], [row.vx], false])).filter(
+        (r) => (r as { ord: number }).ord === 1,
+      ) as { head: unknown; envelope: unknown }[];
+    const same = await batch(row.hv);
+    assert.equal(same.length, 1);
+    assert.equal(same[0]?.head, null, 'unchanged head: not sent');
+    assert.equal(same[0]?.envelope, null, 'unchanged head and version row: not sent');
+    const moved = await batch(`${row.vx}/999`);
+    assert.ok(moved[0]?.head instanceof Uint8Array, 'another head: sent');
+    assert.ok(moved[0]?.envelope instanceof Uint8Array, 'same version token under another head: sent');
   });
 
   it('every secret write moves the revision of its head row (the cache relies on it)', async (t) => {

@@ -169,10 +169,11 @@ export class RotationInProgressError extends Error {
 }
 
 /**
- * The policies' revision in a shared backend: a counter bumped in the same transaction as every
- * committed policy change (by any process), so "my compiled policies are at revision R and the
- * database says R" means they are current. Notifications are hints only: they can be late or
- * lost, the revision read cannot.
+ * The policies' revision in a shared backend: an opaque token that changes in the same transaction
+ * as every committed policy change (by any process) and never names two different sets of policies,
+ * also across a failover or a restore of an older copy of the database (ADR 0049), so "my compiled
+ * policies are at revision R and the database says R" means they are current. Compared for
+ * equality only. Notifications are hints only: they can be late or lost, the revision read cannot.
  */
 export interface SharedPolicies {
   /** The revision now (one small read; rejects like any store call when the backend is down). */

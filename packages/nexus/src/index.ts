@@ -20,6 +20,7 @@ export {
   type ApiThreadsSetting,
 } from './threads/sizing.ts';
 export { createNexusState, NotReadyError, RootKeyConflictError, type NexusState } from './state.ts';
+export { createPolicySync, type PolicySync, type PolicySyncOptions } from './policy-sync.ts';
 export { createCustody } from './custody/index.ts';
 export type { Custody, CustodyDeps, CustodyFactory, RestoreResult } from './custody-port.ts';
 export {

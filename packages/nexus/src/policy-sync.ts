@@ -1,7 +1,8 @@
 /**
  * Keeps the compiled policies of one thread coherent with a store that several Nexus processes
  * share (PostgreSQL; ADR 0032). The engine is tagged with the store revision its policies were
- * loaded at. Before a request is authorized with the engine, `fresh()` reads the store's revision
+ * loaded at: an opaque token that never names two sets of policies, also across a failover or a
+ * restore of the database (ADR 0049), compared for equality only. Before a request is authorized with the engine, `fresh()` reads the store's revision
  * (one small read) and, when it differs, reloads every policy from one snapshot first: a policy
  * change acknowledged by any replica is in force for the next request here, whether or not its
  * notification arrived. Notifications only make the reload happen early (off the request path).

@@ -21,9 +21,11 @@
  * serves only while the database still holds exactly it.
  *
  * Transaction ids are unique only within one server's history: a promoted standby or a restored
- * cluster may hand out ids again. The statement also returns the server's start time; when it is
- * not the one the cached tokens were read from, the cache is emptied and the batch is read again
- * without tokens.
+ * cluster may hand out ids again (and does: the new history's writes get the very ids, and the
+ * heads the very revisions, of the lost ones). The statement also returns the server's start
+ * time; when it is not the one the cached tokens were read from, the cache is emptied and the
+ * batch is read again without tokens. A logical restore into the running server writes every row
+ * anew, with ids no row had in this run (ADR 0049).
  *
  * Size: bounded by the bytes of the sealed rows; the entry used least recently leaves first.
  */
@@ -37,21 +39,38 @@ import { StoreIntegrityError } from './store-error.ts';
 const S = PG_SCHEMA;
 
 /**
+ * The token of the policies' state (ADR 0032, 0049), from the `policies` row of `revisions` as
+ * `r`: its counter, its `xmin` and the server's start time (µs since 1970), as
+ * `revision/xmin/start`. The counter alone repeats in another history of the database: after a
+ * failover to a standby that had not received the last policy changes, or a restore of an older
+ * copy, the next changes count the same numbers again with other policies. The row's `xmin` is new
+ * for every row version written while one server runs (a logical restore too writes the row anew);
+ * the start time is new for every server run, and only a new run (a promoted standby, a restored
+ * data directory) can hand out transaction ids again. So one token never names two states of the
+ * policies, and a process tagged with a token of a lost history reloads. Needs only `SELECT` on
+ * the table.
+ */
+export const POLICY_TOKEN_SQL = `r.revision::text || '/' || r.xmin::text || '/'
+    || (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text`;
+
+/**
  * One statement for a batch of reads. Per read (`ord`): the wanted version (`want`, 0 = current),
  * the current version of the cached head (`cur`), the cached head's token (`hv`) and the cached
  * version row's number and token (`vv`, `vx`). Returned per read: the head's token and its
  * envelope unless the token matched; version rows with their tokens and envelopes unless the
- * token of the cached one matched. Which version rows: the wanted one; for `want = 0` the
+ * token of the cached one and the head's token both matched (a version row's token is only its
+ * 32-bit `xmin`, the head's also the revision every write moves, and every write of a version row
+ * writes the head too: ADR 0049). Which version rows: the wanted one; for `want = 0` the
  * cached current one while the head is unchanged, else every kept one (the current version is
  * known only after opening the new head); without a head, every row there is (orphans are
  * damage). Row 0 carries the server's start time; row -1, when `$7` asks for it, the policies'
- * revision (ADR 0032), so that the revision checks before policy decisions ride on the same
+ * token (`POLICY_TOKEN_SQL`, ADR 0032, 0049), so that the revision checks before policy decisions ride on the same
  * statements as the reads instead of statements of their own.
  */
 export const READ_BATCH_SQL = `SELECT k.ord::int AS ord, h.hv,
     CASE WHEN h.hv = k.hv THEN NULL ELSE h.envelope END AS head,
     v.version::text AS version, v.vx,
-    CASE WHEN v.version = k.vv AND v.vx = k.vx THEN NULL ELSE v.envelope END AS envelope
+    CASE WHEN v.version = k.vv AND v.vx = k.vx AND h.hv = k.hv THEN NULL ELSE v.envelope END AS envelope
   FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
     WITH ORDINALITY AS k(id, want, cur, hv, vv, vx, ord)
   LEFT JOIN LATERAL (SELECT s.xmin::text || '/' || s.revision::text AS hv, s.envelope
@@ -61,8 +80,8 @@ export const READ_BATCH_SQL = `SELECT k.ord::int AS ord, h.hv,
       AND (w.version = k.want OR h.hv IS NULL OR (k.want = 0 AND (w.version = k.cur OR h.hv IS DISTINCT FROM k.hv)))
     OFFSET 0) v ON true
   UNION ALL SELECT 0, pg_postmaster_start_time()::text, NULL, NULL, NULL, NULL
-  UNION ALL SELECT -1, revision::text, NULL, NULL, NULL, NULL FROM ${S}.revisions
-    WHERE name = 'policies' AND $7::boolean`;
+  UNION ALL SELECT -1, ${POLICY_TOKEN_SQL}, NULL, NULL, NULL, NULL FROM ${S}.revisions r
+    WHERE r.name = 'policies' AND $7::boolean`;
 
 /** A row of `READ_BATCH_SQL`. */
 export interface ReadBatchRow {
@@ -112,7 +131,7 @@ export interface PgVersionReader {
   /** One version (0 = current) with the secret's metadata; undefined when there is no secret. */
   read(codec: RowCodec, path: string, version: number): Promise<SecretVersionRead | undefined>;
   /**
-   * The policies' revision (`spike.revisions`), read by a statement issued after this call,
+   * The policies' token (`POLICY_TOKEN_SQL`), read by a statement issued after this call,
    * together with the reads asked for meanwhile; null when the row is missing.
    */
   policyRevision(): Promise<string | null>;
@@ -131,7 +150,7 @@ interface ReadJob {
   readonly reject: (err: unknown) => void;
 }
 
-/** A read of the policies' revision (its text as stored; null when the row is missing). */
+/** A read of the policies' token (null when the row is missing). */
 interface RevisionJob {
   readonly kind: 'revision';
   readonly resolve: (value: string | null) => void;

@@ -25,7 +25,8 @@
  * the statement each read makes (`postgres-read-cache.ts`, ADR 0046): a write committed by any
  * process is seen by every read asked for after it. Policies are cached by Nexus (compiled): every
  * policy change bumps `spike.revisions` ('policies') in its own transaction and notifies channel
- * `spike_changes`; `sharedPolicies` gives Nexus the revision read, a snapshot of every policy with
+ * `spike_changes`; `sharedPolicies` gives Nexus the revision read (a token of the counter, the
+ * row's `xmin` and the server's start, unique across failovers and restores: ADR 0049), a snapshot of every policy with
  * its revision, and the notifications (a dedicated LISTEN connection that reconnects by itself).
  *
  * Failures: a lost or refused connection, a server shutting down or starting, and timeouts
@@ -67,7 +68,12 @@ import {
   runtimeGrants,
   type MigrationResult,
 } from './postgres-schema.ts';
-import { checkReadCacheBytes, createPgVersionReader, type ReadBatchRow } from './postgres-read-cache.ts';
+import {
+  checkReadCacheBytes,
+  createPgVersionReader,
+  POLICY_TOKEN_SQL,
+  type ReadBatchRow,
+} from './postgres-read-cache.ts';
 import { bytes, secretRows, type SecretRow } from './postgres-rows.ts';
 import {
   createSecretWriter,
@@ -145,10 +151,10 @@ const SQL = {
       UPDATE ${S}.revisions SET revision = revision + 1 WHERE name = 'policies' RETURNING revision
     ) SELECT revision::text AS revision, pg_notify('${CHANGES_CHANNEL}', 'policies ' || revision::text) FROM r`,
   ping: 'SELECT 1',
-  // Every policy row and the revision, in one statement (one snapshot).
+  // Every policy row and the policies' token, in one statement (one snapshot).
   scanPoliciesAt: `SELECT 'p' AS kind, name_id AS id, envelope, NULL::text AS revision FROM ${S}.policies
     UNION ALL
-    SELECT 'r', NULL::bytea, NULL::bytea, revision::text FROM ${S}.revisions WHERE name = 'policies'`,
+    SELECT 'r', NULL::bytea, NULL::bytea, ${POLICY_TOKEN_SQL} FROM ${S}.revisions r WHERE r.name = 'policies'`,
   lockHead: `SELECT envelope FROM ${S}.secrets WHERE path_id = $1 FOR UPDATE`,
   deleteHead: `DELETE FROM ${S}.secrets WHERE path_id = $1`,
   deleteVersions: `DELETE FROM ${S}.secret_versions WHERE path_id = $1`,
@@ -801,9 +807,9 @@ function createPostgresStore(
   };
 }
 
-/** A revision read from `spike.revisions`: the decimal text of a bigint. */
+/** A policies' token (`POLICY_TOKEN_SQL`): counter, `xmin` and server start, as decimal text. */
 function revisionText(value: unknown): string {
-  if (typeof value !== 'string' || !/^\d{1,19}$/.test(value)) {
+  if (typeof value !== 'string' || !/^\d{1,19}\/\d{1,10}\/\d{1,19}$/.test(value)) {
     throw new StoreIntegrityError(
       "table revisions: the 'policies' row is missing or not a number (run `spike-nexus migrate`)",
     );

@@ -5,16 +5,27 @@
  * owns the database and a runtime role with nothing granted yet — and their password files. When
  * the tests run as root the server runs as `nobody` (PostgreSQL refuses to run as root), in a
  * temp dir that user owns. `stop()` shuts the server down and removes the dir; a process exiting
- * without calling it still stops the server (immediate shutdown).
+ * without calling it still stops the server (immediate shutdown). Backups and restores, file-level
+ * (`copyData`, `restoreData`) and logical (`dump`, `restoreDump`), for the failover and restore
+ * drills.
  *
  * Durability settings are relaxed (`fsync=off`): these clusters hold throw-away test data.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { randomBytes } from '@spike-ts/core';
 
@@ -49,6 +60,21 @@ export interface TestCluster {
   ): Promise<pg.QueryResult<T>>;
   /** Stops the server (fast shutdown: sessions are ended) and starts it again on the same dir. */
   restart(): Promise<void>;
+  /**
+   * A file-level backup: stops the server, copies its data directory, starts it again. Returns the
+   * copy, for `restoreData`.
+   */
+  copyData(): Promise<string>;
+  /**
+   * Stops the server, puts `copy` (from `copyData`) in place of its data directory and starts it:
+   * the database goes back to the copy's state, as after restoring a file-level backup or failing
+   * over to a standby that had not received the later transactions.
+   */
+  restoreData(copy: string): Promise<void>;
+  /** A logical backup of `database` (`pg_dump`, custom format, as the superuser); returns its file. */
+  dump(database: string): Promise<string>;
+  /** Restores `file` (from `dump`) into `database` while the server runs (`pg_restore --clean`). */
+  restoreDump(database: string, file: string): Promise<void>;
   /** Stops the server and removes every file of the cluster. Idempotent. */
   stop(): Promise<void>;
 }
@@ -248,7 +274,28 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     throw err;
   }
 
+  /** Runs a client program of the server's installation as the superuser over the socket. */
+  const client = (cmd: string, args: string[]): void => {
+    // Beside the server binary itself (PATH may hold only links to initdb and postgres).
+    const r = spawnSync(join(dirname(realpathSync(join(bin, 'postgres'))), cmd), args, {
+      cwd: root,
+      encoding: 'utf8',
+      env: { LANG: 'C', PGHOST: root, PGPORT: String(port), PGUSER: SUPERUSER },
+    });
+    if (r.status !== 0) {
+      const why = r.error?.message ?? (r.stderr || r.stdout).slice(-2000);
+      throw new Error(`${cmd} failed (${String(r.status ?? r.signal)}): ${why}`);
+    }
+  };
+  /** `cp -a`: keeps the owner (the server's user when the tests run as root) and modes. */
+  const copyTree = (from: string, to: string): void => {
+    const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+  };
+
   let databases = 0;
+  let copies = 0;
+  let dumps = 0;
   return {
     socketDir: root,
     port,
@@ -266,6 +313,33 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     async restart(): Promise<void> {
       await shutdown();
       await start();
+    },
+    async copyData(): Promise<string> {
+      copies += 1;
+      const copy = join(root, `copy-${String(copies)}`);
+      await shutdown();
+      try {
+        copyTree(data, copy);
+      } finally {
+        await start();
+      }
+      return copy;
+    },
+    async restoreData(copy: string): Promise<void> {
+      await shutdown();
+      rmSync(data, { recursive: true, force: true });
+      copyTree(copy, data);
+      await start();
+    },
+    dump(database: string): Promise<string> {
+      dumps += 1;
+      const file = join(root, `dump-${String(dumps)}.pgdump`);
+      client('pg_dump', ['--format=custom', `--file=${file}`, database]);
+      return Promise.resolve(file);
+    },
+    restoreDump(database: string, file: string): Promise<void> {
+      client('pg_restore', ['--clean', '--if-exists', '--single-transaction', `--dbname=${database}`, file]);
+      return Promise.resolve();
     },
     async stop(): Promise<void> {
       if (stopped) return;

@@ -7,3 +7,4 @@ export { tempDataDir, rawDb, count } from './sqlite-test-kit.ts';
 export { startTestCluster, findPostgresBinDir } from './postgres-test-cluster.ts';
 export type { TestCluster, TestClusterOptions, TestRole, TlsFiles } from './postgres-test-cluster.ts';
 export { socketConnection, preparedDatabase, asDdlRole } from './postgres-test-kit.ts';
+export { READ_BATCH_SQL } from './postgres-read-cache.ts';
