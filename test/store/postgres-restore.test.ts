@@ -9,15 +9,23 @@
  * policy change brings the policies' counter to the very number A had loaded at. A's next check
  * must load the new policies (the lost grant no longer works), and A's read cache must serve no
  * secret row of the lost history, although the secret's version numbers and head revision repeat
- * too.
+ * too. Last, a root-key generation: a restore to before a rotation, then another rotation to the
+ * same generation number with another key; a replica still holding the lost key stops using it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
-import { createPolicyEngine, randomBytes, silentLogger, type PolicyEngine } from '@spike-ts/core';
+import {
+  createPolicyEngine,
+  generateRootKey,
+  randomBytes,
+  silentLogger,
+  WrongRootKeyError,
+  type PolicyEngine,
+} from '@spike-ts/core';
 import type { SecretStore, SharedPolicies } from '@spike-ts/core';
 import { createPolicySync, type PolicySync } from '@spike-ts/nexus';
-import { openPostgresStore, StoreUnavailableError } from '@spike-ts/store';
+import { openPostgresStore, StoreLockedError, StoreUnavailableError } from '@spike-ts/store';
 import {
   preparedDatabase,
   putVersion,
@@ -192,4 +200,61 @@ describe('postgres: a database that goes back in time under running replicas', (
       assert.equal(await value(a.store, 'apps/s', 1), 'old');
     });
   }
+});
+
+describe('postgres: a restore to before a root-key rotation, then another rotation', () => {
+  const finishRotation = async (store: SecretStore): Promise<void> => {
+    const rotation = store.rotation;
+    assert.ok(rotation !== undefined);
+    for (;;) {
+      while ((await rotation.resealBatch(50)) > 0);
+      if (await rotation.finish(Date.now())) return;
+    }
+  };
+  const openWith = async (t: TestContext, database: string, rootKey: Uint8Array): Promise<SecretStore> => {
+    const store = await openPostgresStore({
+      connection: socketConnection(cluster, cluster.runtimeRole, database),
+      schema: 'check',
+      pool: { maxConnections: 2 },
+    });
+    t.after(() => store.close());
+    await store.unlock(rootKey);
+    return store;
+  };
+
+  it('a replica holding the lost generation 2 key stops using it when generation 2 is another key', async (t) => {
+    const first = generateRootKey();
+    const database = await preparedDatabase(cluster);
+    const writer = await openWith(t, database, first);
+    const a = await openWith(t, database, first);
+    await put(writer, 'apps/s', 'before');
+    const restore = await GO_BACK['a pg_dump restored into the running server']?.backup(database);
+    assert.ok(restore !== undefined);
+
+    // The lost history: a rotation to generation 2 that replica A follows.
+    await writer.rotation?.begin(generateRootKey(), Date.now());
+    assert.equal(await a.rotation?.refresh(), true, 'A learnt of the rotation');
+    await finishRotation(writer);
+    assert.equal(await a.rotation?.refresh(), true, 'A learnt of its end');
+    assert.deepEqual(a.rotation?.status().generation, 2);
+    assert.equal(a.rotation?.status().rotating, undefined);
+    await put(a, 'apps/s', 'lost');
+
+    await restore();
+    // The surviving history: the restored database is opened with the first key, and rotated to
+    // generation 2 again, with another key.
+    const survivor = await openWith(t, database, first);
+    await survivor.rotation?.begin(generateRootKey(), Date.now());
+    await finishRotation(survivor);
+
+    // A's generation 2 is not the database's: it must not write rows nobody else can open.
+    await assert.rejects(
+      retrying(() => a.rotation?.refresh() ?? Promise.resolve(false)),
+      WrongRootKeyError,
+    );
+    await assert.rejects(put(a, 'apps/from-a', 'x'), StoreLockedError);
+    await assert.rejects(a.getSecretVersion('apps/s', 0), StoreLockedError);
+    assert.equal(await survivor.getSecretVersion('apps/from-a', 0), undefined);
+    assert.equal(await value(survivor, 'apps/s'), 'before');
+  });
 });

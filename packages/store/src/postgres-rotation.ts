@@ -9,7 +9,13 @@
  * and retires it, in one transaction.
  */
 import type pg from 'pg';
-import { RotationInProgressError, type Logger, type RootKeyRotation } from '@spike-ts/core';
+import {
+  RotationInProgressError,
+  verifyKeyCheckValue,
+  WrongRootKeyError,
+  type Logger,
+  type RootKeyRotation,
+} from '@spike-ts/core';
 import {
   beginRow,
   finishedRing,
@@ -28,6 +34,8 @@ export interface PgRotationDeps {
   readonly logger: Logger;
   codec(): RowCodec;
   replaceCodec(next: RowCodec): void;
+  /** Drops the keys: every call fails as locked until the next `unlock`. */
+  forget(): void;
   readKeyCheck(): Promise<Uint8Array | undefined>;
   /** Wraps a store call (error mapping, tracking for close). */
   run<T>(fn: () => Promise<T>): Promise<T>;
@@ -284,12 +292,23 @@ export function createPgRotation(deps: PgRotationDeps): PgRotation {
         const before = c.ring.status();
         const current = await rows();
         const newest = current.at(-1);
+        const kcv = await keyCheck();
         if (
           (newest?.generation ?? 1) === before.generation &&
           (newest?.state === 'rotating') === (before.rotating !== undefined)
-        )
-          return false;
-        const kcv = await keyCheck();
+        ) {
+          // The same generation number must also be the same key: after a restore of the database
+          // from before a rotation (or a failover that lost one), a new rotation numbers its key
+          // as the lost one was numbered (ADR 0049). Rows sealed with this process's key would
+          // then pass the generation trigger and open for nobody else: stop using it.
+          if (c.ring.withRoot((root) => verifyKeyCheckValue(root, newest?.keyCheck ?? kcv))) return false;
+          deps.forget();
+          deps.logger.error(
+            "root-key generation replaced: the database's newest generation is not the key this process holds (the database was restored or failed over); its keys are dropped",
+            { generation: before.generation },
+          );
+          throw new WrongRootKeyError();
+        }
         const ring = c.ring.withRoot((root) => resolveKeyRing(root, kcv, current));
         deps.replaceCodec(createRowCodec(ring));
         deps.logger.info('root-key generations changed (a rotation elsewhere)', {

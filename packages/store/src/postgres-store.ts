@@ -525,6 +525,12 @@ function createPostgresStore(
       // Rows re-sealed under the new generation have new row versions anyway; start afresh.
       reads.clear();
     },
+    forget: () => {
+      const before = codec;
+      codec = undefined;
+      before?.destroy();
+      reads.clear();
+    },
     readKeyCheck,
     run,
   });

@@ -8,13 +8,15 @@
  *
  * Every replica also follows rotations made elsewhere: it reads the store's generations every
  * keeper heartbeat interval (and the store does when it meets a row of a newer generation), takes the new key and tells its API
- * threads. A replica that finds its own key already retired (it missed a whole rotation) forgets
- * it and becomes not ready; a restart recovers the new key from the keepers.
+ * threads. A replica that finds its own key already retired (it missed a whole rotation), or its
+ * generation held by another key (the database was restored or failed over, then rotated again),
+ * forgets it and becomes not ready; a restart recovers the database's key from the keepers.
  */
 import {
   generateRootKey,
   RetiredRootKeyError,
   RotationInProgressError,
+  WrongRootKeyError,
   zeroize,
   type Logger,
   type SecretStore,
@@ -154,6 +156,14 @@ export function createRootKeyRotation(options: RootKeyRotationOptions): RootKeyR
     state.dropRootKey();
   };
 
+  /** The store's generation is another key than ours (a restore or failover; ADR 0049). */
+  const replacedKey = (): void => {
+    log.error(
+      "the database's root-key generation is not the key this Nexus holds (the database was restored or failed over and rotated again); it forgets its key and stays not ready: restart it to recover the database's key from the keepers",
+    );
+    state.dropRootKey();
+  };
+
   /** Reads the generations again (a rotation by another process) and follows what changed. */
   const follow = async (): Promise<void> => {
     if (rotation === undefined || !state.isReady()) return;
@@ -169,6 +179,7 @@ export function createRootKeyRotation(options: RootKeyRotationOptions): RootKeyR
       drive();
     } catch (err) {
       if (err instanceof RetiredRootKeyError) lostKey(err);
+      else if (err instanceof WrongRootKeyError) replacedKey();
       else log.warn('rotation: cannot read the root-key generations', { error: (err as Error).message });
     }
   };
