@@ -180,6 +180,21 @@ export function endToEnd(
   return out;
 }
 
+/**
+ * Whether `req` declares a body of at most `maxBodySize` bytes (or none), so that a worker may
+ * read it whole; chunked and oversized bodies are left to the main thread's streaming path.
+ */
+export function declaresBodyWithin(req: IncomingMessage, maxBodySize: number): boolean {
+  const declared = req.headers['content-length'];
+  const size = declared === undefined ? 0 : Number(declared);
+  return (
+    req.headers['transfer-encoding'] === undefined &&
+    Number.isSafeInteger(size) &&
+    size >= 0 &&
+    size <= maxBodySize
+  );
+}
+
 export interface DirectClient {
   /**
    * Forwards `req` if its body is declared and at most `maxBodySize` bytes; false (and nothing
@@ -241,16 +256,7 @@ export function createDirectClient(port: MessagePort, maxBodySize: number, peerH
   };
   return {
     forward(req, res, peer) {
-      const declared = req.headers['content-length'];
-      const size = declared === undefined ? 0 : Number(declared);
-      if (
-        req.headers['transfer-encoding'] !== undefined ||
-        !Number.isSafeInteger(size) ||
-        size < 0 ||
-        size > maxBodySize
-      ) {
-        return false;
-      }
+      if (!declaresBodyWithin(req, maxBodySize)) return false;
       readBody(req, maxBodySize).then(
         (body) => send(req, res, peer, body),
         () => res.destroy(),

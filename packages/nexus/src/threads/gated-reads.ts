@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { readBody } from '../http/body.ts';
+import { declaresBodyWithin } from './direct.ts';
 
 export interface GatedReadsOptions {
   readonly maxBodySize: number;
@@ -46,14 +47,7 @@ export function createGatedReads(opts: GatedReadsOptions): GatedReads {
   const read = new WeakMap<IncomingMessage, Buffer>();
   return {
     answer(req, res, local) {
-      const declared = req.headers['content-length'];
-      const size = declared === undefined ? 0 : Number(declared);
-      if (
-        req.headers['transfer-encoding'] !== undefined ||
-        !Number.isSafeInteger(size) ||
-        size < 0 ||
-        size > opts.maxBodySize
-      ) {
+      if (!declaresBodyWithin(req, opts.maxBodySize)) {
         opts.forward(req, res);
         return;
       }
