@@ -32,7 +32,10 @@ export type StoreThread = 'main' | 'api';
 export async function createStoreFromConfig(
   config: NexusConfig,
   logger: Logger,
-  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'observer' | 'pageCacheKiB'> = {},
+  sqlite: Pick<
+    SqliteStoreOptions,
+    'onCommit' | 'peerChanges' | 'observer' | 'pageCacheKiB' | 'walCheckpointer'
+  > = {},
   thread: StoreThread = 'main',
 ): Promise<SecretStore> {
   if (config.backend === 'memory') return createMemoryStore({ logger });
