@@ -265,6 +265,7 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
     }
   };
 
+  logger.debug('wal checkpoints on a thread of their own', { everyMutations: every, idleMs, soft, hard });
   start();
 
   return {
