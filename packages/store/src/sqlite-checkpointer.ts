@@ -59,6 +59,10 @@ export interface WalCheckpointStats {
   readonly threadRuns: number;
   /** Checkpoints the writing thread ran itself because the WAL passed the hard limit. */
   readonly fallbackRuns: number;
+  /** Short checkpoints of the writing thread that finish a complete one of the thread. */
+  readonly catchUps: number;
+  /** Frames those moved (roughly: what was committed while the thread copied). */
+  readonly catchUpFrames: number;
   /** Threads started after one died. */
   readonly restarts: number;
   /** The last result of the thread: frames in the WAL and frames moved into the database. */
@@ -90,7 +94,9 @@ const RUNS = 3; // checkpoints run by the thread
 const DONE_AT = 4; // COMMITTED when the thread's last checkpoint began
 const LOG = 5; // frames in the WAL at the last checkpoint
 const MOVED = 6; // frames moved at the last checkpoint
-const CELLS = 7;
+const COMPLETE = 7; // RUNS after the last checkpoint that moved every frame it saw
+const ACKED = 8; // COMPLETE when the writer last finished such a round (see catchUp)
+const CELLS = 9;
 
 /** How long `stop` waits for a checkpoint in progress before terminating the thread. */
 const STOP_WAIT_MS = 10_000;
@@ -104,7 +110,10 @@ const { existsSync } = require('node:fs');
 const { DatabaseSync } = require('node:sqlite');
 const { parentPort, workerData } = require('node:worker_threads');
 const { file, state, every, idleMs, busyTimeoutMs } = workerData;
-const [COMMITTED, BELL, STOP, RUNS, DONE_AT, LOG, MOVED] = [0, 1, 2, 3, 4, 5, 6];
+const [COMMITTED, BELL, STOP, RUNS, DONE_AT, LOG, MOVED, COMPLETE, ACKED] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+// Passes right after one that moved everything it saw: each moves what was committed during
+// the one before (fewer frames each time), so that the writer's own final pass is small.
+const FOLLOW_UPS = 2;
 // Never create a database: the writing connection made this one, private (0600).
 if (!existsSync(file)) throw new Error('database file is missing');
 const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
@@ -115,23 +124,40 @@ try {
   db.exec('PRAGMA synchronous = FULL');
   db.exec('PRAGMA cache_size = -64');
   const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-  const run = () => {
+  const pass = () => {
     Atomics.store(state, DONE_AT, Atomics.load(state, COMMITTED));
     const r = checkpoint.get();
     if (r.log < 0) throw new Error('the database is not in WAL mode');
     Atomics.store(state, LOG, r.log);
     Atomics.store(state, MOVED, r.checkpointed);
-    Atomics.add(state, RUNS, 1);
-    return r.busy !== 0 || r.checkpointed < r.log;
+    const runs = Atomics.add(state, RUNS, 1) + 1;
+    return { r, complete: r.busy === 0 && r.checkpointed === r.log, runs };
+  };
+  const run = () => {
+    let last = pass();
+    for (let i = 0; i < FOLLOW_UPS && last.complete && Atomics.load(state, STOP) === 0; i++) {
+      const next = pass();
+      const nothingNew = next.r.log === last.r.log;
+      last = next;
+      if (nothingNew) break;
+    }
+    if (last.complete) Atomics.store(state, COMPLETE, last.runs);
+    return !last.complete;
   };
   let unfinished = run();
+  // After a complete round the writer gets the checkpoint lock for its short final pass before
+  // the next round begins; if it does not come within idleMs (no writes), the thread goes on.
+  let gaveUpOn = -1;
   parentPort.postMessage('ready');
   for (;;) {
     const bell = Atomics.load(state, BELL);
     if (Atomics.load(state, STOP) !== 0) break;
-    if (((Atomics.load(state, COMMITTED) - Atomics.load(state, DONE_AT)) | 0) < every) {
+    const complete = Atomics.load(state, COMPLETE);
+    const forWriter = complete !== Atomics.load(state, ACKED) && complete !== gaveUpOn;
+    if (forWriter || ((Atomics.load(state, COMMITTED) - Atomics.load(state, DONE_AT)) | 0) < every) {
       if (Atomics.wait(state, BELL, bell, idleMs) !== 'timed-out') continue;
       if (Atomics.load(state, STOP) !== 0) break;
+      if (forWriter) gaveUpOn = complete;
       if (Atomics.load(state, COMMITTED) === Atomics.load(state, DONE_AT) && !unfinished) continue;
     }
     unfinished = run();
@@ -168,6 +194,9 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
   let restarts = 0;
   let fallbackRuns = 0;
   let lastFallbackLog = 0;
+  let catchUps = 0;
+  let catchUpFrames = 0;
+  let caughtUpAfter = 0;
   let delayMs = restart.firstMs;
   let restartTimer: NodeJS.Timeout | undefined;
   let rungAt: number | undefined;
@@ -249,6 +278,27 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
     Atomics.notify(state, BELL);
   };
 
+  /**
+   * SQLite restarts the log (writes it again from its start) only if every frame in it was
+   * moved when a write transaction begins. Under a steady load the thread never gets there by
+   * itself: frames are committed while it copies. So once the thread has moved everything it
+   * saw, the writer moves the few frames committed since (little to copy, little to sync).
+   */
+  const catchUp = (): void => {
+    const complete = Atomics.load(state, COMPLETE);
+    const movedBefore = Atomics.load(state, MOVED);
+    const logBefore = Atomics.load(state, LOG);
+    const r = ownCheckpoint.get() as { busy: number; log: number; checkpointed: number } | undefined;
+    // Busy: the thread has begun another pass; the next commit tries again after it.
+    if (r === undefined || r.busy !== 0) return;
+    caughtUpAfter = complete;
+    catchUps++;
+    Atomics.store(state, ACKED, complete);
+    Atomics.add(state, BELL, 1);
+    Atomics.notify(state, BELL);
+    if (r.log >= logBefore) catchUpFrames += Math.max(0, r.checkpointed - movedBefore);
+  };
+
   const checkpointHere = (size: number): void => {
     fallbackRuns++;
     const r = ownCheckpoint.get();
@@ -275,6 +325,7 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
       try {
         const size = walSize();
         if (size > hard) checkpointHere(size);
+        else if (running && Atomics.load(state, COMPLETE) !== caughtUpAfter) catchUp();
         if (running && (((total - Atomics.load(state, DONE_AT)) | 0) >= every || size > soft)) ring();
       } catch (err) {
         // The commit stands (its callers are answered); the next commit tries again.
@@ -285,6 +336,8 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
       running,
       threadRuns: Atomics.load(state, RUNS),
       fallbackRuns,
+      catchUps,
+      catchUpFrames,
       restarts,
       lastLogFrames: Atomics.load(state, LOG),
       lastMovedFrames: Atomics.load(state, MOVED),
