@@ -262,6 +262,8 @@ describe('sqlite WAL checkpoint thread', () => {
       { softLimitBytes: 1.5 },
       { hardLimitBytes: Number.NaN },
       { softLimitBytes: 2048, hardLimitBytes: 1024 },
+      { followUps: -1 },
+      { followUps: 11 },
     ];
     for (const tuning of bad) {
       assert.throws(

@@ -8,7 +8,10 @@
  * instead: after every `everyMutations` committed mutations (the writer rings it), after
  * `idleMs` without a checkpoint while anything is left to move, and as soon as the WAL file grows
  * past `softLimitBytes`. PASSIVE never waits for the writer or for readers; pages a reader's
- * snapshot still needs are moved by a later run.
+ * snapshot still needs are moved by a later run. SQLite writes the log again from its start only
+ * if every frame was moved when a write transaction begins, which a thread copying while the
+ * writer commits never reaches under a steady load; so after each round of the thread that moved
+ * everything it saw, the writer runs one PASSIVE of its own for the few frames committed since.
  *
  * Bounds: past `hardLimitBytes` of WAL the writing thread checkpoints itself (PASSIVE, as
  * SQLite's automatic checkpoint does); while no checkpoint thread runs (not started yet, died,
@@ -39,6 +42,8 @@ export interface WalCheckpointTuning {
   readonly softLimitBytes?: number;
   /** WAL file size past which the writing thread checkpoints itself (default 64 MiB). */
   readonly hardLimitBytes?: number;
+  /** Short passes after a complete one (default 2). */
+  readonly followUps?: number;
   /** Delay before starting a thread that died again: `firstMs`, doubled up to `maxMs` (1 s, 60 s). */
   readonly restart?: { readonly firstMs: number; readonly maxMs: number };
 }
@@ -109,11 +114,11 @@ const THREAD_SOURCE = `'use strict';
 const { existsSync } = require('node:fs');
 const { DatabaseSync } = require('node:sqlite');
 const { parentPort, workerData } = require('node:worker_threads');
-const { file, state, every, idleMs, busyTimeoutMs } = workerData;
+const { file, state, every, idleMs, busyTimeoutMs, followUps } = workerData;
 const [COMMITTED, BELL, STOP, RUNS, DONE_AT, LOG, MOVED, COMPLETE, ACKED] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 // Passes right after one that moved everything it saw: each moves what was committed during
 // the one before (fewer frames each time), so that the writer's own final pass is small.
-const FOLLOW_UPS = 2;
+const FOLLOW_UPS = followUps;
 // Never create a database: the writing connection made this one, private (0600).
 if (!existsSync(file)) throw new Error('database file is missing');
 const db = new DatabaseSync(file, { timeout: busyTimeoutMs });
@@ -178,6 +183,10 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
   const { db, logger } = opts;
   const every = positive('everyMutations', opts.everyMutations, 200);
   const idleMs = positive('idleMs', opts.idleMs, 1000);
+  const followUps = opts.followUps ?? 2;
+  if (!Number.isSafeInteger(followUps) || followUps < 0 || followUps > 10) {
+    throw new RangeError('followUps must be an integer in 0..10');
+  }
   const soft = positive('softLimitBytes', opts.softLimitBytes, 16 * 1024 * 1024);
   const hard = positive('hardLimitBytes', opts.hardLimitBytes, 64 * 1024 * 1024);
   if (hard < soft) throw new RangeError('hardLimitBytes must be at least softLimitBytes');
@@ -221,7 +230,7 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
         eval: true,
         name: 'spike-wal-checkpoint',
         env: {},
-        workerData: { file: opts.file, state, every, idleMs, busyTimeoutMs: opts.busyTimeoutMs },
+        workerData: { file: opts.file, state, every, idleMs, busyTimeoutMs: opts.busyTimeoutMs, followUps },
         // It runs one pragma: a small heap is plenty.
         resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
       });
@@ -239,7 +248,9 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
       delayMs = restart.firstMs;
       settle(true);
     });
-    worker.on('error', (err) => (failure = err));
+    worker.on('error', (err) => {
+      failure = err;
+    });
     worker.on('exit', (code) => {
       if (thread !== worker) return;
       thread = undefined;
