@@ -240,7 +240,6 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
       return;
     }
     thread = worker;
-    worker.unref();
     worker.on('message', (msg) => {
       if (msg !== 'ready' || thread !== worker || stopping) return;
       autocheckpoint(0);
@@ -251,6 +250,8 @@ export function startWalCheckpointer(opts: WalCheckpointerOptions): WalCheckpoin
     worker.on('error', (err) => {
       failure = err;
     });
+    // Never keeps the process alive (after the listeners: adding one refs the thread's port again).
+    worker.unref();
     worker.on('exit', (code) => {
       if (thread !== worker) return;
       thread = undefined;
