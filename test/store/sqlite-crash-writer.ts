@@ -1,8 +1,6 @@
 /**
  * Test fixture for sqlite-crash.test.ts (run as a child process, killed with SIGKILL).
- * Usage: node sqlite-crash-writer.ts <dataDir> <rootKeyHex> <firstIndex> [small-wal]
- * `small-wal`: the WAL checkpoint thread runs every 16 writes, and the writer checkpoints itself
- * past 256 KiB of WAL, so the kill lands among many checkpoints.
+ * Usage: node sqlite-crash-writer.ts <dataDir> <rootKeyHex> <firstIndex>
  * Keeps many writes in flight and prints one line per acknowledged write:
  *   `ack <n>`      secret `crash/<n>` holds { n: "<n>" }
  *   `counter <c>`  secret `crash/counter` reached value c
@@ -11,7 +9,7 @@ import type { SecretRecord } from '@spike-ts/core';
 import { createSqliteStore } from '@spike-ts/store';
 import { putVersion } from '@spike-ts/store/testing';
 
-const [dataDir, keyHex, first, mode] = process.argv.slice(2);
+const [dataDir, keyHex, first] = process.argv.slice(2);
 if (dataDir === undefined || keyHex === undefined || first === undefined) {
   process.stderr.write('usage: sqlite-crash-writer.ts <dataDir> <rootKeyHex> <firstIndex>\n');
   process.exit(2);
@@ -19,12 +17,7 @@ if (dataDir === undefined || keyHex === undefined || first === undefined) {
 // Never outlive a parent that failed to kill us.
 setTimeout(() => process.exit(3), 60_000).unref();
 
-const store = createSqliteStore({
-  dataDir,
-  ...(mode === 'small-wal'
-    ? { walCheckpointer: { everyMutations: 16, softLimitBytes: 64 * 1024, hardLimitBytes: 256 * 1024 } }
-    : {}),
-});
+const store = createSqliteStore({ dataDir });
 await store.unlock(Buffer.from(keyHex, 'hex'));
 process.stdout.write('ready\n');
 

@@ -37,10 +37,7 @@ export interface ApiBuildOptions {
   /** Whose share of the PostgreSQL connections a store built here gets (default `main`). */
   readonly thread?: StoreThread;
   /** SQLite hooks: the main thread reports its commits, an API thread follows them. */
-  readonly storeHooks?: Pick<
-    SqliteStoreOptions,
-    'onCommit' | 'peerChanges' | 'pageCacheKiB' | 'walCheckpointer'
-  >;
+  readonly storeHooks?: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'pageCacheKiB'>;
   /** Called after each change of the policy engine (the main thread posts it to API threads). */
   readonly onPoliciesChanged?: (change: PolicyChange) => void;
   /** False on API threads: their policies mirror the main thread's. Default true. */

@@ -32,10 +32,7 @@ export type StoreThread = 'main' | 'api';
 export async function createStoreFromConfig(
   config: NexusConfig,
   logger: Logger,
-  sqlite: Pick<
-    SqliteStoreOptions,
-    'onCommit' | 'peerChanges' | 'observer' | 'pageCacheKiB' | 'walCheckpointer'
-  > = {},
+  sqlite: Pick<SqliteStoreOptions, 'onCommit' | 'peerChanges' | 'observer' | 'pageCacheKiB'> = {},
   thread: StoreThread = 'main',
 ): Promise<SecretStore> {
   if (config.backend === 'memory') return createMemoryStore({ logger });

@@ -26,8 +26,7 @@
  * readable row and report the damaged ones; `removeDamagedRow` deletes one on explicit request.
  *
  * Durability: WAL + `synchronous=FULL`; mutations go through group commit, and a caller's
- * promise resolves only after the COMMIT that carries its change returned. In WAL mode the
- * checkpoints run on a thread of their own (`sqlite-checkpointer.ts`, ADR 0048), not inside COMMIT.
+ * promise resolves only after the COMMIT that carries its change returned.
  */
 import { computeKeyCheckValue, silentLogger, WrongRootKeyError } from '@spike-ts/core';
 import type {
@@ -52,11 +51,6 @@ import type { RowCodec } from './row-codec.ts';
 import { createSqliteRotation } from './sqlite-rotation.ts';
 import { planSecretWrite } from './secret-write.ts';
 import { openSqliteDatabase } from './sqlite-open.ts';
-import {
-  startWalCheckpointer,
-  type WalCheckpointer,
-  type WalCheckpointTuning,
-} from './sqlite-checkpointer.ts';
 import { parseDamagedPlace } from './damaged-place.ts';
 import {
   removeDamagedPlace,
@@ -112,12 +106,6 @@ export interface SqliteStoreOptions {
   peerChanges?: (cache: PeerChangeTarget) => () => void;
   /** Told the size of each committed write batch and whether each read hit the cache (metrics). */
   observer?: StoreObserver;
-  /**
-   * WAL mode only: checkpoints on a thread of their own instead of inside COMMIT (ADR 0048).
-   * Default true; an object tunes it (tests). false keeps SQLite's automatic checkpoint (a
-   * connection that only reads, like an API thread's, never commits and so never checkpoints).
-   */
-  walCheckpointer?: boolean | WalCheckpointTuning;
 }
 
 /** What a backend tells its observer (Nexus's metrics); every call is cheap and must not throw. */
@@ -146,30 +134,13 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
   if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000) {
     throw new RangeError('maxBatchSize must be an integer in 1..10000');
   }
-  const journalMode = opts.journalMode ?? 'WAL';
-  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
-  const { db, file } = openSqliteDatabase({
+  const { db } = openSqliteDatabase({
     dataDir: opts.dataDir,
-    journalMode,
-    busyTimeoutMs,
+    journalMode: opts.journalMode ?? 'WAL',
+    busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
     logger,
     ...(opts.pageCacheKiB === undefined ? {} : { pageCacheKiB: opts.pageCacheKiB }),
   });
-  let checkpoints: WalCheckpointer | undefined;
-  if (journalMode === 'WAL' && opts.walCheckpointer !== false) {
-    try {
-      checkpoints = startWalCheckpointer({
-        db,
-        file,
-        busyTimeoutMs,
-        logger,
-        ...(typeof opts.walCheckpointer === 'object' ? opts.walCheckpointer : {}),
-      });
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-  }
   const s = prepareStatements(db);
   const cache = new RowCache(
     opts.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES,
@@ -195,10 +166,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
       newBatch: () => new Map(),
       onBatchFailure: (err, size) =>
         logger.error('write batch failed; every write in it was rejected', { err, size }),
-      onBatchCommitted: (size) => {
-        checkpoints?.committed(size);
-        opts.observer?.batchCommitted?.(size);
-      },
+      ...(opts.observer?.batchCommitted === undefined
+        ? {}
+        : { onBatchCommitted: opts.observer.batchCommitted.bind(opts.observer) }),
     },
     maxBatchSize,
   );
@@ -456,20 +426,19 @@ export function createSqliteStore(opts: SqliteStoreOptions): SecretStore {
 
     rotation: keys.rotation,
 
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      try {
-        commit.flushAll();
-      } finally {
-        // The checkpoint thread's connection closes first, so that closing this one, the last
-        // connection of the process, checkpoints the WAL and removes it.
-        await checkpoints?.stop();
-        db.close();
-        cache.clear();
-        codec?.destroy();
-        codec = undefined;
-      }
+    close(): Promise<void> {
+      return asPromise(() => {
+        if (closed) return;
+        closed = true;
+        try {
+          commit.flushAll();
+        } finally {
+          db.close();
+          cache.clear();
+          codec?.destroy();
+          codec = undefined;
+        }
+      });
     },
   };
 }

@@ -141,8 +141,6 @@ async function run(): Promise<void> {
           // This connection only reads, and its row cache serves repeated reads: a small page cache
           // (the main thread's, which writes, keeps 64 MiB) saves memory per thread (ADR 0031).
           pageCacheKiB: WORKER_PAGE_CACHE_KIB,
-          // Only the main thread commits, so only its connection has WAL to checkpoint (ADR 0048).
-          walCheckpointer: false,
         },
     loadPoliciesFromStore: shared,
     // On PostgreSQL the database serializes grant use, so this thread may use grants itself.
