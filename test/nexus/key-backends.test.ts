@@ -3,7 +3,7 @@
  * their own, so the same sealed rows carry them everywhere; a reopened store still verifies and
  * decrypts, and the raw PostgreSQL rows hold no key material in plaintext.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,13 +12,8 @@ import { createPublicKey, constants, publicEncrypt } from 'node:crypto';
 import { randomBytes, type SecretStore } from '@spike-ts/core';
 import { KEY_NAMESPACE, KeyService } from '@spike-ts/nexus';
 import { createMemoryStore, createSqliteStore, openPostgresStore } from '@spike-ts/store';
-import {
-  asDdlRole,
-  preparedDatabase,
-  socketConnection,
-  startTestCluster,
-  type TestCluster,
-} from '@spike-ts/store/testing';
+import { asDdlRole, preparedDatabase, socketConnection } from '@spike-ts/store/testing';
+import { clusterForFile } from '../store/cluster-for-file.ts';
 
 const message = new TextEncoder().encode('backend check');
 
@@ -31,11 +26,7 @@ interface Backend {
   cleanup(): Promise<void>;
 }
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 async function exercise(b: Backend): Promise<void> {
   let store = await b.open();

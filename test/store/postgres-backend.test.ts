@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { randomBytes } from '@spike-ts/core';
@@ -34,16 +34,11 @@ import {
   putVersion,
   samplePolicy,
   socketConnection,
-  startTestCluster,
-  type TestCluster,
 } from '@spike-ts/store/testing';
 import { startCommitFaultProxy } from './pg-commit-fault-proxy.ts';
+import { clusterForFile } from './cluster-for-file.ts';
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 const key = randomBytes(32);
 

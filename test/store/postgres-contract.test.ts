@@ -1,18 +1,9 @@
-import { after, before } from 'node:test';
 import { openPostgresStore } from '@spike-ts/store';
 import { runStoreContract, type VersionRowTamper } from '@spike-ts/store/contract';
-import {
-  preparedDatabase,
-  socketConnection,
-  startTestCluster,
-  type TestCluster,
-} from '@spike-ts/store/testing';
+import { preparedDatabase, socketConnection } from '@spike-ts/store/testing';
+import { clusterForFile } from './cluster-for-file.ts';
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 /** The version rows of `database`, changed as its superuser (behind the store's back). */
 function databaseTamper(database: string): VersionRowTamper {

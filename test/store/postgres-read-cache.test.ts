@@ -7,7 +7,7 @@
  * secret write moves the token the cache checks; a server restart empties the cache.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { randomBytes } from '@spike-ts/core';
 import type { SecretMutation, SecretRecord, SecretStore } from '@spike-ts/core';
@@ -18,15 +18,10 @@ import {
   READ_BATCH_SQL,
   softDelete,
   socketConnection,
-  startTestCluster,
-  type TestCluster,
 } from '@spike-ts/store/testing';
+import { clusterForFile } from './cluster-for-file.ts';
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 const key = randomBytes(32);
 

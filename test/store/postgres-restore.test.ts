@@ -13,7 +13,7 @@
  * same generation number with another key; a replica still holding the lost key stops using it.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import {
   createPolicyEngine,
@@ -26,20 +26,10 @@ import {
 import type { SecretStore, SharedPolicies } from '@spike-ts/core';
 import { createPolicySync, type PolicySync } from '@spike-ts/nexus';
 import { openPostgresStore, StoreLockedError, StoreUnavailableError } from '@spike-ts/store';
-import {
-  preparedDatabase,
-  putVersion,
-  samplePolicy,
-  socketConnection,
-  startTestCluster,
-  type TestCluster,
-} from '@spike-ts/store/testing';
+import { preparedDatabase, putVersion, samplePolicy, socketConnection } from '@spike-ts/store/testing';
+import { clusterForFile } from './cluster-for-file.ts';
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 const key = randomBytes(32);
 const WORKLOAD = 'spiffe://example.org/app/web';

@@ -5,25 +5,15 @@
  * under the new one) nor miss rows re-sealed meanwhile; two replicas re-sealing at once lose
  * nothing; and a replica that slept through a whole rotation is told its key was retired.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { generateRootKey, RetiredRootKeyError, type SecretStore } from '@spike-ts/core';
 import { openPostgresStore } from '@spike-ts/store';
-import {
-  asDdlRole,
-  preparedDatabase,
-  putVersion,
-  socketConnection,
-  startTestCluster,
-  type TestCluster,
-} from '@spike-ts/store/testing';
+import { asDdlRole, preparedDatabase, putVersion, socketConnection } from '@spike-ts/store/testing';
+import { clusterForFile } from './cluster-for-file.ts';
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 async function replicas(count: number, rootKey: Uint8Array, database?: string): Promise<SecretStore[]> {
   database ??= await preparedDatabase(cluster);

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { randomBytes, type SecretRecord, type SecretStore } from '@spike-ts/core';
@@ -22,20 +22,11 @@ import {
   StoreUnavailableError,
   type PostgresConnection,
 } from '@spike-ts/store';
-import {
-  preparedDatabase,
-  putVersion,
-  socketConnection,
-  startTestCluster,
-  type TestCluster,
-} from '@spike-ts/store/testing';
+import { preparedDatabase, putVersion, socketConnection } from '@spike-ts/store/testing';
 import { startCommitFaultProxy } from './pg-commit-fault-proxy.ts';
+import { clusterForFile } from './cluster-for-file.ts';
 
-let cluster: TestCluster;
-before(async () => {
-  cluster = await startTestCluster();
-});
-after(() => cluster.stop());
+const cluster = clusterForFile();
 
 const key = randomBytes(32);
 
