@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestIssuer, type TestIssuer } from '@spike-ts/nexus/testing';
 import { ID, call, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
-import { peopleListenerEnv } from './people-listener-env.ts';
+import { peopleListenerEnv, testIssuerEntry } from './people-listener-env.ts';
 
 const A = '/v1/approvals?action=';
 const GET = '/v1/store/secrets?action=get';
@@ -77,15 +77,7 @@ for (const backend of ['memory', 'sqlite'] as const) {
       pki = await createPki();
       idp = await startTestIssuer();
       dir = await mkdtemp(join(tmpdir(), 'spx-approvals-'));
-      const peopleEnv = await peopleListenerEnv(pki, dir, [
-        {
-          issuer: idp.issuer,
-          audience: 'spike-nexus',
-          algorithms: ['RS256'],
-          adminGroups: ['admins'],
-          auditorGroups: ['auditors'],
-        },
-      ]);
+      const peopleEnv = await peopleListenerEnv(pki, dir, [testIssuerEntry(idp.issuer)]);
       t = await startNexus(pki, {
         backend,
         now,

@@ -8,6 +8,17 @@ import { join } from 'node:path';
 import { issueSvid } from '@spike-ts/identity/mint';
 import type { Pki } from './harness.ts';
 
+/** The OIDC file's entry for a test issuer: audience `spike-nexus`, RS256, groups `admins`, `auditors`. */
+export function testIssuerEntry(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    audience: 'spike-nexus',
+    algorithms: ['RS256'],
+    adminGroups: ['admins'],
+    auditorGroups: ['auditors'],
+  };
+}
+
 export async function peopleListenerEnv(
   pki: Pki,
   dir: string,

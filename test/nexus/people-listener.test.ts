@@ -18,7 +18,7 @@ import {
 import type { PersonCaller } from '@spike-ts/core';
 import { startTestIssuer, type TestIssuer } from '@spike-ts/nexus/testing';
 import { ID, call, client, createPki, startNexus, type Pki, type Reply, type TestNexus } from './harness.ts';
-import { peopleListenerEnv } from './people-listener-env.ts';
+import { peopleListenerEnv, testIssuerEntry } from './people-listener-env.ts';
 
 // Approval routes other than `request` answer any person about requests that concern them (404
 // for the example's unknown id): the approvals suite covers them.
@@ -56,15 +56,7 @@ describe('people listener', () => {
     pki = await createPki();
     idp = await startTestIssuer();
     dir = await mkdtemp(join(tmpdir(), 'spx-people-'));
-    const peopleEnv = await peopleListenerEnv(pki, dir, [
-      {
-        issuer: idp.issuer,
-        audience: 'spike-nexus',
-        algorithms: ['RS256'],
-        adminGroups: ['admins'],
-        auditorGroups: ['auditors'],
-      },
-    ]);
+    const peopleEnv = await peopleListenerEnv(pki, dir, [testIssuerEntry(idp.issuer)]);
     t = await startNexus(pki, {
       env: {
         ...peopleEnv,
