@@ -334,14 +334,30 @@ async function startOther(spec: SetupSpec): Promise<Setup> {
     ...envOf.baseEnv('nexus'),
     ...quiet,
     SPIKE_NEXUS_TLS_PORT: `:${String(nexusPort)}`,
+    // A port of its own for this project's plain-HTTP health listener (SPIKE's Nexus ignores the
+    // setting): two builds of this project can then run side by side as `--other` set-ups.
+    SPIKE_NEXUS_HEALTH_ADDR: `127.0.0.1:${String(healthPort)}`,
     SPIKE_NEXUS_DATA_DIR: join(stackDir, 'nexus'),
     ...spec.nexusEnv,
   });
   setup.nexusPid = nexus.pid ?? 0;
-  await waitFor(`${spec.label} Nexus on ${String(nexusPort)}`, 30_000, () => portOpen(nexusPort!));
+  const nexusGone = (): boolean => nexus.exitCode !== null || nexus.signalCode !== null;
+  const nexusExited = new Promise<'nexus'>((r) => {
+    if (nexusGone()) r('nexus');
+    else nexus.once('exit', () => r('nexus'));
+  });
+  await waitFor(`${spec.label} Nexus on ${String(nexusPort)}`, 30_000, () => {
+    if (nexusGone()) throw new Error(`${spec.label}: Nexus exited while starting (see ${logDir}/nexus.log)`);
+    return portOpen(nexusPort!);
+  });
   const boot = spawnTo('bootstrap', ['-init'], envOf.baseEnv('bootstrap'));
-  const code = await new Promise<number | null>((r) => boot.once('exit', r));
-  if (code !== 0) throw new Error(`${spec.label}: bootstrap exited with ${String(code)} (see ${logDir})`);
+  // Bootstrap waits a long time for a Nexus that never verifies; a Nexus that exited never will.
+  const ended = await Promise.race([new Promise<number | null>((r) => boot.once('exit', r)), nexusExited]);
+  if (ended === 'nexus') {
+    boot.kill('SIGTERM');
+    throw new Error(`${spec.label}: Nexus exited during bootstrap (see ${logDir}/nexus.log)`);
+  }
+  if (ended !== 0) throw new Error(`${spec.label}: bootstrap exited with ${String(ended)} (see ${logDir})`);
   await attachWorkers(setup, envOf, nexusPort!);
   await waitReady(setup);
   return setup;
