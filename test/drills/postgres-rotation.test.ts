@@ -3,7 +3,9 @@
  * the replica that began the rotation is killed (`kill -9`) mid-re-sealing; the other one learns
  * of the unfinished rotation from the database, finishes it and pushes the new key's shares; the
  * killed one comes back from the keepers with the new key. Nothing acknowledged is lost, no read
- * is stale, no request fails with a server error.
+ * is stale, no request fails with a server error. Then a replica sleeps (`SIGSTOP`) through a
+ * whole rotation: woken, it learns that its key was retired, drops it and recovers the new key
+ * from the keepers by itself, without a restart.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,5 +100,47 @@ describe('root-key rotation on PostgreSQL replicas (real processes)', { timeout:
     const files = await set.drill.recover();
     for (const [id, text] of files) assert.notEqual(text, oldFiles.get(id));
     await set.drill.assertKeepersHold(files);
+  });
+
+  it('a replica that slept through a whole rotation recovers the new key from the keepers by itself', async () => {
+    const pilot0 = await set.pilotOn(0);
+    const before = await pilot0.rootKey.status();
+    set.signal(1, 'SIGSTOP');
+    let generation = 0;
+    let logBefore = 0;
+    try {
+      const begun = await pilot0.rootKey.rotate();
+      generation = begun.generation;
+      assert.equal(generation, before.generation + 1);
+      await waitFor('replica 0 to finish the rotation', 300_000, async () => {
+        const s = await pilot0.rootKey.status();
+        return !s.rotating && s.generation === generation && s.rowsRemaining === 0;
+      });
+      await pilot0.putSecret('rot/after-sleep', { v: 'new' });
+    } finally {
+      logBefore = set.log(1).length;
+      set.signal(1, 'SIGCONT');
+    }
+    // Woken: its key is retired. It drops it, is not ready meanwhile, and recovers the new one.
+    await waitFor('replica 1 to drop its retired key', 60_000, () =>
+      /a rotation elsewhere retired/.test(set.log(1)),
+    );
+    await set.waitReady(1, 120_000);
+    assert.ok(set.running(1), 'recovered without a restart');
+    const woken = set.log(1).slice(logBefore);
+    assert.match(woken, /root key recovered from the keepers after this Nexus dropped its own/);
+    // It read the generations before overwriting the keepers' new shares: none got a retired one.
+    assert.doesNotMatch(woken, /suspect keeper|re-seeding/);
+    const pilot1 = await set.pilotOn(1);
+    const status = await pilot1.rootKey.status();
+    assert.deepEqual([status.generation, status.rotating], [generation, false]);
+    assert.deepEqual(await pilot1.getSecret('rot/after-sleep'), { v: 'new' });
+    await pilot1.putSecret('rot/after-sleep', { v: 'from replica 1' });
+    assert.deepEqual(await pilot0.getSecret('rot/after-sleep'), { v: 'from replica 1' });
+    for (let i = 0; i < SECRETS; i += 211) {
+      assert.deepEqual(await pilot1.getSecret(`rot/s${String(i)}`), { v: String(i) });
+    }
+    // The keepers hold the new key's shares.
+    await set.drill.assertKeepersHold(await set.drill.recover());
   });
 });

@@ -148,6 +148,14 @@ export class ReplicaSet {
     this.procs.delete(i);
   }
 
+  /** Stops (`SIGSTOP`) or continues (`SIGCONT`) replica `i` (> 0): a process that sleeps. */
+  signal(i: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    assert.ok(i > 0 && i < this.size);
+    const child = this.procs.get(i)?.child;
+    assert.ok(child !== undefined && child.exitCode === null, `replica ${String(i)} is running`);
+    child.kill(signal);
+  }
+
   /** Whether replica `i`'s process is alive (it did not crash). */
   running(i: number): boolean {
     if (i === 0) return this.drill.stack.isRunning('nexus');

@@ -125,6 +125,8 @@ export async function buildApi(options: ApiBuildOptions): Promise<Api> {
   const audit = createAuditLog(output?.sink ?? (options.auditSink as AuditSink));
   const custody = options.custody?.(state, store);
   const rotation = options.rotation?.(state, store, custody);
+  // Keeper sync follows a rotation made elsewhere before it overwrites a keeper's other share.
+  if (rotation !== undefined) custody?.followKeyWith?.(() => rotation.follow());
   const now = options.now ?? Date.now;
   const authz = createAuthorizer(config.trustRoots, state.policies);
   const policiesFresh = state.policiesFresh;

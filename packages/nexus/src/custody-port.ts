@@ -36,7 +36,15 @@ export interface Custody {
    * finishes only once at least the threshold of keepers hold shares of the new key).
    */
   confirmShares?(): Promise<number>;
-  /** Begin recovery from keepers (sqlite backend). */
+  /**
+   * How to read the root-key generations and follow a rotation made elsewhere: keeper sync runs
+   * it before it overwrites a keeper's share of another key (which may be a newer key's).
+   */
+  followKeyWith?(follow: () => Promise<void>): void;
+  /**
+   * Begin recovery from keepers (persistent backends) when Nexus has no root key, or keeper sync
+   * when it has one. Called again after Nexus dropped its key, it recovers the keepers' key anew.
+   */
   start(): void;
   stop(): Promise<void>;
 }

@@ -122,6 +122,9 @@ export const CHANGES_CHANNEL = 'spike_changes';
 /** How long the LISTEN connection waits before reconnecting: first, then doubled up to the last. */
 const LISTEN_RETRY_MS = [250, 5_000] as const;
 
+/** How often a call runs again when the keys it held were replaced under it (a rotation). */
+const KEYS_REPLACED_RETRIES = 3;
+
 const SQL = {
   getMeta: `SELECT value FROM ${S}.meta WHERE key = $1`,
   insertMeta: `INSERT INTO ${S}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
@@ -398,16 +401,24 @@ function createPostgresStore(
   const run = <T>(fn: () => Promise<T>): Promise<T> => {
     const p = (async () => {
       try {
-        try {
-          return await fn();
-        } catch (err) {
-          // Keys replaced under a call that held them (nothing was written with them): again.
-          if (err instanceof KeysReplacedError && codec !== undefined) return await fn();
-          if (!(err instanceof UnknownKeyGenerationError || isOldGenerationWrite(err)) || codec === undefined)
-            throw err;
-          // Another call may have read them already: run again either way (once).
-          await keys.rotation.refresh();
-          return await fn();
+        for (let replaced = 0; ; replaced++) {
+          try {
+            return await fn();
+          } catch (err) {
+            // Keys replaced under a call that held them (nothing was written with them): again. A
+            // rotation may replace an API thread's keys twice in a row (its own look at the
+            // generations, then the key the main thread hands over), so a few times.
+            if (err instanceof KeysReplacedError && codec !== undefined && replaced < KEYS_REPLACED_RETRIES)
+              continue;
+            if (
+              !(err instanceof UnknownKeyGenerationError || isOldGenerationWrite(err)) ||
+              codec === undefined
+            )
+              throw err;
+            // Another call may have read them already: run again either way (once).
+            await keys.rotation.refresh();
+            return await fn();
+          }
         }
       } catch (err) {
         throw storeError(err);

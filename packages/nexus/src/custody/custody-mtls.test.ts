@@ -77,6 +77,7 @@ function fakeState(storeKey: Uint8Array) {
     installed: () => rootKey,
     state: {
       isReady: () => rootKey !== undefined,
+      hasRootKey: () => rootKey !== undefined,
       installRootKey(key: Uint8Array) {
         offered.push(Uint8Array.from(key));
         if (!verifyKeyCheckValue(key, kcv)) return Promise.reject(new WrongRootKeyError());

@@ -68,6 +68,7 @@ function fakeState(storeKey: Uint8Array | undefined) {
   const attempts: Uint8Array[] = [];
   const state = {
     isReady: () => rootKey !== undefined,
+    hasRootKey: () => rootKey !== undefined,
     installRootKey(key: Uint8Array) {
       attempts.push(Uint8Array.from(key));
       if (rootKey !== undefined) return Promise.reject(new Error('already installed'));
@@ -81,7 +82,13 @@ function fakeState(storeKey: Uint8Array | undefined) {
       return fn(rootKey);
     },
   };
-  return { state, attempts, installed: () => rootKey };
+  /** A rotation elsewhere: the store now has `key`, and Nexus drops the one it held. */
+  const replaceStoreKey = (key: Uint8Array): void => {
+    kcv = computeKeyCheckValue(key);
+    rootKey?.fill(0);
+    rootKey = undefined;
+  };
+  return { state, attempts, installed: () => rootKey, replaceStoreKey };
 }
 
 function capture() {
@@ -209,6 +216,60 @@ describe('custody: recovery from keepers', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(t.state.isReady(), false);
     assert.equal(t.installed(), undefined);
+  });
+
+  it('after Nexus dropped its key, start() recovers the key the keepers hold now; keeper sync waits meanwhile', async () => {
+    const t = setup({ heartbeatMs: 20, updateMs: 20 });
+    t.seed(KEY);
+    t.custody.start();
+    await waitFor('ready', () => t.state.isReady());
+    await waitFor('first push', () => [...t.keepers.values()].every((k) => k.contributions >= 1));
+    // A rotation elsewhere retired KEY: the store has OTHER_KEY, the keepers hold its shares.
+    t.replaceStoreKey(OTHER_KEY);
+    t.seed(OTHER_KEY);
+    const contributions = [...t.keepers.values()].map((k) => k.contributions);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      [...t.keepers.values()].map((k) => k.contributions),
+      contributions,
+      'without a key, no push and no re-seeding (the keepers keep the new shares)',
+    );
+    assert.ok(!t.records.some((r) => r.level === 'error'), 'and nothing logged as failed');
+    sharesOf(OTHER_KEY).forEach((s, i) => assert.ok(sameKey(t.get(URLS[i]!).shard, s.value)));
+
+    t.custody.start();
+    await waitFor('ready again', () => t.state.isReady());
+    assert.ok(sameKey(t.installed(), OTHER_KEY));
+    // Keeper sync resumes with the new key's shares.
+    const now = [...t.keepers.values()].map((k) => k.contributions);
+    await waitFor('pushes again', () => [...t.keepers.values()].every((k, i) => k.contributions > now[i]!));
+    sharesOf(OTHER_KEY).forEach((s, i) => assert.ok(sameKey(t.get(URLS[i]!).shard, s.value)));
+  });
+
+  it("follows the store before it overwrites a keeper's other share, and overwrites nothing once its key is gone", async () => {
+    const t = setup({ heartbeatMs: 20 });
+    let follows = 0;
+    // What the rotation service does for a Nexus that slept through a rotation elsewhere.
+    t.custody.followKeyWith?.(() => {
+      follows++;
+      t.replaceStoreKey(OTHER_KEY);
+      return Promise.resolve();
+    });
+    t.seed(KEY);
+    t.custody.start();
+    await waitFor('ready', () => t.state.isReady());
+    await waitFor('first push', () => [...t.keepers.values()].every((k) => k.contributions >= 1));
+    const contributions = [...t.keepers.values()].map((k) => k.contributions);
+    t.seed(OTHER_KEY); // the other Nexus pushed the new key's shares
+    await waitFor('the store followed', () => follows > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      [...t.keepers.values()].map((k) => k.contributions),
+      contributions,
+      'no keeper was given a share of the retired key',
+    );
+    sharesOf(OTHER_KEY).forEach((s, i) => assert.ok(sameKey(t.get(URLS[i]!).shard, s.value)));
+    assert.equal(follows, 1, 'followed once; without a key the heartbeats wait');
   });
 
   it('does nothing for the memory backend', async () => {

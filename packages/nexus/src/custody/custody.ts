@@ -6,7 +6,9 @@
  * SPIKE_NEXUS_KEEPER_PEERS = share id i), keeps the latest share per keeper, and as soon as it
  * holds `threshold` shares looks for a combination whose key passes the store's key-check
  * (`findRootKey`). Rounds repeat with capped exponential backoff (500 ms doubling to 60 s) until
- * Nexus is ready. A wrong key is never installed; Nexus stays not ready instead.
+ * Nexus is ready. A wrong key is never installed; Nexus stays not ready instead. `start()` again
+ * after Nexus dropped its root key (a rotation elsewhere retired it, or the database's key was
+ * replaced) recovers the key the keepers hold by then.
  */
 import {
   ShamirError,
@@ -73,8 +75,12 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
     heartbeatIntervalMs: config.keeperHeartbeatIntervalMs,
     client,
     withRootKey: (fn) => state.withRootKey(fn),
+    hasRootKey: () => state.hasRootKey(),
+    beforeOverwrite: () => followKey?.() ?? Promise.resolve(),
     logger: log,
   });
+  /** Reads the root-key generations and follows them (set by the rotation service). */
+  let followKey: (() => Promise<void>) | undefined;
   const exclusive = createMutex();
   const abort = new AbortController();
   let recovery: Promise<void> | undefined;
@@ -193,6 +199,9 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
 
   return {
     keeperStates: () => sync.keeperHealth(),
+    followKeyWith(follow) {
+      followKey = follow;
+    },
     confirmShares: () => sync.confirm(),
     start() {
       if (recovery !== undefined || abort.signal.aborted) return;
@@ -201,7 +210,13 @@ export function createCustodyWith(deps: CustodyDeps, options: CustodyOptions): C
         sync.start();
         return;
       }
-      recovery = recover().catch((err: unknown) => log.error('recovery from keepers failed', { error: err }));
+      // Cleared once the loop ends (Nexus ready, or stopping): a later call, after Nexus dropped
+      // its key, recovers the key the keepers hold then.
+      recovery = recover()
+        .catch((err: unknown) => log.error('recovery from keepers failed', { error: err }))
+        .finally(() => {
+          recovery = undefined;
+        });
     },
 
     recoverShards() {

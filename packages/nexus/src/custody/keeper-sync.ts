@@ -6,6 +6,9 @@
  * every `heartbeatIntervalMs` that reads each keeper's share, compares it in constant time with
  * the expected one, and re-seeds a keeper that came back empty or holds a wrong share.
  * Shares are recomputed from the root key for each run (deterministic) and zeroed afterwards.
+ * A keeper's share of another key may be a newer key's (a rotation by another Nexus that this one
+ * has not followed yet): before a timed push or heartbeat overwrites one, Nexus reads the
+ * root-key generations (`beforeOverwrite`); while it holds no key, the timers write nothing.
  */
 import { constantTimeEqual, splitRootKey, zeroize, type Logger, type Share } from '@spike-ts/core';
 import type { KeeperClient } from './keeper-client.ts';
@@ -19,6 +22,18 @@ export interface KeeperSyncOptions {
   readonly client: KeeperClient;
   /** Runs `fn` with the installed root key (must not keep it). */
   readonly withRootKey: <T>(fn: (rootKey: Uint8Array) => T) => T;
+  /**
+   * False while Nexus holds no root key (it dropped one a rotation elsewhere retired and is
+   * recovering the new one): the timers' pushes and heartbeats are skipped meanwhile. Default true.
+   */
+  readonly hasRootKey?: () => boolean;
+  /**
+   * Runs before a push or heartbeat overwrites a keeper's share that is another key's (not an
+   * empty keeper): it may be the share of a newer key, pushed by a rotation in another Nexus that
+   * this one has not followed yet (it was stopped or cut off). Nexus reads the root-key
+   * generations first; afterwards it holds the newer key, or none (`hasRootKey`).
+   */
+  readonly beforeOverwrite?: () => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -94,7 +109,17 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
     health.set(url, 'ok');
   }
 
+  /**
+   * Follows the store first when a keeper holds another key's share (`beforeOverwrite`); false
+   * when this Nexus then holds no key and must not write any share.
+   */
+  async function mayOverwrite(): Promise<boolean> {
+    await options.beforeOverwrite?.();
+    return options.hasRootKey?.() !== false;
+  }
+
   async function pushAll(): Promise<void> {
+    if ((await checkKeepers(false)) > 0 && !(await mayOverwrite())) return;
     await forEachKeeper(pushOne);
   }
 
@@ -111,7 +136,12 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
     });
   }
 
-  async function heartbeat(): Promise<void> {
+  /**
+   * Reads every keeper's share and re-seeds a keeper that came back empty, and one holding another
+   * share when `reseedOthers`; resolves with how many hold another share and were left alone.
+   */
+  async function checkKeepers(reseedOthers: boolean): Promise<number> {
+    let others = 0;
     await forEachKeeper(async (url, index, share) => {
       const got = await client.fetchShard(url);
       let matches = false;
@@ -123,6 +153,10 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
         health.set(url, 'ok');
         return;
       }
+      if (got.kind === 'shard' && !reseedOthers) {
+        others++;
+        return;
+      }
       logger.warn(
         got.kind === 'empty' ? 'keeper holds no share (restarted?); re-seeding it' : SUSPECT_KEEPER_MESSAGE,
         { keeper: index, url },
@@ -130,11 +164,16 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
       await client.contribute(url, share.value);
       health.set(url, 'reseeded');
     });
+    return others;
+  }
+
+  async function heartbeat(): Promise<void> {
+    if ((await checkKeepers(false)) > 0 && (await mayOverwrite())) await checkKeepers(true);
   }
 
   /** Run one job unless another is in progress or we are stopping. */
   function run(job: () => Promise<void>): Promise<void> {
-    if (stopped || busy) return Promise.resolve();
+    if (stopped || busy || options.hasRootKey?.() === false) return Promise.resolve();
     busy = true;
     const p = job()
       .catch((err: unknown) => logger.error('keeper sync failed', { error: err }))

@@ -53,6 +53,8 @@ export interface RootKeyRotationService {
   metrics(): RotationMetrics;
   /** Starts following the store (call once the root key is installed). */
   start(): void;
+  /** Reads the root-key generations now and follows what changed (one read at a time). */
+  follow(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -148,20 +150,34 @@ export function createRootKeyRotation(options: RootKeyRotationOptions): RootKeyR
     });
   };
 
+  /**
+   * Without a usable key, recover the one the keepers hold now (a rotation elsewhere pushed its
+   * shares to them before it retired the old key); once installed, the API threads get it too.
+   */
+  const recoverFromKeepers = (): void => {
+    state.onReady(() => {
+      log.info('root key recovered from the keepers after this Nexus dropped its own');
+      tookNewKey();
+    });
+    options.custody?.start();
+  };
+
   const lostKey = (err: RetiredRootKeyError): void => {
     log.error(
-      'this Nexus holds a root key that a rotation elsewhere retired; it forgets it and stays not ready: restart it to recover the new key from the keepers',
+      'this Nexus holds a root key that a rotation elsewhere retired; it forgets it and is not ready until it has recovered the new key from the keepers',
       { generation: err.generation },
     );
     state.dropRootKey();
+    recoverFromKeepers();
   };
 
   /** The store's generation is another key than ours (a restore or failover; ADR 0049). */
   const replacedKey = (): void => {
     log.error(
-      "the database's root-key generation is not the key this Nexus holds (the database was restored or failed over and rotated again); it forgets its key and stays not ready: restart it to recover the database's key from the keepers",
+      "the database's root-key generation is not the key this Nexus holds (the database was restored or failed over and rotated again); it forgets its key and is not ready until it has recovered the database's key from the keepers",
     );
     state.dropRootKey();
+    recoverFromKeepers();
   };
 
   /** Reads the generations again (a rotation by another process) and follows what changed. */
@@ -183,6 +199,12 @@ export function createRootKeyRotation(options: RootKeyRotationOptions): RootKeyR
       else log.warn('rotation: cannot read the root-key generations', { error: (err as Error).message });
     }
   };
+
+  let following: Promise<void> | undefined;
+  const followOnce = (): Promise<void> =>
+    (following ??= follow().finally(() => {
+      following = undefined;
+    }));
 
   const view = async (): Promise<RootKeyStatus> => {
     if (rotation === undefined) {
@@ -252,6 +274,7 @@ export function createRootKeyRotation(options: RootKeyRotationOptions): RootKeyR
       return view();
     },
     status: view,
+    follow: followOnce,
     metrics() {
       const s = rotation?.status();
       return {
@@ -271,7 +294,7 @@ export function createRootKeyRotation(options: RootKeyRotationOptions): RootKeyR
         );
         drive();
       });
-      timer = setInterval(() => void follow(), options.pollIntervalMs);
+      timer = setInterval(() => void followOnce(), options.pollIntervalMs);
       timer.unref();
     },
     async stop() {
