@@ -272,6 +272,32 @@ describe('custody: recovery from keepers', () => {
     assert.equal(follows, 1, 'followed once; without a key the heartbeats wait');
   });
 
+  it('the timed push follows the store first, and pushes nothing once its key is gone', async () => {
+    const t = setup({ updateMs: 20 });
+    let follows = 0;
+    t.custody.followKeyWith?.(() => {
+      follows++;
+      if (follows === 3) t.replaceStoreKey(OTHER_KEY);
+      return Promise.resolve();
+    });
+    t.seed(KEY);
+    t.custody.start();
+    await waitFor(
+      'two timed pushes',
+      () => follows >= 2 && [...t.keepers.values()].every((k) => k.contributions >= 2),
+    );
+    t.seed(OTHER_KEY);
+    await waitFor('the third look at the store', () => follows >= 3);
+    const contributions = [...t.keepers.values()].map((k) => k.contributions);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      [...t.keepers.values()].map((k) => k.contributions),
+      contributions,
+      'no push of the retired key',
+    );
+    sharesOf(OTHER_KEY).forEach((s, i) => assert.ok(sameKey(t.get(URLS[i]!).shard, s.value)));
+  });
+
   it('does nothing for the memory backend', async () => {
     const t = setup({ backend: 'memory' });
     t.seed(KEY);

@@ -7,8 +7,9 @@
  * the expected one, and re-seeds a keeper that came back empty or holds a wrong share.
  * Shares are recomputed from the root key for each run (deterministic) and zeroed afterwards.
  * A keeper's share of another key may be a newer key's (a rotation by another Nexus that this one
- * has not followed yet): before a timed push or heartbeat overwrites one, Nexus reads the
- * root-key generations (`beforeOverwrite`); while it holds no key, the timers write nothing.
+ * has not followed yet): before the timed push, and before a heartbeat overwrites such a share,
+ * Nexus reads the root-key generations (`beforeOverwrite`); while it holds no key, the timers
+ * write nothing.
  */
 import { constantTimeEqual, splitRootKey, zeroize, type Logger, type Share } from '@spike-ts/core';
 import type { KeeperClient } from './keeper-client.ts';
@@ -28,10 +29,10 @@ export interface KeeperSyncOptions {
    */
   readonly hasRootKey?: () => boolean;
   /**
-   * Runs before a push or heartbeat overwrites a keeper's share that is another key's (not an
-   * empty keeper): it may be the share of a newer key, pushed by a rotation in another Nexus that
-   * this one has not followed yet (it was stopped or cut off). Nexus reads the root-key
-   * generations first; afterwards it holds the newer key, or none (`hasRootKey`).
+   * Runs before the timed push, and before a heartbeat overwrites a keeper's share that is
+   * another key's (not an empty keeper): it may be the share of a newer key, pushed by a rotation
+   * in another Nexus that this one has not followed yet (it was stopped or cut off). Nexus reads
+   * the root-key generations first; afterwards it holds the newer key, or none (`hasRootKey`).
    */
   readonly beforeOverwrite?: () => Promise<void>;
   readonly logger: Logger;
@@ -110,17 +111,17 @@ export function createKeeperSync(options: KeeperSyncOptions): KeeperSync {
   }
 
   /**
-   * Follows the store first when a keeper holds another key's share (`beforeOverwrite`); false
-   * when this Nexus then holds no key and must not write any share.
+   * Follows the store first (`beforeOverwrite`); false when this Nexus then holds no key and must
+   * not write any share.
    */
   async function mayOverwrite(): Promise<boolean> {
     await options.beforeOverwrite?.();
     return options.hasRootKey?.() !== false;
   }
 
+  /** The timed push overwrites without reading: it follows the store first, every time. */
   async function pushAll(): Promise<void> {
-    if ((await checkKeepers(false)) > 0 && !(await mayOverwrite())) return;
-    await forEachKeeper(pushOne);
+    if (await mayOverwrite()) await forEachKeeper(pushOne);
   }
 
   /** The first push: report a keeper holding a wrong share before overwriting it (best effort). */
